@@ -1,0 +1,26 @@
+/**
+ * All time the runtime reads goes through a `Clock`: retries, back-off, timeouts, delays, leases
+ * and retention. Production uses `systemClock`; unit tests pass a `SimulatedClock`
+ * (`@scalable-api/core/testing`) and advance it instead of sleeping.
+ */
+export interface Clock {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** Opaque to callers; each clock decides what it is. */
+export type TimerHandle = { readonly __timer: true } | object;
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout(callback, ms) {
+    const timer = setTimeout(callback, ms);
+    // A pending retry or delayed job must not keep a process alive that is otherwise done.
+    timer.unref();
+    return timer;
+  },
+  clearTimeout(handle) {
+    clearTimeout(handle as NodeJS.Timeout);
+  },
+};

@@ -1,0 +1,135 @@
+/**
+ * Every error the runtime raises is a `ScalableApiError` with a stable `code`. Codes are part of
+ * the public contract: the HTTP adapter maps them to statuses, docs/errors.md documents them, and
+ * a test keeps the three in sync. A code is never reused for another meaning once shipped.
+ */
+export const errorCodes = {
+  QUEUE_FULL: 'The queue is at its bound; the job was not accepted. Retry later.',
+  WAITING_PARENTS_FULL: 'Too many parent jobs are waiting for children; the spawn was refused.',
+  CHILDREN_LIMIT: 'A parent spawned more children than its bound allows.',
+  JOB_TIMEOUT: 'The job ran longer than its timeoutMs; its signal was aborted.',
+  JOB_CANCELLED: 'The job was cancelled before it finished.',
+  JOB_FAILED: 'The job threw; after its retries the last error is kept as `cause`.',
+  CHILD_FAILED: "A child failed under the 'fail-parent' policy, so its parent failed.",
+  JOB_QUARANTINED: 'The job lost its lease too many times (its worker kept dying); it is not retried.',
+  JOB_TYPE_UNKNOWN: 'No job of that name is registered with this system.',
+  JOB_NOT_FOUND: 'No job with that id exists (or it was dropped after its retention).',
+  INPUT_INVALID: "The input does not satisfy the job's schema.",
+  IDEMPOTENCY_CONFLICT: 'The idempotency key is already used by a job of another type.',
+  SHUTTING_DOWN: 'The system is stopping and accepts no new work.',
+  NOT_STARTED: 'The system has not been started.',
+  UNHEALTHY: 'Workers crashed past the restart intensity; the system stopped taking work.',
+  LEASE_LOST: 'The attempt no longer holds the job (its lease expired and another attempt took it).',
+  STORE_UNAVAILABLE: 'The job store could not be reached.',
+  EVENTS_OVERFLOW: 'An event subscriber fell too far behind and was disconnected.',
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export interface ScalableApiErrorOptions {
+  cause?: unknown;
+  details?: Record<string, unknown>;
+}
+
+/** The one base class. `code` is stable; `cause` is always kept. */
+export class ScalableApiError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message?: string, options: ScalableApiErrorOptions = {}) {
+    super(message ?? errorCodes[code], options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ScalableApiError';
+    this.code = code;
+    this.details = options.details;
+  }
+}
+
+/** Rejections caused by a bound or the system's state: the caller should retry later. */
+export class OverloadError extends ScalableApiError {
+  constructor(code: 'QUEUE_FULL' | 'WAITING_PARENTS_FULL' | 'CHILDREN_LIMIT', message?: string, options?: ScalableApiErrorOptions) {
+    super(code, message, options);
+    this.name = 'OverloadError';
+  }
+}
+
+export class SystemStateError extends ScalableApiError {
+  constructor(code: 'SHUTTING_DOWN' | 'NOT_STARTED' | 'UNHEALTHY' | 'STORE_UNAVAILABLE', message?: string, options?: ScalableApiErrorOptions) {
+    super(code, message, options);
+    this.name = 'SystemStateError';
+  }
+}
+
+/** Bad input at submit: never reaches a worker. */
+export class InputError extends ScalableApiError {
+  constructor(code: 'INPUT_INVALID' | 'JOB_TYPE_UNKNOWN' | 'IDEMPOTENCY_CONFLICT', message?: string, options?: ScalableApiErrorOptions) {
+    super(code, message, options);
+    this.name = 'InputError';
+  }
+}
+
+/** How a job ended when it did not complete: what `handle.result()` rejects with. */
+export class JobError extends ScalableApiError {
+  constructor(
+    code: 'JOB_TIMEOUT' | 'JOB_CANCELLED' | 'JOB_FAILED' | 'CHILD_FAILED' | 'JOB_QUARANTINED' | 'JOB_NOT_FOUND' | 'LEASE_LOST' | 'EVENTS_OVERFLOW',
+    message?: string,
+    options?: ScalableApiErrorOptions,
+  ) {
+    super(code, message, options);
+    this.name = 'JobError';
+  }
+}
+
+/**
+ * Thrown by a job handler to fail its job at once, skipping the remaining retries
+ * (the analogue of BullMQ's `UnrecoverableError`).
+ *
+ * @example
+ * if (!image.width) throw new NonRetryableError('image has no width');
+ */
+export class NonRetryableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NonRetryableError';
+  }
+}
+
+/** The form an error takes inside the store and in events: plain data that survives JSON. */
+export interface SerializedError {
+  code: ErrorCode;
+  message: string;
+  /** The name and message of what the job threw, when it threw. */
+  cause?: { name: string; message: string };
+  details?: Record<string, unknown>;
+}
+
+export function serializeError(error: ScalableApiError): SerializedError {
+  const out: SerializedError = { code: error.code, message: error.message };
+  const cause = error.cause;
+  if (cause instanceof Error) out.cause = { name: cause.name, message: cause.message };
+  else if (cause !== undefined) out.cause = { name: 'Error', message: String(cause) };
+  if (error.details) out.details = error.details;
+  return out;
+}
+
+export function deserializeError(data: SerializedError): JobError | ScalableApiError {
+  const cause = data.cause ? Object.assign(new Error(data.cause.message), { name: data.cause.name }) : undefined;
+  const options: ScalableApiErrorOptions = {};
+  if (cause) options.cause = cause;
+  if (data.details) options.details = data.details;
+  switch (data.code) {
+    case 'JOB_TIMEOUT':
+    case 'JOB_CANCELLED':
+    case 'JOB_FAILED':
+    case 'CHILD_FAILED':
+    case 'JOB_QUARANTINED':
+    case 'JOB_NOT_FOUND':
+    case 'LEASE_LOST':
+      return new JobError(data.code, data.message, options);
+    default:
+      return new ScalableApiError(data.code, data.message, options);
+  }
+}
+
+export function isScalableApiError(value: unknown): value is ScalableApiError {
+  return value instanceof ScalableApiError;
+}

@@ -1,0 +1,102 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { AnyActorLogic, InputFrom, OutputFrom } from 'xstate';
+import type { JobContext } from './job-context.js';
+import type { RetryPolicy } from './retry-policy.js';
+
+/** What every job definition may set besides its logic. */
+export interface JobOptions<Name extends string> {
+  /** Unique within a system; the HTTP route is `POST {prefix}/:name`. */
+  name: Name;
+  /** Attempts (1 means no retry) and back-off between them. */
+  retry?: RetryPolicy;
+  /** Aborts `ctx.signal` and fails the attempt with `JOB_TIMEOUT` after this long. */
+  timeoutMs?: number;
+  /** At most this many of this job run at once on one node. */
+  concurrency?: number;
+  /** Default priority (higher runs first); `submit` may override it. */
+  priority?: number;
+}
+
+/** The input a machine job's actor receives: the job's input and its context. */
+export interface MachineJobInput<I> {
+  input: I;
+  ctx: JobContext;
+}
+
+/**
+ * A registered kind of job. `Input` is what `submit()` accepts, `Output` what `result()` gives.
+ * The types ride along as a phantom field so they flow to `submit()` without a registry.
+ */
+export interface JobDefinition<Name extends string = string, Input = unknown, Output = unknown> extends JobOptions<Name> {
+  readonly kind: 'run' | 'machine';
+  readonly schema: StandardSchemaV1 | undefined;
+  readonly run: ((input: never, ctx: JobContext) => unknown) | undefined;
+  readonly machine: AnyActorLogic | undefined;
+  readonly '~types'?: { input: Input; output: Output };
+}
+
+export type AnyJobDefinition = JobDefinition<string, any, any>;
+export type JobInput<J> = J extends JobDefinition<string, infer I, unknown> ? I : never;
+export type JobOutput<J> = J extends JobDefinition<string, unknown, infer O> ? O : never;
+
+type RunSpec<Name extends string, I, O> = JobOptions<Name> & { run: (input: I, ctx: JobContext) => O; machine?: never };
+type SchemaRunSpec<Name extends string, S extends StandardSchemaV1, O> = JobOptions<Name> & {
+  input: S;
+  run: (input: StandardSchemaV1.InferOutput<S>, ctx: JobContext) => O;
+  machine?: never;
+};
+type MachineSpec<Name extends string, L extends AnyActorLogic> = JobOptions<Name> & { machine: L; run?: never };
+type SchemaMachineSpec<Name extends string, S extends StandardSchemaV1, L extends AnyActorLogic> = MachineSpec<Name, L> & { input: S };
+
+type MachineInput<L extends AnyActorLogic> = InputFrom<L> extends MachineJobInput<infer I> ? I : never;
+
+/**
+ * Defines a kind of job: its name, input schema, logic and policies.
+ *
+ * @example
+ * const resize = defineJob({
+ *   name: 'resize',
+ *   input: z.object({ width: z.number().int().positive() }),
+ *   retry: { attempts: 3, backoff: { type: 'exponential', delayMs: 200, jitter: true } },
+ *   timeoutMs: 30_000,
+ *   async run(input, ctx) {
+ *     return { width: input.width };
+ *   },
+ * });
+ */
+export function defineJob<const Name extends string, S extends StandardSchemaV1, O>(
+  spec: SchemaRunSpec<Name, S, O>,
+): JobDefinition<Name, StandardSchemaV1.InferInput<S>, Awaited<O>>;
+export function defineJob<const Name extends string, I = void, O = unknown>(spec: RunSpec<Name, I, O>): JobDefinition<Name, I, Awaited<O>>;
+export function defineJob<const Name extends string, S extends StandardSchemaV1, L extends AnyActorLogic>(
+  spec: SchemaMachineSpec<Name, S, L>,
+): JobDefinition<Name, StandardSchemaV1.InferInput<S>, OutputFrom<L>>;
+export function defineJob<const Name extends string, L extends AnyActorLogic>(
+  spec: MachineSpec<Name, L>,
+): JobDefinition<Name, MachineInput<L>, OutputFrom<L>>;
+export function defineJob(spec: JobOptions<string> & { input?: StandardSchemaV1; run?: (input: never, ctx: JobContext) => unknown; machine?: AnyActorLogic }): AnyJobDefinition {
+  if (typeof spec.name !== 'string' || !/^[a-zA-Z0-9][\w.-]{0,99}$/.test(spec.name)) {
+    throw new TypeError(`defineJob: name must be 1-100 characters of letters, digits, '.', '_' or '-' (got ${JSON.stringify(spec.name)})`);
+  }
+  if ((spec.run === undefined) === (spec.machine === undefined)) {
+    throw new TypeError(`defineJob(${spec.name}): give exactly one of run or machine`);
+  }
+  if (spec.concurrency !== undefined && !(Number.isInteger(spec.concurrency) && spec.concurrency > 0)) {
+    throw new TypeError(`defineJob(${spec.name}): concurrency must be a positive integer`);
+  }
+  if (spec.timeoutMs !== undefined && !(spec.timeoutMs > 0)) {
+    throw new TypeError(`defineJob(${spec.name}): timeoutMs must be positive`);
+  }
+  const definition: AnyJobDefinition = {
+    kind: spec.run ? 'run' : 'machine',
+    name: spec.name,
+    schema: spec.input,
+    run: spec.run,
+    machine: spec.machine,
+  };
+  if (spec.retry !== undefined) definition.retry = spec.retry;
+  if (spec.timeoutMs !== undefined) definition.timeoutMs = spec.timeoutMs;
+  if (spec.concurrency !== undefined) definition.concurrency = spec.concurrency;
+  if (spec.priority !== undefined) definition.priority = spec.priority;
+  return Object.freeze(definition);
+}

@@ -1,0 +1,45 @@
+import type { SerializedError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { OnChildFailure } from '../store/job-store.js';
+import type { AnyJobDefinition, JobInput, JobOutput } from './define-job.js';
+
+/** What a job's logic can see and do while it runs. */
+export interface JobContext {
+  readonly id: string;
+  readonly name: string;
+  /** 1 on the first try, 2 on the first retry, ... */
+  readonly attempt: number;
+  readonly parentId: string | undefined;
+  readonly rootId: string;
+  /** Aborted on cancel, on timeout and on shutdown; `signal.reason` is a `JobError` with the code. */
+  readonly signal: AbortSignal;
+  /** A logger bound to the job id, name, attempt, parent and root. */
+  readonly log: Logger;
+  /** Publishes progress: a number in [0, 1] or any JSON value. */
+  progress(value: unknown): void;
+  /**
+   * Starts a child job and resolves with its output. While a parent waits for children it gives
+   * its worker back, so trees wider and deeper than the pool still complete.
+   *
+   * @example
+   * const sizes = await Promise.all([64, 256].map((w) => ctx.spawn(thumbnail, { w }, { key: `w${w}` })));
+   */
+  spawn<J extends AnyJobDefinition>(job: J, input: JobInput<J>, options?: SpawnOptions<'fail-parent'>): Promise<JobOutput<J>>;
+  spawn<J extends AnyJobDefinition>(job: J, input: JobInput<J>, options: SpawnOptions<'continue'>): Promise<ChildResult<JobOutput<J>>>;
+  spawn<J extends AnyJobDefinition>(job: J, input: JobInput<J>, options: SpawnOptions<'ignore'>): Promise<JobOutput<J> | undefined>;
+  /** Declared trees: how the children declared with this job ended, in declaration order. */
+  children(): Promise<ChildResult<unknown>[]>;
+}
+
+export interface SpawnOptions<P extends OnChildFailure = OnChildFailure> {
+  /** Unique among this parent's children: spawning the same key again returns the same child. */
+  key?: string;
+  /** What a failure of this child does to the parent. Default `'fail-parent'`. */
+  onFailure?: P;
+  priority?: number;
+}
+
+/** A settled child, as a value: what `'continue'` spawns and `ctx.children()` give. */
+export type ChildResult<O> =
+  | { id: string; status: 'completed'; output: O }
+  | { id: string; status: 'failed' | 'cancelled'; error: SerializedError };

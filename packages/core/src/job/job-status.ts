@@ -1,0 +1,14 @@
+/**
+ * The one list of job states, used for the store, the API, events and docs alike.
+ * `delayed` waits for its run time (a delay or a retry back-off); `waitingChildren` is a parent
+ * that gave its worker back while its children run.
+ */
+export const jobStatuses = ['queued', 'delayed', 'running', 'waitingChildren', 'completed', 'failed', 'cancelled'] as const;
+
+export type JobStatus = (typeof jobStatuses)[number];
+
+export type TerminalStatus = 'completed' | 'failed' | 'cancelled';
+
+export function isTerminal(status: JobStatus): status is TerminalStatus {
+  return status === 'completed' || status === 'failed' || status === 'cancelled';
+}

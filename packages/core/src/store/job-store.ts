@@ -1,0 +1,185 @@
+import type { SerializedError } from '../errors.js';
+import type { JobEvent } from '../events.js';
+import type { JobStatus } from '../job/job-status.js';
+
+/**
+ * The store contract: the source of truth for jobs. The memory store and the Redis store both
+ * implement it and both pass `runStoreConformance` (`@scalable-api/core/testing`).
+ *
+ * Every operation that sits on the hot path takes a batch, so one round trip carries many jobs;
+ * the runtime groups calls made in the same tick. Every state change that needs to be atomic
+ * (the queue bound, idempotency and spawn keys, fencing, a parent's pending-children count) is
+ * atomic inside one call.
+ */
+export interface JobStore {
+  /** `false` for the memory store: a crash loses what it holds. Shown to users in the 202 body. */
+  readonly durable: boolean;
+
+  /** Adds jobs. Each is refused with `QUEUE_FULL` if the number of queued and delayed jobs would pass `limit`. */
+  enqueue(jobs: readonly NewJob[], options: EnqueueOptions): Promise<EnqueueOutcome[]>;
+
+  /** Hands out up to `max` ready jobs under a lease owned by `owner`. */
+  claim(request: ClaimRequest): Promise<ClaimResult>;
+
+  /** Extends leases; `false` for a lease that is no longer held (expired and taken, or settled). */
+  renew(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]>;
+
+  /** Records how attempts ended. A settlement whose token is not the job's current one is `stale` and changes nothing. */
+  settle(settlements: readonly Settlement[]): Promise<SettleOutcome[]>;
+
+  /** Moves a held job between `running` and `waitingChildren` (a parent that gave back its worker). */
+  setWaiting(lease: LeaseRef, waiting: boolean): Promise<boolean>;
+
+  /** Records progress of a held job and publishes it. */
+  progress(lease: LeaseRef, value: unknown): Promise<boolean>;
+
+  /**
+   * Cancels a job and its whole subtree. Queued, delayed and waiting-for-children jobs are
+   * cancelled at once; a running job is marked and a `job.cancel.requested` signal goes to its
+   * owner, whose settlement then records `cancelled`.
+   */
+  cancel(id: string, reason?: SerializedError): Promise<CancelOutcome>;
+
+  get(id: string): Promise<JobRecord | undefined>;
+
+  /** Direct children of a job, in spawn order. */
+  children(id: string): Promise<JobRecord[]>;
+
+  /** A job's events after `afterSeq` (0 for all), oldest first. Bounded per job by the store. */
+  events(id: string, afterSeq: number): Promise<JobEvent[]>;
+
+  counts(): Promise<StoreCounts>;
+
+  /** Signals for every node: work to claim, job events, cancellations of running jobs. */
+  subscribe(listener: StoreListener): () => void;
+
+  close(): Promise<void>;
+}
+
+export type OnChildFailure = 'fail-parent' | 'continue' | 'ignore';
+
+export interface NewJob {
+  id: string;
+  name: string;
+  input: unknown;
+  /** Higher runs first; equal priorities run in submission order. */
+  priority: number;
+  /** Epoch ms before which the job must not run; unset or past means ready now. */
+  runAt?: number | undefined;
+  idempotencyKey?: string | undefined;
+  /** A digest of the input; a second submit with the same key and another fingerprint is a conflict. */
+  fingerprint?: string | undefined;
+  parentId?: string | undefined;
+  rootId?: string | undefined;
+  /** Unique among the children of `parentId`: a second spawn with the key returns the first child. */
+  childKey?: string | undefined;
+  /** What the parent does when this child fails. */
+  onFailure?: OnChildFailure | undefined;
+  /**
+   * Declared trees: the job starts in `waitingChildren` and is queued when this many children
+   * (enqueued in the same batch, pointing at it) have settled.
+   */
+  awaitChildren?: number | undefined;
+  /** Small opaque data carried with the job (tenant, trace context). */
+  meta?: Record<string, string> | undefined;
+}
+
+export interface EnqueueOptions {
+  /** The bound on queued plus delayed jobs across the whole store. */
+  limit: number;
+}
+
+export type EnqueueOutcome =
+  | { ok: true; id: string; created: true; status: JobStatus }
+  | { ok: true; id: string; created: false; status: JobStatus; name: string; fingerprint: string | undefined }
+  | { ok: false; code: 'QUEUE_FULL' | 'JOB_NOT_FOUND' };
+
+export interface ClaimRequest {
+  /** Identifies the claiming node; leases and cancel signals name it. */
+  owner: string;
+  max: number;
+  leaseMs: number;
+  /** Job names this node can run; unset means all. */
+  names?: readonly string[] | undefined;
+  /** For job names with a concurrency limit: how many more this node may start now. */
+  capacity?: ReadonlyMap<string, number> | undefined;
+}
+
+export interface ClaimResult {
+  jobs: ClaimedJob[];
+  /** When the earliest delayed job falls due, so the dispatcher can wake for it. */
+  nextRunAt: number | undefined;
+}
+
+export interface LeaseRef {
+  id: string;
+  /** The fencing token of this attempt: it grows with every claim of the job. */
+  token: number;
+}
+
+export interface ClaimedJob extends LeaseRef {
+  name: string;
+  input: unknown;
+  attempt: number;
+  priority: number;
+  parentId: string | undefined;
+  rootId: string;
+  createdAt: number;
+  meta: Record<string, string> | undefined;
+}
+
+export type Settlement = LeaseRef &
+  (
+    | { outcome: 'completed'; output: unknown }
+    | { outcome: 'failed'; error: SerializedError }
+    | { outcome: 'cancelled'; error: SerializedError }
+    | { outcome: 'retry'; error: SerializedError; runAt: number }
+  );
+
+export type SettleOutcome = 'ok' | 'stale';
+
+export type CancelOutcome = 'cancelled' | 'cancelling' | 'settled' | 'not_found';
+
+export interface JobRecord {
+  id: string;
+  name: string;
+  status: JobStatus;
+  input: unknown;
+  priority: number;
+  attempt: number;
+  createdAt: number;
+  startedAt: number | undefined;
+  finishedAt: number | undefined;
+  runAt: number | undefined;
+  progress: unknown;
+  output: unknown;
+  error: SerializedError | undefined;
+  parentId: string | undefined;
+  rootId: string;
+  childKey: string | undefined;
+  onFailure: OnChildFailure;
+  /** Children spawned or declared, and how many of them have not settled yet. */
+  childCount: number;
+  pendingChildren: number;
+  idempotencyKey: string | undefined;
+  meta: Record<string, string> | undefined;
+}
+
+export interface StoreCounts {
+  queued: number;
+  delayed: number;
+  running: number;
+  waitingChildren: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+}
+
+export type StoreSignal =
+  | { type: 'work.available' }
+  | { type: 'job.event'; event: JobEvent }
+  | { type: 'job.cancel.requested'; id: string; owner: string; reason: SerializedError }
+  /** A job (with its subtree) left retention; whatever it referenced (blobs) can go. */
+  | { type: 'job.dropped'; id: string; meta: Record<string, string> | undefined };
+
+export type StoreListener = (signal: StoreSignal) => void;

@@ -1,0 +1,584 @@
+import { systemClock, type Clock } from '../clock.js';
+import type { SerializedError } from '../errors.js';
+import type { JobEvent } from '../events.js';
+import { isTerminal, type JobStatus } from '../job/job-status.js';
+import { Deque } from './deque.js';
+import type {
+  CancelOutcome,
+  ClaimedJob,
+  ClaimRequest,
+  ClaimResult,
+  EnqueueOptions,
+  EnqueueOutcome,
+  JobRecord,
+  JobStore,
+  LeaseRef,
+  NewJob,
+  Settlement,
+  SettleOutcome,
+  StoreCounts,
+  StoreListener,
+  StoreSignal,
+} from './job-store.js';
+import { MinHeap } from './min-heap.js';
+import { ReadyQueue } from './ready-queue.js';
+
+export interface MemoryStoreOptions {
+  clock?: Clock;
+  /** Finished trees kept for `get()` and `result()`: by count of roots and by age. */
+  retention?: { count?: number; ageMs?: number };
+  /** Events kept per job for readers that resume (SSE `Last-Event-ID`). */
+  eventsPerJob?: number;
+  /** A job whose lease expired this many times is failed with `JOB_QUARANTINED`. */
+  maxStalls?: number;
+}
+
+interface Rec extends JobRecord {
+  seq: number;
+  token: number;
+  owner: string | undefined;
+  leaseExpiresAt: number;
+  cancelRequested: SerializedError | undefined;
+  stalls: number;
+  fingerprint: string | undefined;
+  /** Declared trees: queued by the store when the last child settles. */
+  declared: boolean;
+  children: string[] | undefined;
+  childKeys: Map<string, string> | undefined;
+  log: JobEvent[];
+  eventSeq: number;
+}
+
+const CANCELLED: SerializedError = { code: 'JOB_CANCELLED', message: 'The job was cancelled.' };
+
+/**
+ * The embedded store: zero setup and the fastest, and honest about it — a crash loses
+ * everything it holds (`durable: false`). It implements leases and fencing like the Redis store
+ * so the runtime has one code path and the conformance suite holds both to the same contract.
+ */
+export class MemoryStore implements JobStore {
+  readonly durable = false;
+  private readonly clock: Clock;
+  private readonly retentionCount: number;
+  private readonly retentionAgeMs: number;
+  private readonly eventsPerJob: number;
+  private readonly maxStalls: number;
+
+  private records = new Map<string, Rec>();
+  private ready = new Map<string, ReadyQueue<Rec>>();
+  private delayed = new MinHeap<Rec>();
+  private leases = new MinHeap<{ rec: Rec; token: number }>();
+  private finishedRoots = new Deque<Rec>();
+  private idempotency = new Map<string, string>();
+  private listeners: StoreListener[] = [];
+  private signals: StoreSignal[] = [];
+  private flushing = false;
+  private submitSeq = 0;
+  private closed = false;
+  private tally: StoreCounts = { queued: 0, delayed: 0, running: 0, waitingChildren: 0, completed: 0, failed: 0, cancelled: 0 };
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.retentionCount = options.retention?.count ?? 10_000;
+    this.retentionAgeMs = options.retention?.ageMs ?? 3_600_000;
+    this.eventsPerJob = options.eventsPerJob ?? 100;
+    this.maxStalls = options.maxStalls ?? 3;
+  }
+
+  async enqueue(jobs: readonly NewJob[], options: EnqueueOptions): Promise<EnqueueOutcome[]> {
+    this.assertOpen();
+    const now = this.clock.now();
+    const out: EnqueueOutcome[] = [];
+    let available = false;
+    for (const job of jobs) {
+      const outcome = this.enqueueOne(job, options.limit, now);
+      if (outcome.ok && outcome.created && outcome.status === 'queued') available = true;
+      out.push(outcome);
+    }
+    if (available) this.signals.push({ type: 'work.available' });
+    this.flush();
+    return out;
+  }
+
+  private enqueueOne(job: NewJob, limit: number, now: number): EnqueueOutcome {
+    if (job.idempotencyKey !== undefined) {
+      const existing = this.records.get(this.idempotency.get(job.idempotencyKey) ?? '');
+      if (existing) {
+        return { ok: true, id: existing.id, created: false, status: existing.status, name: existing.name, fingerprint: existing.fingerprint };
+      }
+    }
+    const parent = job.parentId === undefined ? undefined : this.records.get(job.parentId);
+    if (job.parentId !== undefined && (!parent || isTerminal(parent.status))) return { ok: false, code: 'JOB_NOT_FOUND' };
+    if (parent && job.childKey !== undefined) {
+      const existing = this.records.get(parent.childKeys?.get(job.childKey) ?? '');
+      if (existing) {
+        return { ok: true, id: existing.id, created: false, status: existing.status, name: existing.name, fingerprint: existing.fingerprint };
+      }
+    }
+    const declared = (job.awaitChildren ?? 0) > 0;
+    if (!declared && this.tally.queued + this.tally.delayed >= limit) return { ok: false, code: 'QUEUE_FULL' };
+
+    const delayed = job.runAt !== undefined && job.runAt > now;
+    const status: JobStatus = declared ? 'waitingChildren' : delayed ? 'delayed' : 'queued';
+    const rec: Rec = {
+      id: job.id,
+      name: job.name,
+      status,
+      input: job.input,
+      priority: job.priority,
+      attempt: 0,
+      createdAt: now,
+      startedAt: undefined,
+      finishedAt: undefined,
+      runAt: delayed ? job.runAt : undefined,
+      progress: undefined,
+      output: undefined,
+      error: undefined,
+      parentId: job.parentId,
+      rootId: parent ? parent.rootId : (job.rootId ?? job.id),
+      childKey: job.childKey,
+      onFailure: job.onFailure ?? 'fail-parent',
+      childCount: 0,
+      pendingChildren: declared ? job.awaitChildren! : 0,
+      idempotencyKey: job.idempotencyKey,
+      meta: job.meta,
+      seq: this.submitSeq++,
+      token: 0,
+      owner: undefined,
+      leaseExpiresAt: 0,
+      cancelRequested: undefined,
+      stalls: 0,
+      fingerprint: job.fingerprint,
+      declared,
+      children: undefined,
+      childKeys: undefined,
+      log: [],
+      eventSeq: 0,
+    };
+    this.records.set(rec.id, rec);
+    if (job.idempotencyKey !== undefined) this.idempotency.set(job.idempotencyKey, rec.id);
+    if (parent) {
+      (parent.children ??= []).push(rec.id);
+      if (job.childKey !== undefined) (parent.childKeys ??= new Map()).set(job.childKey, rec.id);
+      parent.childCount++;
+      // A declared parent counts its children up front (awaitChildren); a spawning parent counts here.
+      if (!parent.declared) parent.pendingChildren++;
+    }
+    this.tally[status]++;
+    if (status === 'queued') {
+      this.pushReady(rec);
+      this.emit(rec, { type: 'job.queued', status: 'queued' });
+    } else if (status === 'delayed') {
+      this.delayed.push(rec.runAt!, rec);
+      this.emit(rec, { type: 'job.delayed', status: 'delayed', runAt: rec.runAt! });
+    } else {
+      this.emit(rec, { type: 'job.waiting', status: 'waitingChildren' });
+    }
+    return { ok: true, id: rec.id, created: true, status };
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    this.assertOpen();
+    const now = this.clock.now();
+    this.promoteDue(now);
+    this.expireLeases(now);
+    const jobs: ClaimedJob[] = [];
+    const capacity = request.capacity ? new Map(request.capacity) : undefined;
+    const names = request.names ?? [...this.ready.keys()];
+    while (jobs.length < request.max) {
+      const rec = this.nextReady(names, capacity);
+      if (!rec) break;
+      if (capacity?.has(rec.name)) capacity.set(rec.name, capacity.get(rec.name)! - 1);
+      this.move(rec, 'running');
+      rec.attempt++;
+      rec.token++;
+      rec.owner = request.owner;
+      rec.leaseExpiresAt = now + request.leaseMs;
+      rec.startedAt = now;
+      rec.runAt = undefined;
+      this.leases.push(rec.leaseExpiresAt, { rec, token: rec.token });
+      this.emit(rec, { type: 'job.started', status: 'running', attempt: rec.attempt });
+      jobs.push({
+        id: rec.id,
+        token: rec.token,
+        name: rec.name,
+        input: rec.input,
+        attempt: rec.attempt,
+        priority: rec.priority,
+        parentId: rec.parentId,
+        rootId: rec.rootId,
+        createdAt: rec.createdAt,
+        meta: rec.meta,
+      });
+    }
+    this.trimRetention(now);
+    this.flush();
+    return { jobs, nextRunAt: this.delayed.peekKey() };
+  }
+
+  /** Picks the best head across the job names this claim may take: highest priority, then oldest. */
+  private nextReady(names: readonly string[], capacity: Map<string, number> | undefined): Rec | undefined {
+    let best: Rec | undefined;
+    let bestQueue: ReadyQueue<Rec> | undefined;
+    for (const name of names) {
+      if (capacity && (capacity.get(name) ?? 1) <= 0) continue;
+      const queue = this.ready.get(name);
+      if (!queue) continue;
+      let head = queue.peek();
+      while (head && head.status !== 'queued') {
+        queue.shift();
+        head = queue.peek();
+      }
+      if (head && (!best || head.priority > best.priority || (head.priority === best.priority && head.seq < best.seq))) {
+        best = head;
+        bestQueue = queue;
+      }
+    }
+    bestQueue?.shift();
+    return best;
+  }
+
+  async renew(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]> {
+    this.assertOpen();
+    const now = this.clock.now();
+    return leases.map((lease) => {
+      const rec = this.held(lease);
+      if (!rec || rec.leaseExpiresAt <= now) return false;
+      rec.leaseExpiresAt = now + leaseMs;
+      this.leases.push(rec.leaseExpiresAt, { rec, token: rec.token });
+      return true;
+    });
+  }
+
+  async settle(settlements: readonly Settlement[]): Promise<SettleOutcome[]> {
+    this.assertOpen();
+    const now = this.clock.now();
+    const out = settlements.map((s): SettleOutcome => {
+      const rec = this.held(s);
+      if (!rec) return 'stale';
+      rec.owner = undefined;
+      if (s.outcome === 'completed') {
+        this.finish(rec, 'completed', now, s.output, undefined);
+      } else if (s.outcome === 'retry' && !rec.cancelRequested) {
+        rec.error = s.error;
+        this.requeue(rec, s.runAt, now, s.error);
+      } else if (s.outcome === 'failed') {
+        this.finish(rec, 'failed', now, undefined, s.error);
+      } else {
+        this.finish(rec, 'cancelled', now, undefined, s.outcome === 'cancelled' ? s.error : (rec.cancelRequested ?? CANCELLED));
+      }
+      return 'ok';
+    });
+    this.trimRetention(now);
+    this.flush();
+    return out;
+  }
+
+  async setWaiting(lease: LeaseRef, waiting: boolean): Promise<boolean> {
+    this.assertOpen();
+    const rec = this.held(lease);
+    if (!rec) return false;
+    const target = waiting ? 'waitingChildren' : 'running';
+    if (rec.status !== target) {
+      this.move(rec, target);
+      if (waiting) this.emit(rec, { type: 'job.waiting', status: 'waitingChildren' });
+      else this.emit(rec, { type: 'job.started', status: 'running', attempt: rec.attempt });
+    }
+    this.flush();
+    return true;
+  }
+
+  async progress(lease: LeaseRef, value: unknown): Promise<boolean> {
+    this.assertOpen();
+    const rec = this.held(lease);
+    if (!rec) return false;
+    rec.progress = value;
+    this.emit(rec, { type: 'job.progress', status: rec.status as 'running' | 'waitingChildren', progress: value });
+    this.flush();
+    return true;
+  }
+
+  async cancel(id: string, reason: SerializedError = CANCELLED): Promise<CancelOutcome> {
+    this.assertOpen();
+    const rec = this.records.get(id);
+    if (!rec) return 'not_found';
+    if (isTerminal(rec.status)) return 'settled';
+    const outcome = this.cancelTree(rec, reason, this.clock.now());
+    this.flush();
+    return outcome;
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const rec = this.records.get(id);
+    return rec ? toRecord(rec) : undefined;
+  }
+
+  async children(id: string): Promise<JobRecord[]> {
+    const rec = this.records.get(id);
+    if (!rec?.children) return [];
+    const out: JobRecord[] = [];
+    for (const childId of rec.children) {
+      const child = this.records.get(childId);
+      if (child) out.push(toRecord(child));
+    }
+    return out;
+  }
+
+  async events(id: string, afterSeq: number): Promise<JobEvent[]> {
+    const rec = this.records.get(id);
+    if (!rec) return [];
+    return rec.log.filter((e) => e.seq > afterSeq);
+  }
+
+  async counts(): Promise<StoreCounts> {
+    return { ...this.tally };
+  }
+
+  subscribe(listener: StoreListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.listeners = [];
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('store closed');
+  }
+
+  /** The record if `lease` is its current attempt and it is still held. */
+  private held(lease: LeaseRef): Rec | undefined {
+    const rec = this.records.get(lease.id);
+    if (!rec || rec.token !== lease.token) return undefined;
+    if (rec.status !== 'running' && rec.status !== 'waitingChildren') return undefined;
+    if (rec.owner === undefined) return undefined;
+    return rec;
+  }
+
+  private pushReady(rec: Rec): void {
+    let queue = this.ready.get(rec.name);
+    if (!queue) {
+      queue = new ReadyQueue<Rec>();
+      this.ready.set(rec.name, queue);
+    }
+    queue.push(rec);
+  }
+
+  private move(rec: Rec, status: JobStatus): void {
+    this.tally[rec.status]--;
+    this.tally[status]++;
+    rec.status = status;
+  }
+
+  private promoteDue(now: number): void {
+    let promoted = false;
+    while (this.delayed.size > 0 && this.delayed.peekKey()! <= now) {
+      const rec = this.delayed.pop()!;
+      if (rec.status !== 'delayed' || rec.runAt === undefined || rec.runAt > now) continue;
+      this.move(rec, 'queued');
+      rec.runAt = undefined;
+      this.pushReady(rec);
+      this.emit(rec, { type: 'job.queued', status: 'queued' });
+      promoted = true;
+    }
+    if (promoted) this.signals.push({ type: 'work.available' });
+  }
+
+  /** A lease that ran out means its owner died or stalled: the job goes back to the queue. */
+  private expireLeases(now: number): void {
+    while (this.leases.size > 0 && this.leases.peekKey()! <= now) {
+      const { rec, token } = this.leases.pop()!;
+      if (rec.token !== token || rec.owner === undefined) continue;
+      if (rec.status !== 'running' && rec.status !== 'waitingChildren') continue;
+      if (rec.leaseExpiresAt > now) continue; // renewed; a later heap entry covers it
+      rec.owner = undefined;
+      rec.stalls++;
+      if (rec.cancelRequested) {
+        this.finish(rec, 'cancelled', now, undefined, rec.cancelRequested);
+      } else if (rec.stalls >= this.maxStalls) {
+        this.finish(rec, 'failed', now, undefined, {
+          code: 'JOB_QUARANTINED',
+          message: `The job lost its lease ${rec.stalls} times; it is not retried.`,
+        });
+      } else {
+        this.requeue(rec, now, now, undefined);
+      }
+    }
+  }
+
+  private requeue(rec: Rec, runAt: number, now: number, error: SerializedError | undefined): void {
+    const later = runAt > now;
+    this.move(rec, later ? 'delayed' : 'queued');
+    rec.runAt = later ? runAt : undefined;
+    if (later) this.delayed.push(runAt, rec);
+    else {
+      this.pushReady(rec);
+      this.signals.push({ type: 'work.available' });
+    }
+    if (error) {
+      this.emit(rec, { type: 'job.retrying', status: later ? 'delayed' : 'queued', attempt: rec.attempt, runAt, error });
+    } else {
+      this.emit(rec, { type: 'job.queued', status: 'queued' });
+    }
+  }
+
+  private finish(rec: Rec, status: 'completed' | 'failed' | 'cancelled', now: number, output: unknown, error: SerializedError | undefined): void {
+    this.move(rec, status);
+    rec.finishedAt = now;
+    rec.output = output;
+    rec.error = error;
+    rec.owner = undefined;
+    if (status === 'completed') this.emit(rec, { type: 'job.completed', status, output });
+    else if (status === 'failed') this.emit(rec, { type: 'job.failed', status, error: error! });
+    else this.emit(rec, { type: 'job.cancelled', status, error: error! });
+
+    // A parent that failed or was cancelled takes its unfinished subtree with it: nothing could
+    // use those results, and a job tree must never leave work running for nobody.
+    if (status !== 'completed' && rec.pendingChildren > 0) {
+      this.cancelChildren(rec, { code: 'JOB_CANCELLED', message: `Parent ${rec.id} ${status}.` }, now);
+    }
+    if (rec.parentId === undefined) this.finishedRoots.push(rec);
+    else this.childSettled(rec, now);
+  }
+
+  private childSettled(child: Rec, now: number): void {
+    const parent = this.records.get(child.parentId!);
+    if (!parent || isTerminal(parent.status)) return;
+    parent.pendingChildren--;
+    // Dynamic parents are woken by the child's event on the node that runs them; declared
+    // parents have no code running yet, so the store itself decides what happens to them.
+    if (!parent.declared || parent.status !== 'waitingChildren') return;
+    if (child.status !== 'completed' && child.onFailure === 'fail-parent') {
+      this.finish(parent, 'failed', now, undefined, {
+        code: 'CHILD_FAILED',
+        message: `Child ${child.id} (${child.name}) ${child.status}.`,
+        details: { childId: child.id, childError: child.error },
+      });
+    } else if (parent.pendingChildren === 0) {
+      this.move(parent, 'queued');
+      this.pushReady(parent);
+      this.emit(parent, { type: 'job.queued', status: 'queued' });
+      this.signals.push({ type: 'work.available' });
+    }
+  }
+
+  private cancelTree(rec: Rec, reason: SerializedError, now: number): CancelOutcome {
+    if (isTerminal(rec.status)) return 'settled';
+    if (rec.owner !== undefined) {
+      // Running somewhere: the owner aborts the attempt and settles it as cancelled. Its
+      // children are cancelled here already so none starts in the meantime.
+      rec.cancelRequested = reason;
+      this.signals.push({ type: 'job.cancel.requested', id: rec.id, owner: rec.owner, reason });
+      this.cancelChildren(rec, reason, now);
+      return 'cancelling';
+    }
+    this.finish(rec, 'cancelled', now, undefined, reason);
+    return 'cancelled';
+  }
+
+  private cancelChildren(rec: Rec, reason: SerializedError, now: number): void {
+    for (const childId of rec.children ?? []) {
+      const child = this.records.get(childId);
+      if (child && !isTerminal(child.status)) this.cancelTree(child, reason, now);
+    }
+  }
+
+  private trimRetention(now: number): void {
+    for (;;) {
+      const head = this.finishedRoots.peek();
+      if (!head) return;
+      const tooMany = this.finishedRoots.length > this.retentionCount;
+      if (!tooMany && head.finishedAt! + this.retentionAgeMs > now) return;
+      this.finishedRoots.shift();
+      this.dropTree(head);
+    }
+  }
+
+  private dropTree(root: Rec): void {
+    const stack = [root];
+    while (stack.length > 0) {
+      const rec = stack.pop()!;
+      if (!isTerminal(rec.status)) continue; // a fire-and-forget child still running stays
+      this.records.delete(rec.id);
+      this.tally[rec.status]--;
+      if (rec.idempotencyKey !== undefined && this.idempotency.get(rec.idempotencyKey) === rec.id) {
+        this.idempotency.delete(rec.idempotencyKey);
+      }
+      this.signals.push({ type: 'job.dropped', id: rec.id, meta: rec.meta });
+      for (const childId of rec.children ?? []) {
+        const child = this.records.get(childId);
+        if (child) stack.push(child);
+      }
+    }
+  }
+
+  private emit(rec: Rec, fact: DistributiveOmit<JobEvent, 'id' | 'name' | 'seq' | 'at' | 'parentId' | 'rootId'>): void {
+    const event = {
+      ...fact,
+      id: rec.id,
+      name: rec.name,
+      seq: ++rec.eventSeq,
+      at: this.clock.now(),
+      parentId: rec.parentId,
+      rootId: rec.rootId,
+    } as JobEvent;
+    if (rec.log.length >= this.eventsPerJob) rec.log.shift();
+    rec.log.push(event);
+    if (this.listeners.length > 0) this.signals.push({ type: 'job.event', event });
+  }
+
+  /**
+   * Signals go out only once an operation has finished changing state, so a listener that calls
+   * back into the store (a parent cancelling its other children) sees a consistent store.
+   */
+  private flush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      for (let i = 0; i < this.signals.length; i++) {
+        const signal = this.signals[i]!;
+        for (const listener of this.listeners) listener(signal);
+      }
+    } finally {
+      this.signals = [];
+      this.flushing = false;
+    }
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function toRecord(rec: Rec): JobRecord {
+  return {
+    id: rec.id,
+    name: rec.name,
+    status: rec.status,
+    input: rec.input,
+    priority: rec.priority,
+    attempt: rec.attempt,
+    createdAt: rec.createdAt,
+    startedAt: rec.startedAt,
+    finishedAt: rec.finishedAt,
+    runAt: rec.runAt,
+    progress: rec.progress,
+    output: rec.output,
+    error: rec.error,
+    parentId: rec.parentId,
+    rootId: rec.rootId,
+    childKey: rec.childKey,
+    onFailure: rec.onFailure,
+    childCount: rec.childCount,
+    pendingChildren: rec.pendingChildren,
+    idempotencyKey: rec.idempotencyKey,
+    meta: rec.meta,
+  };
+}
+
+/** @example const store = createMemoryStore({ retention: { count: 1_000 } }); */
+export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
+  return new MemoryStore(options);
+}

@@ -1,0 +1,152 @@
+import type { InspectionEvent, Observer } from 'xstate';
+import type { Clock } from '../clock.js';
+import type { SerializedError } from '../errors.js';
+import type { JobEvent } from '../events.js';
+import type { AnyJobDefinition, JobInput, JobOutput } from '../job/define-job.js';
+import type { JobStatus } from '../job/job-status.js';
+import type { Logger } from '../logger.js';
+import type { JobRecord, JobStore, OnChildFailure } from '../store/job-store.js';
+
+export interface JobSystemOptions<Jobs extends readonly AnyJobDefinition[] = readonly AnyJobDefinition[]> {
+  jobs: Jobs;
+  /** Worker actors in this process: how many jobs run at once (waiting parents do not count). */
+  workers: number;
+  queue?: {
+    /** Queued plus delayed jobs; a submit past it fails at once with `QUEUE_FULL`. Default 10,000. */
+    limit?: number;
+  };
+  trees?: {
+    /** Parents waiting for children at once on this node; a spawn past it fails with `WAITING_PARENTS_FULL`. Default 10,000. */
+    maxWaitingParents?: number;
+    /** Children one parent may have. Default 100,000. */
+    maxChildren?: number;
+  };
+  /** Finished jobs kept for `get()` and `result()` (memory store only; a given store has its own). */
+  retention?: { count?: number; ageMs?: number };
+  /** The job store; default a new memory store. */
+  store?: JobStore;
+  clock?: Clock;
+  /** An xstate inspector (e.g. from `@statelyai/inspect`) given to every actor. */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  logger?: Logger;
+  /** Lease on claimed jobs; renewed every third of it while they run. Default 30 s. */
+  leaseMs?: number;
+  /** Worker restarts allowed within `withinMs` before the system turns unhealthy. Default 10 in 60 s. */
+  restartIntensity?: { maxRestarts: number; withinMs: number };
+  /** Identifies this node in leases; default a random id. */
+  nodeId?: string;
+}
+
+export interface SubmitOptions {
+  /** The same key returns the existing job instead of a new one while that job is retained. */
+  idempotencyKey?: string;
+  /** A digest of the request; a second submit with the same key and another fingerprint is `IDEMPOTENCY_CONFLICT`. Default: a digest of the input when a key is given. */
+  fingerprint?: string;
+  /** Higher runs first. Default the job's priority, else 0. */
+  priority?: number;
+  /** Do not start before this many ms from now. */
+  delayMs?: number;
+  /** Small opaque strings carried with the job (tenant, trace context). */
+  meta?: Record<string, string>;
+}
+
+export interface JobHandle<Output = unknown> {
+  readonly id: string;
+  /** `false` when an idempotency key matched an existing job. */
+  readonly created: boolean;
+  /** Status at submit time. */
+  readonly status: JobStatus;
+  /** The job's output; rejects with a `JobError` (`JOB_FAILED`, `JOB_TIMEOUT`, `JOB_CANCELLED`, ...). */
+  result(): Promise<Output>;
+  /** Cancels the job and its subtree. */
+  cancel(): Promise<CancelResult>;
+}
+
+export type CancelResult = 'cancelled' | 'cancelling' | 'settled' | 'not_found';
+
+/** A job as `get()` shows it. */
+export type JobInfo = JobRecord;
+
+export interface TreeNode {
+  id: string;
+  name: string;
+  status: JobStatus;
+  attempt: number;
+  progress: unknown;
+  /** Mean of the children's progress (a settled child counts 1), or the job's own numeric progress. */
+  aggregateProgress: number;
+  output: unknown;
+  error: SerializedError | undefined;
+  onFailure: OnChildFailure;
+  children: TreeNode[];
+}
+
+/** A whole tree submitted at once: children run first, then the parent with their results (`ctx.children()`). */
+export interface TreeSpec<J extends AnyJobDefinition = AnyJobDefinition> {
+  job: J;
+  input: JobInput<J>;
+  children?: readonly TreeSpec[];
+  /** What this node's failure does to its parent. */
+  onFailure?: OnChildFailure;
+  priority?: number;
+}
+
+export type Health = 'healthy' | 'unhealthy' | 'stopping' | 'stopped' | 'idle';
+
+export interface JobSystemStats {
+  health: Health;
+  queued: number;
+  delayed: number;
+  running: number;
+  waitingChildren: number;
+  workers: number;
+  idleWorkers: number;
+  waitingParents: number;
+  /** Live xstate actors owned by this system (supervisor, dispatcher, workers, parents, machine jobs). */
+  actors: number;
+  restarts: number;
+  /** Settled by this node since start. */
+  completed: number;
+  failed: number;
+  cancelled: number;
+  submitted: number;
+  rejected: number;
+  /** Per second, over the last 10 seconds. */
+  rates: { submitted: number; completed: number; failed: number };
+}
+
+export interface StopOptions {
+  /** Let queued and running jobs finish (up to `timeoutMs`) before stopping. Default true. */
+  drain?: boolean;
+  /** After this long, running jobs are aborted and handed back. Default 30 s. */
+  timeoutMs?: number;
+}
+
+export interface EventsOptions {
+  /** Events buffered for a slow reader before it is cut off with `EVENTS_OVERFLOW`. Default 10,000. */
+  bufferSize?: number;
+  /** Only events of this job (and, with `tree`, its descendants). */
+  jobId?: string;
+  tree?: boolean;
+}
+
+export interface JobSystem<Jobs extends readonly AnyJobDefinition[] = readonly AnyJobDefinition[]> {
+  readonly nodeId: string;
+  readonly store: JobStore;
+  /** The registered job definitions by name. */
+  readonly jobs: ReadonlyMap<string, Jobs[number]>;
+  start(): Promise<void>;
+  stop(options?: StopOptions): Promise<void>;
+  submit<J extends Jobs[number]>(job: J, input: JobInput<J>, options?: SubmitOptions): Promise<JobHandle<JobOutput<J>>>;
+  /** Submit by name, for callers that only have a string (the HTTP adapter); input is validated the same way. */
+  submitByName(name: string, input: unknown, options?: SubmitOptions): Promise<JobHandle>;
+  submitTree<J extends Jobs[number]>(tree: TreeSpec<J>): Promise<JobHandle<JobOutput<J>>>;
+  handle<O = unknown>(id: string): JobHandle<O>;
+  get(id: string): Promise<JobInfo | undefined>;
+  tree(id: string, options?: { maxNodes?: number }): Promise<TreeNode | undefined>;
+  cancel(id: string): Promise<CancelResult>;
+  /** Async iterable of job events, bounded per reader. */
+  events(options?: EventsOptions): AsyncIterableIterator<JobEvent>;
+  stats(): Promise<JobSystemStats>;
+  health(): Health;
+}

@@ -1,0 +1,36 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The test projects, one per package. vitest 4 no longer picks up a workspace file by itself, so
+ * `npm test` passes this file with `--config`; `passWithNoTests: false` makes a run that collects
+ * nothing fail instead of passing silently.
+ *
+ * The `source` condition resolves `@scalable-api/*` to their TypeScript sources, so tests need no
+ * build step.
+ */
+const source = { resolve: { conditions: ['source'] }, ssr: { resolve: { conditions: ['source'] } } };
+
+export default defineConfig({
+  test: {
+    passWithNoTests: false,
+    projects: [
+      {
+        ...source,
+        test: {
+          name: 'core',
+          root: 'packages/core',
+          include: ['test/**/*.test.ts'],
+          typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: 'test/tsconfig.json' },
+        },
+      },
+      {
+        ...source,
+        test: { name: 'http-adapter', root: 'packages/http-adapter', include: ['test/**/*.test.ts'], testTimeout: 30_000 },
+      },
+      {
+        ...source,
+        test: { name: 'redis', root: 'packages/redis', include: ['test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
+      },
+    ],
+  },
+});
