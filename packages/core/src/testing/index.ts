@@ -1,0 +1,1 @@
+export { SimulatedClock, flushMicrotasks } from './simulated-clock.js';
