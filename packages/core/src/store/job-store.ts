@@ -87,6 +87,12 @@ export interface NewJob {
 export interface EnqueueOptions {
   /** The bound on queued plus delayed jobs across the whole store. */
   limit: number;
+  /**
+   * All or nothing: when the bound cannot take every new job of the batch, none is added and
+   * each gets `QUEUE_FULL`. A declared tree needs this, or a parent could wait for children
+   * that were refused.
+   */
+  atomic?: boolean | undefined;
 }
 
 export type EnqueueOutcome =

@@ -89,6 +89,9 @@ export class MemoryStore implements JobStore {
     this.assertOpen();
     const now = this.clock.now();
     const out: EnqueueOutcome[] = [];
+    if (options.atomic && this.tally.queued + this.tally.delayed + this.countNew(jobs) > options.limit) {
+      return jobs.map(() => ({ ok: false, code: 'QUEUE_FULL' }));
+    }
     let available = false;
     for (const job of jobs) {
       const outcome = this.enqueueOne(job, options.limit, now);
@@ -98,6 +101,19 @@ export class MemoryStore implements JobStore {
     if (available) this.signals.push({ type: 'work.available' });
     this.flush();
     return out;
+  }
+
+  /** How many jobs of a batch would be added and count against the bound (not found by a key, not declared parents). */
+  private countNew(jobs: readonly NewJob[]): number {
+    let count = 0;
+    for (const job of jobs) {
+      if ((job.awaitChildren ?? 0) > 0) continue;
+      if (job.idempotencyKey !== undefined && this.records.has(this.idempotency.get(job.idempotencyKey) ?? '')) continue;
+      const parent = job.parentId === undefined ? undefined : this.records.get(job.parentId);
+      if (parent && job.childKey !== undefined && this.records.has(parent.childKeys?.get(job.childKey) ?? '')) continue;
+      count++;
+    }
+    return count;
   }
 
   private enqueueOne(job: NewJob, limit: number, now: number): EnqueueOutcome {
