@@ -1,1 +1,2 @@
 export { SimulatedClock, flushMicrotasks } from './simulated-clock.js';
+export { runStoreConformance, type StoreFactory, type StoreFactoryOptions, type StoreFixture } from './store-conformance.js';
