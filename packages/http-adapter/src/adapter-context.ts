@@ -1,0 +1,65 @@
+import type { ServerResponse } from 'node:http';
+import type { JobInfo, JobSystem } from '@scalable-api/core';
+import type { FastifyRequest } from 'fastify';
+import type { BlobStore } from './blob-store.js';
+import type { JobEventHub } from './job-event-hub.js';
+import type { JobsMetrics } from './jobs-metrics.js';
+import { HttpProblemError } from './problem.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+/** The limits after defaults: every bound the edge enforces. */
+export interface ResolvedLimits {
+  jsonBodyBytes: number;
+  blobBytes: number;
+  jsonDepth: number;
+  maxWaitSeconds: number;
+  retryAfterSeconds: number;
+  overloadHoldMs: number;
+  sseHeartbeatMs: number;
+  sseMaxConnections: number;
+  sseBufferBytes: number;
+  idempotencyKeysInFlight: number;
+}
+
+/** What the routes share: one per registration of the plugin. */
+export interface AdapterContext {
+  readonly system: JobSystem;
+  readonly prefix: string;
+  readonly blobs: BlobStore;
+  readonly hub: JobEventHub;
+  readonly metrics: JobsMetrics;
+  readonly limits: ResolvedLimits;
+  readonly authenticate: ((request: FastifyRequest) => Promise<string>) | undefined;
+  readonly tenantOf: ((request: FastifyRequest) => string | undefined) | undefined;
+  readonly rateLimiter: RateLimiter | undefined;
+  /** Job names that accept binary bodies; undefined: all. */
+  readonly binaryJobs: ReadonlySet<string> | undefined;
+  /** Idempotency keys whose first request is still being accepted (scoped by tenant). */
+  readonly inflight: Set<string>;
+  readonly sse: Set<ServerResponse>;
+  draining: boolean;
+  /** When a submit was last refused for a bound; /ready reports overload for a while after. */
+  lastOverloadAt: number;
+}
+
+/** Ids are nanoids from the core; anything else cannot be a job, so it is a 404 without a lookup. */
+const jobIdPattern = /^[\w-]{1,64}$/;
+
+/**
+ * The job with this id if the caller may see it. Another tenant's job is a 404 exactly like a
+ * missing one, so ids cannot be probed across tenants. Children inherit the tenant of their root.
+ */
+export async function loadJob(ctx: AdapterContext, request: FastifyRequest, id: string): Promise<JobInfo> {
+  const record = jobIdPattern.test(id) ? await ctx.system.get(id) : undefined;
+  if (!record || !(await visibleTo(ctx, record, request.tenant))) {
+    throw new HttpProblemError('JOB_NOT_FOUND', `No job ${JSON.stringify(id.slice(0, 64))}.`);
+  }
+  return record;
+}
+
+async function visibleTo(ctx: AdapterContext, record: JobInfo, tenant: string | undefined): Promise<boolean> {
+  if (ctx.authenticate === undefined && ctx.tenantOf === undefined) return true;
+  let owner = record.meta?.['tenant'];
+  if (owner === undefined && record.rootId !== record.id) owner = (await ctx.system.get(record.rootId))?.meta?.['tenant'];
+  return owner === tenant;
+}

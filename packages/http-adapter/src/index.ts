@@ -1,0 +1,17 @@
+export { jobsPlugin, type JobsDecorator, type JobsLimits, type JobsPluginOptions } from './jobs-plugin.js';
+export { jobsPlugin as default } from './jobs-plugin.js';
+export type { AuthOptions } from './auth-hook.js';
+export type { BlobPutOptions, BlobRef, BlobStore } from './blob-store.js';
+export { createFsBlobStore, type FsBlobStoreOptions } from './fs-blob-store.js';
+export { buildOpenApi, inputSchema, type RouteDoc } from './openapi.js';
+export {
+  HttpProblemError,
+  httpProblemCodes,
+  problemStatuses,
+  problemType,
+  type HttpProblemCode,
+  type Problem,
+  type ProblemCode,
+  type ProblemIssue,
+} from './problem.js';
+export type { RateLimitOptions } from './rate-limiter.js';

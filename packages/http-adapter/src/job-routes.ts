@@ -1,0 +1,146 @@
+import type { FastifyContentTypeParser, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { loadJob, type AdapterContext } from './adapter-context.js';
+import { eventsHandler } from './events-route.js';
+import { jobView, treeView } from './job-view.js';
+import { jsonBodyParser } from './json-body-parser.js';
+import { buildOpenApi, type CollectedRoute, type RouteDoc } from './openapi.js';
+import { HttpProblemError, sendProblem } from './problem.js';
+import { problemErrorHandler } from './problem-error-handler.js';
+import { submitHandler, submitPrechecks } from './submit-route.js';
+
+type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+
+const accepted = {
+  type: 'object',
+  properties: { id: { type: 'string' }, status: { type: 'string' }, durable: { type: 'boolean' } },
+};
+
+/**
+ * The job routes, registered in their own encapsulated context under the prefix: their parsers,
+ * hooks, error and not-found handlers do not leak into the host app, and the host's do not
+ * change how they answer.
+ */
+export function jobRoutes(ctx: AdapterContext, info: { title: string; version: string }) {
+  return async function register(app: FastifyInstance): Promise<void> {
+    const routes: CollectedRoute[] = [];
+    app.addHook('onRoute', (route) => {
+      const doc = (route.config as { openapi?: RouteDoc } | undefined)?.openapi;
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      if (doc) for (const method of methods) routes.push({ method, url: route.url, doc });
+    });
+
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(app, ctx.limits.jsonDepth));
+    // Binary bodies go to the handler as the raw stream; the blob store bounds and consumes it.
+    const passStream: FastifyContentTypeParser = (_request, payload, done) => done(null, payload);
+    app.addContentTypeParser('application/octet-stream', passStream);
+    app.addContentTypeParser(/^image\/[\w.+-]+/, passStream);
+
+    app.setErrorHandler(problemErrorHandler({ retryAfterSeconds: ctx.limits.retryAfterSeconds, onProblem: (code) => ctx.metrics.countProblem(code) }));
+    app.setNotFoundHandler((request, reply) => notFound(app, ctx, request, reply));
+
+    app.addHook('onRequest', async (request, reply) => {
+      if (ctx.authenticate) request.tenant = await ctx.authenticate(request);
+      else if (ctx.tenantOf) request.tenant = ctx.tenantOf(request);
+      if (ctx.rateLimiter) {
+        const wait = ctx.rateLimiter.take(request.tenant ?? request.ip);
+        if (wait > 0) {
+          reply.header('retry-after', String(wait));
+          throw new HttpProblemError('RATE_LIMITED', `Too many requests; retry in ${wait} s.`);
+        }
+      }
+    });
+    app.addHook('onResponse', async (request, reply) => {
+      ctx.metrics.countResponse(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode);
+    });
+
+    app.get('/openapi.json', { config: { openapi: { summary: 'This document', tags: ['meta'], responses: { 200: 'OpenAPI 3.1' } } } }, async () =>
+      buildOpenApi({ ...info, routes, jobs: ctx.system.jobs, binaryJobs: ctx.binaryJobs }),
+    );
+
+    app.post<{ Params: { name: string } }>(
+      '/:name',
+      {
+        bodyLimit: ctx.limits.jsonBodyBytes,
+        preParsing: submitPrechecks(ctx),
+        schema: { response: { 202: accepted } },
+        config: {
+          openapi: {
+            summary: 'Submit a job',
+            tags: ['jobs'],
+            submit: true,
+            responses: {
+              200: 'Finished within `Prefer: wait=N`: { id, status, output | error, durable }',
+              202: 'Accepted: { id, status, durable }, Location of the job',
+              400: 'Malformed body or header',
+              401: 'Missing or invalid credentials',
+              404: 'No job of that name (JOB_TYPE_UNKNOWN)',
+              409: 'The same Idempotency-Key is still being accepted',
+              413: 'Body too large',
+              415: 'Unsupported media type',
+              422: "Input does not satisfy the job's schema, or the Idempotency-Key was used with another body",
+              429: 'Rate limited',
+              503: 'Queue full, shutting down or unhealthy',
+            },
+          },
+        },
+      },
+      submitHandler(ctx),
+    );
+
+    const idDoc = (summary: string, responses: Record<number, string>, produces?: string): { config: { openapi: RouteDoc } } => ({
+      config: { openapi: { summary, tags: ['jobs'], responses: { ...responses, 401: 'Missing or invalid credentials', 404: 'No such job (JOB_NOT_FOUND)' }, ...(produces ? { produces } : {}) } },
+    });
+
+    app.get<{ Params: { id: string } }>('/:id', idDoc('A job: status, progress, attempts, timestamps, result or error', { 200: 'The job' }), async (request: IdRequest, reply) => {
+      const record = await loadJob(ctx, request, request.params.id);
+      return reply.header('cache-control', 'no-store').send(jobView(record));
+    });
+
+    app.get<{ Params: { id: string } }>('/:id/tree', idDoc('The whole job tree below this job', { 200: 'The tree' }), async (request: IdRequest, reply) => {
+      await loadJob(ctx, request, request.params.id);
+      const tree = await ctx.system.tree(request.params.id, { maxNodes: 10_000 });
+      if (!tree) throw new HttpProblemError('JOB_NOT_FOUND', 'The job is gone.');
+      return reply.header('cache-control', 'no-store').send(treeView(tree));
+    });
+
+    app.delete<{ Params: { id: string } }>(
+      '/:id',
+      idDoc('Cancel a job and its subtree', { 200: 'Cancelled, or already settled', 202: 'Running: cancellation requested' }),
+      async (request: IdRequest, reply) => {
+        const { id } = request.params;
+        await loadJob(ctx, request, id);
+        const outcome = await ctx.system.cancel(id);
+        if (outcome === 'not_found') throw new HttpProblemError('JOB_NOT_FOUND', 'The job is gone.');
+        const status = (await ctx.system.get(id))?.status ?? 'cancelled';
+        return reply.code(outcome === 'cancelling' ? 202 : 200).send({ id, outcome, status });
+      },
+    );
+
+    app.get<{ Params: { id: string } }>(
+      '/:id/events',
+      idDoc('Server-Sent Events of the job, resumable with Last-Event-ID', { 200: 'text/event-stream until the job settles', 503: 'Too many streams' }, 'text/event-stream'),
+      eventsHandler(ctx),
+    );
+  };
+}
+
+/** A 405 with Allow when the path exists under another method, else a 404; both as problems. */
+function notFound(app: FastifyInstance, ctx: AdapterContext, request: FastifyRequest, reply: FastifyReply) {
+  const path = request.url.split('?', 1)[0]!;
+  const allow = ['GET', 'POST', 'DELETE'].filter((method) => method !== request.method && app.hasRoute({ method, url: routePattern(ctx, path) }));
+  if (allow.length > 0) {
+    ctx.metrics.countProblem('METHOD_NOT_ALLOWED');
+    return sendProblem(request, reply, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here.`, { headers: { allow: allow.join(', ') } });
+  }
+  ctx.metrics.countProblem('ROUTE_NOT_FOUND');
+  return sendProblem(request, reply, 'ROUTE_NOT_FOUND', `No route ${request.method} ${path.slice(0, 200)}.`);
+}
+
+/** Maps a concrete path under the prefix to the route pattern that would serve it. */
+function routePattern(ctx: AdapterContext, path: string): string {
+  const rest = path.slice(ctx.prefix.length).split('/').filter(Boolean);
+  if (rest.length === 1) return rest[0] === 'openapi.json' ? `${ctx.prefix}/openapi.json` : `${ctx.prefix}/:id`;
+  if (rest.length === 2 && (rest[1] === 'tree' || rest[1] === 'events')) return `${ctx.prefix}/:id/${rest[1]}`;
+  return path;
+}

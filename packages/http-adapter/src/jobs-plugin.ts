@@ -1,0 +1,182 @@
+import type { JobSystem } from '@scalable-api/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { AdapterContext, ResolvedLimits } from './adapter-context.js';
+import { createAuthenticator, isTenant, type AuthOptions } from './auth-hook.js';
+import type { BlobStore } from './blob-store.js';
+import { createFsBlobStore } from './fs-blob-store.js';
+import { jobRoutes } from './job-routes.js';
+import { JobEventHub } from './job-event-hub.js';
+import { JobsMetrics } from './jobs-metrics.js';
+import { opsRoutes } from './ops-routes.js';
+import { HttpProblemError } from './problem.js';
+import { RateLimiter, type RateLimitOptions } from './rate-limiter.js';
+
+/** Every bound of the HTTP edge; each has a default. */
+export interface JobsLimits {
+  /** JSON bodies. Default 1 MiB. */
+  jsonBodyBytes?: number;
+  /** Binary bodies streamed to the blob store. Default 100 MiB. */
+  blobBytes?: number;
+  /** Nesting of JSON bodies. Default 64. */
+  jsonDepth?: number;
+  /** Longest `Prefer: wait=N` honoured. Default 30 s. */
+  maxWaitSeconds?: number;
+  /** `Retry-After` on 503s. Default 1 s. */
+  retryAfterSeconds?: number;
+  /** /ready reports overload for this long after a submit was refused with QUEUE_FULL. Default 1 s. */
+  overloadHoldMs?: number;
+  /** Per-client token bucket (client = tenant, else IP); off by default. */
+  rate?: RateLimitOptions;
+  sse?: {
+    /** Comment lines keep proxies from closing idle streams. Default 15 s. */
+    heartbeatMs?: number;
+    /** Open event streams on this node. Default 10,000. */
+    maxConnections?: number;
+    /** Bytes queued for one slow reader before it is cut off (it resumes with Last-Event-ID). Default 1 MiB. */
+    bufferBytes?: number;
+  };
+}
+
+export interface JobsPluginOptions {
+  system: JobSystem;
+  /** Where the job routes live. Default `/jobs`. */
+  prefix?: string;
+  /** Require credentials on the job routes; the tenant comes from them. */
+  auth?: AuthOptions;
+  /** The tenant of a request when there is no `auth` (e.g. set by a gateway in front). */
+  tenant?: (request: FastifyRequest) => string | undefined;
+  limits?: JobsLimits;
+  /** Where binary bodies go. Default: files in a fresh temp directory, removed on close. */
+  blobs?: BlobStore;
+  /** Jobs that accept binary bodies. Default: every job. */
+  binaryJobs?: readonly string[];
+  /** Where /health, /ready and /metrics live; `false` to leave them out. Default the root. */
+  ops?: { prefix?: string } | false;
+  /** For the OpenAPI document. */
+  info?: { title?: string; version?: string };
+}
+
+/** What the plugin decorates the fastify instance with (`app.jobs`). */
+export interface JobsDecorator {
+  readonly system: JobSystem;
+  readonly blobs: BlobStore;
+  readonly prefix: string;
+  /** True once `drain()` was called: POST answers 503 SHUTTING_DOWN and /ready 503. */
+  readonly draining: boolean;
+  /** Stops taking new jobs at the edge (first step of a graceful shutdown). */
+  drain(): void;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    jobs: JobsDecorator;
+  }
+  interface FastifyRequest {
+    /** The caller's tenant, set by the jobs plugin's auth (or `tenant` option) on its routes. */
+    tenant: string | undefined;
+  }
+}
+
+async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise<void> {
+  const prefix = normalisePrefix(options.prefix ?? '/jobs');
+  const limits = resolveLimits(options.limits ?? {});
+  const ownsBlobs = options.blobs === undefined;
+  const blobs = options.blobs ?? (await createFsBlobStore());
+  const ctx: AdapterContext = {
+    system: options.system,
+    prefix,
+    blobs,
+    hub: new JobEventHub(),
+    metrics: new JobsMetrics(),
+    limits,
+    authenticate: options.auth ? createAuthenticator(options.auth) : undefined,
+    tenantOf: options.tenant ? tenantResolver(options.tenant) : undefined,
+    rateLimiter: options.limits?.rate ? new RateLimiter(options.limits.rate) : undefined,
+    binaryJobs: options.binaryJobs ? new Set(options.binaryJobs) : undefined,
+    inflight: new Set(),
+    sse: new Set(),
+    draining: false,
+    lastOverloadAt: 0,
+  };
+
+  // One store listener feeds every consumer: event streams, metrics, and the blob sweeper that
+  // removes a job's upload once the store drops the job after its retention.
+  const unsubscribe = options.system.store.subscribe((signal) => {
+    if (signal.type === 'job.event') {
+      ctx.metrics.observe(signal.event);
+      ctx.hub.publish(signal.event);
+    } else if (signal.type === 'job.dropped') {
+      const blob = signal.meta?.['blob'];
+      if (blob !== undefined) blobs.remove(blob).catch((error: unknown) => app.log.warn({ err: error, blob }, 'could not remove a blob'));
+    }
+  });
+
+  const decorator: JobsDecorator = {
+    system: options.system,
+    blobs,
+    prefix,
+    get draining() {
+      return ctx.draining;
+    },
+    drain() {
+      ctx.draining = true;
+    },
+  };
+  app.decorate('jobs', decorator);
+  if (!app.hasRequestDecorator('tenant')) app.decorateRequest('tenant', undefined);
+
+  const info = { title: options.info?.title ?? 'scalable-api jobs', version: options.info?.version ?? '0.1.0' };
+  await app.register(jobRoutes(ctx, info), { prefix });
+  if (options.ops !== false) await app.register(opsRoutes(ctx), { prefix: normalisePrefix(options.ops?.prefix ?? '') });
+
+  // Open event streams are hijacked responses fastify does not track; end them or close() would
+  // wait for them. They can resume elsewhere with Last-Event-ID.
+  app.addHook('preClose', async () => {
+    ctx.draining = true;
+    for (const res of ctx.sse) res.end();
+  });
+  app.addHook('onClose', async () => {
+    unsubscribe();
+    if (ownsBlobs) await blobs.close();
+  });
+}
+
+function resolveLimits(limits: JobsLimits): ResolvedLimits {
+  return {
+    jsonBodyBytes: limits.jsonBodyBytes ?? 1_048_576,
+    blobBytes: limits.blobBytes ?? 100 * 1_048_576,
+    jsonDepth: limits.jsonDepth ?? 64,
+    maxWaitSeconds: limits.maxWaitSeconds ?? 30,
+    retryAfterSeconds: limits.retryAfterSeconds ?? 1,
+    overloadHoldMs: limits.overloadHoldMs ?? 1_000,
+    sseHeartbeatMs: limits.sse?.heartbeatMs ?? 15_000,
+    sseMaxConnections: limits.sse?.maxConnections ?? 10_000,
+    sseBufferBytes: limits.sse?.bufferBytes ?? 1_048_576,
+    idempotencyKeysInFlight: 100_000,
+  };
+}
+
+function tenantResolver(resolve: (request: FastifyRequest) => string | undefined) {
+  return (request: FastifyRequest) => {
+    const tenant = resolve(request);
+    if (tenant !== undefined && !isTenant(tenant)) throw new HttpProblemError('MALFORMED_REQUEST', 'The tenant of this request is malformed.');
+    return tenant;
+  };
+}
+
+function normalisePrefix(prefix: string): string {
+  const trimmed = prefix.replace(/\/+$/, '');
+  if (trimmed === '') return '';
+  return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
+}
+
+/**
+ * The REST face of a job system: submit, inspect, cancel and stream jobs, plus health,
+ * readiness and metrics. Errors are RFC 9457 problems with the core's stable codes.
+ *
+ * @example
+ * const app = Fastify({ requestTimeout: 30_000, connectionTimeout: 10_000 });
+ * await app.register(jobsPlugin, { system, prefix: '/jobs', auth: { keys: [{ key: process.env.API_KEY!, tenant: 'acme' }] } });
+ */
+export const jobsPlugin = fp(plugin, { name: '@scalable-api/http-adapter', fastify: '5.x' });

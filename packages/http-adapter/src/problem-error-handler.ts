@@ -1,0 +1,72 @@
+import { errorCodes, type ErrorCode } from '@scalable-api/core';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { HttpProblemError, sendProblem, type ProblemCode, type ProblemIssue } from './problem.js';
+
+export interface ProblemErrorHandlerOptions {
+  /** Seconds a client should wait after a 503 (queue full, shutting down). */
+  retryAfterSeconds: number;
+  /** Counts each rejection by code, for /metrics. */
+  onProblem?: (code: ProblemCode) => void;
+}
+
+/**
+ * Turns whatever a route throws into an RFC 9457 problem: the adapter's own errors, the core's
+ * coded errors, and fastify's (body parsing, limits, media type). Anything else is a bug on our
+ * side: it is logged with its stack and answered 500 without leaking the message.
+ */
+export function problemErrorHandler(options: ProblemErrorHandlerOptions) {
+  return function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const { code, detail, headers, issues } = classify(error);
+    options.onProblem?.(code);
+    if (code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'unhandled error in the jobs adapter');
+    return sendProblem(request, reply, code, detail, { headers, issues, retryAfterSeconds: options.retryAfterSeconds });
+  };
+}
+
+interface Classified {
+  code: ProblemCode;
+  detail: string;
+  headers: Record<string, string>;
+  issues: ProblemIssue[] | undefined;
+}
+
+function classify(error: unknown): Classified {
+  if (error instanceof HttpProblemError) return { code: error.code, detail: error.message, headers: error.headers, issues: error.issues };
+  const coded = error as { code?: unknown; statusCode?: unknown; message?: unknown; details?: unknown };
+  // Duck-typed rather than `instanceof`: a second copy of the core (two installs) must map too.
+  if (typeof coded.code === 'string' && Object.hasOwn(errorCodes, coded.code)) {
+    const code = coded.code as ErrorCode;
+    const issues = code === 'INPUT_INVALID' ? issuesOf(coded.details) : undefined;
+    return { code, detail: String(coded.message ?? code), headers: {}, issues };
+  }
+  const status = typeof coded.statusCode === 'number' ? coded.statusCode : 500;
+  const message = typeof coded.message === 'string' ? coded.message : 'Bad request';
+  if (status === 413 || coded.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return plain('PAYLOAD_TOO_LARGE', message);
+  if (status === 415 || coded.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return plain('UNSUPPORTED_MEDIA_TYPE', message);
+  if (status >= 400 && status < 500) return plain('MALFORMED_REQUEST', message);
+  return plain('INTERNAL_ERROR', 'An unexpected error occurred.');
+}
+
+function plain(code: ProblemCode, detail: string): Classified {
+  return { code, detail, headers: {}, issues: undefined };
+}
+
+/**
+ * Standard Schema issues carry paths of keys or `{ key }` segments; flattened to plain values so
+ * they serialise (a symbol key becomes its description).
+ */
+export function issuesOf(details: unknown): ProblemIssue[] | undefined {
+  const raw = (details as { issues?: unknown } | undefined)?.issues;
+  if (!Array.isArray(raw)) return undefined;
+  return raw.slice(0, 100).map((issue: { message?: unknown; path?: unknown }) => ({
+    message: String(issue?.message ?? 'invalid'),
+    path: Array.isArray(issue?.path) ? issue.path.map(segmentOf) : [],
+  }));
+}
+
+function segmentOf(segment: unknown): string | number {
+  const key = typeof segment === 'object' && segment !== null && 'key' in segment ? (segment as { key: unknown }).key : segment;
+  if (typeof key === 'number') return key;
+  if (typeof key === 'symbol') return key.description ?? '';
+  return String(key);
+}

@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
+import type { JobHandle, SubmitOptions } from '@scalable-api/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AdapterContext } from './adapter-context.js';
+import type { BlobRef } from './blob-store.js';
+import { HttpProblemError } from './problem.js';
+
+type SubmitRequest = FastifyRequest<{ Params: { name: string } }>;
+
+const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * Checks that need no body, run before the body is read (route `preParsing`): an unknown job, a
+ * draining node or an oversized upload is refused without streaming 50 MB to disk first.
+ */
+export function submitPrechecks(ctx: AdapterContext) {
+  return async function precheck(request: SubmitRequest, reply: FastifyReply): Promise<void> {
+    const { name } = request.params;
+    const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+    // The client may still be sending a large body we refuse to read: close the connection
+    // after answering instead of letting Node drain it.
+    const closeIfBody = () => {
+      if (hasBody && isBinary(request)) reply.header('connection', 'close');
+    };
+    if (!ctx.system.jobs.has(name)) {
+      closeIfBody();
+      throw new HttpProblemError('JOB_TYPE_UNKNOWN', `No job named ${JSON.stringify(name.slice(0, 100))}.`);
+    }
+    if (ctx.draining) {
+      closeIfBody();
+      throw new HttpProblemError('SHUTTING_DOWN', 'This node is shutting down; send the job to another node.');
+    }
+    if (isBinary(request)) {
+      if (ctx.binaryJobs && !ctx.binaryJobs.has(name)) {
+        closeIfBody();
+        throw new HttpProblemError('UNSUPPORTED_MEDIA_TYPE', `Job ${name} takes a JSON body only.`);
+      }
+      const length = Number(request.headers['content-length'] ?? 0);
+      if (length > ctx.limits.blobBytes) {
+        closeIfBody();
+        throw new HttpProblemError('PAYLOAD_TOO_LARGE', `The body is larger than ${ctx.limits.blobBytes} bytes.`);
+      }
+    }
+  };
+}
+
+/**
+ * `POST {prefix}/:name`: validate (by the core, against the job's schema), enqueue, answer 202.
+ * Binary bodies are streamed to the blob store and the job gets `{ blob: BlobRef }` instead.
+ */
+export function submitHandler(ctx: AdapterContext) {
+  return async function submit(request: SubmitRequest, reply: FastifyReply) {
+    const { name } = request.params;
+    const key = idempotencyKeyOf(request);
+    const scopedKey = key === undefined ? undefined : `${request.tenant ?? ''}\u0000${key}`;
+    if (scopedKey !== undefined) {
+      if (ctx.inflight.has(scopedKey)) {
+        throw new HttpProblemError('IDEMPOTENCY_IN_FLIGHT', 'A request with this Idempotency-Key is still being accepted.', {
+          headers: { 'retry-after': '1' },
+        });
+      }
+      if (ctx.inflight.size >= ctx.limits.idempotencyKeysInFlight) {
+        throw new HttpProblemError('QUEUE_FULL', 'Too many keyed requests are being accepted at once.');
+      }
+      ctx.inflight.add(scopedKey);
+    }
+    let blob: BlobRef | undefined;
+    let handle: JobHandle;
+    try {
+      let input: unknown = request.body;
+      if (request.body instanceof Readable) {
+        blob = await ctx.blobs.put(detached(request.body), { contentType: mediaTypeOf(request), maxBytes: ctx.limits.blobBytes });
+        input = { blob };
+      }
+      const options: SubmitOptions = {};
+      const meta: Record<string, string> = {};
+      if (request.tenant !== undefined) meta['tenant'] = request.tenant;
+      if (blob) meta['blob'] = blob.id;
+      if (blob || request.tenant !== undefined) options.meta = meta;
+      if (scopedKey !== undefined) {
+        options.idempotencyKey = scopedKey;
+        options.fingerprint = fingerprint(name, blob ? `${blob.contentType}:${blob.sha256}` : (JSON.stringify(input) ?? ''));
+      }
+      handle = await ctx.system.submitByName(name, input, options);
+    } catch (error) {
+      if (blob) await ctx.blobs.remove(blob.id);
+      if (isOverload(error)) ctx.lastOverloadAt = Date.now();
+      // The rest of an oversized body is never read: answer, then close.
+      if ((error as { code?: unknown }).code === 'PAYLOAD_TOO_LARGE') reply.header('connection', 'close');
+      throw error;
+    } finally {
+      if (scopedKey !== undefined) ctx.inflight.delete(scopedKey);
+    }
+    // An idempotent replay reuses the first job and its blob; this upload is a duplicate.
+    if (blob && !handle.created) await ctx.blobs.remove(blob.id);
+    const durable = ctx.system.store.durable;
+    reply.header('location', `${ctx.prefix}/${handle.id}`);
+    if (!handle.created) reply.header('idempotent-replayed', 'true');
+
+    const wait = preferWaitSeconds(request.headers.prefer, ctx.limits.maxWaitSeconds);
+    if (wait > 0) {
+      const settled = await settledWithin(handle, wait * 1000);
+      if (settled) return reply.code(200).send({ id: handle.id, durable, ...settled });
+    }
+    return reply.code(202).send({ id: handle.id, status: handle.status, durable });
+  };
+}
+
+type Settled = { status: 'completed'; output: unknown } | { status: 'failed' | 'cancelled'; error: { code: string; message: string } };
+
+/** The job's outcome if it settles within `ms`, else undefined (the job keeps running). */
+async function settledWithin(handle: JobHandle, ms: number): Promise<Settled | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  const outcome = handle.result().then(
+    (output): Settled => ({ status: 'completed', output: output ?? null }),
+    (error: { code?: string; message?: string }): Settled => ({
+      status: error?.code === 'JOB_CANCELLED' ? 'cancelled' : 'failed',
+      error: { code: String(error?.code ?? 'JOB_FAILED'), message: String(error?.message ?? 'failed') },
+    }),
+  );
+  try {
+    return await Promise.race([outcome, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The upload as a stream the blob store may destroy without destroying the request: on a body
+ * over the limit the client still gets its 413 (then the connection closes) instead of a reset.
+ * A client that disconnects mid-upload errors the stream, so the blob store drops the partial file.
+ */
+function detached(body: Readable): Readable {
+  const pass = new PassThrough();
+  const abort = () => {
+    if (!body.readableEnded) pass.destroy(new Error('the client disconnected during the upload'));
+  };
+  body.once('error', (error) => pass.destroy(error));
+  body.once('aborted', abort);
+  body.once('close', abort);
+  pass.once('error', () => body.unpipe(pass));
+  body.pipe(pass);
+  return pass;
+}
+
+/** RFC 7240 `Prefer: wait=N`, capped by the route's bound; 0 when absent or malformed. */
+export function preferWaitSeconds(header: string | string[] | undefined, max: number): number {
+  const value = Array.isArray(header) ? header.join(',') : header;
+  if (!value) return 0;
+  const match = /(?:^|[,;\s])wait\s*=\s*"?(\d{1,6})"?(?:$|[,;\s])/i.exec(value);
+  return match ? Math.min(Number(match[1]), max) : 0;
+}
+
+function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const key = request.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !idempotencyKeyPattern.test(key)) {
+    throw new HttpProblemError('MALFORMED_REQUEST', 'Idempotency-Key must be 1-255 visible ASCII characters.');
+  }
+  return key;
+}
+
+function fingerprint(name: string, body: string): string {
+  return createHash('sha256').update(name).update('\u0000').update(body).digest('base64url');
+}
+
+function isBinary(request: FastifyRequest): boolean {
+  const type = mediaTypeOf(request);
+  return type === 'application/octet-stream' || type.startsWith('image/');
+}
+
+function mediaTypeOf(request: FastifyRequest): string {
+  const header = request.headers['content-type'] ?? '';
+  return header.split(';', 1)[0]!.trim().toLowerCase();
+}
+
+function isOverload(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === 'QUEUE_FULL' || code === 'WAITING_PARENTS_FULL';
+}
