@@ -1,0 +1,312 @@
+import { Redis, type Cluster } from 'ioredis';
+import { SystemStateError } from '@scalable-api/core';
+import type {
+  CancelOutcome,
+  ClaimedJob,
+  ClaimRequest,
+  ClaimResult,
+  Clock,
+  EnqueueOptions,
+  EnqueueOutcome,
+  JobEvent,
+  JobRecord,
+  JobStatus,
+  JobStore,
+  LeaseRef,
+  NewJob,
+  OnChildFailure,
+  SerializedError,
+  Settlement,
+  SettleOutcome,
+  StoreCounts,
+  StoreListener,
+  StoreSignal,
+} from '@scalable-api/core';
+import { decodeJson, encodeError, encodeJson } from './json-codec.js';
+import { redisScripts, type RedisScriptName } from './redis-scripts.js';
+
+export interface RedisStoreOptions {
+  /** Where to connect when no `client` is given; default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** A client to use instead (a `Redis` or a `Cluster`); the store defines its scripts on it and never closes it. */
+  client?: Redis | Cluster;
+  /** Names the store: every key is `{prefix}:…`, one hash tag, so a store lives in one Cluster slot. */
+  prefix?: string;
+  /** Only `now()` is read; it is sent to Redis with every call, so a simulated clock drives leases and delays. */
+  clock?: Pick<Clock, 'now'>;
+  /** Finished trees kept for `get()` and `result()`: by count of roots and by age. */
+  retention?: { count?: number; ageMs?: number };
+  /** A job whose lease expired this many times is failed with `JOB_QUARANTINED`. */
+  maxStalls?: number;
+  /** Events kept per job for readers that resume (SSE `Last-Event-ID`). */
+  eventsPerJob?: number;
+}
+
+type ScriptCall = (key: string, ...args: (string | number)[]) => Promise<unknown>;
+type ScriptClient = Record<RedisScriptName, ScriptCall>;
+
+const CANCELLED: SerializedError = { code: 'JOB_CANCELLED', message: 'The job was cancelled.' };
+const statuses: readonly JobStatus[] = ['queued', 'delayed', 'running', 'waitingChildren', 'completed', 'failed', 'cancelled'];
+
+/**
+ * The store for many machines. Every transition is one Lua script (EVALSHA through ioredis'
+ * `defineCommand`), so it is atomic whichever node runs it, and a batch of enqueues, claims or
+ * settlements is one round trip. Signals are published by the same scripts on `{prefix}:signals`
+ * and reach every node's `subscribe` listeners through a second, subscribed connection.
+ */
+export class RedisStore implements JobStore {
+  readonly durable = true;
+  private readonly client: Redis | Cluster;
+  private readonly scripts: ScriptClient;
+  private readonly ownsClient: boolean;
+  private readonly base: string;
+  private readonly countsKey: string;
+  private readonly clock: Pick<Clock, 'now'>;
+  private readonly config: string[];
+  private subscriber: Redis | Cluster | undefined;
+  /** Resolves once the subscriber listens; operations wait for it so no signal they cause is missed. */
+  private subscribed: Promise<unknown> | undefined;
+  private listeners: StoreListener[] = [];
+  private closed = false;
+
+  constructor(options: RedisStoreOptions = {}) {
+    const prefix = options.prefix ?? 'scalable-api';
+    if (/[{}]/.test(prefix)) throw new TypeError(`prefix ${JSON.stringify(prefix)} must not contain braces: the store adds its own hash tag`);
+    this.ownsClient = options.client === undefined;
+    this.client = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
+    if (this.client.options.keyPrefix) throw new TypeError('a client with keyPrefix is not supported: use the prefix option');
+    for (const [name, lua] of Object.entries(redisScripts)) this.client.defineCommand(name, { numberOfKeys: 1, lua });
+    this.scripts = this.client as unknown as ScriptClient;
+    this.base = `{${prefix}}:`;
+    this.countsKey = `${this.base}counts`;
+    this.clock = options.clock ?? { now: () => Date.now() };
+    this.config = [
+      String(options.eventsPerJob ?? 100),
+      String(options.retention?.count ?? 10_000),
+      String(options.retention?.ageMs ?? 3_600_000),
+      String(options.maxStalls ?? 3),
+    ];
+  }
+
+  async enqueue(jobs: readonly NewJob[], options: EnqueueOptions): Promise<EnqueueOutcome[]> {
+    if (jobs.length === 0) return [];
+    // Encode everything first: a value that is not JSON refuses the batch before Redis sees any of it.
+    const args: string[] = [String(options.limit), options.atomic ? '1' : '0'];
+    for (const job of jobs) {
+      args.push(
+        job.id,
+        job.name,
+        encodeJson(job.input, `input of job ${job.id} (${job.name})`),
+        String(job.priority),
+        job.runAt === undefined ? '' : String(job.runAt),
+        job.idempotencyKey ?? '',
+        job.fingerprint ?? '',
+        job.parentId ?? '',
+        job.rootId ?? '',
+        job.childKey ?? '',
+        job.onFailure ?? 'fail-parent',
+        String(job.awaitChildren ?? 0),
+        job.meta === undefined ? '' : JSON.stringify(job.meta),
+      );
+    }
+    const rows = (await this.run('scalableEnqueue', args)) as (string | number)[][];
+    return rows.map((row, i): EnqueueOutcome => {
+      if (row[0] === 1) return { ok: true, id: jobs[i]!.id, created: true, status: row[1] as JobStatus };
+      if (row[0] === 2) {
+        const fingerprint = row[4] === '' ? undefined : String(row[4]);
+        return { ok: true, id: String(row[1]), created: false, status: row[2] as JobStatus, name: String(row[3]), fingerprint };
+      }
+      return { ok: false, code: row[1] as 'QUEUE_FULL' | 'JOB_NOT_FOUND' };
+    });
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    const args: string[] = [request.owner, String(request.max), String(request.leaseMs)];
+    if (request.names === undefined) args.push('-1');
+    else args.push(String(request.names.length), ...request.names);
+    const capacity = [...(request.capacity ?? [])];
+    args.push(String(capacity.length));
+    for (const [name, cap] of capacity) args.push(name, String(cap));
+    const [rows, next] = (await this.run('scalableClaim', args)) as [string[][], string];
+    const jobs = rows.map(
+      ([id, token, name, input, attempt, priority, parentId, rootId, createdAt, meta]): ClaimedJob => ({
+        id: id!,
+        token: Number(token),
+        name: name!,
+        input: decodeJson(input),
+        attempt: Number(attempt),
+        priority: Number(priority),
+        parentId: parentId === '' ? undefined : parentId,
+        rootId: rootId!,
+        createdAt: Number(createdAt),
+        meta: decodeJson(meta) as Record<string, string> | undefined,
+      }),
+    );
+    return { jobs, nextRunAt: next === '' ? undefined : Number(next) };
+  }
+
+  async renew(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]> {
+    if (leases.length === 0) return [];
+    const args = [String(leaseMs), ...leases.flatMap((l) => [l.id, String(l.token)])];
+    return ((await this.run('scalableRenew', args)) as number[]).map((r) => r === 1);
+  }
+
+  async settle(settlements: readonly Settlement[]): Promise<SettleOutcome[]> {
+    if (settlements.length === 0) return [];
+    const args: string[] = [];
+    for (const s of settlements) {
+      let payload: string;
+      let outcome: string = s.outcome;
+      if (s.outcome === 'completed') {
+        try {
+          payload = encodeJson(s.output, `output of job ${s.id}`);
+        } catch (error) {
+          // The attempt ran but its result cannot be stored: fail the job rather than lose the batch.
+          outcome = 'failed';
+          payload = encodeError({ code: 'JOB_FAILED', message: (error as Error).message });
+        }
+      } else {
+        payload = encodeError(s.error);
+      }
+      args.push(s.id, String(s.token), outcome, payload, s.outcome === 'retry' ? String(s.runAt) : '');
+    }
+    return ((await this.run('scalableSettle', args)) as number[]).map((r) => (r === 1 ? 'ok' : 'stale'));
+  }
+
+  async setWaiting(lease: LeaseRef, waiting: boolean): Promise<boolean> {
+    return (await this.run('scalableSetWaiting', [lease.id, String(lease.token), waiting ? '1' : '0'])) === 1;
+  }
+
+  async progress(lease: LeaseRef, value: unknown): Promise<boolean> {
+    const json = encodeJson(value, `progress of job ${lease.id}`);
+    return (await this.run('scalableProgress', [lease.id, String(lease.token), json])) === 1;
+  }
+
+  async cancel(id: string, reason: SerializedError = CANCELLED): Promise<CancelOutcome> {
+    return (await this.run('scalableCancel', [id, encodeError(reason)])) as CancelOutcome;
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const hash = await this.call(() => this.client.hgetall(this.key('j', id)));
+    return toRecord(id, hash);
+  }
+
+  async children(id: string): Promise<JobRecord[]> {
+    const ids = await this.call(() => this.client.lrange(this.key('c', id), 0, -1));
+    if (ids.length === 0) return [];
+    const pipeline = this.client.pipeline();
+    for (const childId of ids) pipeline.hgetall(this.key('j', childId));
+    const replies = (await this.call(() => pipeline.exec())) ?? [];
+    const out: JobRecord[] = [];
+    replies.forEach(([error, hash], i) => {
+      if (error) throw new SystemStateError('STORE_UNAVAILABLE', error.message, { cause: error });
+      const record = toRecord(ids[i]!, hash as Record<string, string>);
+      if (record) out.push(record);
+    });
+    return out;
+  }
+
+  async events(id: string, afterSeq: number): Promise<JobEvent[]> {
+    const raw = await this.call(() => this.client.lrange(this.key('e', id), 0, -1));
+    return raw.map((text) => JSON.parse(text) as JobEvent).filter((e) => e.seq > afterSeq);
+  }
+
+  async counts(): Promise<StoreCounts> {
+    const hash = await this.call(() => this.client.hgetall(this.countsKey));
+    const out = {} as StoreCounts;
+    for (const status of statuses) out[status] = Number(hash[status] ?? 0);
+    return out;
+  }
+
+  subscribe(listener: StoreListener): () => void {
+    this.listeners.push(listener);
+    if (!this.subscriber && !this.closed) {
+      // Pub/sub needs a connection of its own; it is ours to close even when the client is not.
+      const subscriber = this.client.duplicate();
+      this.subscriber = subscriber;
+      subscriber.on('message', (_channel: string, message: string) => this.deliver(message));
+      this.subscribed = subscriber.subscribe(`${this.base}signals`).catch(() => undefined);
+    }
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners = [];
+    const quits: Promise<unknown>[] = [];
+    if (this.subscriber) quits.push(this.subscriber.quit().catch(() => this.subscriber?.disconnect()));
+    if (this.ownsClient) quits.push(this.client.quit().catch(() => this.client.disconnect()));
+    await Promise.all(quits);
+  }
+
+  private deliver(message: string): void {
+    let signals: StoreSignal[];
+    try {
+      signals = JSON.parse(message) as StoreSignal[];
+    } catch {
+      return; // not ours: someone else published on the channel
+    }
+    for (const signal of signals) {
+      for (const listener of this.listeners) listener(signal);
+    }
+  }
+
+  private key(kind: string, id: string): string {
+    return `${this.base}${kind}:${id}`;
+  }
+
+  private async run(script: RedisScriptName, args: string[]): Promise<unknown> {
+    const now = String(this.clock.now());
+    return this.call(() => this.scripts[script](this.countsKey, now, ...this.config, ...args));
+  }
+
+  private async call<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new SystemStateError('STORE_UNAVAILABLE', 'The Redis store is closed.');
+    if (this.subscribed) await this.subscribed;
+    try {
+      return await operation();
+    } catch (error) {
+      throw new SystemStateError('STORE_UNAVAILABLE', `Redis: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}
+
+function toRecord(id: string, h: Record<string, string>): JobRecord | undefined {
+  if (h['s'] === undefined) return undefined;
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  return {
+    id,
+    name: h['n']!,
+    status: h['s'] as JobStatus,
+    input: decodeJson(h['i']),
+    priority: Number(h['p']),
+    attempt: Number(h['a']),
+    createdAt: Number(h['ca']),
+    startedAt: num(h['sa']),
+    finishedAt: num(h['fa']),
+    runAt: num(h['ra']),
+    progress: decodeJson(h['pg']),
+    output: decodeJson(h['o']),
+    error: decodeJson(h['e']) as SerializedError | undefined,
+    parentId: h['pa'],
+    rootId: h['r']!,
+    childKey: h['ck'],
+    onFailure: h['of'] as OnChildFailure,
+    childCount: Number(h['cc']),
+    pendingChildren: Number(h['pc']),
+    idempotencyKey: h['ik'],
+    meta: decodeJson(h['m']) as Record<string, string> | undefined,
+  };
+}
+
+/**
+ * @example
+ * const store = createRedisStore({ url: process.env.REDIS_URL, prefix: 'thumbnails' });
+ * const system = createJobSystem({ jobs, workers: 32, store });
+ */
+export function createRedisStore(options?: RedisStoreOptions): RedisStore {
+  return new RedisStore(options);
+}
