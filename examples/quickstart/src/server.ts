@@ -1,0 +1,31 @@
+import { configFromEnv, createQuickstart } from './quickstart-app.js';
+
+const config = configFromEnv();
+const { app, shutdown } = await createQuickstart(config);
+await app.listen({ port: config.port, host: config.host });
+
+const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+const store = config.redisUrl ? 'redis' : 'memory';
+process.stdout.write(
+  `scalable-api quickstart listening on ${base} (${config.workers} workers, queue limit ${config.queueLimit}, ${store} store)\n` +
+    `  try: curl -si -X POST ${base}/jobs/echo -H 'content-type: application/json' -H 'prefer: wait=5' -d '{"hello":"world"}'\n` +
+    `  docs: ${base}/jobs/openapi.json   ready: ${base}/ready   metrics: ${base}/metrics\n`,
+);
+
+// SIGTERM (orchestrators) and SIGINT (Ctrl-C): stop taking work, drain, close. A second signal
+// while draining exits at once.
+let signalled = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (signalled) process.exit(1);
+    signalled = true;
+    app.log.info({ signal, graceMs: config.graceMs }, 'shutting down: draining accepted jobs');
+    shutdown(config.graceMs).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        app.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}
