@@ -1,0 +1,190 @@
+/**
+ * Redis mode against BullMQ on the same Redis, in the same run: no-op jobs, three phases.
+ *
+ *   enqueue   jobs added in batches of 1,000 (our `store.enqueue`, BullMQ's `addBulk`)
+ *   process   a prefilled queue drained by 50 concurrent workers (our `createJobSystem` over the
+ *             Redis store, a BullMQ `Worker` with concurrency 50)
+ *   both      jobs submitted one call at a time (≤ 200 in flight, like an HTTP front) while 50
+ *             workers run them; timed until the last completes (`system.submit` + result, `queue.add`)
+ *
+ * Every variant runs in a fresh process, each three times; the median is reported with the
+ * ratio ours / BullMQ. Bounded: BENCH_JOBS jobs per variant (default 20,000), and a variant is
+ * killed after 120 s. Each run uses its own key prefix and deletes it afterwards.
+ *
+ *   node --conditions=source --import tsx bench/redis-vs-bullmq.ts
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createJobSystem, defineJob } from '@scalable-api/core';
+import { createRedisStore } from '@scalable-api/redis';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const CONCURRENCY = 50;
+const IN_FLIGHT = 200;
+const BATCH = 1_000;
+const VARIANT_TIMEOUT_MS = 120_000;
+const phases = ['enqueue', 'process', 'both'] as const;
+const sides = ['ours', 'bullmq'] as const;
+type Phase = (typeof phases)[number];
+type Side = (typeof sides)[number];
+
+const noop = defineJob({ name: 'noop', async run() { return null; } });
+
+async function deleteKeys(pattern: string): Promise<void> {
+  const client = new Redis(REDIS_URL);
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 5_000);
+    cursor = next;
+    if (keys.length > 0) await client.unlink(...keys);
+  } while (cursor !== '0');
+  await client.quit();
+}
+
+/** Runs `count` calls of `one` with at most `limit` outstanding. */
+async function pool(count: number, limit: number, one: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < count) await one(next++);
+  };
+  await Promise.all(Array.from({ length: limit }, lane));
+}
+
+async function ours(phase: Phase, prefix: string): Promise<number> {
+  const store = createRedisStore({ url: REDIS_URL, prefix });
+  const limit = { limit: JOBS * 2 };
+  const prefill = async () => {
+    for (let i = 0; i < JOBS; i += BATCH) {
+      const batch = Array.from({ length: Math.min(BATCH, JOBS - i) }, (_, j) => ({ id: `${prefix}-${i + j}`, name: 'noop', input: { i: i + j }, priority: 0 }));
+      await store.enqueue(batch, limit);
+    }
+  };
+  try {
+    if (phase === 'enqueue') {
+      const t0 = performance.now();
+      await prefill();
+      return JOBS / ((performance.now() - t0) / 1_000);
+    }
+    if (phase === 'process') await prefill();
+    let completed = 0;
+    let resolveDone: () => void = () => {};
+    const drained = new Promise<void>((resolve) => (resolveDone = resolve));
+    store.subscribe((signal) => {
+      if (signal.type === 'job.event' && signal.event.type === 'job.completed' && ++completed === JOBS) resolveDone();
+    });
+    await store.counts(); // the subscription is live before the first job can finish
+    const system = createJobSystem({ jobs: [noop], workers: CONCURRENCY, store, queue: { limit: JOBS * 2 } });
+    const t0 = performance.now();
+    await system.start();
+    if (phase === 'process') {
+      await drained;
+    } else {
+      await pool(JOBS, IN_FLIGHT, async (i) => (await system.submit(noop, { i } as never)).result());
+    }
+    const rate = JOBS / ((performance.now() - t0) / 1_000);
+    await system.stop({ drain: true });
+    return rate;
+  } finally {
+    await store.close();
+    await deleteKeys(`{${prefix}}:*`);
+  }
+}
+
+async function bullmq(phase: Phase, prefix: string): Promise<number> {
+  const url = new URL(REDIS_URL);
+  const connection = { host: url.hostname, port: Number(url.port || 6379) };
+  const queue = new Queue('noop', { connection, prefix });
+  let worker: Worker | undefined;
+  let completed = 0;
+  let resolveDone: () => void = () => {};
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  const startWorker = () => {
+    worker = new Worker('noop', async () => null, { connection, prefix, concurrency: CONCURRENCY, removeOnComplete: { count: 10_000 } });
+    worker.on('completed', () => {
+      if (++completed === JOBS) resolveDone();
+    });
+  };
+  const prefill = async () => {
+    for (let i = 0; i < JOBS; i += BATCH) {
+      await queue.addBulk(Array.from({ length: Math.min(BATCH, JOBS - i) }, (_, j) => ({ name: 'noop', data: { i: i + j } })));
+    }
+  };
+  try {
+    await queue.waitUntilReady();
+    if (phase === 'enqueue') {
+      const t0 = performance.now();
+      await prefill();
+      return JOBS / ((performance.now() - t0) / 1_000);
+    }
+    if (phase === 'process') await prefill();
+    const t0 = performance.now();
+    startWorker();
+    if (phase === 'both') await pool(JOBS, IN_FLIGHT, (i) => queue.add('noop', { i }));
+    await done;
+    return JOBS / ((performance.now() - t0) / 1_000);
+  } finally {
+    await worker?.close();
+    await queue.obliterate({ force: true }).catch(() => {});
+    await queue.close();
+    await deleteKeys(`${prefix}:*`);
+  }
+}
+
+/** One variant in a fresh process, so neither side inherits the other's heap or connections. */
+function runVariant(side: Side, phase: Phase): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), side, phase], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), VARIANT_TIMEOUT_MS);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      const match = /RATE (\d+(?:\.\d+)?)/.exec(out);
+      if (code === 0 && match) resolve(Number(match[1]));
+      else reject(new Error(`${side} ${phase} exited with ${code}: ${out}`));
+    });
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const [side, phase] = process.argv.slice(2) as [Side | undefined, Phase | undefined];
+  if (side && phase) {
+    const prefix = `bench-${side}-${randomUUID().slice(0, 8)}`;
+    const rate = side === 'ours' ? await ours(phase, prefix) : await bullmq(phase, prefix);
+    process.stdout.write(`RATE ${rate.toFixed(0)}\n`);
+    process.exit(0);
+  }
+  const redisVersion = execFileSync('redis-cli', ['-u', REDIS_URL, 'info', 'server']).toString().match(/redis_version:(\S+)/)?.[1] ?? '?';
+  console.log(`Redis ${redisVersion} at ${REDIS_URL}; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}); Node ${process.version}`);
+  console.log(`${JOBS} no-op jobs per variant, ${CONCURRENCY} workers, median of ${RUNS} runs, fresh process per variant\n`);
+  const results = new Map<string, number[]>();
+  for (let run = 0; run < RUNS; run++) {
+    for (const phase of phases) {
+      for (const s of run % 2 === 0 ? sides : [...sides].reverse()) {
+        const rate = await runVariant(s, phase);
+        const key = `${s} ${phase}`;
+        results.set(key, [...(results.get(key) ?? []), rate]);
+      }
+    }
+  }
+  console.log('| phase | ours (jobs/s) | BullMQ (jobs/s) | ours / BullMQ | runs (ours; BullMQ) |');
+  console.log('|---|---:|---:|---:|---|');
+  for (const phase of phases) {
+    const a = results.get(`ours ${phase}`)!;
+    const b = results.get(`bullmq ${phase}`)!;
+    console.log(`| ${phase} | ${median(a).toFixed(0)} | ${median(b).toFixed(0)} | ${(median(a) / median(b)).toFixed(2)}x | ${a.map((x) => x.toFixed(0)).join(', ')}; ${b.map((x) => x.toFixed(0)).join(', ')} |`);
+  }
+}
+
+await main();
