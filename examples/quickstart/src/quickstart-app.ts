@@ -1,5 +1,5 @@
 import { createJobSystem, type JobStore, type JobSystem } from '@scalable-api/core';
-import { createFsBlobStore, jobsPlugin, type BlobStore, type JobsPluginOptions } from '@scalable-api/http-adapter';
+import { createFsBlobStore, jobsPlugin, problemFrameworkErrors, type BlobStore, type JobsPluginOptions } from '@scalable-api/http-adapter';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { demoJobs } from './demo-jobs.js';
 
@@ -58,6 +58,7 @@ export async function createQuickstart(config: QuickstartConfig): Promise<Quicks
     keepAliveTimeout: 72_000,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    frameworkErrors: problemFrameworkErrors,
   });
   await app.register(jobsPlugin, { ...config.plugin, system, blobs, prefix: config.plugin?.prefix ?? '/jobs' });
 

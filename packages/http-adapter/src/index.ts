@@ -14,4 +14,5 @@ export {
   type ProblemCode,
   type ProblemIssue,
 } from './problem.js';
+export { problemFrameworkErrors } from './problem-error-handler.js';
 export type { RateLimitOptions } from './rate-limiter.js';

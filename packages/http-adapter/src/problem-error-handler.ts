@@ -70,3 +70,15 @@ function segmentOf(segment: unknown): string | number {
   if (typeof key === 'symbol') return key.description ?? '';
   return String(key);
 }
+
+/**
+ * For the host app's `Fastify({ frameworkErrors })`: the errors fastify answers before any route
+ * or plugin runs (a malformed URL, a path parameter over `maxParamLength`) become problems too.
+ * Only the server factory can install it, so the plugin cannot do it by itself.
+ *
+ * @example
+ * const app = Fastify({ frameworkErrors: problemFrameworkErrors });
+ */
+export function problemFrameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendProblem(request, reply, 'MALFORMED_REQUEST', typeof error.message === 'string' ? error.message.slice(0, 300) : 'Malformed URL.');
+}

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createJobSystem, defineJob, NonRetryableError, type JobSystemOptions } from '@scalable-api/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { createFsBlobStore, jobsPlugin, type BlobStore, type JobsPluginOptions } from '../src/index.js';
+import { createFsBlobStore, jobsPlugin, problemFrameworkErrors, type BlobStore, type JobsPluginOptions } from '../src/index.js';
 
 /** The fixtures every adapter test runs against: real jobs on a real job system. */
 export function testJobs(blobs: BlobStore) {
@@ -83,7 +83,7 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
   const blobs = await createFsBlobStore({ dir: blobDir });
   const system = createJobSystem({ workers: 4, ...options.system, jobs: testJobs(blobs) });
   if (options.start !== false) await system.start();
-  const app = Fastify({ logger: false, onProtoPoisoning: 'error', onConstructorPoisoning: 'error' });
+  const app = Fastify({ logger: false, onProtoPoisoning: 'error', onConstructorPoisoning: 'error', frameworkErrors: problemFrameworkErrors });
   await app.register(jobsPlugin, { prefix: '/jobs', ...options.plugin, system, blobs });
   await app.ready();
   return {
