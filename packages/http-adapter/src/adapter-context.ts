@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { BlobStore } from './blob-store.js';
 import type { JobEventHub } from './job-event-hub.js';
 import type { JobsMetrics } from './jobs-metrics.js';
+import type { CollectedRoute } from './openapi.js';
 import { HttpProblemError } from './problem.js';
 import type { RateLimiter } from './rate-limiter.js';
 
@@ -37,6 +38,8 @@ export interface AdapterContext {
   /** Idempotency keys whose first request is still being accepted (scoped by tenant). */
   readonly inflight: Set<string>;
   readonly sse: Set<ServerResponse>;
+  /** The plugin's routes with their docs, for the OpenAPI document. */
+  readonly routes: CollectedRoute[];
   draining: boolean;
   /** When a submit was last refused for a bound; /ready reports overload for a while after. */
   lastOverloadAt: number;

@@ -3,7 +3,7 @@ import { loadJob, type AdapterContext } from './adapter-context.js';
 import { eventsHandler } from './events-route.js';
 import { jobView, treeView } from './job-view.js';
 import { jsonBodyParser } from './json-body-parser.js';
-import { buildOpenApi, type CollectedRoute, type RouteDoc } from './openapi.js';
+import { buildOpenApi, type RouteDoc } from './openapi.js';
 import { HttpProblemError, sendProblem } from './problem.js';
 import { problemErrorHandler } from './problem-error-handler.js';
 import { submitHandler, submitPrechecks } from './submit-route.js';
@@ -22,13 +22,6 @@ const accepted = {
  */
 export function jobRoutes(ctx: AdapterContext, info: { title: string; version: string }) {
   return async function register(app: FastifyInstance): Promise<void> {
-    const routes: CollectedRoute[] = [];
-    app.addHook('onRoute', (route) => {
-      const doc = (route.config as { openapi?: RouteDoc } | undefined)?.openapi;
-      const methods = Array.isArray(route.method) ? route.method : [route.method];
-      if (doc) for (const method of methods) routes.push({ method, url: route.url, doc });
-    });
-
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(app, ctx.limits.jsonDepth));
     // Binary bodies go to the handler as the raw stream; the blob store bounds and consumes it.
@@ -55,7 +48,7 @@ export function jobRoutes(ctx: AdapterContext, info: { title: string; version: s
     });
 
     app.get('/openapi.json', { config: { openapi: { summary: 'This document', tags: ['meta'], responses: { 200: 'OpenAPI 3.1' } } } }, async () =>
-      buildOpenApi({ ...info, routes, jobs: ctx.system.jobs, binaryJobs: ctx.binaryJobs }),
+      buildOpenApi({ ...info, routes: ctx.routes, jobs: ctx.system.jobs, binaryJobs: ctx.binaryJobs }),
     );
 
     app.post<{ Params: { name: string } }>(

@@ -8,6 +8,7 @@ import { createFsBlobStore } from './fs-blob-store.js';
 import { jobRoutes } from './job-routes.js';
 import { JobEventHub } from './job-event-hub.js';
 import { JobsMetrics } from './jobs-metrics.js';
+import type { RouteDoc } from './openapi.js';
 import { opsRoutes } from './ops-routes.js';
 import { HttpProblemError } from './problem.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limiter.js';
@@ -96,6 +97,7 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
     binaryJobs: options.binaryJobs ? new Set(options.binaryJobs) : undefined,
     inflight: new Set(),
     sse: new Set(),
+    routes: [],
     draining: false,
     lastOverloadAt: 0,
   };
@@ -127,8 +129,19 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
   if (!app.hasRequestDecorator('tenant')) app.decorateRequest('tenant', undefined);
 
   const info = { title: options.info?.title ?? 'scalable-api jobs', version: options.info?.version ?? '0.1.0' };
-  await app.register(jobRoutes(ctx, info), { prefix });
-  if (options.ops !== false) await app.register(opsRoutes(ctx), { prefix: normalisePrefix(options.ops?.prefix ?? '') });
+  // One encapsulated scope around both route groups: the onRoute hook that feeds the OpenAPI
+  // document sees exactly the plugin's routes, and nothing here touches the host app's routes.
+  const ops = options.ops;
+  await app.register(async (scope) => {
+    scope.addHook('onRoute', (route) => {
+      const doc = (route.config as { openapi?: RouteDoc } | undefined)?.openapi;
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      // fastify adds a HEAD twin for every GET; it needs no operation of its own.
+      if (doc) for (const method of methods) if (method !== 'HEAD') ctx.routes.push({ method, url: route.url, doc });
+    });
+    await scope.register(jobRoutes(ctx, info), { prefix });
+    if (ops !== false) await scope.register(opsRoutes(ctx), { prefix: normalisePrefix(ops?.prefix ?? '') });
+  });
 
   // Open event streams are hijacked responses fastify does not track; end them or close() would
   // wait for them. They can resume elsewhere with Last-Event-ID.

@@ -1,0 +1,54 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { setup, type Setup } from './setup.js';
+
+let t: Setup;
+afterEach(async () => {
+  await t?.close();
+});
+
+describe('GET {prefix}/openapi.json', () => {
+  it("documents every route, one submit operation per job with the job's input schema", async () => {
+    t = await setup();
+    const res = await t.app.inject({ method: 'GET', url: '/jobs/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      [
+        '/health',
+        '/jobs/digest',
+        '/jobs/echo',
+        '/jobs/fail',
+        '/jobs/openapi.json',
+        '/jobs/parent',
+        '/jobs/sleep',
+        '/jobs/steps',
+        '/jobs/{id}',
+        '/jobs/{id}/events',
+        '/jobs/{id}/tree',
+        '/metrics',
+        '/ready',
+      ].sort(),
+    );
+    expect(Object.keys(doc.paths['/jobs/{id}']).sort()).toEqual(['delete', 'get']);
+    const sleep = doc.paths['/jobs/sleep'].post;
+    expect(sleep.requestBody.content['application/json'].schema).toMatchObject({
+      type: 'object',
+      properties: { ms: { type: 'integer', minimum: 0, maximum: 60000 } },
+      required: ['ms'],
+    });
+    expect(sleep.responses['202']).toBeDefined();
+    expect(sleep.responses['422'].content['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/Problem' });
+    // A job without a schema takes any JSON.
+    expect(doc.paths['/jobs/fail'].post.requestBody.content['application/json'].schema).toEqual({});
+    expect(doc.paths['/jobs/{id}/events'].get.responses['200'].content).toHaveProperty('text/event-stream');
+    expect(doc.paths['/jobs/{id}'].get.parameters).toEqual([{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }]);
+  });
+
+  it('lists binary media types only for the jobs that take them', async () => {
+    t = await setup({ plugin: { binaryJobs: ['digest'] } });
+    const doc = (await t.app.inject({ method: 'GET', url: '/jobs/openapi.json' })).json();
+    expect(Object.keys(doc.paths['/jobs/digest'].post.requestBody.content)).toContain('image/*');
+    expect(Object.keys(doc.paths['/jobs/echo'].post.requestBody.content)).toEqual(['application/json']);
+  });
+});

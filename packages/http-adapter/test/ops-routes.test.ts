@@ -1,0 +1,76 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { post, setup, type Setup } from './setup.js';
+
+let t: Setup;
+afterEach(async () => {
+  await t?.close();
+});
+
+describe('GET /health and /ready', () => {
+  it('answer 200 while the system takes work', async () => {
+    t = await setup();
+    const health = await t.app.inject({ method: 'GET', url: '/health' });
+    expect(health.statusCode).toBe(200);
+    expect(health.json()).toEqual({ status: 'ok', health: 'healthy' });
+    const ready = await t.app.inject({ method: 'GET', url: '/ready' });
+    expect(ready.statusCode).toBe(200);
+  });
+
+  it('/ready answers 503 NOT_READY with Retry-After once the edge drains, /health stays 200', async () => {
+    t = await setup();
+    t.app.jobs.drain();
+    expect(t.app.jobs.draining).toBe(true);
+    const ready = await t.app.inject({ method: 'GET', url: '/ready' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.headers['retry-after']).toBe('1');
+    expect(ready.json()).toMatchObject({ code: 'NOT_READY', detail: expect.stringContaining('Shutting down') });
+    expect((await t.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+  });
+
+  it('/ready answers 503 before the system starts and after it stops', async () => {
+    t = await setup({ start: false });
+    expect((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
+    await t.system.start();
+    expect((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
+    await t.system.stop();
+    expect((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
+  });
+
+  it('can live under another prefix or be left out', async () => {
+    t = await setup({ plugin: { ops: { prefix: '/_' } } });
+    expect((await t.app.inject({ method: 'GET', url: '/_/ready' })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(404);
+    await t.close();
+    t = await setup({ plugin: { ops: false } });
+    expect((await t.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(404);
+  });
+});
+
+describe('GET /metrics', () => {
+  it('exposes job counters, queue depth, wait and run histograms and HTTP statuses as Prometheus text', async () => {
+    t = await setup();
+    const { id } = (await post(t.app, '/jobs/echo', {})).json();
+    await t.system.handle(id).result();
+    await post(t.app, '/jobs/sleep', { ms: -1 });
+    const res = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = res.body;
+    expect(text).toMatch(/^scalable_api_jobs_submitted_total 1$/m);
+    expect(text).toMatch(/^scalable_api_jobs_completed_total 1$/m);
+    expect(text).toMatch(/^scalable_api_jobs_rejected_total 1$/m);
+    expect(text).toMatch(/^scalable_api_jobs_queued 0$/m);
+    expect(text).toMatch(/^scalable_api_job_wait_seconds_count 1$/m);
+    expect(text).toMatch(/^scalable_api_job_run_seconds_count 1$/m);
+    expect(text).toMatch(/^scalable_api_job_run_seconds_bucket\{le="\+Inf"\} 1$/m);
+    expect(text).toMatch(/^scalable_api_http_responses_total\{method="POST",route="\/jobs\/:name",status="202"\} 1$/m);
+    expect(text).toMatch(/^scalable_api_http_responses_total\{method="POST",route="\/jobs\/:name",status="422"\} 1$/m);
+    expect(text).toMatch(/^scalable_api_http_problems_total\{code="INPUT_INVALID"\} 1$/m);
+    // Every sample line belongs to a declared metric family.
+    const families = new Set([...text.matchAll(/^# TYPE (\S+) (counter|gauge|histogram)$/gm)].map((m) => m[1]));
+    for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) {
+      const name = line.split(/[{ ]/, 1)[0]!.replace(/_(bucket|sum|count)$/, '');
+      expect(families.has(name) || families.has(line.split(/[{ ]/, 1)[0]!), line).toBe(true);
+    }
+  });
+});
