@@ -14,8 +14,14 @@
  * i input, p priority, a attempt, ca/sa/fa created/started/finished at, ra run at, pg progress,
  * o output, e error, pa parent, r root, ck child key, of on-failure, cc/pc child count/pending,
  * ik idempotency key, fp fingerprint, m meta, d declared, sq ready-order seq, t token, ow owner,
- * la lease expiry, cr cancel reason, st stalls, es event seq. JSON fields hold the JSON text that
- * Node produced; an absent field is `undefined`.
+ * la lease expiry, cr cancel reason, st stalls, es event seq, v<seq> the job's last events. JSON
+ * fields hold the JSON text that Node produced; an absent or empty field is `undefined` (a
+ * cleared field is written as '' rather than deleted, to save a command). A job holds its lease
+ * exactly while its status is running or waitingChildren; `ow` is only read then.
+ *
+ * Each Redis command a script issues costs a few microseconds, which is what bounds throughput;
+ * so a job is read once (`load`), changed in a Lua table, and written once (`done`), and the
+ * sorted-set updates of a batch go out as one command each.
  */
 export const luaLibrary = `
 local CNT = KEYS[1]
@@ -26,17 +32,71 @@ local EVN = tonumber(ARGV[2])
 local RCOUNT = tonumber(ARGV[3])
 local RAGE = tonumber(ARGV[4])
 local MAXST = tonumber(ARGV[5])
-local SIG = {}
-local AVAIL = false
-local DELTA = {}
-local BASE = nil
-local SEQ = nil
+local SIG, DELTA, REC, DIRTY = {}, {}, {}, {}
+local QADD, LEASE_ADD, LEASE_DEL, ROOTS = {}, {}, {}, {}
+local AVAIL, BASE, SEQ = false, nil, nil
+local FIELDS = { 's', 'n', 'pa', 'r', 'es', 't', 'ow', 'cr', 'la', 'pc', 'cc', 'of', 'a', 'p', 'd', 'sq', 'ra', 'st', 'fa', 'ik', 'm', 'e' }
 
 local function jk(id) return B .. 'j:' .. id end
 local function js(s) return cjson.encode(s) end
 local function num(x) return string.format('%.17g', x) end
+local function present(v) return v and v ~= '' end
 local function terminal(s) return s == 'completed' or s == 'failed' or s == 'cancelled' end
 local function held_status(s) return s == 'running' or s == 'waitingChildren' end
+
+-- Sends a long argument list in slices: Lua's unpack has a stack limit.
+local function bulk(cmd, key, args)
+  for i = 1, #args, 1000 do
+    redis.call(cmd, key, unpack(args, i, math.min(i + 999, #args)))
+  end
+end
+
+-- One read per job per call; every later change goes to the cached table. \`extra\` names
+-- fields beyond the usual ones (the input, when a job is handed out).
+local function load(id, extra)
+  local rec = REC[id]
+  if rec == false then return false end
+  if rec == nil then
+    local fields = FIELDS
+    if extra then
+      fields = { unpack(FIELDS) }
+      for _, f in ipairs(extra) do fields[#fields + 1] = f end
+    end
+    local v = redis.call('HMGET', jk(id), unpack(fields))
+    if not v[1] then
+      REC[id] = false
+      return false
+    end
+    rec = { _id = id, _set = {}, _del = {} }
+    for x, f in ipairs(fields) do rec[f] = v[x] end
+    REC[id] = rec
+  elseif extra then
+    local v = redis.call('HMGET', jk(id), unpack(extra))
+    for x, f in ipairs(extra) do
+      if rec[f] == nil then rec[f] = v[x] end
+    end
+  end
+  return rec
+end
+
+local function touch(rec)
+  if not rec._dirty then
+    rec._dirty = true
+    DIRTY[#DIRTY + 1] = rec
+  end
+end
+local function put(rec, field, value)
+  rec[field] = value
+  rec._set[field] = value
+  rec._del[field] = nil
+  touch(rec)
+end
+local function create(id)
+  local rec = { _id = id, _set = {}, _del = {} }
+  for _, f in ipairs(FIELDS) do rec[f] = false end
+  REC[id] = rec
+  return rec
+end
 
 -- Status counts change in many places per call; they are summed here and written once.
 local function count(status, d) DELTA[status] = (DELTA[status] or 0) + d end
@@ -53,146 +113,158 @@ local function next_seq()
   return SEQ
 end
 
-local function move(id, from, to)
-  count(from, -1)
+local function move(rec, to)
+  count(rec.s, -1)
   count(to, 1)
-  redis.call('HSET', jk(id), 's', to)
+  put(rec, 's', to)
 end
 
 -- Ready queues are one sorted set per job name: score -priority, member seq..id, so equal
 -- priorities come out in the order they were queued.
 local function qkey(name) return B .. 'q:' .. name end
-local function push_ready(id, name, prio)
-  local sq = next_seq()
-  redis.call('HSET', jk(id), 'sq', sq)
-  redis.call('ZADD', qkey(name), -tonumber(prio), string.format('%016d', sq) .. id)
+local function qmember(rec) return string.format('%016d', tonumber(rec.sq)) .. rec._id end
+local function push_ready(rec)
+  put(rec, 'sq', next_seq())
+  local list = QADD[rec.n]
+  if not list then
+    list = {}
+    QADD[rec.n] = list
+  end
+  list[#list + 1] = -tonumber(rec.p)
+  list[#list + 1] = qmember(rec)
   AVAIL = true
 end
-local function unqueue(id)
-  local f = redis.call('HMGET', jk(id), 'n', 'sq')
-  redis.call('ZREM', qkey(f[1]), string.format('%016d', tonumber(f[2])) .. id)
+local function flush_queues()
+  for name, list in pairs(QADD) do bulk('ZADD', qkey(name), list) end
+  QADD = {}
+end
+local function unqueue(rec)
+  flush_queues()
+  redis.call('ZREM', qkey(rec.n), qmember(rec))
 end
 
-local function emit(id, typ, status, extra)
-  local k = jk(id)
-  local f = redis.call('HMGET', k, 'n', 'pa', 'r')
-  local seq = redis.call('HINCRBY', k, 'es', 1)
-  local ev = '{"type":"' .. typ .. '","status":"' .. status .. '"' .. (extra or '') .. ',"id":' .. js(id) ..
-    ',"name":' .. js(f[1]) .. ',"seq":' .. seq .. ',"at":' .. NOW_S
-  if f[2] then ev = ev .. ',"parentId":' .. js(f[2]) end
-  ev = ev .. ',"rootId":' .. js(f[3]) .. '}'
-  local ek = B .. 'e:' .. id
-  if redis.call('RPUSH', ek, ev) > EVN then redis.call('LTRIM', ek, -EVN, -1) end
+local function emit(rec, typ, status, extra)
+  local seq = tonumber(rec.es or 0) + 1
+  put(rec, 'es', seq)
+  local ev = '{"type":"' .. typ .. '","status":"' .. status .. '"' .. (extra or '') .. ',"id":' .. js(rec._id) ..
+    ',"name":' .. js(rec.n) .. ',"seq":' .. seq .. ',"at":' .. NOW_S
+  if rec.pa then ev = ev .. ',"parentId":' .. js(rec.pa) end
+  ev = ev .. ',"rootId":' .. js(rec.r) .. '}'
+  -- Events live in the job's own hash, so recording one costs no command of its own.
+  put(rec, 'v' .. seq, ev)
+  if seq > EVN then
+    rec._del['v' .. (seq - EVN)] = true
+  end
   SIG[#SIG + 1] = '{"type":"job.event","event":' .. ev .. '}'
 end
 
 local finish, cancel_tree
 
-local function cancel_children(id, reason)
-  for _, child in ipairs(redis.call('LRANGE', B .. 'c:' .. id, 0, -1)) do
-    local s = redis.call('HGET', jk(child), 's')
-    if s and not terminal(s) then cancel_tree(child, reason) end
+local function cancel_children(rec, reason)
+  for _, child in ipairs(redis.call('LRANGE', B .. 'c:' .. rec._id, 0, -1)) do
+    local c = load(child)
+    if c and not terminal(c.s) then cancel_tree(c, reason) end
   end
 end
 
 -- Declared parents have no code running while they wait, so the store decides for them.
-local function child_settled(child, status, on_failure, err, parent)
-  local pk = jk(parent)
-  local pf = redis.call('HMGET', pk, 's', 'd')
-  if not pf[1] or terminal(pf[1]) then return end
-  local pending = redis.call('HINCRBY', pk, 'pc', -1)
-  if pf[2] ~= '1' or pf[1] ~= 'waitingChildren' then return end
-  if status ~= 'completed' and on_failure == 'fail-parent' then
-    local name = redis.call('HGET', jk(child), 'n')
-    local details = '{"childId":' .. js(child) .. (err and (',"childError":' .. err) or '') .. '}'
+local function child_settled(child)
+  local parent = load(child.pa)
+  if not parent or terminal(parent.s) then return end
+  put(parent, 'pc', tonumber(parent.pc) - 1)
+  if parent.d ~= '1' or parent.s ~= 'waitingChildren' then return end
+  if child.s ~= 'completed' and child.of == 'fail-parent' then
+    local err = present(child.e) and child.e
+    local details = '{"childId":' .. js(child._id) .. (err and (',"childError":' .. err) or '') .. '}'
     finish(parent, 'failed', nil, '{"code":"CHILD_FAILED","message":' ..
-      js('Child ' .. child .. ' (' .. name .. ') ' .. status .. '.') .. ',"details":' .. details .. '}')
-  elseif pending == 0 then
-    move(parent, 'waitingChildren', 'queued')
-    push_ready(parent, redis.call('HGET', pk, 'n'), redis.call('HGET', pk, 'p'))
+      js('Child ' .. child._id .. ' (' .. child.n .. ') ' .. child.s .. '.') .. ',"details":' .. details .. '}')
+  elseif tonumber(parent.pc) == 0 then
+    move(parent, 'queued')
+    push_ready(parent)
     emit(parent, 'job.queued', 'queued')
   end
 end
 
-finish = function(id, status, out, err)
-  local k = jk(id)
-  local f = redis.call('HMGET', k, 's', 'pc', 'pa', 'of')
-  local from = f[1]
-  if from == 'queued' then unqueue(id)
-  elseif from == 'delayed' then redis.call('ZREM', B .. 'delayed', id)
-  else redis.call('ZREM', B .. 'leases', id) end
-  move(id, from, status)
-  redis.call('HSET', k, 'fa', NOW_S)
-  redis.call('HDEL', k, 'ow', 'o', 'e')
-  if out then redis.call('HSET', k, 'o', out) end
-  if err then redis.call('HSET', k, 'e', err) end
-  if status == 'completed' then emit(id, 'job.completed', status, out and (',"output":' .. out) or '')
-  elseif status == 'failed' then emit(id, 'job.failed', status, ',"error":' .. err)
-  else emit(id, 'job.cancelled', status, ',"error":' .. err) end
+finish = function(rec, status, out, err)
+  local from = rec.s
+  if from == 'queued' then unqueue(rec)
+  elseif from == 'delayed' then redis.call('ZREM', B .. 'delayed', rec._id)
+  else LEASE_DEL[#LEASE_DEL + 1] = rec._id end
+  move(rec, status)
+  put(rec, 'fa', NOW_S)
+  -- An output is written once, at the end, so there is never an old one to remove.
+  if out then put(rec, 'o', out) end
+  if err then put(rec, 'e', err) elseif present(rec.e) then put(rec, 'e', '') end
+  if status == 'completed' then emit(rec, 'job.completed', status, out and (',"output":' .. out) or '')
+  elseif status == 'failed' then emit(rec, 'job.failed', status, ',"error":' .. err)
+  else emit(rec, 'job.cancelled', status, ',"error":' .. err) end
   -- A parent that failed or was cancelled takes its unfinished subtree with it: nothing could
   -- use those results, and a tree must never leave work running for nobody.
-  if status ~= 'completed' and tonumber(f[2] or 0) > 0 then
-    cancel_children(id, '{"code":"JOB_CANCELLED","message":' .. js('Parent ' .. id .. ' ' .. status .. '.') .. '}')
+  if status ~= 'completed' and tonumber(rec.pc or 0) > 0 then
+    cancel_children(rec, '{"code":"JOB_CANCELLED","message":' .. js('Parent ' .. rec._id .. ' ' .. status .. '.') .. '}')
   end
-  if f[3] then child_settled(id, status, f[4], err, f[3])
-  else redis.call('RPUSH', B .. 'roots', id) end
+  if rec.pa then child_settled(rec)
+  else ROOTS[#ROOTS + 1] = rec._id end
 end
 
-cancel_tree = function(id, reason)
-  local f = redis.call('HMGET', jk(id), 's', 'ow')
-  if terminal(f[1]) then return 'settled' end
-  if f[2] then
+cancel_tree = function(rec, reason)
+  if terminal(rec.s) then return 'settled' end
+  if held_status(rec.s) and present(rec.ow) then
     -- Running on some node: its owner aborts the attempt and settles it as cancelled. The
     -- children go now so that none starts in the meantime.
-    redis.call('HSET', jk(id), 'cr', reason)
-    SIG[#SIG + 1] = '{"type":"job.cancel.requested","id":' .. js(id) .. ',"owner":' .. js(f[2]) .. ',"reason":' .. reason .. '}'
-    cancel_children(id, reason)
+    put(rec, 'cr', reason)
+    SIG[#SIG + 1] = '{"type":"job.cancel.requested","id":' .. js(rec._id) .. ',"owner":' .. js(rec.ow) .. ',"reason":' .. reason .. '}'
+    cancel_children(rec, reason)
     return 'cancelling'
   end
-  finish(id, 'cancelled', nil, reason)
+  finish(rec, 'cancelled', nil, reason)
   return 'cancelled'
 end
 
-local function requeue(id, run_at, err)
-  local k = jk(id)
-  local f = redis.call('HMGET', k, 's', 'n', 'p', 'a')
+local function requeue(rec, run_at, err)
   local later = run_at > NOW
   local to = later and 'delayed' or 'queued'
-  move(id, f[1], to)
+  move(rec, to)
   if later then
-    redis.call('HSET', k, 'ra', run_at)
-    redis.call('ZADD', B .. 'delayed', run_at, id)
+    put(rec, 'ra', num(run_at))
+    redis.call('ZADD', B .. 'delayed', run_at, rec._id)
   else
-    redis.call('HDEL', k, 'ra')
-    push_ready(id, f[2], f[3])
+    if present(rec.ra) then put(rec, 'ra', '') end
+    push_ready(rec)
   end
   if err then
-    emit(id, 'job.retrying', to, ',"attempt":' .. f[4] .. ',"runAt":' .. num(run_at) .. ',"error":' .. err)
+    emit(rec, 'job.retrying', to, ',"attempt":' .. rec.a .. ',"runAt":' .. num(run_at) .. ',"error":' .. err)
   else
-    emit(id, 'job.queued', 'queued')
+    emit(rec, 'job.queued', 'queued')
   end
 end
 
 -- The lease token check every operation of a running attempt goes through (fencing).
 local function held(id, token)
-  local f = redis.call('HMGET', jk(id), 't', 's', 'ow', 'cr', 'la')
-  if not f[1] or tonumber(f[1]) ~= tonumber(token) or not held_status(f[2]) or not f[3] then return nil end
-  return f
+  local rec = load(id)
+  if not rec or tonumber(rec.t) ~= tonumber(token) or not held_status(rec.s) then return nil end
+  return rec
 end
 
 local function drop_tree(root)
   local stack = { root }
   while #stack > 0 do
     local id = table.remove(stack)
-    local k = jk(id)
-    local f = redis.call('HMGET', k, 's', 'ik', 'm')
+    local rec = load(id)
     -- A fire-and-forget child still running stays, and so does its subtree.
-    if f[1] and terminal(f[1]) then
-      local children = redis.call('LRANGE', B .. 'c:' .. id, 0, -1)
-      redis.call('DEL', k, B .. 'c:' .. id, B .. 'ck:' .. id, B .. 'e:' .. id)
-      count(f[1], -1)
-      if f[2] and redis.call('HGET', B .. 'idem', f[2]) == id then redis.call('HDEL', B .. 'idem', f[2]) end
-      SIG[#SIG + 1] = '{"type":"job.dropped","id":' .. js(id) .. (f[3] and (',"meta":' .. f[3]) or '') .. '}'
+    if rec and terminal(rec.s) then
+      local children = {}
+      if tonumber(rec.cc or 0) > 0 then
+        children = redis.call('LRANGE', B .. 'c:' .. id, 0, -1)
+        redis.call('DEL', jk(id), B .. 'c:' .. id, B .. 'ck:' .. id)
+      else
+        redis.call('DEL', jk(id))
+      end
+      rec._dropped = true
+      REC[id] = false
+      count(rec.s, -1)
+      if rec.ik and redis.call('HGET', B .. 'idem', rec.ik) == id then redis.call('HDEL', B .. 'idem', rec.ik) end
+      SIG[#SIG + 1] = '{"type":"job.dropped","id":' .. js(id) .. (rec.m and (',"meta":' .. rec.m) or '') .. '}'
       for _, child in ipairs(children) do stack[#stack + 1] = child end
     end
   end
@@ -201,20 +273,41 @@ end
 -- Bounded per call so one call never stalls Redis; the next claim or settle continues.
 local function trim_retention()
   local rk = B .. 'roots'
+  local excess = math.min(redis.call('LLEN', rk) - RCOUNT, 1000)
+  if excess > 0 then
+    for _, id in ipairs(redis.call('LPOP', rk, excess)) do drop_tree(id) end
+  end
   for _ = 1, 1000 do
     local head = redis.call('LINDEX', rk, 0)
     if not head then return end
-    if redis.call('LLEN', rk) <= RCOUNT then
-      local fa = redis.call('HGET', jk(head), 'fa')
-      if fa and tonumber(fa) + RAGE > NOW then return end
-    end
+    local rec = load(head)
+    if rec and rec.fa and tonumber(rec.fa) + RAGE > NOW then return end
     redis.call('LPOP', rk)
     drop_tree(head)
   end
 end
 
--- Everything a call changed is announced once, in one message, after the change is complete.
-local function done()
+-- Writes what the call changed, then announces it once, in one message.
+local function done(retention)
+  if #ROOTS > 0 then bulk('RPUSH', B .. 'roots', ROOTS) end
+  if retention then trim_retention() end
+  for _, rec in ipairs(DIRTY) do
+    if not rec._dropped then
+      local args = {}
+      for f, v in pairs(rec._set) do
+        args[#args + 1] = f
+        args[#args + 1] = v
+      end
+      if #args > 0 then redis.call('HSET', jk(rec._id), unpack(args)) end
+      local del = {}
+      for f in pairs(rec._del) do del[#del + 1] = f end
+      if #del > 0 then redis.call('HDEL', jk(rec._id), unpack(del)) end
+    end
+  end
+  flush_queues()
+  -- Removals first: a lease that expired and was claimed again in the same call is kept.
+  if #LEASE_DEL > 0 then bulk('ZREM', B .. 'leases', LEASE_DEL) end
+  if #LEASE_ADD > 0 then bulk('ZADD', B .. 'leases', LEASE_ADD) end
   for status, d in pairs(DELTA) do
     if d ~= 0 then redis.call('HINCRBY', CNT, status, d) end
   end

@@ -14,21 +14,18 @@ local LIMIT = tonumber(ARGV[6])
 local W = ${ENQUEUE_FIELDS}
 local n = (#ARGV - 7) / W
 local function arg(j, f) return ARGV[8 + (j - 1) * W + f] end
-local function live(id)
-  if id and redis.call('EXISTS', jk(id)) == 1 then return id end
-  return nil
-end
 local function by_idem(key)
   if key == '' then return nil end
-  return live(redis.call('HGET', B .. 'idem', key))
+  local id = redis.call('HGET', B .. 'idem', key)
+  return id and load(id) or nil
 end
 local function by_child_key(parent, key)
   if parent == '' or key == '' then return nil end
-  return live(redis.call('HGET', B .. 'ck:' .. parent, key))
+  local id = redis.call('HGET', B .. 'ck:' .. parent, key)
+  return id and load(id) or nil
 end
-local function existing(id)
-  local f = redis.call('HMGET', jk(id), 's', 'n', 'fp')
-  return { 2, id, f[1], f[2], f[3] or '' }
+local function existing(rec)
+  return { 2, rec._id, rec.s, rec.n, redis.call('HGET', jk(rec._id), 'fp') or '' }
 end
 
 -- All or nothing: count what the batch would add against the bound before touching anything.
@@ -47,14 +44,14 @@ end
 local out = {}
 local names = {}
 for j = 1, n do
-  local id, name, parent, ck, idem = arg(j, 0), arg(j, 1), arg(j, 7), arg(j, 9), arg(j, 5)
+  local id, name, parent_id, ck, idem = arg(j, 0), arg(j, 1), arg(j, 7), arg(j, 9), arg(j, 5)
   local await = tonumber(arg(j, 11))
   local found = by_idem(idem)
-  local ps = parent ~= '' and redis.call('HGET', jk(parent), 's')
-  if not found and ps and not terminal(ps) then found = by_child_key(parent, ck) end
+  local parent = parent_id ~= '' and load(parent_id)
+  if not found and parent and not terminal(parent.s) then found = by_child_key(parent_id, ck) end
   if found then
     out[j] = existing(found)
-  elseif parent ~= '' and (not ps or terminal(ps)) then
+  elseif parent_id ~= '' and (not parent or terminal(parent.s)) then
     out[j] = { 0, 'JOB_NOT_FOUND' }
   elseif await <= 0 and current('queued') + current('delayed') >= LIMIT then
     out[j] = { 0, 'QUEUE_FULL' }
@@ -62,34 +59,34 @@ for j = 1, n do
     local run_at = tonumber(arg(j, 4))
     local delayed = run_at ~= nil and run_at > NOW
     local status = (await > 0 and 'waitingChildren') or (delayed and 'delayed') or 'queued'
-    local k = jk(id)
-    local root = (parent ~= '' and redis.call('HGET', jk(parent), 'r')) or (arg(j, 8) ~= '' and arg(j, 8)) or id
-    redis.call('HSET', k, 'n', name, 's', status, 'p', arg(j, 3), 'a', 0, 'ca', NOW_S, 'r', root, 'of', arg(j, 10),
-      'cc', 0, 'pc', await > 0 and await or 0, 't', 0, 'st', 0)
-    local optional = { i = arg(j, 2), ik = idem, fp = arg(j, 6), pa = parent, ck = ck, m = arg(j, 12) }
+    local rec = create(id)
+    local root = (parent and parent.r) or (arg(j, 8) ~= '' and arg(j, 8)) or id
+    local fields = { n = name, s = status, p = arg(j, 3), a = 0, ca = NOW_S, r = root, of = arg(j, 10), cc = 0,
+      pc = await > 0 and await or 0, t = 0, st = 0 }
+    for field, value in pairs(fields) do put(rec, field, value) end
+    local optional = { i = arg(j, 2), ik = idem, fp = arg(j, 6), pa = parent_id, ck = ck, m = arg(j, 12) }
     for field, value in pairs(optional) do
-      if value ~= '' then redis.call('HSET', k, field, value) end
+      if value ~= '' then put(rec, field, value) end
     end
-    if delayed then redis.call('HSET', k, 'ra', arg(j, 4)) end
-    if await > 0 then redis.call('HSET', k, 'd', '1') end
+    if delayed then put(rec, 'ra', arg(j, 4)) end
+    if await > 0 then put(rec, 'd', '1') end
     if idem ~= '' then redis.call('HSET', B .. 'idem', idem, id) end
-    if parent ~= '' then
-      local pk = jk(parent)
-      redis.call('RPUSH', B .. 'c:' .. parent, id)
-      if ck ~= '' then redis.call('HSET', B .. 'ck:' .. parent, ck, id) end
-      redis.call('HINCRBY', pk, 'cc', 1)
+    if parent then
+      redis.call('RPUSH', B .. 'c:' .. parent_id, id)
+      if ck ~= '' then redis.call('HSET', B .. 'ck:' .. parent_id, ck, id) end
+      put(parent, 'cc', tonumber(parent.cc) + 1)
       -- A declared parent counted its children up front (awaitChildren).
-      if redis.call('HGET', pk, 'd') ~= '1' then redis.call('HINCRBY', pk, 'pc', 1) end
+      if parent.d ~= '1' then put(parent, 'pc', tonumber(parent.pc) + 1) end
     end
     count(status, 1)
     if status == 'queued' then
-      push_ready(id, name, arg(j, 3))
-      emit(id, 'job.queued', 'queued')
+      push_ready(rec)
+      emit(rec, 'job.queued', 'queued')
     elseif status == 'delayed' then
       redis.call('ZADD', B .. 'delayed', arg(j, 4), id)
-      emit(id, 'job.delayed', 'delayed', ',"runAt":' .. arg(j, 4))
+      emit(rec, 'job.delayed', 'delayed', ',"runAt":' .. arg(j, 4))
     else
-      emit(id, 'job.waiting', 'waitingChildren')
+      emit(rec, 'job.waiting', 'waitingChildren')
     end
     if not names[name] then
       names[name] = true
@@ -98,7 +95,7 @@ for j = 1, n do
     out[j] = { 1, status }
   end
 end
-done()
+done(false)
 return out
 `;
 
@@ -122,90 +119,106 @@ local cap = {}
 local nc = tonumber(ARGV[i]); i = i + 1
 for _ = 1, nc do cap[ARGV[i]] = tonumber(ARGV[i + 1]); i = i + 2 end
 
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', B .. 'delayed', '-inf', NOW_S, 'LIMIT', 0, 1000)) do
-  redis.call('ZREM', B .. 'delayed', id)
-  local f = redis.call('HMGET', jk(id), 's', 'n', 'p')
-  if f[1] == 'delayed' then
-    move(id, 'delayed', 'queued')
-    redis.call('HDEL', jk(id), 'ra')
-    push_ready(id, f[2], f[3])
-    emit(id, 'job.queued', 'queued')
+local due = redis.call('ZRANGEBYSCORE', B .. 'delayed', '-inf', NOW_S, 'LIMIT', 0, 1000)
+if #due > 0 then bulk('ZREM', B .. 'delayed', due) end
+for _, id in ipairs(due) do
+  local rec = load(id)
+  if rec and rec.s == 'delayed' then
+    move(rec, 'queued')
+    put(rec, 'ra', '')
+    push_ready(rec)
+    emit(rec, 'job.queued', 'queued')
   end
 end
 
 -- A lease that ran out means its owner died or stalled: the job goes back to the queue.
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', B .. 'leases', '-inf', NOW_S, 'LIMIT', 0, 1000)) do
-  redis.call('ZREM', B .. 'leases', id)
-  local k = jk(id)
-  local f = redis.call('HMGET', k, 's', 'ow', 'cr')
-  if held_status(f[1]) and f[2] then
-    redis.call('HDEL', k, 'ow')
-    local stalls = redis.call('HINCRBY', k, 'st', 1)
-    if f[3] then
-      finish(id, 'cancelled', nil, f[3])
+local expired = redis.call('ZRANGEBYSCORE', B .. 'leases', '-inf', NOW_S, 'LIMIT', 0, 1000)
+if #expired > 0 then bulk('ZREM', B .. 'leases', expired) end
+for _, id in ipairs(expired) do
+  local rec = load(id)
+  if rec and held_status(rec.s) then
+    local stalls = tonumber(rec.st or 0) + 1
+    put(rec, 'st', stalls)
+    if rec.cr then
+      finish(rec, 'cancelled', nil, rec.cr)
     elseif stalls >= MAXST then
-      finish(id, 'failed', nil, '{"code":"JOB_QUARANTINED","message":"The job lost its lease ' .. stalls .. ' times; it is not retried."}')
+      finish(rec, 'failed', nil, '{"code":"JOB_QUARANTINED","message":"The job lost its lease ' .. stalls .. ' times; it is not retried."}')
     else
-      requeue(id, NOW, nil)
+      requeue(rec, NOW, nil)
     end
   end
+end
+flush_queues()
+
+local out = {}
+local la = num(NOW + LEASE)
+local function hand_out(id, name)
+  local rec = load(id, { 'i', 'ca' })
+  local attempt, token = tonumber(rec.a) + 1, tonumber(rec.t) + 1
+  move(rec, 'running')
+  put(rec, 'a', attempt)
+  put(rec, 't', token)
+  put(rec, 'ow', OWNER)
+  put(rec, 'la', la)
+  put(rec, 'sa', NOW_S)
+  if present(rec.ra) then put(rec, 'ra', '') end
+  LEASE_ADD[#LEASE_ADD + 1] = la
+  LEASE_ADD[#LEASE_ADD + 1] = id
+  emit(rec, 'job.started', 'running', ',"attempt":' .. attempt)
+  out[#out + 1] = { id, tostring(token), name, rec.i or '', tostring(attempt), rec.p, rec.pa or '', rec.r, rec.ca, rec.m or '' }
 end
 
--- Merge the heads of the allowed queues: highest priority first, then oldest.
-local heads = {}
-local out = {}
-while #out < MAX do
-  local best, bn = nil, nil
-  for _, name in ipairs(names) do
-    local c = cap[name]
-    if c == nil or c > 0 then
-      local h = heads[name]
-      if h == nil then
-        local r = redis.call('ZRANGE', qkey(name), 0, 0, 'WITHSCORES')
-        h = r[1] and { tonumber(r[2]), r[1] } or false
-        heads[name] = h
+local only = #names == 1 and names[1]
+if only and (cap[only] == nil or cap[only] > 0) then
+  -- One job name: the queue's own order is the answer, popped in one command.
+  local popped = redis.call('ZPOPMIN', qkey(only), math.min(MAX, cap[only] or MAX))
+  for x = 1, #popped, 2 do hand_out(string.sub(popped[x], 17), only) end
+elseif not only then
+  -- Several names: merge the heads of their queues, highest priority first, then oldest.
+  local heads = {}
+  while #out < MAX do
+    local best, bn = nil, nil
+    for _, name in ipairs(names) do
+      local c = cap[name]
+      if c == nil or c > 0 then
+        local h = heads[name]
+        if h == nil then
+          local r = redis.call('ZRANGE', qkey(name), 0, 0, 'WITHSCORES')
+          h = r[1] and { tonumber(r[2]), r[1] } or false
+          heads[name] = h
+        end
+        if h and (not best or h[1] < best[1] or (h[1] == best[1] and h[2] < best[2])) then best = h; bn = name end
       end
-      if h and (not best or h[1] < best[1] or (h[1] == best[1] and h[2] < best[2])) then best = h; bn = name end
     end
+    if not best then break end
+    redis.call('ZREM', qkey(bn), best[2])
+    heads[bn] = nil
+    if cap[bn] then cap[bn] = cap[bn] - 1 end
+    hand_out(string.sub(best[2], 17), bn)
   end
-  if not best then break end
-  redis.call('ZREM', qkey(bn), best[2])
-  heads[bn] = nil
-  if cap[bn] then cap[bn] = cap[bn] - 1 end
-  local id = string.sub(best[2], 17)
-  local k = jk(id)
-  local f = redis.call('HMGET', k, 'a', 't', 'i', 'p', 'pa', 'r', 'ca', 'm')
-  local attempt, token = tonumber(f[1]) + 1, tonumber(f[2]) + 1
-  local la = NOW + LEASE
-  move(id, 'queued', 'running')
-  redis.call('HSET', k, 'a', attempt, 't', token, 'ow', OWNER, 'la', num(la), 'sa', NOW_S)
-  redis.call('HDEL', k, 'ra')
-  redis.call('ZADD', B .. 'leases', num(la), id)
-  emit(id, 'job.started', 'running', ',"attempt":' .. attempt)
-  out[#out + 1] = { id, tostring(token), bn, f[3] or '', tostring(attempt), f[4], f[5] or '', f[6], f[7], f[8] or '' }
 end
-trim_retention()
 local nxt = redis.call('ZRANGE', B .. 'delayed', 0, 0, 'WITHSCORES')
-done()
+done(true)
 return { out, nxt[2] or '' }
 `;
 
 /** renew — ARGV[6] leaseMs, then (id, token) pairs. Returns 1/0 per lease. */
 const renew = `
-local LEASE = tonumber(ARGV[6])
+local la = num(NOW + tonumber(ARGV[6]))
 local out = {}
 for j = 1, (#ARGV - 6) / 2 do
   local id = ARGV[5 + j * 2]
-  local f = held(id, ARGV[6 + j * 2])
-  if f and tonumber(f[5]) > NOW then
-    local la = num(NOW + LEASE)
-    redis.call('HSET', jk(id), 'la', la)
-    redis.call('ZADD', B .. 'leases', la, id)
+  local rec = held(id, ARGV[6 + j * 2])
+  if rec and tonumber(rec.la) > NOW then
+    put(rec, 'la', la)
+    LEASE_ADD[#LEASE_ADD + 1] = la
+    LEASE_ADD[#LEASE_ADD + 1] = id
     out[j] = 1
   else
     out[j] = 0
   end
 end
+done(false)
 return out
 `;
 
@@ -215,67 +228,65 @@ local CANCELLED = '{"code":"JOB_CANCELLED","message":"The job was cancelled."}'
 local out = {}
 for j = 1, (#ARGV - 5) / ${SETTLE_FIELDS} do
   local o = 5 + (j - 1) * ${SETTLE_FIELDS}
-  local id, outcome, payload = ARGV[o + 1], ARGV[o + 3], ARGV[o + 4]
-  local f = held(id, ARGV[o + 2])
-  if not f then
+  local outcome, payload = ARGV[o + 3], ARGV[o + 4]
+  local rec = held(ARGV[o + 1], ARGV[o + 2])
+  if not rec then
     out[j] = 0
   else
-    redis.call('HDEL', jk(id), 'ow')
-    redis.call('ZREM', B .. 'leases', id)
+    local cancel_reason = rec.cr
+    LEASE_DEL[#LEASE_DEL + 1] = rec._id
     if outcome == 'completed' then
-      finish(id, 'completed', payload ~= '' and payload or nil, nil)
-    elseif outcome == 'retry' and not f[4] then
-      redis.call('HSET', jk(id), 'e', payload)
-      requeue(id, tonumber(ARGV[o + 5]), payload)
+      finish(rec, 'completed', payload ~= '' and payload or nil, nil)
+    elseif outcome == 'retry' and not cancel_reason then
+      put(rec, 'e', payload)
+      requeue(rec, tonumber(ARGV[o + 5]), payload)
     elseif outcome == 'failed' then
-      finish(id, 'failed', nil, payload)
+      finish(rec, 'failed', nil, payload)
     else
-      finish(id, 'cancelled', nil, (outcome == 'cancelled' and payload) or f[4] or CANCELLED)
+      finish(rec, 'cancelled', nil, (outcome == 'cancelled' and payload) or cancel_reason or CANCELLED)
     end
     out[j] = 1
   end
 end
-trim_retention()
-done()
+done(true)
 return out
 `;
 
 /** setWaiting — ARGV[6] id, ARGV[7] token, ARGV[8] '1' to wait. */
 const setWaiting = `
-local id = ARGV[6]
-local f = held(id, ARGV[7])
-if not f then return 0 end
+local rec = held(ARGV[6], ARGV[7])
+if not rec then return 0 end
 local target = ARGV[8] == '1' and 'waitingChildren' or 'running'
-if f[2] ~= target then
-  move(id, f[2], target)
-  if target == 'waitingChildren' then emit(id, 'job.waiting', target)
-  else emit(id, 'job.started', target, ',"attempt":' .. redis.call('HGET', jk(id), 'a')) end
+if rec.s ~= target then
+  move(rec, target)
+  if target == 'waitingChildren' then emit(rec, 'job.waiting', target)
+  else emit(rec, 'job.started', target, ',"attempt":' .. rec.a) end
 end
-done()
+done(false)
 return 1
 `;
 
 /** progress — ARGV[6] id, ARGV[7] token, ARGV[8] value JSON. */
 const progress = `
-local id = ARGV[6]
-local f = held(id, ARGV[7])
-if not f then return 0 end
+local rec = held(ARGV[6], ARGV[7])
+if not rec then return 0 end
 if ARGV[8] == '' then
-  redis.call('HDEL', jk(id), 'pg')
-  emit(id, 'job.progress', f[2])
+  put(rec, 'pg', '')
+  emit(rec, 'job.progress', rec.s)
 else
-  redis.call('HSET', jk(id), 'pg', ARGV[8])
-  emit(id, 'job.progress', f[2], ',"progress":' .. ARGV[8])
+  put(rec, 'pg', ARGV[8])
+  emit(rec, 'job.progress', rec.s, ',"progress":' .. ARGV[8])
 end
-done()
+done(false)
 return 1
 `;
 
 /** cancel — ARGV[6] id, ARGV[7] reason JSON. Returns the CancelOutcome. */
 const cancel = `
-if not redis.call('HGET', jk(ARGV[6]), 's') then return 'not_found' end
-local outcome = cancel_tree(ARGV[6], ARGV[7])
-done()
+local rec = load(ARGV[6])
+if not rec then return 'not_found' end
+local outcome = cancel_tree(rec, ARGV[7])
+done(false)
 return outcome
 `;
 

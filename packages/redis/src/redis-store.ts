@@ -187,28 +187,34 @@ export class RedisStore implements JobStore {
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
-    const hash = await this.call(() => this.client.hgetall(this.key('j', id)));
-    return toRecord(id, hash);
+    const values = await this.call(() => this.client.hmget(this.key('j', id), ...recordFields));
+    return toRecord(id, values);
   }
 
   async children(id: string): Promise<JobRecord[]> {
     const ids = await this.call(() => this.client.lrange(this.key('c', id), 0, -1));
     if (ids.length === 0) return [];
     const pipeline = this.client.pipeline();
-    for (const childId of ids) pipeline.hgetall(this.key('j', childId));
+    for (const childId of ids) pipeline.hmget(this.key('j', childId), ...recordFields);
     const replies = (await this.call(() => pipeline.exec())) ?? [];
     const out: JobRecord[] = [];
-    replies.forEach(([error, hash], i) => {
+    replies.forEach(([error, values], i) => {
       if (error) throw new SystemStateError('STORE_UNAVAILABLE', error.message, { cause: error });
-      const record = toRecord(ids[i]!, hash as Record<string, string>);
+      const record = toRecord(ids[i]!, values as (string | null)[]);
       if (record) out.push(record);
     });
     return out;
   }
 
   async events(id: string, afterSeq: number): Promise<JobEvent[]> {
-    const raw = await this.call(() => this.client.lrange(this.key('e', id), 0, -1));
-    return raw.map((text) => JSON.parse(text) as JobEvent).filter((e) => e.seq > afterSeq);
+    // A job's events are the hash fields v<seq>; the newest eventsPerJob of them are kept.
+    const hash = await this.call(() => this.client.hgetall(this.key('j', id)));
+    const out: JobEvent[] = [];
+    for (const [field, text] of Object.entries(hash)) {
+      if (field.charCodeAt(0) !== 118 /* v */ || Number(field.slice(1)) <= afterSeq) continue;
+      out.push(JSON.parse(text) as JobEvent);
+    }
+    return out.sort((a, b) => a.seq - b.seq);
   }
 
   async counts(): Promise<StoreCounts> {
@@ -274,31 +280,37 @@ export class RedisStore implements JobStore {
   }
 }
 
-function toRecord(id: string, h: Record<string, string>): JobRecord | undefined {
-  if (h['s'] === undefined) return undefined;
-  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+/** The hash fields a `JobRecord` is made of, in the order `toRecord` reads them. */
+const recordFields = ['s', 'n', 'i', 'p', 'a', 'ca', 'sa', 'fa', 'ra', 'pg', 'o', 'e', 'pa', 'r', 'ck', 'of', 'cc', 'pc', 'ik', 'm'] as const;
+
+function toRecord(id: string, values: (string | null)[]): JobRecord | undefined {
+  const [s, n, i, p, a, ca, sa, fa, ra, pg, o, e, pa, r, ck, of, cc, pc, ik, m] = values;
+  if (!s) return undefined;
+  // Cleared fields are written as '' (see lua-library.ts): both mean "not set".
+  const num = (v: string | null | undefined) => (v ? Number(v) : undefined);
+  const str = (v: string | null | undefined) => (v ? v : undefined);
   return {
     id,
-    name: h['n']!,
-    status: h['s'] as JobStatus,
-    input: decodeJson(h['i']),
-    priority: Number(h['p']),
-    attempt: Number(h['a']),
-    createdAt: Number(h['ca']),
-    startedAt: num(h['sa']),
-    finishedAt: num(h['fa']),
-    runAt: num(h['ra']),
-    progress: decodeJson(h['pg']),
-    output: decodeJson(h['o']),
-    error: decodeJson(h['e']) as SerializedError | undefined,
-    parentId: h['pa'],
-    rootId: h['r']!,
-    childKey: h['ck'],
-    onFailure: h['of'] as OnChildFailure,
-    childCount: Number(h['cc']),
-    pendingChildren: Number(h['pc']),
-    idempotencyKey: h['ik'],
-    meta: decodeJson(h['m']) as Record<string, string> | undefined,
+    name: n!,
+    status: s as JobStatus,
+    input: decodeJson(i),
+    priority: Number(p),
+    attempt: Number(a),
+    createdAt: Number(ca),
+    startedAt: num(sa),
+    finishedAt: num(fa),
+    runAt: num(ra),
+    progress: decodeJson(pg),
+    output: decodeJson(o),
+    error: decodeJson(e) as SerializedError | undefined,
+    parentId: str(pa),
+    rootId: r!,
+    childKey: str(ck),
+    onFailure: of as OnChildFailure,
+    childCount: Number(cc),
+    pendingChildren: Number(pc),
+    idempotencyKey: str(ik),
+    meta: decodeJson(m) as Record<string, string> | undefined,
   };
 }
 
