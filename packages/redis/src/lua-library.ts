@@ -143,19 +143,23 @@ local function unqueue(rec)
   redis.call('ZREM', qkey(rec.n), qmember(rec))
 end
 
+local function event_json(id, name, parent, root, seq, typ, status, extra)
+  local ev = '{"type":"' .. typ .. '","status":"' .. status .. '"' .. (extra or '') .. ',"id":' .. js(id) ..
+    ',"name":' .. js(name) .. ',"seq":' .. seq .. ',"at":' .. NOW_S
+  if present(parent) then ev = ev .. ',"parentId":' .. js(parent) end
+  ev = ev .. ',"rootId":' .. js(root) .. '}'
+  SIG[#SIG + 1] = '{"type":"job.event","event":' .. ev .. '}'
+  return ev
+end
+
 local function emit(rec, typ, status, extra)
   local seq = tonumber(rec.es or 0) + 1
   put(rec, 'es', seq)
-  local ev = '{"type":"' .. typ .. '","status":"' .. status .. '"' .. (extra or '') .. ',"id":' .. js(rec._id) ..
-    ',"name":' .. js(rec.n) .. ',"seq":' .. seq .. ',"at":' .. NOW_S
-  if rec.pa then ev = ev .. ',"parentId":' .. js(rec.pa) end
-  ev = ev .. ',"rootId":' .. js(rec.r) .. '}'
   -- Events live in the job's own hash, so recording one costs no command of its own.
-  put(rec, 'v' .. seq, ev)
+  put(rec, 'v' .. seq, event_json(rec._id, rec.n, rec.pa, rec.r, seq, typ, status, extra))
   if seq > EVN then
     rec._del['v' .. (seq - EVN)] = true
   end
-  SIG[#SIG + 1] = '{"type":"job.event","event":' .. ev .. '}'
 end
 
 local finish, cancel_tree
@@ -250,7 +254,11 @@ local function drop_tree(root)
   local stack = { root }
   while #stack > 0 do
     local id = table.remove(stack)
-    local rec = load(id)
+    local rec = REC[id]
+    if rec == nil then
+      local v = redis.call('HMGET', jk(id), 's', 'cc', 'ik', 'm')
+      rec = v[1] and { s = v[1], cc = v[2], ik = v[3], m = v[4] }
+    end
     -- A fire-and-forget child still running stays, and so does its subtree.
     if rec and terminal(rec.s) then
       local children = {}
@@ -263,8 +271,8 @@ local function drop_tree(root)
       rec._dropped = true
       REC[id] = false
       count(rec.s, -1)
-      if rec.ik and redis.call('HGET', B .. 'idem', rec.ik) == id then redis.call('HDEL', B .. 'idem', rec.ik) end
-      SIG[#SIG + 1] = '{"type":"job.dropped","id":' .. js(id) .. (rec.m and (',"meta":' .. rec.m) or '') .. '}'
+      if present(rec.ik) and redis.call('HGET', B .. 'idem', rec.ik) == id then redis.call('HDEL', B .. 'idem', rec.ik) end
+      SIG[#SIG + 1] = '{"type":"job.dropped","id":' .. js(id) .. (present(rec.m) and (',"meta":' .. rec.m) or '') .. '}'
       for _, child in ipairs(children) do stack[#stack + 1] = child end
     end
   end

@@ -59,17 +59,47 @@ for j = 1, n do
     local run_at = tonumber(arg(j, 4))
     local delayed = run_at ~= nil and run_at > NOW
     local status = (await > 0 and 'waitingChildren') or (delayed and 'delayed') or 'queued'
-    local rec = create(id)
+    -- A new job is written with one HSET, its first event included; a later load reads it back.
     local root = (parent and parent.r) or (arg(j, 8) ~= '' and arg(j, 8)) or id
-    local fields = { n = name, s = status, p = arg(j, 3), a = 0, ca = NOW_S, r = root, of = arg(j, 10), cc = 0,
-      pc = await > 0 and await or 0, t = 0, st = 0 }
-    for field, value in pairs(fields) do put(rec, field, value) end
-    local optional = { i = arg(j, 2), ik = idem, fp = arg(j, 6), pa = parent_id, ck = ck, m = arg(j, 12) }
-    for field, value in pairs(optional) do
-      if value ~= '' then put(rec, field, value) end
+    local prio = arg(j, 3)
+    local h = { 'n', name, 's', status, 'p', prio, 'a', 0, 'ca', NOW_S, 'r', root, 'of', arg(j, 10), 'cc', 0,
+      'pc', await > 0 and await or 0, 't', 0, 'st', 0, 'es', 1 }
+    local function opt(field, value)
+      if value ~= '' then
+        h[#h + 1] = field
+        h[#h + 1] = value
+      end
     end
-    if delayed then put(rec, 'ra', arg(j, 4)) end
-    if await > 0 then put(rec, 'd', '1') end
+    opt('i', arg(j, 2))
+    opt('ik', idem)
+    opt('fp', arg(j, 6))
+    opt('pa', parent_id)
+    opt('ck', ck)
+    opt('m', arg(j, 12))
+    local ev
+    if status == 'queued' then
+      local sq = next_seq()
+      opt('sq', sq)
+      local list = QADD[name]
+      if not list then
+        list = {}
+        QADD[name] = list
+      end
+      list[#list + 1] = -tonumber(prio)
+      list[#list + 1] = string.format('%016d', sq) .. id
+      AVAIL = true
+      ev = event_json(id, name, parent_id, root, 1, 'job.queued', 'queued')
+    elseif status == 'delayed' then
+      opt('ra', arg(j, 4))
+      redis.call('ZADD', B .. 'delayed', arg(j, 4), id)
+      ev = event_json(id, name, parent_id, root, 1, 'job.delayed', 'delayed', ',"runAt":' .. arg(j, 4))
+    else
+      opt('d', '1')
+      ev = event_json(id, name, parent_id, root, 1, 'job.waiting', 'waitingChildren')
+    end
+    opt('v1', ev)
+    redis.call('HSET', jk(id), unpack(h))
+    count(status, 1)
     if idem ~= '' then redis.call('HSET', B .. 'idem', idem, id) end
     if parent then
       redis.call('RPUSH', B .. 'c:' .. parent_id, id)
@@ -77,16 +107,6 @@ for j = 1, n do
       put(parent, 'cc', tonumber(parent.cc) + 1)
       -- A declared parent counted its children up front (awaitChildren).
       if parent.d ~= '1' then put(parent, 'pc', tonumber(parent.pc) + 1) end
-    end
-    count(status, 1)
-    if status == 'queued' then
-      push_ready(rec)
-      emit(rec, 'job.queued', 'queued')
-    elseif status == 'delayed' then
-      redis.call('ZADD', B .. 'delayed', arg(j, 4), id)
-      emit(rec, 'job.delayed', 'delayed', ',"runAt":' .. arg(j, 4))
-    else
-      emit(rec, 'job.waiting', 'waitingChildren')
     end
     if not names[name] then
       names[name] = true
@@ -153,19 +173,37 @@ flush_queues()
 local out = {}
 local la = num(NOW + LEASE)
 local function hand_out(id, name)
-  local rec = load(id, { 'i', 'ca' })
-  local attempt, token = tonumber(rec.a) + 1, tonumber(rec.t) + 1
-  move(rec, 'running')
-  put(rec, 'a', attempt)
-  put(rec, 't', token)
-  put(rec, 'ow', OWNER)
-  put(rec, 'la', la)
-  put(rec, 'sa', NOW_S)
-  if present(rec.ra) then put(rec, 'ra', '') end
+  local rec = REC[id]
+  if rec then
+    -- Touched earlier in this call (promoted or requeued): go through the cached record.
+    rec = load(id, { 'i', 'ca' })
+    local attempt, token = tonumber(rec.a) + 1, tonumber(rec.t) + 1
+    move(rec, 'running')
+    put(rec, 'a', attempt)
+    put(rec, 't', token)
+    put(rec, 'ow', OWNER)
+    put(rec, 'la', la)
+    put(rec, 'sa', NOW_S)
+    if present(rec.ra) then put(rec, 'ra', '') end
+    emit(rec, 'job.started', 'running', ',"attempt":' .. attempt)
+    out[#out + 1] = { id, tostring(token), name, rec.i or '', tostring(attempt), rec.p, rec.pa or '', rec.r, rec.ca, rec.m or '' }
+  else
+    -- The usual case: one read, one write.
+    local f = redis.call('HMGET', jk(id), 'a', 't', 'i', 'p', 'pa', 'r', 'ca', 'm', 'es', 'ra')
+    local attempt, token, seq = tonumber(f[1]) + 1, tonumber(f[2]) + 1, tonumber(f[9]) + 1
+    local ev = event_json(id, name, f[5], f[6], seq, 'job.started', 'running', ',"attempt":' .. attempt)
+    if present(f[10]) then
+      redis.call('HSET', jk(id), 's', 'running', 'a', attempt, 't', token, 'ow', OWNER, 'la', la, 'sa', NOW_S, 'es', seq, 'v' .. seq, ev, 'ra', '')
+    else
+      redis.call('HSET', jk(id), 's', 'running', 'a', attempt, 't', token, 'ow', OWNER, 'la', la, 'sa', NOW_S, 'es', seq, 'v' .. seq, ev)
+    end
+    if seq > EVN then redis.call('HDEL', jk(id), 'v' .. (seq - EVN)) end
+    count('queued', -1)
+    count('running', 1)
+    out[#out + 1] = { id, tostring(token), name, f[3] or '', tostring(attempt), f[4], f[5] or '', f[6], f[7], f[8] or '' }
+  end
   LEASE_ADD[#LEASE_ADD + 1] = la
   LEASE_ADD[#LEASE_ADD + 1] = id
-  emit(rec, 'job.started', 'running', ',"attempt":' .. attempt)
-  out[#out + 1] = { id, tostring(token), name, rec.i or '', tostring(attempt), rec.p, rec.pa or '', rec.r, rec.ca, rec.m or '' }
 end
 
 local only = #names == 1 and names[1]
@@ -225,27 +263,50 @@ return out
 /** settle — per settlement: id, token, outcome, payload (output or error JSON), runAt. Returns 1 (ok) / 0 (stale). */
 const settle = `
 local CANCELLED = '{"code":"JOB_CANCELLED","message":"The job was cancelled."}'
+-- The usual case, a completed attempt of a job not otherwise touched in this call: one read,
+-- one write. Returns nil when the general path must decide.
+local function complete_fast(id, token, output)
+  if REC[id] ~= nil then return nil end
+  local f = redis.call('HMGET', jk(id), 't', 's', 'n', 'pa', 'r', 'es')
+  if not f[1] or tonumber(f[1]) ~= tonumber(token) or not held_status(f[2]) then return 0 end
+  local seq = tonumber(f[6]) + 1
+  local ev = event_json(id, f[3], f[4], f[5], seq, 'job.completed', 'completed', output ~= '' and (',"output":' .. output) or '')
+  redis.call('HSET', jk(id), 's', 'completed', 'fa', NOW_S, 'o', output, 'e', '', 'es', seq, 'v' .. seq, ev)
+  if seq > EVN then redis.call('HDEL', jk(id), 'v' .. (seq - EVN)) end
+  count(f[2], -1)
+  count('completed', 1)
+  LEASE_DEL[#LEASE_DEL + 1] = id
+  if present(f[4]) then child_settled({ _id = id, pa = f[4], s = 'completed', n = f[3] })
+  else ROOTS[#ROOTS + 1] = id end
+  return 1
+end
+
 local out = {}
 for j = 1, (#ARGV - 5) / ${SETTLE_FIELDS} do
   local o = 5 + (j - 1) * ${SETTLE_FIELDS}
   local outcome, payload = ARGV[o + 3], ARGV[o + 4]
-  local rec = held(ARGV[o + 1], ARGV[o + 2])
-  if not rec then
-    out[j] = 0
+  local fast = outcome == 'completed' and complete_fast(ARGV[o + 1], ARGV[o + 2], payload)
+  if fast then
+    out[j] = fast
   else
-    local cancel_reason = rec.cr
-    LEASE_DEL[#LEASE_DEL + 1] = rec._id
-    if outcome == 'completed' then
-      finish(rec, 'completed', payload ~= '' and payload or nil, nil)
-    elseif outcome == 'retry' and not cancel_reason then
-      put(rec, 'e', payload)
-      requeue(rec, tonumber(ARGV[o + 5]), payload)
-    elseif outcome == 'failed' then
-      finish(rec, 'failed', nil, payload)
+    local rec = held(ARGV[o + 1], ARGV[o + 2])
+    if not rec then
+      out[j] = 0
     else
-      finish(rec, 'cancelled', nil, (outcome == 'cancelled' and payload) or cancel_reason or CANCELLED)
+      local cancel_reason = rec.cr
+      LEASE_DEL[#LEASE_DEL + 1] = rec._id
+      if outcome == 'completed' then
+        finish(rec, 'completed', payload ~= '' and payload or nil, nil)
+      elseif outcome == 'retry' and not present(cancel_reason) then
+        put(rec, 'e', payload)
+        requeue(rec, tonumber(ARGV[o + 5]), payload)
+      elseif outcome == 'failed' then
+        finish(rec, 'failed', nil, payload)
+      else
+        finish(rec, 'cancelled', nil, (outcome == 'cancelled' and payload) or cancel_reason or CANCELLED)
+      end
+      out[j] = 1
     end
-    out[j] = 1
   end
 end
 done(true)
