@@ -1,0 +1,66 @@
+/**
+ * One server of the HTTP intake benchmark, run in a fresh process per variant by
+ * bench/http-intake.ts (never on its own). Prints `READY <port>` once it listens and keeps a
+ * memory sample log on stderr when SAMPLE_MS is set.
+ *
+ *   bare      a bare fastify 5 POST route that parses JSON and answers 202 (the baseline)
+ *   core      a bare fastify route that calls `system.submitByName('echo', body)`: the job
+ *             system's own cost, without the plugin (separates the two in the results)
+ *   plugin    the jobs plugin in front of a job system running the quickstart's `echo` job
+ *   overload  the jobs plugin in front of a deliberately small capacity: WORKERS workers running
+ *             `sleep` jobs, with a queue bound of QUEUE_LIMIT
+ */
+import { createJobSystem } from '@scalable-api/core';
+import { createFsBlobStore, jobsPlugin } from '@scalable-api/http-adapter';
+import Fastify from 'fastify';
+import { echo, sleep } from '../examples/quickstart/src/demo-jobs.js';
+
+const variant = process.argv[2];
+const workers = Number(process.env['WORKERS'] ?? 64);
+const queueLimit = Number(process.env['QUEUE_LIMIT'] ?? 100_000);
+
+const app = Fastify({ logger: false, requestTimeout: 60_000, connectionTimeout: 70_000 });
+let stop = async () => {};
+
+if (variant === 'bare') {
+  let n = 0;
+  app.post('/jobs/echo', async (_request, reply) => reply.code(202).send({ id: String(++n), status: 'queued', durable: false }));
+} else if (variant === 'core') {
+  const system = createJobSystem({ jobs: [echo], workers, queue: { limit: queueLimit }, retention: { count: 200_000 } });
+  await system.start();
+  app.post('/jobs/echo', async (request, reply) => {
+    const handle = await system.submitByName('echo', request.body);
+    return reply.code(202).send({ id: handle.id, status: handle.status, durable: false });
+  });
+  stop = () => system.stop({ drain: false, timeoutMs: 1_000 });
+} else if (variant === 'plugin' || variant === 'overload') {
+  const blobs = await createFsBlobStore();
+  const system = createJobSystem({ jobs: [echo, sleep], workers, queue: { limit: queueLimit }, retention: { count: 200_000 } });
+  await system.start();
+  await app.register(jobsPlugin, { system, blobs, prefix: '/jobs' });
+  stop = async () => {
+    await system.stop({ drain: false, timeoutMs: 1_000 });
+    await blobs.close();
+  };
+} else {
+  throw new Error(`unknown variant ${variant}`);
+}
+
+await app.listen({ port: 0, host: '127.0.0.1' });
+const address = app.server.address();
+process.stdout.write(`READY ${typeof address === 'object' && address ? address.port : 0}\n`);
+
+const sampleMs = Number(process.env['SAMPLE_MS'] ?? 0);
+if (sampleMs > 0) {
+  setInterval(() => {
+    const { rss, heapUsed } = process.memoryUsage();
+    process.stderr.write(`MEM ${Date.now()} ${rss} ${heapUsed}\n`);
+  }, sampleMs).unref();
+}
+
+process.on('SIGTERM', () => {
+  void app
+    .close()
+    .then(stop)
+    .finally(() => process.exit(0));
+});
