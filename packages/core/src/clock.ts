@@ -15,10 +15,9 @@ export type TimerHandle = { readonly __timer: true } | object;
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(callback, ms) {
-    const timer = setTimeout(callback, ms);
-    // A pending retry or delayed job must not keep a process alive that is otherwise done.
-    timer.unref();
-    return timer;
+    // Not unref'd: a started system keeps its process alive until stop(), like a server does,
+    // and a script awaiting a retried job's result must not exit under it.
+    return setTimeout(callback, ms);
   },
   clearTimeout(handle) {
     clearTimeout(handle as NodeJS.Timeout);

@@ -1,0 +1,194 @@
+import { assertEvent, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
+import type { Clock, TimerHandle } from '../clock.js';
+import { msg, type DispatcherMessage } from '../messages.js';
+import type { ClaimedJob, ClaimResult } from '../store/job-store.js';
+
+export interface DispatcherRuntime {
+  /** Claims up to `max` ready jobs; `capacity` caps job names that have a concurrency limit. */
+  claim(max: number, capacity: ReadonlyMap<string, number> | undefined): Promise<ClaimResult>;
+  /** A claim failed (the store is unreachable): the runtime logs it and may mark itself unhealthy. */
+  claimFailed(error: unknown): void;
+  clock: Clock;
+  /** Job names with a per-node concurrency limit. */
+  limits: ReadonlyMap<string, number>;
+  /** Retry an unreachable store after this long. */
+  retryMs: number;
+}
+
+export interface DispatcherInput {
+  runtime: DispatcherRuntime;
+}
+
+/**
+ * The dispatcher's working set. It lives in context as one mutable object on purpose: an event
+ * per job passes through here, and copying a set of idle workers and a map of counters on every
+ * event would cost more than the routing itself. Only this machine's actions touch it.
+ */
+export interface DispatchState {
+  /** Workers that reported idle and hold no job, in the order they reported; `true` once told to rest. */
+  idle: Map<AnyActorRef, boolean>;
+  /** Claimed jobs not yet handed to a worker (only when a worker was removed mid-claim). */
+  backlog: ClaimedJob[];
+  claiming: boolean;
+  /** Work was announced while a claim was in flight: claim again when it returns. */
+  more: boolean;
+  running: Map<string, number>;
+  wake: { at: number; timer: TimerHandle } | undefined;
+  assigned: number;
+}
+
+export interface DispatcherContext {
+  runtime: DispatcherRuntime;
+  state: DispatchState;
+}
+
+export type DispatcherEvent = DispatcherMessage;
+
+/**
+ * Routes jobs to workers that said they are idle — pull, never push into a busy worker. It claims
+ * from the store only as many jobs as it has idle workers, so a node never hoards work another
+ * node could run, and a full queue stays in the store where its bound is enforced.
+ */
+export const dispatcherLogic = setup({
+  types: {
+    context: {} as DispatcherContext,
+    events: {} as DispatcherEvent,
+    input: {} as DispatcherInput,
+  },
+  actions: {
+    acceptIdle: ({ context, event }) => {
+      assertEvent(event, 'workers.idle');
+      const { state } = context;
+      for (const report of event.reports) {
+        if (report.released !== undefined) release(state, report.released);
+        if (!state.idle.has(report.worker)) state.idle.set(report.worker, false);
+      }
+    },
+    removeWorker: ({ context, event }) => {
+      assertEvent(event, 'worker.removed');
+      context.state.idle.delete(event.worker);
+    },
+    acceptClaimed: ({ context, event, self }) => {
+      assertEvent(event, 'jobs.claimed');
+      const { state, runtime } = context;
+      state.claiming = false;
+      for (const job of event.result.jobs) state.backlog.push(job);
+      scheduleWake(context, event.result.nextRunAt, runtime.clock, self);
+      if (event.result.jobs.length > 0) state.more = true;
+    },
+    claimFailed: ({ context, event, self }) => {
+      assertEvent(event, 'claim.failed');
+      const { state, runtime } = context;
+      state.claiming = false;
+      runtime.claimFailed(event.error);
+      scheduleWake(context, runtime.clock.now() + runtime.retryMs, runtime.clock, self);
+    },
+    noteWork: ({ context }) => {
+      context.state.more = true;
+    },
+    deliver: ({ context }) => deliver(context.state),
+    pump: ({ context, self }) => pump(context, self),
+    restIdle: ({ context }) => rest(context.state),
+  },
+}).createMachine({
+  id: 'dispatcher',
+  context: ({ input }) => ({
+    runtime: input.runtime,
+    state: { idle: new Map(), backlog: [], claiming: false, more: true, running: new Map(), wake: undefined, assigned: 0 },
+  }),
+  initial: 'dispatching',
+  states: {
+    dispatching: {
+      entry: 'pump',
+      on: {
+        'workers.idle': { actions: ['acceptIdle', 'deliver', 'pump'] },
+        'work.available': { actions: ['noteWork', 'pump'] },
+        'jobs.claimed': { actions: ['acceptClaimed', 'deliver', 'pump'] },
+        'claim.failed': { actions: 'claimFailed' },
+        'dispatcher.pause': { target: 'paused' },
+      },
+    },
+    paused: {
+      entry: 'restIdle',
+      on: {
+        'workers.idle': { actions: ['acceptIdle', 'restIdle'] },
+        'work.available': { actions: 'noteWork' },
+        'jobs.claimed': { actions: ['acceptClaimed', 'deliver', 'restIdle'] },
+        'claim.failed': { actions: 'claimFailed' },
+        'dispatcher.resume': { target: 'dispatching' },
+      },
+    },
+  },
+  on: {
+    'worker.removed': { actions: 'removeWorker' },
+  },
+});
+
+export type DispatcherActorRef = ActorRefFrom<typeof dispatcherLogic>;
+
+function release(state: DispatchState, name: string): void {
+  const n = state.running.get(name);
+  if (n !== undefined) state.running.set(name, n - 1);
+}
+
+/** Hands backlog jobs to idle workers. Workers that get nothing go to rest once no claim can feed them. */
+function deliver(state: DispatchState): void {
+  while (state.backlog.length > 0 && state.idle.size > 0) {
+    const worker = state.idle.keys().next().value as AnyActorRef;
+    state.idle.delete(worker);
+    const job = state.backlog.shift()!;
+    if (state.running.has(job.name)) state.running.set(job.name, state.running.get(job.name)! + 1);
+    state.assigned++;
+    worker.send(msg.jobAssigned(job));
+  }
+}
+
+function pump(context: DispatcherContext, self: AnyActorRef): void {
+  const { state, runtime } = context;
+  if (state.claiming) return;
+  const want = state.idle.size - state.backlog.length;
+  if (want <= 0 || !state.more) {
+    if (!state.more) rest(state);
+    return;
+  }
+  let capacity: Map<string, number> | undefined;
+  if (runtime.limits.size > 0) {
+    capacity = new Map();
+    for (const [name, limit] of runtime.limits) capacity.set(name, limit - (state.running.get(name) ?? 0));
+    for (const [name] of runtime.limits) if (!state.running.has(name)) state.running.set(name, 0);
+  }
+  state.claiming = true;
+  state.more = false;
+  runtime.claim(want, capacity).then(
+    (result) => {
+      // A claim that filled every idle worker may have left more behind: look again.
+      if (result.jobs.length >= want) state.more = true;
+      self.send(msg.jobsClaimed(result));
+    },
+    (error: unknown) => self.send(msg.claimFailed(error)),
+  );
+}
+
+/** Workers with nothing to do go to `idle` (they stay in the idle set, ready for the next job). */
+function rest(state: DispatchState): void {
+  for (const [worker, rested] of state.idle) {
+    if (rested) continue;
+    state.idle.set(worker, true);
+    worker.send(msg.workerRest());
+  }
+}
+
+function scheduleWake(context: DispatcherContext, at: number | undefined, clock: Clock, self: AnyActorRef): void {
+  const { state } = context;
+  if (at === undefined) return;
+  if (state.wake && state.wake.at <= at) return;
+  if (state.wake) clock.clearTimeout(state.wake.timer);
+  const timer = clock.setTimeout(
+    () => {
+      state.wake = undefined;
+      self.send(msg.workAvailable());
+    },
+    Math.max(0, at - clock.now()),
+  );
+  state.wake = { at, timer };
+}

@@ -1,0 +1,65 @@
+export { createJobSystem } from './system/create-job-system.js';
+export type {
+  CancelResult,
+  EventsOptions,
+  Health,
+  JobHandle,
+  JobInfo,
+  JobSystem,
+  JobSystemOptions,
+  JobSystemStats,
+  StopOptions,
+  SubmitOptions,
+  TreeNode,
+  TreeSpec,
+} from './system/job-system.js';
+export { defineJob } from './job/define-job.js';
+export type { AnyJobDefinition, JobDefinition, JobInput, JobOptions, JobOutput, MachineJobInput } from './job/define-job.js';
+export type { ChildResult, JobContext, SpawnOptions } from './job/job-context.js';
+export { jobStatuses, isTerminal } from './job/job-status.js';
+export type { JobStatus, TerminalStatus } from './job/job-status.js';
+export { backoffDelay } from './job/retry-policy.js';
+export type { BackoffPolicy, RetryPolicy } from './job/retry-policy.js';
+export {
+  errorCodes,
+  deserializeError,
+  InputError,
+  isScalableApiError,
+  JobError,
+  NonRetryableError,
+  OverloadError,
+  ScalableApiError,
+  serializeError,
+  SystemStateError,
+} from './errors.js';
+export type { ErrorCode, SerializedError } from './errors.js';
+export { isSettledEvent } from './events.js';
+export type { JobEvent, JobEventType, SettledJobEvent } from './events.js';
+export { systemClock } from './clock.js';
+export type { Clock, TimerHandle } from './clock.js';
+export { silentLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export { createMemoryStore, MemoryStore } from './store/memory-store.js';
+export type { MemoryStoreOptions } from './store/memory-store.js';
+export type {
+  CancelOutcome,
+  ClaimedJob,
+  ClaimRequest,
+  ClaimResult,
+  EnqueueOptions,
+  EnqueueOutcome,
+  JobRecord,
+  JobStore,
+  LeaseRef,
+  NewJob,
+  OnChildFailure,
+  Settlement,
+  SettleOutcome,
+  StoreCounts,
+  StoreListener,
+  StoreSignal,
+} from './store/job-store.js';
+export { supervisorLogic } from './supervisor/supervisor-logic.js';
+export { dispatcherLogic } from './dispatcher/dispatcher-logic.js';
+export { workerLogic, WorkerCrash } from './worker/worker-logic.js';
+export { parentLogic } from './tree/parent-logic.js';

@@ -1,0 +1,31 @@
+import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { ClaimedJob, EnqueueOutcome, JobStore, LeaseRef, NewJob, Settlement } from '../store/job-store.js';
+import type { AnyJobDefinition } from './define-job.js';
+import type { JobAttempt } from './job-attempt.js';
+
+/** What an attempt needs from the system that runs it (implemented by the system's runtime). */
+export interface AttemptHost {
+  readonly clock: Clock;
+  readonly store: JobStore;
+  readonly logger: Logger;
+  readonly jobs: ReadonlyMap<string, AnyJobDefinition>;
+  readonly inspectOption: { inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) };
+  readonly maxChildren: number;
+  readonly maxWaitingParents: number;
+  waitingParents: number;
+  random(): number;
+  newId(): string;
+  validate(definition: AnyJobDefinition, input: unknown): unknown;
+  enqueue(job: NewJob): Promise<EnqueueOutcome>;
+  progress(lease: LeaseRef, value: unknown): void;
+  setWaiting(lease: LeaseRef, waiting: boolean): void;
+  releaseWorker(worker: AnyActorRef, jobName: string): void;
+  /** The attempt is over; `settlement` is undefined when it lost its lease (nothing to record). */
+  attemptFinished(attempt: JobAttempt, settlement: Settlement | undefined): void;
+  actorStarted(): void;
+  actorStopped(): void;
+}
+
+export type { ClaimedJob };

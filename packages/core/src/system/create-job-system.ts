@@ -1,0 +1,518 @@
+import { createHash } from 'node:crypto';
+import { nanoid } from 'nanoid';
+import { createActor, type AnyActorRef } from 'xstate';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { deserializeError, InputError, JobError, OverloadError, SystemStateError } from '../errors.js';
+import { isSettledEvent, type JobEvent, type SettledJobEvent } from '../events.js';
+import type { AttemptHost } from '../job/attempt-host.js';
+import type { AnyJobDefinition, JobInput, JobOutput } from '../job/define-job.js';
+import { JobAttempt } from '../job/job-attempt.js';
+import { isTerminal } from '../job/job-status.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { msg, type IdleReport } from '../messages.js';
+import { createMemoryStore } from '../store/memory-store.js';
+import type { ClaimedJob, EnqueueOutcome, JobStore, LeaseRef, NewJob, Settlement, SettleOutcome, StoreSignal } from '../store/job-store.js';
+import { supervisorLogic, type SupervisorActorRef } from '../supervisor/supervisor-logic.js';
+import { flattenTree } from '../tree/declared-tree.js';
+import { readTree } from '../tree/tree-view.js';
+import { Batcher } from './batcher.js';
+import { EventStream } from './event-stream.js';
+import { Handle } from './job-handle.js';
+import type { CancelResult, EventsOptions, Health, JobHandle, JobInfo, JobSystem, JobSystemOptions, JobSystemStats, StopOptions, SubmitOptions, TreeNode, TreeSpec } from './job-system.js';
+import { RateMeter } from './rate-meter.js';
+import { validateInput } from './validate-input.js';
+
+const CANCELLED_BY_USER = { code: 'JOB_CANCELLED', message: 'The job was cancelled.' } as const;
+
+/**
+ * Creates a job system: the supervisor, dispatcher and workers over a store.
+ *
+ * @example
+ * const system = createJobSystem({ jobs: [resize], workers: 8, queue: { limit: 10_000 } });
+ * await system.start();
+ * const handle = await system.submit(resize, { width: 64 });
+ * console.log(await handle.result());
+ */
+export function createJobSystem<const Jobs extends readonly AnyJobDefinition[]>(options: JobSystemOptions<Jobs>): JobSystem<Jobs> {
+  return new JobSystemRuntime(options) as unknown as JobSystem<Jobs>;
+}
+
+class JobSystemRuntime implements JobSystem, AttemptHost {
+  readonly nodeId: string;
+  readonly store: JobStore;
+  readonly jobs: ReadonlyMap<string, AnyJobDefinition>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly inspectOption: AttemptHost['inspectOption'];
+  readonly maxChildren: number;
+  readonly maxWaitingParents: number;
+  waitingParents = 0;
+
+  private readonly ownsStore: boolean;
+  private readonly queueLimit: number;
+  private readonly leaseMs: number;
+  private state: Health = 'idle';
+  private supervisor: SupervisorActorRef | undefined;
+  private dispatcher: AnyActorRef | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly attempts = new Map<string, JobAttempt>();
+  private readonly waiters = new Map<string, ((event: SettledJobEvent) => void)[]>();
+  private readonly streams = new Set<EventStream>();
+  private readonly enqueueBatch: Batcher<NewJob, EnqueueOutcome>;
+  private readonly settleBatch: Batcher<Settlement, SettleOutcome>;
+  private idleReports: IdleReport[] = [];
+  private workAnnounced = false;
+  private renewTimer: TimerHandle | undefined;
+  private liveActors = 0;
+  private restarts = 0;
+  private drainCheck: (() => void) | undefined;
+  private readonly counters = { submitted: 0, rejected: 0, completed: 0, failed: 0, cancelled: 0 };
+  private readonly rates: { submitted: RateMeter; completed: RateMeter; failed: RateMeter };
+
+  constructor(private readonly options: JobSystemOptions) {
+    if (!(Number.isInteger(options.workers) && options.workers > 0)) throw new TypeError('createJobSystem: workers must be a positive integer');
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.nodeId = options.nodeId ?? `node-${nanoid(10)}`;
+    this.queueLimit = options.queue?.limit ?? 10_000;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.maxChildren = options.trees?.maxChildren ?? 100_000;
+    this.maxWaitingParents = options.trees?.maxWaitingParents ?? 10_000;
+    this.inspectOption = options.inspect ? { inspect: options.inspect } : {};
+    const jobs = new Map<string, AnyJobDefinition>();
+    for (const job of options.jobs) {
+      if (jobs.has(job.name)) throw new TypeError(`createJobSystem: two jobs are named ${job.name}`);
+      jobs.set(job.name, job);
+    }
+    this.jobs = jobs;
+    this.ownsStore = options.store === undefined;
+    this.store = options.store ?? createMemoryStore({ clock: this.clock, ...(options.retention ? { retention: options.retention } : {}) });
+    this.enqueueBatch = new Batcher((items) => this.store.enqueue(items, { limit: this.queueLimit }));
+    this.settleBatch = new Batcher((items) => this.store.settle(items));
+    this.rates = { submitted: new RateMeter(this.clock), completed: new RateMeter(this.clock), failed: new RateMeter(this.clock) };
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    if (this.state !== 'idle') throw new SystemStateError('NOT_STARTED', `start() called on a system that is ${this.state}`);
+    this.unsubscribe = this.store.subscribe((signal) => this.onSignal(signal));
+    const limits = new Map<string, number>();
+    for (const job of this.jobs.values()) if (job.concurrency !== undefined) limits.set(job.name, job.concurrency);
+    const supervisor = createActor(supervisorLogic, {
+      ...this.inspectOption,
+      input: {
+        workers: this.options.workers,
+        restartIntensity: this.options.restartIntensity ?? { maxRestarts: 10, withinMs: 60_000 },
+        runtime: {
+          clock: this.clock,
+          dispatcher: {
+            clock: this.clock,
+            limits,
+            retryMs: 1_000,
+            claim: (max, capacity) =>
+              this.store.claim({ owner: this.nodeId, max, leaseMs: this.leaseMs, names: [...this.jobs.keys()], capacity }),
+            claimFailed: (error) => this.logger.error({ err: error }, 'claiming jobs failed; retrying'),
+          },
+          worker: {
+            startAttempt: (job, worker) => this.startAttempt(job, worker),
+            reportIdle: (worker, released) => this.reportIdle(worker, released),
+          },
+          workerCrashed: (worker, error) => this.workerCrashed(worker, error),
+          unhealthy: (error) => {
+            this.logger.error({ err: error }, 'worker restart intensity exceeded: the system stops taking work');
+            if (this.state === 'healthy') this.state = 'unhealthy';
+          },
+        },
+      },
+    });
+    this.supervisor = supervisor;
+    this.state = 'healthy';
+    this.liveActors += 1 + 1 + this.options.workers;
+    supervisor.start();
+    this.dispatcher = supervisor.getSnapshot().context.dispatcher;
+    this.scheduleRenewal();
+  }
+
+  async stop(options: StopOptions = {}): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'idle') {
+      this.state = 'stopped';
+      return;
+    }
+    const wasHealthy = this.state === 'healthy';
+    this.state = 'stopping';
+    const drain = options.drain ?? true;
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    if (drain && wasHealthy) await this.drained(timeoutMs);
+    this.dispatcher?.send(msg.dispatcherPause());
+    const shutdown = new SystemStateError('SHUTTING_DOWN', 'The system stopped before the job finished; it was handed back.');
+    for (const attempt of [...this.attempts.values()]) attempt.abort(shutdown);
+    await this.enqueueBatch.idle();
+    await this.settleBatch.idle();
+    if (this.renewTimer !== undefined) this.clock.clearTimeout(this.renewTimer);
+    this.supervisor?.send({ type: 'supervisor.shutdown' });
+    this.supervisor?.stop();
+    this.liveActors -= 1 + 1 + this.options.workers;
+    this.unsubscribe?.();
+    for (const stream of this.streams) stream.end();
+    if (this.ownsStore) await this.store.close();
+    this.state = 'stopped';
+  }
+
+  /** Resolves when nothing runs here and (for a store only this process uses) nothing is queued. */
+  private drained(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: TimerHandle | undefined;
+      const finish = () => {
+        this.drainCheck = undefined;
+        if (timer !== undefined) this.clock.clearTimeout(timer);
+        resolve();
+      };
+      timer = this.clock.setTimeout(finish, timeoutMs);
+      this.drainCheck = () => {
+        if (this.attempts.size > 0) return;
+        if (this.store.durable) return finish();
+        this.store.counts().then((c) => {
+          if (c.queued + c.delayed + c.running + c.waitingChildren === 0) finish();
+        }, finish);
+      };
+      this.drainCheck();
+    });
+  }
+
+  health(): Health {
+    return this.state;
+  }
+
+  // ---- submit ------------------------------------------------------------------------------
+
+  async submit<J extends AnyJobDefinition>(job: J, input: JobInput<J>, options: SubmitOptions = {}): Promise<JobHandle<JobOutput<J>>> {
+    if (this.jobs.get(job.name) !== job) throw this.reject(new InputError('JOB_TYPE_UNKNOWN', `No job named ${job.name} is registered.`));
+    return this.submitValidated(job, input, options) as Promise<JobHandle<JobOutput<J>>>;
+  }
+
+  async submitByName(name: string, input: unknown, options: SubmitOptions = {}): Promise<JobHandle> {
+    const job = this.jobs.get(name);
+    if (!job) throw this.reject(new InputError('JOB_TYPE_UNKNOWN', `No job named ${name} is registered.`));
+    return this.submitValidated(job, input, options);
+  }
+
+  private async submitValidated(job: AnyJobDefinition, input: unknown, options: SubmitOptions): Promise<JobHandle> {
+    this.assertAccepting();
+    let value: unknown;
+    try {
+      value = validateInput(job, input);
+      if (value instanceof Promise) value = await value;
+    } catch (error) {
+      throw this.reject(error);
+    }
+    const now = this.clock.now();
+    const id = nanoid();
+    const newJob: NewJob = { id, name: job.name, input: value, priority: options.priority ?? job.priority ?? 0 };
+    if (options.delayMs !== undefined && options.delayMs > 0) newJob.runAt = now + options.delayMs;
+    if (options.idempotencyKey !== undefined) {
+      newJob.idempotencyKey = options.idempotencyKey;
+      newJob.fingerprint = options.fingerprint ?? fingerprint(job.name, value);
+    }
+    if (options.meta !== undefined) newJob.meta = options.meta;
+    const outcome = await this.enqueue(newJob);
+    return this.accepted(job.name, newJob, outcome);
+  }
+
+  private accepted(name: string, job: NewJob, outcome: EnqueueOutcome): JobHandle {
+    if (!outcome.ok) {
+      throw this.reject(
+        outcome.code === 'QUEUE_FULL'
+          ? new OverloadError('QUEUE_FULL', `The queue holds ${this.queueLimit} jobs, its bound.`)
+          : new JobError('JOB_NOT_FOUND'),
+      );
+    }
+    if (!outcome.created && (outcome.name !== name || outcome.fingerprint !== job.fingerprint)) {
+      throw this.reject(
+        new InputError('IDEMPOTENCY_CONFLICT', `Idempotency key ${job.idempotencyKey} is already used by job ${outcome.id} with other input.`, {
+          details: { existingId: outcome.id },
+        }),
+      );
+    }
+    if (outcome.created) {
+      this.counters.submitted++;
+      this.rates.submitted.mark();
+    }
+    return new Handle(this, outcome.id, outcome.created, outcome.status);
+  }
+
+  async submitTree<J extends AnyJobDefinition>(tree: TreeSpec<J>): Promise<JobHandle<JobOutput<J>>> {
+    this.assertAccepting();
+    let jobs: NewJob[];
+    try {
+      jobs = await flattenTree(
+        tree,
+        async (node) => {
+          if (this.jobs.get(node.job.name) !== node.job) throw new InputError('JOB_TYPE_UNKNOWN', `No job named ${node.job.name} is registered.`);
+          return { id: nanoid(), input: await validateInput(node.job, node.input), priority: node.priority ?? node.job.priority ?? 0 };
+        },
+        this.maxChildren,
+      );
+    } catch (error) {
+      throw this.reject(error);
+    }
+    const outcomes = await this.store.enqueue(jobs, { limit: this.queueLimit, atomic: true });
+    return this.accepted(tree.job.name, jobs[0]!, outcomes[0]!) as JobHandle<JobOutput<J>>;
+  }
+
+  private assertAccepting(): void {
+    if (this.state === 'healthy') return;
+    const error =
+      this.state === 'idle'
+        ? new SystemStateError('NOT_STARTED')
+        : this.state === 'unhealthy'
+          ? new SystemStateError('UNHEALTHY')
+          : new SystemStateError('SHUTTING_DOWN');
+    throw this.reject(error);
+  }
+
+  private reject(error: unknown): unknown {
+    this.counters.rejected++;
+    return error;
+  }
+
+  enqueue(job: NewJob): Promise<EnqueueOutcome> {
+    return this.enqueueBatch.submit(job).catch((error: unknown) => {
+      throw new SystemStateError('STORE_UNAVAILABLE', 'The job store did not accept the job.', { cause: error });
+    });
+  }
+
+  // ---- queries -----------------------------------------------------------------------------
+
+  handle<O = unknown>(id: string): JobHandle<O> {
+    return new Handle<O>(this, id, false, 'queued');
+  }
+
+  get(id: string): Promise<JobInfo | undefined> {
+    return this.store.get(id);
+  }
+
+  tree(id: string, options: { maxNodes?: number } = {}): Promise<TreeNode | undefined> {
+    return readTree(this.store, id, options.maxNodes ?? 50_000);
+  }
+
+  cancel(id: string): Promise<CancelResult> {
+    return this.store.cancel(id, CANCELLED_BY_USER);
+  }
+
+  /** Resolves with the job's output or rejects with its error, whenever (and wherever) it settles. */
+  waitResult(id: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const onSettled = (event: SettledJobEvent) => {
+        if (event.type === 'job.completed') resolve(event.output);
+        else reject(deserializeError(event.error));
+      };
+      const list = this.waiters.get(id);
+      if (list) list.push(onSettled);
+      else this.waiters.set(id, [onSettled]);
+      // The job may have settled before we started listening: the record tells.
+      this.store.get(id).then((record) => {
+        if (!record) {
+          this.dropWaiter(id, onSettled);
+          reject(new JobError('JOB_NOT_FOUND', `No job ${id}.`));
+        } else if (isTerminal(record.status)) {
+          this.dropWaiter(id, onSettled);
+          if (record.status === 'completed') resolve(record.output);
+          else reject(deserializeError(record.error ?? { code: 'JOB_FAILED', message: 'failed' }));
+        }
+      }, reject);
+    });
+  }
+
+  private dropWaiter(id: string, waiter: (event: SettledJobEvent) => void): void {
+    const list = this.waiters.get(id);
+    if (!list) return;
+    const rest = list.filter((w) => w !== waiter);
+    if (rest.length === 0) this.waiters.delete(id);
+    else this.waiters.set(id, rest);
+  }
+
+  events(options: EventsOptions = {}): AsyncIterableIterator<JobEvent> {
+    const { jobId, tree } = options;
+    const accepts = jobId === undefined ? () => true : tree ? (e: JobEvent) => e.id === jobId || e.rootId === jobId : (e: JobEvent) => e.id === jobId;
+    const stream = new EventStream(options.bufferSize ?? 10_000, accepts, (s) => this.streams.delete(s));
+    this.streams.add(stream);
+    return stream;
+  }
+
+  async stats(): Promise<JobSystemStats> {
+    const counts = await this.store.counts();
+    const dispatcher = this.dispatcher?.getSnapshot().context.state as { idle: Map<unknown, unknown> } | undefined;
+    return {
+      health: this.state,
+      queued: counts.queued,
+      delayed: counts.delayed,
+      running: counts.running,
+      waitingChildren: counts.waitingChildren,
+      workers: this.options.workers,
+      idleWorkers: dispatcher?.idle.size ?? 0,
+      waitingParents: this.waitingParents,
+      actors: this.liveActors,
+      restarts: this.restarts,
+      ...this.counters,
+      rates: { submitted: this.rates.submitted.perSecond(), completed: this.rates.completed.perSecond(), failed: this.rates.failed.perSecond() },
+    };
+  }
+
+  // ---- the runtime the actors and attempts call --------------------------------------------
+
+  random(): number {
+    return Math.random();
+  }
+
+  newId(): string {
+    return nanoid();
+  }
+
+  validate(definition: AnyJobDefinition, input: unknown): unknown {
+    return validateInput(definition, input);
+  }
+
+  private startAttempt(job: ClaimedJob, worker: AnyActorRef): void {
+    const definition = this.jobs.get(job.name);
+    if (!definition) {
+      // The claim filters by name, so only a store bug gets here; fail the job, not the worker.
+      this.settleBatch.add({ id: job.id, token: job.token, outcome: 'failed', error: { code: 'JOB_TYPE_UNKNOWN', message: `No job named ${job.name} on ${this.nodeId}.` } }, () => {});
+      this.reportIdle(worker, job.name);
+      return;
+    }
+    const attempt = new JobAttempt(job, definition, this, worker);
+    this.attempts.set(job.id, attempt);
+    attempt.start();
+  }
+
+  attemptFinished(attempt: JobAttempt, settlement: Settlement | undefined): void {
+    const { job } = attempt;
+    this.attempts.delete(job.id);
+    if (settlement) {
+      if (settlement.outcome === 'completed') {
+        this.counters.completed++;
+        this.rates.completed.mark();
+      } else if (settlement.outcome === 'failed') {
+        this.counters.failed++;
+        this.rates.failed.mark();
+      } else if (settlement.outcome === 'cancelled') this.counters.cancelled++;
+      const worker = attempt.worker;
+      this.settleBatch.add(settlement, (error) => {
+        if (error === undefined) return;
+        // The result is not recorded: the lease will run out and the job run again (at-least-once).
+        // The worker that produced it cannot trust the store, so it crashes and is restarted.
+        this.logger.error({ err: error, jobId: job.id }, 'settling a job failed');
+        if (worker && worker.getSnapshot().status === 'active') worker.send(msg.workerFault(error));
+      });
+    }
+    if (attempt.worker) {
+      const worker = attempt.worker;
+      attempt.worker = undefined;
+      this.reportIdle(worker, job.name);
+    }
+    this.drainCheck?.();
+  }
+
+  releaseWorker(worker: AnyActorRef, jobName: string): void {
+    this.reportIdle(worker, jobName);
+  }
+
+  /** Idle reports of one tick reach the dispatcher as one message. */
+  private reportIdle(worker: AnyActorRef, released: string | undefined): void {
+    this.idleReports.push({ worker, released });
+    if (this.idleReports.length === 1) {
+      queueMicrotask(() => {
+        const reports = this.idleReports;
+        this.idleReports = [];
+        this.dispatcher?.send(msg.workersIdle(reports));
+      });
+    }
+  }
+
+  private workerCrashed(worker: AnyActorRef, error: unknown): void {
+    this.restarts++;
+    this.logger.error({ err: error }, 'a worker crashed; restarting it');
+    for (const attempt of this.attempts.values()) {
+      if (attempt.worker === worker) {
+        attempt.worker = undefined;
+        attempt.abort(new SystemStateError('SHUTTING_DOWN', 'The worker running the job crashed; the job was handed back.', { cause: error }));
+      }
+    }
+  }
+
+  progress(lease: LeaseRef, value: unknown): void {
+    this.store.progress(lease, value).catch((error: unknown) => this.logger.warn({ err: error, jobId: lease.id }, 'recording progress failed'));
+  }
+
+  setWaiting(lease: LeaseRef, waiting: boolean): void {
+    this.store.setWaiting(lease, waiting).catch((error: unknown) => this.logger.warn({ err: error, jobId: lease.id }, 'recording a waiting parent failed'));
+  }
+
+  actorStarted(): void {
+    this.liveActors++;
+  }
+
+  actorStopped(): void {
+    this.liveActors--;
+  }
+
+  /** Running jobs hold leases; renew them all in one call every third of the lease. */
+  private scheduleRenewal(): void {
+    this.renewTimer = this.clock.setTimeout(() => {
+      const attempts = [...this.attempts.values()];
+      if (attempts.length === 0) return this.scheduleRenewal();
+      this.store.renew(attempts.map((a) => ({ id: a.job.id, token: a.job.token })), this.leaseMs).then(
+        (held) => {
+          held.forEach((ok, i) => {
+            if (!ok) attempts[i]!.abort(new JobError('LEASE_LOST', `Job ${attempts[i]!.job.id} lost its lease.`));
+          });
+          if (this.state !== 'stopped') this.scheduleRenewal();
+        },
+        (error: unknown) => {
+          this.logger.error({ err: error }, 'renewing leases failed');
+          if (this.state !== 'stopped') this.scheduleRenewal();
+        },
+      );
+    }, this.leaseMs / 3);
+  }
+
+  private onSignal(signal: StoreSignal): void {
+    switch (signal.type) {
+      case 'work.available':
+        // Many enqueues in one tick wake the dispatcher once.
+        if (!this.workAnnounced) {
+          this.workAnnounced = true;
+          queueMicrotask(() => {
+            this.workAnnounced = false;
+            this.dispatcher?.send(msg.workAvailable());
+          });
+        }
+        return;
+      case 'job.event':
+        return this.onJobEvent(signal.event);
+      case 'job.cancel.requested':
+        if (signal.owner === this.nodeId) this.attempts.get(signal.id)?.abort(new JobError('JOB_CANCELLED', signal.reason.message));
+        return;
+      case 'job.dropped':
+        return;
+    }
+  }
+
+  private onJobEvent(event: JobEvent): void {
+    if (isSettledEvent(event)) {
+      const list = this.waiters.get(event.id);
+      if (list) {
+        this.waiters.delete(event.id);
+        for (const waiter of list) waiter(event);
+      }
+      if (event.parentId !== undefined) this.attempts.get(event.parentId)?.childSettled(event);
+    }
+    if (this.streams.size > 0) for (const stream of this.streams) if (stream.accepts(event)) stream.push(event);
+  }
+}
+
+/** A digest of the input so a reused idempotency key with other input is caught. */
+function fingerprint(name: string, input: unknown): string {
+  return createHash('sha256').update(name).update('\0').update(JSON.stringify(input) ?? 'undefined').digest('base64url');
+}

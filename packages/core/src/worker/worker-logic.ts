@@ -1,0 +1,92 @@
+import { assertEvent, assign, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
+import type { WorkerMessage } from '../messages.js';
+import type { ClaimedJob } from '../store/job-store.js';
+
+/** What a worker needs from the system it belongs to. */
+export interface WorkerRuntime {
+  /** Runs one attempt; the runtime reports the worker idle when the attempt ends or hands off. */
+  startAttempt(job: ClaimedJob, worker: AnyActorRef): void;
+  /** Tells the dispatcher this worker can take a job (coalesced per tick into one message). */
+  reportIdle(worker: AnyActorRef, released: string | undefined): void;
+}
+
+export interface WorkerInput {
+  index: number;
+  runtime: WorkerRuntime;
+}
+
+export interface WorkerContext {
+  index: number;
+  runtime: WorkerRuntime;
+  /** The job this worker runs now, for the inspector and the dashboard. */
+  job: { id: string; name: string } | undefined;
+  jobsRun: number;
+}
+
+export type WorkerEvent = WorkerMessage;
+
+/** Thrown inside a worker to crash it; the supervisor restarts it one-for-one. */
+export class WorkerCrash extends Error {
+  constructor(cause: unknown) {
+    super('worker crashed', { cause });
+    this.name = 'WorkerCrash';
+  }
+}
+
+/**
+ * A worker runs one job at a time: `idle -> running -> idle`. It never asks for work while busy:
+ * when its attempt ends it reports idle, and the dispatcher either assigns the next job (the
+ * worker stays `running`, which saves a transition per job on a busy system) or tells it to rest.
+ */
+export const workerLogic = setup({
+  types: {
+    context: {} as WorkerContext,
+    events: {} as WorkerEvent,
+    input: {} as WorkerInput,
+  },
+  actions: {
+    track: assign({
+      job: ({ event }) => {
+        assertEvent(event, 'job.assigned');
+        return { id: event.job.id, name: event.job.name };
+      },
+      jobsRun: ({ context }) => context.jobsRun + 1,
+    }),
+    startAttempt: ({ context, event, self }) => {
+      assertEvent(event, 'job.assigned');
+      context.runtime.startAttempt(event.job, self);
+    },
+    reportReady: ({ context, self }) => {
+      context.runtime.reportIdle(self, undefined);
+    },
+    clearJob: assign({ job: undefined }),
+    crash: ({ event }) => {
+      assertEvent(event, 'worker.fault');
+      // Errors leave an actor as `xstate.error.actor.<id>` to its parent: the supervisor.
+      throw new WorkerCrash(event.error);
+    },
+  },
+}).createMachine({
+  id: 'worker',
+  context: ({ input }) => ({ index: input.index, runtime: input.runtime, job: undefined, jobsRun: 0 }),
+  entry: 'reportReady',
+  initial: 'idle',
+  states: {
+    idle: {
+      on: { 'job.assigned': { target: 'running', actions: ['track', 'startAttempt'] } },
+    },
+    running: {
+      on: {
+        'job.assigned': { actions: ['track', 'startAttempt'] },
+        'worker.rest': { target: 'idle', actions: 'clearJob' },
+      },
+    },
+    stopped: { type: 'final' },
+  },
+  on: {
+    'worker.fault': { actions: 'crash' },
+    'worker.stop': { target: '.stopped', actions: 'clearJob' },
+  },
+});
+
+export type WorkerActorRef = ActorRefFrom<typeof workerLogic>;
