@@ -40,6 +40,12 @@ export interface RedisStoreOptions {
   maxStalls?: number;
   /** Events kept per job for readers that resume (SSE `Last-Event-ID`). */
   eventsPerJob?: number;
+  /**
+   * How often (real ms) a subscribed store looks for leases that ran out — a node that died —
+   * and tells its own listeners there is work, so an idle node claims (and so requeues) them.
+   * Default 1,000; 0 turns it off.
+   */
+  sweepMs?: number;
 }
 
 type ScriptCall = (key: string, ...args: (string | number)[]) => Promise<unknown>;
@@ -68,6 +74,8 @@ export class RedisStore implements JobStore {
   private subscribed: Promise<unknown> | undefined;
   private listeners: StoreListener[] = [];
   private closed = false;
+  private readonly sweepMs: number;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: RedisStoreOptions = {}) {
     const prefix = options.prefix ?? 'scalable-api';
@@ -80,6 +88,7 @@ export class RedisStore implements JobStore {
     this.base = `{${prefix}}:`;
     this.countsKey = `${this.base}counts`;
     this.clock = options.clock ?? { now: () => Date.now() };
+    this.sweepMs = options.sweepMs ?? 1_000;
     this.config = [
       String(options.eventsPerJob ?? 100),
       String(options.retention?.count ?? 10_000),
@@ -232,6 +241,10 @@ export class RedisStore implements JobStore {
       this.subscriber = subscriber;
       subscriber.on('message', (_channel: string, message: string) => this.deliver(message));
       this.subscribed = subscriber.subscribe(`${this.base}signals`).catch(() => undefined);
+      if (this.sweepMs > 0) {
+        this.sweeper = setInterval(() => void this.sweep(), this.sweepMs);
+        this.sweeper.unref();
+      }
     }
     return () => {
       this.listeners = this.listeners.filter((l) => l !== listener);
@@ -242,10 +255,24 @@ export class RedisStore implements JobStore {
     if (this.closed) return;
     this.closed = true;
     this.listeners = [];
+    clearInterval(this.sweeper);
     const quits: Promise<unknown>[] = [];
     if (this.subscriber) quits.push(this.subscriber.quit().catch(() => this.subscriber?.disconnect()));
     if (this.ownsClient) quits.push(this.client.quit().catch(() => this.client.disconnect()));
     await Promise.all(quits);
+  }
+
+  /**
+   * Leases are expired inside `claim`, so a dead node's jobs come back as soon as any node
+   * claims. When every node is idle nobody would; this nudges the local dispatcher instead.
+   */
+  private async sweep(): Promise<void> {
+    try {
+      const [, score] = await this.client.zrange(`${this.base}leases`, 0, 0, 'WITHSCORES');
+      if (score !== undefined && Number(score) <= this.clock.now()) this.dispatch([{ type: 'work.available' }]);
+    } catch {
+      // Redis unreachable: the next operation reports it; a sweep has no caller to tell.
+    }
   }
 
   private deliver(message: string): void {
@@ -255,6 +282,10 @@ export class RedisStore implements JobStore {
     } catch {
       return; // not ours: someone else published on the channel
     }
+    this.dispatch(signals);
+  }
+
+  private dispatch(signals: StoreSignal[]): void {
     for (const signal of signals) {
       for (const listener of this.listeners) listener(signal);
     }

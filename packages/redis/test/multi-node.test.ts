@@ -1,0 +1,114 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, expect, it } from 'vitest';
+import { createRedisStore, type RedisStore } from '../src/index.js';
+import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from './redis-fixture.js';
+
+const fixture = fileURLToPath(new URL('./fixtures/redis-node.ts', import.meta.url));
+
+interface Node {
+  id: string;
+  child: ChildProcess;
+  started: string[];
+  ready: Promise<void>;
+}
+
+/** A real node in its own process, on loopback only; `started` lists the jobs it began. */
+function startNode(id: string, prefix: string): Node {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', fixture], {
+    env: { ...process.env, NODE_ID: id, REDIS_PREFIX: prefix, REDIS_URL: redisUrl, LEASE_MS: '1000', WORKERS: '4' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const node: Node = { id, child, started: [], ready: Promise.resolve() };
+  node.ready = new Promise((resolve, reject) => {
+    let buffered = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        if (line === 'READY') resolve();
+        else if (line.startsWith('START ')) node.started.push(line.slice(6));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`node ${id} exited with ${code} before it was ready`)));
+  });
+  return node;
+}
+
+/** Resolves once `check` holds; polls in real time, bounded, since real processes are involved. */
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+await describeWithRedis('createRedisStore across processes', () => {
+  let nodes: Node[] = [];
+  let store: RedisStore | undefined;
+  let prefix = '';
+
+  afterEach(async () => {
+    for (const node of nodes) {
+      if (node.child.exitCode === null && node.child.signalCode === null) {
+        const exited = new Promise((resolve) => node.child.once('exit', resolve));
+        node.child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+        node.child.kill('SIGKILL');
+      }
+    }
+    nodes = [];
+    await store?.close();
+    await deletePrefix(prefix);
+  });
+
+  async function cluster(count: number) {
+    prefix = testPrefix();
+    store = createRedisStore({ url: redisUrl, prefix });
+    nodes = Array.from({ length: count }, (_, i) => startNode(`node-${i + 1}`, prefix));
+    await Promise.all(nodes.map((n) => n.ready));
+    const submit = async (jobs: number, ms: number) => {
+      const batch = Array.from({ length: jobs }, (_, i) => ({ id: `${prefix}-job-${i}`, name: 'work', input: { ms }, priority: 0 }));
+      const outcomes = await store!.enqueue(batch, { limit: 100_000 });
+      expect(outcomes.every((o) => o.ok)).toBe(true);
+      return batch.map((j) => j.id);
+    };
+    const records = async (ids: string[]) => Promise.all(ids.map(async (id) => (await store!.get(id))!));
+    const allCompleted = async (ids: string[]) => (await records(ids)).every((r) => r.status === 'completed');
+    return { store: store!, submit, records, allCompleted };
+  }
+
+  it('shares the jobs of one store among three nodes, each running some', async () => {
+    const { submit, records, allCompleted } = await cluster(3);
+    const ids = await submit(60, 30);
+    await until(() => allCompleted(ids), 'all 60 jobs to complete');
+    const ranOn = new Set((await records(ids)).map((r) => (r.output as { node: string }).node));
+    expect([...ranOn].sort()).toEqual(['node-1', 'node-2', 'node-3']);
+    for (const node of nodes) expect(node.started.length).toBeGreaterThan(0);
+  }, 45_000);
+
+  it('completes every job on the other nodes when a node holding running jobs is killed with SIGKILL', async () => {
+    const { submit, records, allCompleted } = await cluster(3);
+    const ids = await submit(24, 400);
+    const victim = nodes[0]!;
+    await until(() => victim.started.length > 0, 'the first node to start a job');
+    const heldByVictim = [...victim.started];
+    victim.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await until(async () => (await records(heldByVictim)).every((r) => r.status === 'completed'), 'the dead node’s jobs to complete');
+    // A figure, not a threshold: lease (1 s) + sweep + one run of the job (0.4 s).
+    console.info(`recovered ${heldByVictim.length} jobs of a SIGKILLed node in ${Date.now() - killedAt} ms`);
+    await until(() => allCompleted(ids), 'all 24 jobs to complete after the kill');
+    const finished = await records(ids);
+    expect(finished.map((r) => r.status)).toEqual(ids.map(() => 'completed'));
+    for (const id of heldByVictim) {
+      const record = finished.find((r) => r.id === id)!;
+      // Whatever the dead node had started was run again elsewhere, under a later attempt.
+      expect((record.output as { node: string }).node).not.toBe(victim.id);
+      expect(record.attempt).toBeGreaterThanOrEqual(2);
+    }
+  }, 45_000);
+});
