@@ -111,4 +111,28 @@ await describeWithRedis('createRedisStore across processes', () => {
       expect(record.attempt).toBeGreaterThanOrEqual(2);
     }
   }, 45_000);
+
+  it('runs the children of one tree on several nodes', async () => {
+    const { store: client } = await cluster(3);
+    await client.enqueue([{ id: `${prefix}-tree`, name: 'fan', input: { width: 12, ms: 150 }, priority: 0 }], { limit: 100 });
+    await until(async () => (await client.get(`${prefix}-tree`))?.status === 'completed', 'the tree to complete');
+    const output = (await client.get(`${prefix}-tree`))!.output as { children: string[] };
+    expect(output.children).toHaveLength(12);
+    expect(new Set(output.children).size).toBeGreaterThan(1);
+  }, 45_000);
+
+  it('re-runs a parent whose node died and gives it the children it already spawned', async () => {
+    const { store: client } = await cluster(3);
+    const id = `${prefix}-tree`;
+    await client.enqueue([{ id, name: 'fan', input: { width: 6, ms: 600 }, priority: 0 }], { limit: 100 });
+    await until(async () => (await client.get(id))?.childCount === 6, 'the parent to spawn its children');
+    const parentNode = nodes.find((n) => n.started.includes(id))!;
+    parentNode.child.kill('SIGKILL');
+    await until(async () => (await client.get(id))?.status === 'completed', 'the tree to complete after the kill');
+    const parent = (await client.get(id))!;
+    expect(parent.attempt).toBeGreaterThanOrEqual(2);
+    // The spawn keys held: no second set of children.
+    expect(parent.childCount).toBe(6);
+    expect((await client.children(id)).map((c) => c.status)).toEqual(Array(6).fill('completed'));
+  }, 45_000);
 });
