@@ -60,7 +60,11 @@ export const dispatcherLogic = setup({
       assertEvent(event, 'workers.idle');
       const { state } = context;
       for (const report of event.reports) {
-        if (report.released !== undefined) release(state, report.released);
+        if (report.released !== undefined && state.running.has(report.released)) {
+          release(state, report.released);
+          // A freed slot of a limited job type may unblock jobs an earlier claim had to skip.
+          state.more = true;
+        }
         if (!state.idle.has(report.worker)) state.idle.set(report.worker, false);
       }
     },

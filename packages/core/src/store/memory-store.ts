@@ -95,7 +95,8 @@ export class MemoryStore implements JobStore {
     let available = false;
     for (const job of jobs) {
       const outcome = this.enqueueOne(job, options.limit, now);
-      if (outcome.ok && outcome.created && outcome.status === 'queued') available = true;
+      // A delayed job announces itself too: the claim that follows reports when it falls due.
+      if (outcome.ok && outcome.created && outcome.status !== 'waitingChildren') available = true;
       out.push(outcome);
     }
     if (available) this.signals.push({ type: 'work.available' });
@@ -533,15 +534,15 @@ export class MemoryStore implements JobStore {
   }
 
   private emit(rec: Rec, fact: DistributiveOmit<JobEvent, 'id' | 'name' | 'seq' | 'at' | 'parentId' | 'rootId'>): void {
-    const event = {
-      ...fact,
-      id: rec.id,
-      name: rec.name,
-      seq: ++rec.eventSeq,
-      at: this.clock.now(),
-      parentId: rec.parentId,
-      rootId: rec.rootId,
-    } as JobEvent;
+    // Built field by field rather than with a spread: the facts come in several shapes, and a
+    // polymorphic spread is several times slower on this path, which runs three times per job.
+    const event = fact as JobEvent;
+    event.id = rec.id;
+    event.name = rec.name;
+    event.seq = ++rec.eventSeq;
+    event.at = this.clock.now();
+    event.parentId = rec.parentId;
+    event.rootId = rec.rootId;
     if (rec.log.length >= this.eventsPerJob) rec.log.shift();
     rec.log.push(event);
     if (this.listeners.length > 0) this.signals.push({ type: 'job.event', event });
