@@ -13,6 +13,11 @@ export interface DispatcherRuntime {
   limits: ReadonlyMap<string, number>;
   /** Retry an unreachable store after this long. */
   retryMs: number;
+  /**
+   * With idle workers and nothing to claim, look again after this long even without a signal:
+   * leases of dead owners run out silently, and a signal can be lost on a remote store.
+   */
+  pollMs: number;
 }
 
 export interface DispatcherInput {
@@ -77,7 +82,8 @@ export const dispatcherLogic = setup({
       const { state, runtime } = context;
       state.claiming = false;
       for (const job of event.result.jobs) state.backlog.push(job);
-      scheduleWake(context, event.result.nextRunAt, runtime.clock, self);
+      const poll = event.result.jobs.length === 0 ? runtime.clock.now() + runtime.pollMs : undefined;
+      scheduleWake(context, minDefined(event.result.nextRunAt, poll), runtime.clock, self);
       if (event.result.jobs.length > 0) state.more = true;
     },
     claimFailed: ({ context, event, self }) => {
@@ -171,6 +177,12 @@ function pump(context: DispatcherContext, self: AnyActorRef): void {
     },
     (error: unknown) => self.send(msg.claimFailed(error)),
   );
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
 }
 
 /** Workers with nothing to do go to `idle` (they stay in the idle set, ready for the next job). */

@@ -110,6 +110,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
             clock: this.clock,
             limits,
             retryMs: 1_000,
+            pollMs: this.options.pollMs ?? 1_000,
             claim: (max, capacity) =>
               this.store.claim({ owner: this.nodeId, max, leaseMs: this.leaseMs, names: [...this.jobs.keys()], capacity }),
             claimFailed: (error) => this.logger.error({ err: error }, 'claiming jobs failed; retrying'),
@@ -399,6 +400,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
       } else if (settlement.outcome === 'cancelled') this.counters.cancelled++;
       const worker = attempt.worker;
       this.settleBatch.add(settlement, (error) => {
+        this.drainCheck?.();
         if (error === undefined) return;
         // The result is not recorded: the lease will run out and the job run again (at-least-once).
         // The worker that produced it cannot trust the store, so it crashes and is restarted.

@@ -33,6 +33,8 @@ export interface JobSystemOptions<Jobs extends readonly AnyJobDefinition[] = rea
   leaseMs?: number;
   /** Worker restarts allowed within `withinMs` before the system turns unhealthy. Default 10 in 60 s. */
   restartIntensity?: { maxRestarts: number; withinMs: number };
+  /** With idle workers, look for claimable work (expired leases) at least this often. Default 1 s. */
+  pollMs?: number;
   /** Identifies this node in leases; default a random id. */
   nodeId?: string;
 }

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { createMemoryStore, defineJob, type JobStore } from '@scalable-api/core';
+import { SimulatedClock } from '@scalable-api/core/testing';
+import { settle, setup } from './helpers.js';
+
+/**
+ * A memory store whose settle fails a given number of times. A mock only for the fault itself
+ * (an in-process store cannot become unreachable for real); everything else is the real store.
+ */
+function flakyStore(clock: SimulatedClock, failures: number): JobStore & { failed: number } {
+  const inner = createMemoryStore({ clock });
+  const store = Object.create(inner) as JobStore & { failed: number };
+  store.failed = 0;
+  store.settle = (settlements) => {
+    if (store.failed < failures) {
+      store.failed++;
+      return Promise.reject(new Error('store unreachable'));
+    }
+    return inner.settle(settlements);
+  };
+  return store;
+}
+
+describe('supervision', () => {
+  it('restarts a crashed worker one-for-one and the job runs again after its lease runs out', async () => {
+    const clock = new SimulatedClock();
+    let runs = 0;
+    const job = defineJob({ name: 'work', run: () => ++runs });
+    const { system } = await setup({ jobs: [job], workers: 2, clock, store: flakyStore(clock, 1), leaseMs: 3_000 });
+    const before = (await system.stats()).actors;
+    const handle = await system.submit(job, undefined);
+    await clock.tick();
+    expect((await system.stats()).restarts).toBe(1);
+    expect((await system.stats()).actors).toBe(before);
+    await clock.advance(5_000);
+    expect(await handle.result()).toBe(2);
+    expect(system.health()).toBe('healthy');
+  });
+
+  it('turns unhealthy past the restart intensity and refuses work instead of spinning', async () => {
+    const clock = new SimulatedClock();
+    const job = defineJob({ name: 'work', run: () => 1 });
+    const { system } = await setup({
+      jobs: [job],
+      workers: 4,
+      clock,
+      store: flakyStore(clock, 100),
+      restartIntensity: { maxRestarts: 2, withinMs: 60_000 },
+    });
+    await Promise.all(Array.from({ length: 4 }, () => system.submit(job, undefined)));
+    await clock.tick();
+    expect(system.health()).toBe('unhealthy');
+    // Two restarts were allowed; the third crash tripped the intensity and was not restarted.
+    expect((await system.stats()).restarts).toBeGreaterThanOrEqual(3);
+    const refused = await settle(system.submit(job, undefined));
+    expect(refused.ok ? null : refused.error.code).toBe('UNHEALTHY');
+  });
+});
+
+describe('stop', () => {
+  it('drains: queued and running jobs finish before stop resolves, new submits are refused', async () => {
+    const done: number[] = [];
+    const clock = new SimulatedClock();
+    const job = defineJob({
+      name: 'work',
+      run: (input: { n: number }) => new Promise<void>((resolve) => clock.setTimeout(() => resolve(void done.push(input.n)), 100)),
+    });
+    const { system } = await setup({ jobs: [job], workers: 1, clock });
+    for (let n = 0; n < 3; n++) await system.submit(job, { n });
+    const stopping = system.stop({ drain: true, timeoutMs: 10_000 });
+    const refused = await settle(system.submit(job, { n: 9 }));
+    expect(refused.ok ? null : refused.error.code).toBe('SHUTTING_DOWN');
+    await clock.advance(1_000);
+    await stopping;
+    expect(done).toEqual([0, 1, 2]);
+    expect(system.health()).toBe('stopped');
+  });
+
+  it('without drain aborts running jobs (their signal fires) and stops at once', async () => {
+    const clock = new SimulatedClock();
+    let reason: { code?: string } | undefined;
+    const job = defineJob({
+      name: 'long',
+      run: (_: undefined, ctx) =>
+        new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject((reason = ctx.signal.reason as { code?: string })))),
+    });
+    const { system } = await setup({ jobs: [job], workers: 1, clock });
+    await system.submit(job, undefined);
+    await clock.tick();
+    await system.stop({ drain: false });
+    expect(reason?.code).toBe('SHUTTING_DOWN');
+    expect(system.health()).toBe('stopped');
+  });
+});
