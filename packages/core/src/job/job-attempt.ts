@@ -111,8 +111,11 @@ export class JobAttempt {
 
   fail(thrown: unknown): void {
     if (this.done) return;
-    const error = new JobError('JOB_FAILED', thrown instanceof Error ? thrown.message : String(thrown), { cause: thrown });
-    const final = thrown instanceof NonRetryableError || (thrown instanceof ScalableApiError && thrown.code === 'CHILD_FAILED');
+    // Our own errors keep their code (a spawn refused with WAITING_PARENTS_FULL, a child that
+    // failed the parent); anything else the job threw becomes JOB_FAILED with it as the cause.
+    const error =
+      thrown instanceof ScalableApiError ? thrown : new JobError('JOB_FAILED', thrown instanceof Error ? thrown.message : String(thrown), { cause: thrown });
+    const final = thrown instanceof NonRetryableError || error.code === 'CHILD_FAILED';
     this.finish(this.failure(serializeError(error), final));
   }
 
@@ -177,8 +180,14 @@ export class JobAttempt {
     if (this.done) throw new JobError('JOB_CANCELLED', `Parent ${job.id} has already settled.`);
     if (host.jobs.get(definition.name) !== definition) throw new InputError('JOB_TYPE_UNKNOWN', `No job named ${definition.name} is registered.`);
     if (++this.spawned > host.maxChildren) throw new OverloadError('CHILDREN_LIMIT', `A parent may spawn at most ${host.maxChildren} children.`);
-    if (!this.waitingCounted && host.waitingParents >= host.maxWaitingParents) {
-      throw new OverloadError('WAITING_PARENTS_FULL', `${host.waitingParents} parents are already waiting for children.`);
+    if (!this.waitingCounted) {
+      // Counted from the first spawn, not from when the wait begins, so that two parents
+      // spawning in the same tick cannot both slip under the bound.
+      if (host.waitingParents >= host.maxWaitingParents) {
+        throw new OverloadError('WAITING_PARENTS_FULL', `${host.waitingParents} parents are already waiting for children.`);
+      }
+      this.waitingCounted = true;
+      host.waitingParents++;
     }
     const validated = await host.validate(definition, input);
     const policy = options.onFailure ?? 'fail-parent';
@@ -255,10 +264,6 @@ export class JobAttempt {
   /** While it waits for children the parent gives its worker back, so a tree deeper than the pool completes. */
   private onWaiting(isWaiting: boolean): void {
     if (this.done) return;
-    if (isWaiting && !this.waitingCounted) {
-      this.waitingCounted = true;
-      this.host.waitingParents++;
-    }
     if (isWaiting && this.worker) {
       const worker = this.worker;
       this.worker = undefined;
