@@ -32,19 +32,24 @@ export function jobRoutes(ctx: AdapterContext, info: { title: string; version: s
     app.setErrorHandler(problemErrorHandler({ retryAfterSeconds: ctx.limits.retryAfterSeconds, onProblem: (code) => ctx.metrics.countProblem(code) }));
     app.setNotFoundHandler((request, reply) => notFound(app, ctx, request, reply));
 
-    app.addHook('onRequest', async (request, reply) => {
-      if (ctx.authenticate) request.tenant = await ctx.authenticate(request);
-      else if (ctx.tenantOf) request.tenant = ctx.tenantOf(request);
-      if (ctx.rateLimiter) {
-        const wait = ctx.rateLimiter.take(request.tenant ?? request.ip);
-        if (wait > 0) {
-          reply.header('retry-after', String(wait));
-          throw new HttpProblemError('RATE_LIMITED', `Too many requests; retry in ${wait} s.`);
+    // Only installed when configured: a hook on every request costs a promise each, and intake
+    // throughput is the number this edge is judged by.
+    if (ctx.authenticate || ctx.tenantOf || ctx.rateLimiter) {
+      app.addHook('onRequest', async (request, reply) => {
+        if (ctx.authenticate) request.tenant = await ctx.authenticate(request);
+        else if (ctx.tenantOf) request.tenant = ctx.tenantOf(request);
+        if (ctx.rateLimiter) {
+          const wait = ctx.rateLimiter.take(request.tenant ?? request.ip);
+          if (wait > 0) {
+            reply.header('retry-after', String(wait));
+            throw new HttpProblemError('RATE_LIMITED', `Too many requests; retry in ${wait} s.`);
+          }
         }
-      }
-    });
-    app.addHook('onResponse', async (request, reply) => {
+      });
+    }
+    app.addHook('onResponse', (request, reply, done) => {
       ctx.metrics.countResponse(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode);
+      done();
     });
 
     app.get('/openapi.json', { config: { openapi: { summary: 'This document', tags: ['meta'], responses: { 200: 'OpenAPI 3.1' } } } }, async () =>

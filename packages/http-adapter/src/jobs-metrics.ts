@@ -39,7 +39,8 @@ class Histogram {
  * problem codes, never ids or tenants.
  */
 export class JobsMetrics {
-  private readonly responses = new Map<string, number>();
+  /** method → route → status → count: lookups on the hot path, no string building per response. */
+  private readonly responses = new Map<string, Map<string, Map<number, number>>>();
   private readonly problems = new Map<ProblemCode, number>();
   private readonly wait = new Histogram();
   private readonly run = new Histogram();
@@ -50,8 +51,11 @@ export class JobsMetrics {
   constructor(private readonly maxTracked = 100_000) {}
 
   countResponse(method: string, route: string, status: number): void {
-    const key = `method="${method}",route="${escapeLabel(route)}",status="${status}"`;
-    this.responses.set(key, (this.responses.get(key) ?? 0) + 1);
+    let byRoute = this.responses.get(method);
+    if (!byRoute) this.responses.set(method, (byRoute = new Map()));
+    let byStatus = byRoute.get(route);
+    if (!byStatus) byRoute.set(route, (byStatus = new Map()));
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
   }
 
   countProblem(code: ProblemCode): void {
@@ -116,7 +120,13 @@ export class JobsMetrics {
     out += this.wait.render(`${p}_job_wait_seconds`, 'Time from ready to started.');
     out += this.run.render(`${p}_job_run_seconds`, 'Time from started to settled (last attempt).');
     out += `# HELP ${p}_http_responses_total HTTP responses of the jobs routes by route and status.\n# TYPE ${p}_http_responses_total counter\n`;
-    for (const [labels, value] of this.responses) out += `${p}_http_responses_total{${labels}} ${value}\n`;
+    for (const [method, byRoute] of this.responses) {
+      for (const [route, byStatus] of byRoute) {
+        for (const [status, value] of byStatus) {
+          out += `${p}_http_responses_total{method="${escapeLabel(method)}",route="${escapeLabel(route)}",status="${status}"} ${value}\n`;
+        }
+      }
+    }
     out += `# HELP ${p}_http_problems_total Problem responses by code.\n# TYPE ${p}_http_problems_total counter\n`;
     for (const [code, value] of this.problems) out += `${p}_http_problems_total{code="${code}"} ${value}\n`;
     return out;
