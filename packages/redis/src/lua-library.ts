@@ -288,8 +288,9 @@ local function trim_retention()
   for _ = 1, 1000 do
     local head = redis.call('LINDEX', rk, 0)
     if not head then return end
-    local rec = load(head)
-    if rec and rec.fa and tonumber(rec.fa) + RAGE > NOW then return end
+    local rec = REC[head]
+    local fa = rec and rec.fa or (rec == nil and redis.call('HGET', jk(head), 'fa'))
+    if fa and tonumber(fa) + RAGE > NOW then return end
     redis.call('LPOP', rk)
     drop_tree(head)
   end
