@@ -4,7 +4,10 @@ const config = configFromEnv();
 const { app, shutdown } = await createQuickstart(config);
 await app.listen({ port: config.port, host: config.host });
 
-const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+// The bound port, not the configured one: PORT=0 picks a free port (tests do).
+const address = app.server.address();
+const port = typeof address === 'object' && address ? address.port : config.port;
+const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 const store = config.redisUrl ? 'redis' : 'memory';
 process.stdout.write(
   `scalable-api quickstart listening on ${base} (${config.workers} workers, queue limit ${config.queueLimit}, ${store} store)\n` +

@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { probeImageSize } from '../../../examples/quickstart/src/image-size.js';
+
+const server = fileURLToPath(new URL('../../../examples/quickstart/src/server.ts', import.meta.url));
+
+function png(width: number, height: number): Buffer {
+  const head = Buffer.alloc(33);
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(head, 0);
+  head.writeUInt32BE(13, 8);
+  head.write('IHDR', 12, 'ascii');
+  head.writeUInt32BE(width, 16);
+  head.writeUInt32BE(height, 20);
+  return Buffer.concat([head, Buffer.alloc(4096)]);
+}
+
+function jpeg(width: number, height: number): Buffer {
+  const app0 = Buffer.from([0xff, 0xe0, 0x00, 0x10, ...Buffer.from('JFIF\0'), 1, 1, 0, 0, 1, 0, 1, 0, 0]);
+  const sof0 = Buffer.from([0xff, 0xc0, 0x00, 0x11, 8, height >> 8, height & 0xff, width >> 8, width & 0xff, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+  return Buffer.concat([Buffer.from([0xff, 0xd8]), app0, sof0, Buffer.alloc(2048)]);
+}
+
+describe('probeImageSize', () => {
+  it('reads PNG and JPEG dimensions from their headers', () => {
+    expect(probeImageSize(png(640, 480))).toEqual({ format: 'png', width: 640, height: 480 });
+    expect(probeImageSize(jpeg(1920, 1080))).toEqual({ format: 'jpeg', width: 1920, height: 1080 });
+    expect(probeImageSize(Buffer.from('GIF89a........'))).toBeUndefined();
+  });
+});
+
+let child: ChildProcess | undefined;
+afterEach(() => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  child = undefined;
+});
+
+async function startQuickstart(): Promise<{ base: string; exited: Promise<number | null>; output: () => string }> {
+  child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', server], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', WORKERS: '2', QUEUE_LIMIT: '50', LOG: 'off', SHUTDOWN_GRACE_MS: '20000' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c));
+  const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+  for (;;) {
+    const m = /listening on (http:\/\/[\d.:]+)/.exec(output);
+    if (m) return { base: m[1]!, exited, output: () => output };
+    if (child.exitCode !== null) throw new Error(`quickstart exited: ${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('examples/quickstart', () => {
+  it('logs its URL and a curl line, and runs the demo jobs', async () => {
+    const { base, output } = await startQuickstart();
+    expect(output()).toContain(`curl -si -X POST ${base}/jobs/echo`);
+    const post = (name: string, body: unknown) =>
+      fetch(`${base}/jobs/${name}`, { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'wait=20' }, body: JSON.stringify(body) });
+    expect(await (await post('echo', { a: [1, 2] })).json()).toMatchObject({ status: 'completed', output: { a: [1, 2] } });
+    expect(await (await post('sleep', { ms: 10 })).json()).toMatchObject({ status: 'completed', output: { sleptMs: 10 } });
+    expect(await (await post('flaky', { failTimes: 2 })).json()).toMatchObject({ status: 'completed', output: { attempts: 3 } });
+    expect(await (await post('fanout', { depth: 2, width: 3 })).json()).toMatchObject({ status: 'completed', output: { leaves: 9 } });
+    expect((await post('fanout', { depth: 6, width: 20 })).status).toBe(422);
+    expect((await post('sleep', { ms: 60_001 })).status).toBe(422);
+    const image = await fetch(`${base}/jobs/thumbnail`, { method: 'POST', headers: { 'content-type': 'image/png', prefer: 'wait=20' }, body: png(320, 200) });
+    expect(await image.json()).toMatchObject({ status: 'completed', output: { format: 'png', width: 320, height: 200, bytes: 4129 } });
+    const notImage = await fetch(`${base}/jobs/thumbnail`, { method: 'POST', headers: { 'content-type': 'image/gif', prefer: 'wait=20' }, body: 'GIF89a' });
+    expect(await notImage.json()).toMatchObject({ status: 'failed' });
+  });
+
+  it('on SIGTERM refuses new work with 503, finishes accepted jobs, then exits 0', async () => {
+    const { base, exited } = await startQuickstart();
+    const accepted = fetch(`${base}/jobs/sleep`, { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'wait=20' }, body: JSON.stringify({ ms: 1_500 }) });
+    const running = async () => /^scalable_api_jobs_running 1$/m.test(await (await fetch(`${base}/metrics`)).text());
+    while (!(await running())) await new Promise((resolve) => setTimeout(resolve, 20));
+    child!.kill('SIGTERM');
+    let ready = await fetch(`${base}/ready`);
+    while (ready.status === 200) ready = await fetch(`${base}/ready`);
+    expect(ready.status).toBe(503);
+    const refused = await fetch(`${base}/jobs/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(refused.status).toBe(503);
+    expect((await refused.json()).code).toBe('SHUTTING_DOWN');
+    expect(await (await accepted).json()).toMatchObject({ status: 'completed', output: { sleptMs: 1_500 } });
+    expect(await exited).toBe(0);
+  });
+});
