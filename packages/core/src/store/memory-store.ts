@@ -47,6 +47,8 @@ interface Rec extends JobRecord {
   childKeys: Map<string, string> | undefined;
   log: JobEvent[];
   eventSeq: number;
+  /** How the job ended, held back until its last child settles: a parent settles after its children. */
+  deferred: { status: 'completed' | 'failed' | 'cancelled'; output: unknown; error: SerializedError | undefined } | undefined;
 }
 
 const CANCELLED: SerializedError = { code: 'JOB_CANCELLED', message: 'The job was cancelled.' };
@@ -171,6 +173,7 @@ export class MemoryStore implements JobStore {
       childKeys: undefined,
       log: [],
       eventSeq: 0,
+      deferred: undefined,
     };
     this.records.set(rec.id, rec);
     if (job.idempotencyKey !== undefined) this.idempotency.set(job.idempotencyKey, rec.id);
@@ -444,20 +447,27 @@ export class MemoryStore implements JobStore {
   }
 
   private finish(rec: Rec, status: 'completed' | 'failed' | 'cancelled', now: number, output: unknown, error: SerializedError | undefined): void {
+    rec.owner = undefined;
+    if (rec.pendingChildren > 0) {
+      // A job tree settles bottom-up: the parent's outcome waits for its last child. A parent
+      // that failed or was cancelled takes its unfinished subtree with it (nobody could use those
+      // results); one that completed early lets its children finish.
+      rec.deferred = { status, output, error };
+      if (rec.status !== 'waitingChildren') {
+        this.move(rec, 'waitingChildren');
+        this.emit(rec, { type: 'job.waiting', status: 'waitingChildren' });
+      }
+      if (status !== 'completed') this.cancelChildren(rec, { code: 'JOB_CANCELLED', message: `Parent ${rec.id} ${status}.` }, now);
+      return;
+    }
+    rec.deferred = undefined;
     this.move(rec, status);
     rec.finishedAt = now;
     rec.output = output;
     rec.error = error;
-    rec.owner = undefined;
     if (status === 'completed') this.emit(rec, { type: 'job.completed', status, output });
     else if (status === 'failed') this.emit(rec, { type: 'job.failed', status, error: error! });
     else this.emit(rec, { type: 'job.cancelled', status, error: error! });
-
-    // A parent that failed or was cancelled takes its unfinished subtree with it: nothing could
-    // use those results, and a job tree must never leave work running for nobody.
-    if (status !== 'completed' && rec.pendingChildren > 0) {
-      this.cancelChildren(rec, { code: 'JOB_CANCELLED', message: `Parent ${rec.id} ${status}.` }, now);
-    }
     if (rec.parentId === undefined) this.finishedRoots.push(rec);
     else this.childSettled(rec, now);
   }
@@ -466,6 +476,10 @@ export class MemoryStore implements JobStore {
     const parent = this.records.get(child.parentId!);
     if (!parent || isTerminal(parent.status)) return;
     parent.pendingChildren--;
+    if (parent.deferred) {
+      if (parent.pendingChildren === 0) this.finish(parent, parent.deferred.status, now, parent.deferred.output, parent.deferred.error);
+      return;
+    }
     // Dynamic parents are woken by the child's event on the node that runs them; declared
     // parents have no code running yet, so the store itself decides what happens to them.
     if (!parent.declared || parent.status !== 'waitingChildren') return;
@@ -485,6 +499,11 @@ export class MemoryStore implements JobStore {
 
   private cancelTree(rec: Rec, reason: SerializedError, now: number): CancelOutcome {
     if (isTerminal(rec.status)) return 'settled';
+    if (rec.deferred) {
+      // Already ending, waiting for its children: hurry them along, keep its outcome.
+      this.cancelChildren(rec, reason, now);
+      return 'cancelling';
+    }
     if (rec.owner !== undefined) {
       // Running somewhere: the owner aborts the attempt and settles it as cancelled. Its
       // children are cancelled here already so none starts in the meantime.
@@ -494,7 +513,7 @@ export class MemoryStore implements JobStore {
       return 'cancelling';
     }
     this.finish(rec, 'cancelled', now, undefined, reason);
-    return 'cancelled';
+    return isTerminal(rec.status) ? 'cancelled' : 'cancelling';
   }
 
   private cancelChildren(rec: Rec, reason: SerializedError, now: number): void {

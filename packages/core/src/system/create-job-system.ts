@@ -391,13 +391,6 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
     const { job } = attempt;
     this.attempts.delete(job.id);
     if (settlement) {
-      if (settlement.outcome === 'completed') {
-        this.counters.completed++;
-        this.rates.completed.mark();
-      } else if (settlement.outcome === 'failed') {
-        this.counters.failed++;
-        this.rates.failed.mark();
-      } else if (settlement.outcome === 'cancelled') this.counters.cancelled++;
       const worker = attempt.worker;
       this.settleBatch.add(settlement, (error) => {
         this.drainCheck?.();
@@ -503,6 +496,15 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
 
   private onJobEvent(event: JobEvent): void {
     if (isSettledEvent(event)) {
+      // Counted from the store's events, not from attempts: a job cancelled while queued never
+      // had an attempt. With a shared store these are cluster-wide counts seen since start.
+      if (event.type === 'job.completed') {
+        this.counters.completed++;
+        this.rates.completed.mark();
+      } else if (event.type === 'job.failed') {
+        this.counters.failed++;
+        this.rates.failed.mark();
+      } else this.counters.cancelled++;
       const list = this.waiters.get(event.id);
       if (list) {
         this.waiters.delete(event.id);

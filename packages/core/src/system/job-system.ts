@@ -107,7 +107,7 @@ export interface JobSystemStats {
   /** Live xstate actors owned by this system (supervisor, dispatcher, workers, parents, machine jobs). */
   actors: number;
   restarts: number;
-  /** Settled by this node since start. */
+  /** Jobs settled since this system started (with a shared store: cluster-wide, as seen here). */
   completed: number;
   failed: number;
   cancelled: number;
