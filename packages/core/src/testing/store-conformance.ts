@@ -375,6 +375,40 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
       });
     });
 
+    describe('tree order', () => {
+      it('holds back the outcome of a parent until its last child settles', async () => {
+        const { store, add, claimOne } = await setup();
+        const [parentId] = await add(newJob({ name: 'parent' }));
+        const parentLease = await claimOne('node-a');
+        const [childId] = await add(newJob({ name: 'child', parentId }));
+        const childLease = await claimOne('node-b', { names: ['child'] });
+        await store.settle([{ ...parentLease, outcome: 'failed', error: FAILED }]);
+        // Failed, but not before its running child: it waits, and its child is asked to stop.
+        expect(await store.get(parentId!)).toMatchObject({ status: 'waitingChildren', pendingChildren: 1 });
+        expect(await store.get(childId!)).toMatchObject({ status: 'running' });
+        await store.settle([{ ...childLease, outcome: 'cancelled', error: { code: 'JOB_CANCELLED', message: 'parent failed' } }]);
+        expect(await store.get(parentId!)).toMatchObject({ status: 'failed', error: { code: 'JOB_FAILED' } });
+        const childEnd = (await store.events(childId!, 0)).at(-1)!;
+        const parentEnd = (await store.events(parentId!, 0)).at(-1)!;
+        expect(childEnd.type).toBe('job.cancelled');
+        expect(parentEnd.type).toBe('job.failed');
+        expect(parentEnd.at).toBeGreaterThanOrEqual(childEnd.at);
+      });
+
+      it('lets the children of a parent that completed early finish, then completes it', async () => {
+        const { store, add, claimOne } = await setup();
+        const [parentId] = await add(newJob({ name: 'parent' }));
+        const parentLease = await claimOne('node-a');
+        const [childId] = await add(newJob({ name: 'child', parentId }));
+        await store.settle([{ ...parentLease, outcome: 'completed', output: 'early' }]);
+        expect(await store.get(parentId!)).toMatchObject({ status: 'waitingChildren' });
+        const childLease = await claimOne('node-b', { names: ['child'] });
+        expect(childLease.id).toBe(childId);
+        await store.settle([{ ...childLease, outcome: 'completed', output: 1 }]);
+        expect(await store.get(parentId!)).toMatchObject({ status: 'completed', output: 'early' });
+      });
+    });
+
     describe('declared trees', () => {
       async function declareTree(onFailure: NewJob['onFailure'] = 'fail-parent') {
         const ctx = await setup();
