@@ -57,7 +57,7 @@ describe('dispatcher', () => {
         limitedRunning--;
       },
     });
-    const free = defineJob({ name: 'free', run: async (_: undefined, ctx) => sleep(clock, 10, ctx.signal) });
+    const free = defineJob({ name: 'free', run: async (_: undefined, ctx): Promise<void> => sleep(clock, 10, ctx.signal) });
     const { system, clock } = await setup({ jobs: [limited, free], workers: 6 });
     const handles = [
       ...(await Promise.all(Array.from({ length: 8 }, () => system.submit(limited, undefined)))),
