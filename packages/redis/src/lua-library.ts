@@ -14,10 +14,11 @@
  * i input, p priority, a attempt, ca/sa/fa created/started/finished at, ra run at, pg progress,
  * o output, e error, pa parent, r root, ck child key, of on-failure, cc/pc child count/pending,
  * ik idempotency key, fp fingerprint, m meta, d declared, sq ready-order seq, t token, ow owner,
- * la lease expiry, cr cancel reason, st stalls, es event seq, v<seq> the job's last events. JSON
+ * la lease expiry, cr cancel reason, st stalls, es event seq, v<seq> the job's last events,
+ * df/dfo/dfe the outcome of a parent held back until its last child settles. JSON
  * fields hold the JSON text that Node produced; an absent or empty field is `undefined` (a
- * cleared field is written as '' rather than deleted, to save a command). A job holds its lease
- * exactly while its status is running or waitingChildren; `ow` is only read then.
+ * cleared field is written as '' rather than deleted, to save a command). A job is held (by the
+ * node named in `ow`) while its status is running or waitingChildren and `ow` is set.
  *
  * Each Redis command a script issues costs a few microseconds, which is what bounds throughput;
  * so a job is read once (`load`), changed in a Lua table, and written once (`done`), and the
@@ -35,7 +36,7 @@ local MAXST = tonumber(ARGV[5])
 local SIG, DELTA, REC, DIRTY = {}, {}, {}, {}
 local QADD, LEASE_ADD, LEASE_DEL, ROOTS = {}, {}, {}, {}
 local AVAIL, BASE, SEQ = false, nil, nil
-local FIELDS = { 's', 'n', 'pa', 'r', 'es', 't', 'ow', 'cr', 'la', 'pc', 'cc', 'of', 'a', 'p', 'd', 'sq', 'ra', 'st', 'fa', 'ik', 'm', 'e' }
+local FIELDS = { 's', 'n', 'pa', 'r', 'es', 't', 'ow', 'cr', 'la', 'pc', 'cc', 'of', 'a', 'p', 'd', 'sq', 'ra', 'st', 'fa', 'ik', 'm', 'e', 'df' }
 
 local function jk(id) return B .. 'j:' .. id end
 local function js(s) return cjson.encode(s) end
@@ -176,6 +177,14 @@ local function child_settled(child)
   local parent = load(child.pa)
   if not parent or terminal(parent.s) then return end
   put(parent, 'pc', tonumber(parent.pc) - 1)
+  if present(parent.df) then
+    -- The parent already ended and waited only for this subtree: now it settles.
+    if tonumber(parent.pc) == 0 then
+      load(parent._id, { 'dfo', 'dfe' })
+      finish(parent, parent.df, present(parent.dfo) and parent.dfo or nil, present(parent.dfe) and parent.dfe or nil)
+    end
+    return
+  end
   if parent.d ~= '1' or parent.s ~= 'waitingChildren' then return end
   if child.s ~= 'completed' and child.of == 'fail-parent' then
     local err = present(child.e) and child.e
@@ -194,6 +203,24 @@ finish = function(rec, status, out, err)
   if from == 'queued' then unqueue(rec)
   elseif from == 'delayed' then redis.call('ZREM', B .. 'delayed', rec._id)
   else LEASE_DEL[#LEASE_DEL + 1] = rec._id end
+  if present(rec.ow) then put(rec, 'ow', '') end
+  if tonumber(rec.pc or 0) > 0 then
+    -- A job tree settles bottom-up: the parent's outcome waits for its last child. A parent
+    -- that failed or was cancelled takes its unfinished subtree with it (nobody could use those
+    -- results); one that completed early lets its children finish.
+    put(rec, 'df', status)
+    put(rec, 'dfo', out or '')
+    put(rec, 'dfe', err or '')
+    if from ~= 'waitingChildren' then
+      move(rec, 'waitingChildren')
+      emit(rec, 'job.waiting', 'waitingChildren')
+    end
+    if status ~= 'completed' then
+      cancel_children(rec, '{"code":"JOB_CANCELLED","message":' .. js('Parent ' .. rec._id .. ' ' .. status .. '.') .. '}')
+    end
+    return
+  end
+  if present(rec.df) then put(rec, 'df', '') end
   move(rec, status)
   put(rec, 'fa', NOW_S)
   -- An output is written once, at the end, so there is never an old one to remove.
@@ -202,17 +229,17 @@ finish = function(rec, status, out, err)
   if status == 'completed' then emit(rec, 'job.completed', status, out and (',"output":' .. out) or '')
   elseif status == 'failed' then emit(rec, 'job.failed', status, ',"error":' .. err)
   else emit(rec, 'job.cancelled', status, ',"error":' .. err) end
-  -- A parent that failed or was cancelled takes its unfinished subtree with it: nothing could
-  -- use those results, and a tree must never leave work running for nobody.
-  if status ~= 'completed' and tonumber(rec.pc or 0) > 0 then
-    cancel_children(rec, '{"code":"JOB_CANCELLED","message":' .. js('Parent ' .. rec._id .. ' ' .. status .. '.') .. '}')
-  end
   if rec.pa then child_settled(rec)
   else ROOTS[#ROOTS + 1] = rec._id end
 end
 
 cancel_tree = function(rec, reason)
   if terminal(rec.s) then return 'settled' end
+  if present(rec.df) then
+    -- Already ending, waiting for its children: hurry them along, keep its outcome.
+    cancel_children(rec, reason)
+    return 'cancelling'
+  end
   if held_status(rec.s) and present(rec.ow) then
     -- Running on some node: its owner aborts the attempt and settles it as cancelled. The
     -- children go now so that none starts in the meantime.
@@ -222,7 +249,7 @@ cancel_tree = function(rec, reason)
     return 'cancelling'
   end
   finish(rec, 'cancelled', nil, reason)
-  return 'cancelled'
+  return terminal(rec.s) and 'cancelled' or 'cancelling'
 end
 
 local function requeue(rec, run_at, err)
@@ -246,7 +273,7 @@ end
 -- The lease token check every operation of a running attempt goes through (fencing).
 local function held(id, token)
   local rec = load(id)
-  if not rec or tonumber(rec.t) ~= tonumber(token) or not held_status(rec.s) then return nil end
+  if not rec or tonumber(rec.t) ~= tonumber(token) or not held_status(rec.s) or not present(rec.ow) then return nil end
   return rec
 end
 

@@ -92,6 +92,8 @@ for j = 1, n do
     elseif status == 'delayed' then
       opt('ra', arg(j, 4))
       redis.call('ZADD', B .. 'delayed', arg(j, 4), id)
+      -- Announced too: the claim that follows reports when it falls due.
+      AVAIL = true
       ev = event_json(id, name, parent_id, root, 1, 'job.delayed', 'delayed', ',"runAt":' .. arg(j, 4))
     else
       opt('d', '1')
@@ -156,7 +158,7 @@ local expired = redis.call('ZRANGEBYSCORE', B .. 'leases', '-inf', NOW_S, 'LIMIT
 if #expired > 0 then bulk('ZREM', B .. 'leases', expired) end
 for _, id in ipairs(expired) do
   local rec = load(id)
-  if rec and held_status(rec.s) then
+  if rec and held_status(rec.s) and present(rec.ow) then
     local stalls = tonumber(rec.st or 0) + 1
     put(rec, 'st', stalls)
     if rec.cr then
@@ -267,11 +269,13 @@ local CANCELLED = '{"code":"JOB_CANCELLED","message":"The job was cancelled."}'
 -- one write. Returns nil when the general path must decide.
 local function complete_fast(id, token, output)
   if REC[id] ~= nil then return nil end
-  local f = redis.call('HMGET', jk(id), 't', 's', 'n', 'pa', 'r', 'es')
-  if not f[1] or tonumber(f[1]) ~= tonumber(token) or not held_status(f[2]) then return 0 end
+  local f = redis.call('HMGET', jk(id), 't', 's', 'n', 'pa', 'r', 'es', 'ow', 'pc')
+  if not f[1] or tonumber(f[1]) ~= tonumber(token) or not held_status(f[2]) or not present(f[7]) then return 0 end
+  -- A parent with children still running settles later, bottom-up: the general path.
+  if tonumber(f[8]) > 0 then return nil end
   local seq = tonumber(f[6]) + 1
   local ev = event_json(id, f[3], f[4], f[5], seq, 'job.completed', 'completed', output ~= '' and (',"output":' .. output) or '')
-  redis.call('HSET', jk(id), 's', 'completed', 'fa', NOW_S, 'o', output, 'e', '', 'es', seq, 'v' .. seq, ev)
+  redis.call('HSET', jk(id), 's', 'completed', 'fa', NOW_S, 'o', output, 'e', '', 'ow', '', 'es', seq, 'v' .. seq, ev)
   if seq > EVN then redis.call('HDEL', jk(id), 'v' .. (seq - EVN)) end
   count(f[2], -1)
   count('completed', 1)
