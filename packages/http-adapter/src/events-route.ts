@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { JobEvent } from '@scalable-api/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { loadJob, type AdapterContext } from './adapter-context.js';
@@ -44,20 +45,29 @@ export function eventsHandler(ctx: AdapterContext) {
     const close = () => {
       if (!res.writableEnded) res.end();
     };
-    const deliver = (event: JobEvent) => {
-      if (settled || event.seq <= lastSeq || res.writableEnded) return;
+    /** Writes one event; false when more is queued for this reader than its bound. */
+    const write = (event: JobEvent): boolean => {
+      if (settled || event.seq <= lastSeq || res.writableEnded) return true;
       lastSeq = event.seq;
       res.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
       if (terminal.has(event.status)) {
         settled = true;
         close();
-      } else if (res.writableLength > ctx.limits.sseBufferBytes) {
-        close();
+      }
+      return res.writableLength <= ctx.limits.sseBufferBytes;
+    };
+    // The replay is pulled from the store, so it can wait for the socket to drain; live events
+    // are pushed and cannot wait, so a reader over its bound is cut off instead.
+    const replay = async (events: readonly JobEvent[]) => {
+      for (const event of events) {
+        if (res.writableEnded) return;
+        if (!write(event)) await drained(res);
       }
     };
     const unlisten = ctx.hub.listen(id, (event) => {
-      if (!backlog) deliver(event);
-      else if (backlog.length < 1_000) backlog.push(event);
+      if (!backlog) {
+        if (!write(event)) close();
+      } else if (backlog.length < 1_000) backlog.push(event);
       else overflowed = true;
     });
     const heartbeat = setInterval(() => {
@@ -72,17 +82,22 @@ export function eventsHandler(ctx: AdapterContext) {
 
     try {
       res.write(`retry: 1000\n\n`);
-      for (const event of await ctx.system.store.events(id, lastSeq)) deliver(event);
+      await replay(await ctx.system.store.events(id, lastSeq));
+      // Live events that came during the replay; more may come while we wait to drain, so the
+      // length is read each turn and the switch to live delivery happens in the same synchronous
+      // run as the last check: nothing can slip in between.
       const pending = backlog;
+      for (let i = 0; i < pending.length && !res.writableEnded; i++) {
+        if (!write(pending[i]!)) await drained(res);
+      }
       backlog = undefined;
-      for (const event of pending) deliver(event);
       // Live events were dropped while replaying: end the stream; the reader resumes from lastSeq.
       if (overflowed) close();
       if (!settled && !res.writableEnded) {
         const record = await ctx.system.get(id);
         if (!record || terminal.has(record.status)) {
           // Settled before we listened, or its final event is still in flight from another node.
-          for (const event of await ctx.system.store.events(id, lastSeq)) deliver(event);
+          await replay(await ctx.system.store.events(id, lastSeq));
           close();
         }
       }
@@ -91,6 +106,18 @@ export function eventsHandler(ctx: AdapterContext) {
       close();
     }
   };
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
 }
 
 function lastEventIdOf(request: FastifyRequest): number {

@@ -148,6 +148,33 @@ describe('GET {prefix}/:id/events', () => {
     await sse.ended;
   });
 
+  it('cuts off a reader that stops reading once its buffer bound is reached; it resumes with Last-Event-ID', async () => {
+    await listen({ plugin: { limits: { sse: { bufferBytes: 64 * 1024 } } } });
+    const { id } = (await post(t.app, '/jobs/chatty', { n: 1_000, size: 32 * 1024 })).json();
+    const frames: string[] = [];
+    const cutOff = await new Promise<boolean>((resolve) => {
+      httpRequest(`${base}/jobs/${id}/events`, (res) => {
+        res.pause();
+        // Read nothing until the job is done: the server must not buffer its 32 MB for us.
+        void t.system.handle(id).result().then(() => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => {
+            frames.push(...[...text.matchAll(/^event: (\S+)$/gm)].map((m) => m[1]!));
+            resolve(!text.includes('event: job.completed'));
+          });
+          res.resume();
+        });
+      }).end();
+    });
+    expect(cutOff).toBe(true);
+    expect(frames.length).toBeLessThan(1_003);
+    const resumed = readSse(base, `/jobs/${id}/events`, { 'last-event-id': String(frames.length) });
+    await resumed.ended;
+    expect(resumed.frames.filter((f) => f.id !== undefined).at(-1)?.event).toBe('job.completed');
+  });
+
   it('answers 400 for a malformed Last-Event-ID and 404 for an unknown job, as problems', async () => {
     await listen();
     const { id } = (await post(t.app, '/jobs/echo', {})).json();

@@ -16,6 +16,7 @@ describe('GET {prefix}/openapi.json', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
         '/health',
+        '/jobs/chatty',
         '/jobs/digest',
         '/jobs/echo',
         '/jobs/fail',

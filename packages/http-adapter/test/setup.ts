@@ -30,6 +30,19 @@ export function testJobs(blobs: BlobStore) {
       return { steps: n };
     },
   });
+  /** Publishes `n` progress events of `size` characters as fast as it can: a reader that stalls falls behind. */
+  const chatty = defineJob({
+    name: 'chatty',
+    input: z.object({ n: z.number().int().min(1).max(10_000), size: z.number().int().min(1).max(100_000) }),
+    async run({ n, size }, ctx) {
+      const payload = 'x'.repeat(size);
+      for (let i = 1; i <= n; i++) {
+        ctx.progress({ i, payload });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return { n };
+    },
+  });
   const fail = defineJob({
     name: 'fail',
     run: (): never => {
@@ -58,7 +71,7 @@ export function testJobs(blobs: BlobStore) {
       return { bytes, sha256: hash.digest('hex') };
     },
   });
-  return [echo, sleep, steps, fail, parent, digest] as const;
+  return [echo, sleep, steps, chatty, fail, parent, digest] as const;
 }
 
 export interface SetupOptions {
