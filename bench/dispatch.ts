@@ -84,7 +84,7 @@ async function runVariant(name: string, n: number, c: number): Promise<{ jobsPer
   const system = createJobSystem({ jobs: [noop], workers: c, queue: { limit: n }, store });
   gc?.();
   const before = process.memoryUsage().heapUsed;
-  const batch: Parameters<typeof store.enqueue>[0] = [];
+  const batch: import('@scalable-api/core').NewJob[] = [];
   for (let i = 0; i < n; i++) batch.push({ id: `j${i}`.padEnd(21, '-'), name: 'noop', input, priority: 0 });
   await store.enqueue(batch, { limit: n });
   batch.length = 0;
