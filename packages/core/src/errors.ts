@@ -15,7 +15,7 @@ export const errorCodes = {
   JOB_TYPE_UNKNOWN: 'No job of that name is registered with this system.',
   JOB_NOT_FOUND: 'No job with that id exists (or it was dropped after its retention).',
   INPUT_INVALID: "The input does not satisfy the job's schema.",
-  IDEMPOTENCY_CONFLICT: 'The idempotency key is already used by a job of another type.',
+  IDEMPOTENCY_CONFLICT: 'The idempotency key is already used by a job with another type or other input.',
   SHUTTING_DOWN: 'The system is stopping and accepts no new work.',
   NOT_STARTED: 'The system has not been started.',
   UNHEALTHY: 'Workers crashed past the restart intensity; the system stopped taking work.',
