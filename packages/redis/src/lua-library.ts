@@ -40,6 +40,8 @@ local FIELDS = { 's', 'n', 'pa', 'r', 'es', 't', 'ow', 'cr', 'la', 'pc', 'cc', '
 
 local function jk(id) return B .. 'j:' .. id end
 local function js(s) return cjson.encode(s) end
+-- Ids, names and roots are checked in Node to need no escaping, so quoting them is enough.
+local function q(s) return '"' .. s .. '"' end
 local function num(x) return string.format('%.17g', x) end
 local function present(v) return v and v ~= '' end
 local function terminal(s) return s == 'completed' or s == 'failed' or s == 'cancelled' end
@@ -145,11 +147,11 @@ local function unqueue(rec)
 end
 
 local function event_json(id, name, parent, root, seq, typ, status, extra)
-  local ev = '{"type":"' .. typ .. '","status":"' .. status .. '"' .. (extra or '') .. ',"id":' .. js(id) ..
-    ',"name":' .. js(name) .. ',"seq":' .. seq .. ',"at":' .. NOW_S
-  if present(parent) then ev = ev .. ',"parentId":' .. js(parent) end
-  ev = ev .. ',"rootId":' .. js(root) .. '}'
-  SIG[#SIG + 1] = '{"type":"job.event","event":' .. ev .. '}'
+  local ev = '{"type":"' .. typ .. '","status":"' .. status .. '"' .. (extra or '') .. ',"id":"' .. id ..
+    '","name":"' .. name .. '","seq":' .. seq .. ',"at":' .. NOW_S ..
+    (present(parent) and (',"parentId":"' .. parent .. '"') or '') .. ',"rootId":"' .. root .. '"}'
+  -- Published bare; the subscriber tells events (they have a seq) from other signals.
+  SIG[#SIG + 1] = ev
   return ev
 end
 

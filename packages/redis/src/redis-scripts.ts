@@ -188,7 +188,7 @@ local function hand_out(id, name)
     put(rec, 'sa', NOW_S)
     if present(rec.ra) then put(rec, 'ra', '') end
     emit(rec, 'job.started', 'running', ',"attempt":' .. attempt)
-    out[#out + 1] = { id, tostring(token), name, rec.i or '', tostring(attempt), rec.p, rec.pa or '', rec.r, rec.ca, rec.m or '' }
+    out[#out + 1] = { id, token, name, rec.i or '', attempt, rec.p, rec.pa or '', rec.r, rec.ca, rec.m or '' }
   else
     -- The usual case: one read, one write.
     local f = redis.call('HMGET', jk(id), 'a', 't', 'i', 'p', 'pa', 'r', 'ca', 'm', 'es', 'ra')
@@ -202,7 +202,7 @@ local function hand_out(id, name)
     if seq > EVN then redis.call('HDEL', jk(id), 'v' .. (seq - EVN)) end
     count('queued', -1)
     count('running', 1)
-    out[#out + 1] = { id, tostring(token), name, f[3] or '', tostring(attempt), f[4], f[5] or '', f[6], f[7], f[8] or '' }
+    out[#out + 1] = { id, token, name, f[3] or '', attempt, f[4], f[5] or '', f[6], f[7], f[8] or '' }
   end
   LEASE_ADD[#LEASE_ADD + 1] = la
   LEASE_ADD[#LEASE_ADD + 1] = id

@@ -102,6 +102,9 @@ export class RedisStore implements JobStore {
     // Encode everything first: a value that is not JSON refuses the batch before Redis sees any of it.
     const args: string[] = [String(options.limit), options.atomic ? '1' : '0'];
     for (const job of jobs) {
+      assertPlain(job.id, 'id');
+      assertPlain(job.name, 'name');
+      if (job.rootId !== undefined) assertPlain(job.rootId, 'rootId');
       args.push(
         job.id,
         job.name,
@@ -136,19 +139,19 @@ export class RedisStore implements JobStore {
     const capacity = [...(request.capacity ?? [])];
     args.push(String(capacity.length));
     for (const [name, cap] of capacity) args.push(name, String(cap));
-    const [rows, next] = (await this.run('scalableClaim', args)) as [string[][], string];
+    const [rows, next] = (await this.run('scalableClaim', args)) as [(string | number)[][], string];
     const jobs = rows.map(
       ([id, token, name, input, attempt, priority, parentId, rootId, createdAt, meta]): ClaimedJob => ({
-        id: id!,
+        id: String(id),
         token: Number(token),
-        name: name!,
-        input: decodeJson(input),
+        name: String(name),
+        input: decodeJson(input as string),
         attempt: Number(attempt),
         priority: Number(priority),
-        parentId: parentId === '' ? undefined : parentId,
-        rootId: rootId!,
+        parentId: parentId === '' ? undefined : String(parentId),
+        rootId: String(rootId),
         createdAt: Number(createdAt),
-        meta: decodeJson(meta) as Record<string, string> | undefined,
+        meta: decodeJson(meta as string) as Record<string, string> | undefined,
       }),
     );
     return { jobs, nextRunAt: next === '' ? undefined : Number(next) };
@@ -276,13 +279,14 @@ export class RedisStore implements JobStore {
   }
 
   private deliver(message: string): void {
-    let signals: StoreSignal[];
+    let items: (StoreSignal | JobEvent)[];
     try {
-      signals = JSON.parse(message) as StoreSignal[];
+      items = JSON.parse(message) as (StoreSignal | JobEvent)[];
     } catch {
       return; // not ours: someone else published on the channel
     }
-    this.dispatch(signals);
+    // Job events are published bare (they are most of the traffic); only they carry a seq.
+    this.dispatch(items.map((item): StoreSignal => ('seq' in item ? { type: 'job.event', event: item } : item)));
   }
 
   private dispatch(signals: StoreSignal[]): void {
@@ -313,6 +317,16 @@ export class RedisStore implements JobStore {
 
 /** The hash fields a `JobRecord` is made of, in the order `toRecord` reads them. */
 const recordFields = ['s', 'n', 'i', 'p', 'a', 'ca', 'sa', 'fa', 'ra', 'pg', 'o', 'e', 'pa', 'r', 'ck', 'of', 'cc', 'pc', 'ik', 'm'] as const;
+
+/**
+ * Ids, names and roots go into event JSON built by Lua without escaping, so they must not need
+ * any: no quote, backslash or control character. Generated ids (nanoid) and job names
+ * (`defineJob` checks them) always pass.
+ */
+function assertPlain(value: string, what: string): void {
+  // eslint-disable-next-line no-control-regex
+  if (/["\\\u0000-\u001f]/.test(value)) throw new TypeError(`job ${what} ${JSON.stringify(value)} contains a quote, backslash or control character`);
+}
 
 function toRecord(id: string, values: (string | null)[]): JobRecord | undefined {
   const [s, n, i, p, a, ca, sa, fa, ra, pg, o, e, pa, r, ck, of, cc, pc, ik, m] = values;

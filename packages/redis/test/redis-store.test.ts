@@ -36,6 +36,13 @@ await describeWithRedis('createRedisStore', () => {
     expect(await store.get('a')).toBeUndefined();
   });
 
+  it('refuses ids and names that would need escaping', async () => {
+    const { store } = open();
+    await expect(store.enqueue([{ id: 'a"b', name: 'n', input: {}, priority: 0 }], { limit: 10 })).rejects.toThrow(TypeError);
+    await expect(store.enqueue([{ id: 'a', name: 'n\\', input: {}, priority: 0 }], { limit: 10 })).rejects.toThrow(TypeError);
+    expect(await store.get('a')).toBeUndefined();
+  });
+
   it('fails a job whose output is not plain JSON instead of losing the settlement', async () => {
     const { store } = open();
     await store.enqueue([{ id: 'a', name: 'n', input: {}, priority: 0 }], { limit: 10 });
