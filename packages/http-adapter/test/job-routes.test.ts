@@ -66,7 +66,7 @@ describe('DELETE {prefix}/:id', () => {
   it('cancels a queued job at once', async () => {
     t = await setup({ system: { workers: 1 } });
     const blocker = (await post(t.app, '/jobs/sleep', { ms: 60_000 })).json().id;
-    await expect.poll(async () => (await t.system.get(blocker))?.status).toBe('running');
+    await expect.poll(async () => (await t.system.get(blocker))?.status, { timeout: 15_000 }).toBe('running');
     const { id } = (await post(t.app, '/jobs/sleep', { ms: 1 })).json();
     const res = await t.app.inject({ method: 'DELETE', url: `/jobs/${id}` });
     expect(res.statusCode).toBe(200);
@@ -76,13 +76,13 @@ describe('DELETE {prefix}/:id', () => {
   it('cancels a running parent and cascades to its children', async () => {
     t = await setup();
     const { id } = (await post(t.app, '/jobs/parent', { width: 2, ms: 60_000 })).json();
-    await expect.poll(async () => (await t.system.get(id))?.pendingChildren).toBe(2);
+    await expect.poll(async () => (await t.system.get(id))?.pendingChildren, { timeout: 15_000 }).toBe(2);
     const res = await t.app.inject({ method: 'DELETE', url: `/jobs/${id}` });
     expect([200, 202]).toContain(res.statusCode);
     await expect(t.system.handle(id).result()).rejects.toMatchObject({ code: 'JOB_CANCELLED' });
     const tree = (await t.app.inject({ method: 'GET', url: `/jobs/${id}/tree` })).json();
     expect(tree.status).toBe('cancelled');
-    await expect.poll(async () => (await t.app.inject({ method: 'GET', url: `/jobs/${id}/tree` })).json().children.map((c: { status: string }) => c.status)).toEqual([
+    await expect.poll(async () => (await t.app.inject({ method: 'GET', url: `/jobs/${id}/tree` })).json().children.map((c: { status: string }) => c.status), { timeout: 15_000 }).toEqual([
       'cancelled',
       'cancelled',
     ]);

@@ -112,7 +112,7 @@ describe('POST {prefix}/:name', () => {
     const running = await post(t.app, '/jobs/sleep', { ms: 60_000 });
     expect(running.statusCode).toBe(202);
     // Wait for the worker to take it, so the next one sits in the queue.
-    await expect.poll(async () => (await t.system.get(running.json().id))?.status).toBe('running');
+    await expect.poll(async () => (await t.system.get(running.json().id))?.status, { timeout: 15_000 }).toBe('running');
     expect((await post(t.app, '/jobs/sleep', { ms: 1 })).statusCode).toBe(202);
     const full = await post(t.app, '/jobs/sleep', { ms: 1 });
     expect(full.statusCode).toBe(503);
@@ -158,11 +158,11 @@ describe('POST {prefix}/:name', () => {
   it('answers 503 UNHEALTHY once workers crashed past the restart intensity', async () => {
     t = await setup({ system: { workers: 1, restartIntensity: { maxRestarts: 0, withinMs: 60_000 } } });
     const res = await post(t.app, '/jobs/sleep', { ms: 50 });
-    await expect.poll(async () => (await t.system.get(res.json().id))?.status).toBe('running');
+    await expect.poll(async () => (await t.system.get(res.json().id))?.status, { timeout: 15_000 }).toBe('running');
     // A store that fails under a running job is a real fault: its settlement cannot be recorded,
     // so the worker crashes, and with no restarts allowed the system turns unhealthy.
     await t.system.store.close();
-    await expect.poll(() => t.system.health()).toBe('unhealthy');
+    await expect.poll(() => t.system.health(), { timeout: 15_000 }).toBe('unhealthy');
     const refused = await post(t.app, '/jobs/echo', {});
     expect(refused.statusCode).toBe(503);
     expect(refused.json().code).toBe('UNHEALTHY');
