@@ -69,7 +69,9 @@ export class MemoryStore implements JobStore {
   private records = new Map<string, Rec>();
   private ready = new Map<string, ReadyQueue<Rec>>();
   private delayed = new MinHeap<Rec>();
-  private leases = new MinHeap<{ rec: Rec; token: number }>();
+  /** Jobs held under a lease. Swept for expired leases only when the earliest could have run out. */
+  private leased = new Set<Rec>();
+  private nextExpiry = Infinity;
   private finishedRoots = new Deque<Rec>();
   private idempotency = new Map<string, string>();
   private listeners: StoreListener[] = [];
@@ -216,7 +218,8 @@ export class MemoryStore implements JobStore {
       rec.leaseExpiresAt = now + request.leaseMs;
       rec.startedAt = now;
       rec.runAt = undefined;
-      this.leases.push(rec.leaseExpiresAt, { rec, token: rec.token });
+      this.leased.add(rec);
+      if (rec.leaseExpiresAt < this.nextExpiry) this.nextExpiry = rec.leaseExpiresAt;
       this.emit(rec, { type: 'job.started', status: 'running', attempt: rec.attempt });
       jobs.push({
         id: rec.id,
@@ -265,7 +268,6 @@ export class MemoryStore implements JobStore {
       const rec = this.held(lease);
       if (!rec || rec.leaseExpiresAt <= now) return false;
       rec.leaseExpiresAt = now + leaseMs;
-      this.leases.push(rec.leaseExpiresAt, { rec, token: rec.token });
       return true;
     });
   }
@@ -276,7 +278,7 @@ export class MemoryStore implements JobStore {
     const out = settlements.map((s): SettleOutcome => {
       const rec = this.held(s);
       if (!rec) return 'stale';
-      rec.owner = undefined;
+      this.release(rec);
       if (s.outcome === 'completed') {
         this.finish(rec, 'completed', now, s.output, undefined);
       } else if (s.outcome === 'retry' && !rec.cancelRequested) {
@@ -410,12 +412,14 @@ export class MemoryStore implements JobStore {
 
   /** A lease that ran out means its owner died or stalled: the job goes back to the queue. */
   private expireLeases(now: number): void {
-    while (this.leases.size > 0 && this.leases.peekKey()! <= now) {
-      const { rec, token } = this.leases.pop()!;
-      if (rec.token !== token || rec.owner === undefined) continue;
-      if (rec.status !== 'running' && rec.status !== 'waitingChildren') continue;
-      if (rec.leaseExpiresAt > now) continue; // renewed; a later heap entry covers it
-      rec.owner = undefined;
+    if (now < this.nextExpiry) return;
+    let next = Infinity;
+    for (const rec of [...this.leased]) {
+      if (rec.leaseExpiresAt > now) {
+        if (rec.leaseExpiresAt < next) next = rec.leaseExpiresAt;
+        continue;
+      }
+      this.release(rec);
       rec.stalls++;
       if (rec.cancelRequested) {
         this.finish(rec, 'cancelled', now, undefined, rec.cancelRequested);
@@ -428,6 +432,12 @@ export class MemoryStore implements JobStore {
         this.requeue(rec, now, now, undefined);
       }
     }
+    this.nextExpiry = next;
+  }
+
+  private release(rec: Rec): void {
+    rec.owner = undefined;
+    this.leased.delete(rec);
   }
 
   private requeue(rec: Rec, runAt: number, now: number, error: SerializedError | undefined): void {
@@ -447,7 +457,7 @@ export class MemoryStore implements JobStore {
   }
 
   private finish(rec: Rec, status: 'completed' | 'failed' | 'cancelled', now: number, output: unknown, error: SerializedError | undefined): void {
-    rec.owner = undefined;
+    this.release(rec);
     if (rec.pendingChildren > 0) {
       // A job tree settles bottom-up: the parent's outcome waits for its last child. A parent
       // that failed or was cancelled takes its unfinished subtree with it (nobody could use those
@@ -544,7 +554,7 @@ export class MemoryStore implements JobStore {
       if (rec.idempotencyKey !== undefined && this.idempotency.get(rec.idempotencyKey) === rec.id) {
         this.idempotency.delete(rec.idempotencyKey);
       }
-      this.signals.push({ type: 'job.dropped', id: rec.id, meta: rec.meta });
+      if (this.listeners.length > 0) this.signals.push({ type: 'job.dropped', id: rec.id, meta: rec.meta });
       for (const childId of rec.children ?? []) {
         const child = this.records.get(childId);
         if (child) stack.push(child);
