@@ -81,7 +81,7 @@ describe('examples/quickstart', () => {
     expect(ready.status).toBe(503);
     const refused = await fetch(`${base}/jobs/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(refused.status).toBe(503);
-    expect((await refused.json()).code).toBe('SHUTTING_DOWN');
+    expect(((await refused.json()) as { code: string }).code).toBe('SHUTTING_DOWN');
     expect(await (await accepted).json()).toMatchObject({ status: 'completed', output: { sleptMs: 1_500 } });
     expect(await exited).toBe(0);
   });
