@@ -104,7 +104,8 @@ export function jobRoutes(ctx: AdapterContext, info: { title: string; version: s
 
     app.delete<{ Params: { id: string } }>(
       '/:id',
-      idDoc('Cancel a job and its subtree', { 200: 'Cancelled, or already settled', 202: 'Running: cancellation requested' }),
+      // A cancel carries no body; a small limit keeps a large one from being read at all.
+      { ...idDoc('Cancel a job and its subtree', { 200: 'Cancelled, or already settled', 202: 'Running: cancellation requested' }), bodyLimit: 1024 },
       async (request: IdRequest, reply) => {
         const { id } = request.params;
         await loadJob(ctx, request, id);

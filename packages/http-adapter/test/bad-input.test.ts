@@ -72,6 +72,7 @@ const cases: Array<[string, InjectOptions, number, string]> = [
   ['wrong method on events', { method: 'POST', url: '/jobs/V1StGXR8_Z5jdHi6B-myT/events', headers: json, payload: '{}' }, 405, 'METHOD_NOT_ALLOWED'],
   ['a bad id', { method: 'GET', url: '/jobs/%00%01', headers: auth }, 404, 'JOB_NOT_FOUND'],
   ['an id too long', { method: 'GET', url: `/jobs/${'x'.repeat(200)}`, headers: auth }, 400, 'MALFORMED_REQUEST'],
+  ['a body on cancel', { method: 'DELETE', url: '/jobs/V1StGXR8_Z5jdHi6B-myT', headers: json, payload: JSON.stringify({ a: 'x'.repeat(4096) }) }, 413, 'PAYLOAD_TOO_LARGE'],
   ['a bad id for cancel', { method: 'DELETE', url: '/jobs/$$$', headers: auth }, 404, 'JOB_NOT_FOUND'],
   ['a bad Last-Event-ID', { method: 'GET', url: '/jobs/V1StGXR8_Z5jdHi6B-myT/events', headers: { ...auth, 'last-event-id': '-1' } }, 400, 'MALFORMED_REQUEST'],
   ['a bad Idempotency-Key', { method: 'POST', url: '/jobs/echo', headers: { ...json, 'idempotency-key': 'a b' }, payload: '{}' }, 400, 'MALFORMED_REQUEST'],
