@@ -83,6 +83,9 @@ export class RedisStore implements JobStore {
     this.ownsClient = options.client === undefined;
     this.client = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
     if (this.client.options.keyPrefix) throw new TypeError('a client with keyPrefix is not supported: use the prefix option');
+    // Connection errors reach callers as STORE_UNAVAILABLE from the operation that hit them;
+    // without a listener ioredis would also print each reconnect attempt.
+    if (this.ownsClient) this.client.on('error', ignore);
     for (const [name, lua] of Object.entries(redisScripts)) this.client.defineCommand(name, { numberOfKeys: 1, lua });
     this.scripts = this.client as unknown as ScriptClient;
     this.base = `{${prefix}}:`;
@@ -243,6 +246,7 @@ export class RedisStore implements JobStore {
       const subscriber = this.client.duplicate();
       this.subscriber = subscriber;
       subscriber.on('message', (_channel: string, message: string) => this.deliver(message));
+      subscriber.on('error', ignore);
       this.subscribed = subscriber.subscribe(`${this.base}signals`).catch(() => undefined);
       if (this.sweepMs > 0) {
         this.sweeper = setInterval(() => void this.sweep(), this.sweepMs);
@@ -317,6 +321,8 @@ export class RedisStore implements JobStore {
 
 /** The hash fields a `JobRecord` is made of, in the order `toRecord` reads them. */
 const recordFields = ['s', 'n', 'i', 'p', 'a', 'ca', 'sa', 'fa', 'ra', 'pg', 'o', 'e', 'pa', 'r', 'ck', 'of', 'cc', 'pc', 'ik', 'm'] as const;
+
+function ignore(): void {}
 
 /**
  * Ids, names and roots go into event JSON built by Lua without escaping, so they must not need

@@ -51,6 +51,17 @@ await describeWithRedis('createRedisStore', () => {
     expect(await store.get('a')).toMatchObject({ status: 'failed', error: { code: 'JOB_FAILED' } });
   });
 
+  it('reports an unreachable Redis as STORE_UNAVAILABLE instead of hanging', async () => {
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    const store = createRedisStore({ url: 'redis://127.0.0.1:1', prefix: testPrefix() });
+    try {
+      await expect(store.enqueue([{ id: 'a', name: 'n', input: {}, priority: 0 }], { limit: 10 })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      await expect(store.get('a')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keeps every key of a store under one hash tag', async () => {
     const { store, prefix } = open();
     await store.enqueue([{ id: 'p', name: 'n', input: {}, priority: 0, idempotencyKey: 'k' }], { limit: 10 });
