@@ -38,7 +38,11 @@ if (!given && !canStart) {
         '--dir', dir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'];
       servers.push(spawn('redis-server', args, { stdio: 'ignore' }));
     }
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const { port } of nodes) {
+      for (let i = 0; i < 100 && spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() !== 'PONG'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
     const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
     // The cluster is usable once every node agrees that all slots are covered.
