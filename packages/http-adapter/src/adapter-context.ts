@@ -7,6 +7,7 @@ import type { JobsMetrics } from './jobs-metrics.js';
 import type { CollectedRoute } from './openapi.js';
 import { HttpProblemError } from './problem.js';
 import type { RateLimiter } from './rate-limiter.js';
+import type { SubmitCoalescer } from './submit-coalescer.js';
 
 /** The limits after defaults: every bound the edge enforces. */
 export interface ResolvedLimits {
@@ -25,6 +26,8 @@ export interface ResolvedLimits {
 /** What the routes share: one per registration of the plugin. */
 export interface AdapterContext {
   readonly system: JobSystem;
+  /** Where submits go: `system.submitByName`, grouped per event-loop turn. */
+  readonly submits: SubmitCoalescer;
   readonly prefix: string;
   readonly blobs: BlobStore;
   readonly hub: JobEventHub;

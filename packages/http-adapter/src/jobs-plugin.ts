@@ -12,6 +12,7 @@ import type { RouteDoc } from './openapi.js';
 import { opsRoutes } from './ops-routes.js';
 import { HttpProblemError } from './problem.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limiter.js';
+import { SubmitCoalescer } from './submit-coalescer.js';
 
 /** Every bound of the HTTP edge; each has a default. */
 export interface JobsLimits {
@@ -86,6 +87,7 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
   const blobs = options.blobs ?? (await createFsBlobStore());
   const ctx: AdapterContext = {
     system: options.system,
+    submits: new SubmitCoalescer(options.system),
     prefix,
     blobs,
     hub: new JobEventHub(),

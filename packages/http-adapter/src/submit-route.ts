@@ -82,7 +82,7 @@ export function submitHandler(ctx: AdapterContext) {
         options.idempotencyKey = scopedKey;
         options.fingerprint = fingerprint(name, blob ? `${blob.contentType}:${blob.sha256}` : (JSON.stringify(input) ?? ''));
       }
-      handle = await ctx.system.submitByName(name, input, options);
+      handle = await ctx.submits.submit(name, input, options);
     } catch (error) {
       if (blob) await ctx.blobs.remove(blob.id);
       if (isOverload(error)) ctx.lastOverloadAt = Date.now();
