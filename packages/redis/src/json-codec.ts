@@ -23,6 +23,16 @@ export function encodeError(error: unknown): string {
   return JSON.stringify(error ?? null);
 }
 
+/**
+ * Ids, names and roots go into event JSON built by Lua without escaping, so they must not need
+ * any: no quote, backslash or control character. Generated ids (nanoid) and job names
+ * (`defineJob` checks them) always pass.
+ */
+export function assertPlainText(value: string, what: string): void {
+  // eslint-disable-next-line no-control-regex
+  if (/["\\\u0000-\u001f]/.test(value)) throw new TypeError(`job ${what} ${JSON.stringify(value)} contains a quote, backslash or control character`);
+}
+
 function findNonJson(value: unknown, path: string, seen: Set<object>): string | undefined {
   switch (typeof value) {
     case 'string':

@@ -14,16 +14,16 @@ import type {
   JobStore,
   LeaseRef,
   NewJob,
-  OnChildFailure,
   SerializedError,
   Settlement,
   SettleOutcome,
   StoreCounts,
   StoreListener,
-  StoreSignal,
 } from '@scalable-api/core';
-import { decodeJson, encodeError, encodeJson } from './json-codec.js';
+import { jobRecordFields, toJobRecord } from './job-record.js';
+import { assertPlainText, decodeJson, encodeError, encodeJson } from './json-codec.js';
 import { redisScripts, type RedisScriptName } from './redis-scripts.js';
+import { SignalChannel } from './signal-channel.js';
 
 export interface RedisStoreOptions {
   /** Where to connect when no `client` is given; default `redis://127.0.0.1:6379`. */
@@ -69,13 +69,8 @@ export class RedisStore implements JobStore {
   private readonly countsKey: string;
   private readonly clock: Pick<Clock, 'now'>;
   private readonly config: string[];
-  private subscriber: Redis | Cluster | undefined;
-  /** Resolves once the subscriber listens; operations wait for it so no signal they cause is missed. */
-  private subscribed: Promise<unknown> | undefined;
-  private listeners: StoreListener[] = [];
+  private readonly signals: SignalChannel;
   private closed = false;
-  private readonly sweepMs: number;
-  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(options: RedisStoreOptions = {}) {
     const prefix = options.prefix ?? 'scalable-api';
@@ -85,13 +80,13 @@ export class RedisStore implements JobStore {
     if (this.client.options.keyPrefix) throw new TypeError('a client with keyPrefix is not supported: use the prefix option');
     // Connection errors reach callers as STORE_UNAVAILABLE from the operation that hit them;
     // without a listener ioredis would also print each reconnect attempt.
-    if (this.ownsClient) this.client.on('error', ignore);
+    if (this.ownsClient) this.client.on('error', () => {});
     for (const [name, lua] of Object.entries(redisScripts)) this.client.defineCommand(name, { numberOfKeys: 1, lua });
     this.scripts = this.client as unknown as ScriptClient;
     this.base = `{${prefix}}:`;
     this.countsKey = `${this.base}counts`;
     this.clock = options.clock ?? { now: () => Date.now() };
-    this.sweepMs = options.sweepMs ?? 1_000;
+    this.signals = new SignalChannel(this.client, `${this.base}signals`, `${this.base}leases`, this.clock, options.sweepMs ?? 1_000);
     this.config = [
       String(options.eventsPerJob ?? 100),
       String(options.retention?.count ?? 10_000),
@@ -105,9 +100,9 @@ export class RedisStore implements JobStore {
     // Encode everything first: a value that is not JSON refuses the batch before Redis sees any of it.
     const args: string[] = [String(options.limit), options.atomic ? '1' : '0'];
     for (const job of jobs) {
-      assertPlain(job.id, 'id');
-      assertPlain(job.name, 'name');
-      if (job.rootId !== undefined) assertPlain(job.rootId, 'rootId');
+      assertPlainText(job.id, 'id');
+      assertPlainText(job.name, 'name');
+      if (job.rootId !== undefined) assertPlainText(job.rootId, 'rootId');
       args.push(
         job.id,
         job.name,
@@ -202,20 +197,20 @@ export class RedisStore implements JobStore {
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
-    const values = await this.call(() => this.client.hmget(this.key('j', id), ...recordFields));
-    return toRecord(id, values);
+    const values = await this.call(() => this.client.hmget(this.key('j', id), ...jobRecordFields));
+    return toJobRecord(id, values);
   }
 
   async children(id: string): Promise<JobRecord[]> {
     const ids = await this.call(() => this.client.lrange(this.key('c', id), 0, -1));
     if (ids.length === 0) return [];
     const pipeline = this.client.pipeline();
-    for (const childId of ids) pipeline.hmget(this.key('j', childId), ...recordFields);
+    for (const childId of ids) pipeline.hmget(this.key('j', childId), ...jobRecordFields);
     const replies = (await this.call(() => pipeline.exec())) ?? [];
     const out: JobRecord[] = [];
     replies.forEach(([error, values], i) => {
       if (error) throw new SystemStateError('STORE_UNAVAILABLE', error.message, { cause: error });
-      const record = toRecord(ids[i]!, values as (string | null)[]);
+      const record = toJobRecord(ids[i]!, values as (string | null)[]);
       if (record) out.push(record);
     });
     return out;
@@ -240,63 +235,16 @@ export class RedisStore implements JobStore {
   }
 
   subscribe(listener: StoreListener): () => void {
-    this.listeners.push(listener);
-    if (!this.subscriber && !this.closed) {
-      // Pub/sub needs a connection of its own; it is ours to close even when the client is not.
-      const subscriber = this.client.duplicate();
-      this.subscriber = subscriber;
-      subscriber.on('message', (_channel: string, message: string) => this.deliver(message));
-      subscriber.on('error', ignore);
-      this.subscribed = subscriber.subscribe(`${this.base}signals`).catch(() => undefined);
-      if (this.sweepMs > 0) {
-        this.sweeper = setInterval(() => void this.sweep(), this.sweepMs);
-        this.sweeper.unref();
-      }
-    }
-    return () => {
-      this.listeners = this.listeners.filter((l) => l !== listener);
-    };
+    if (this.closed) return () => {};
+    return this.signals.add(listener);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.listeners = [];
-    clearInterval(this.sweeper);
-    const quits: Promise<unknown>[] = [];
-    if (this.subscriber) quits.push(this.subscriber.quit().catch(() => this.subscriber?.disconnect()));
+    const quits: Promise<unknown>[] = [this.signals.close()];
     if (this.ownsClient) quits.push(this.client.quit().catch(() => this.client.disconnect()));
     await Promise.all(quits);
-  }
-
-  /**
-   * Leases are expired inside `claim`, so a dead node's jobs come back as soon as any node
-   * claims. When every node is idle nobody would; this nudges the local dispatcher instead.
-   */
-  private async sweep(): Promise<void> {
-    try {
-      const [, score] = await this.client.zrange(`${this.base}leases`, 0, 0, 'WITHSCORES');
-      if (score !== undefined && Number(score) <= this.clock.now()) this.dispatch([{ type: 'work.available' }]);
-    } catch {
-      // Redis unreachable: the next operation reports it; a sweep has no caller to tell.
-    }
-  }
-
-  private deliver(message: string): void {
-    let items: (StoreSignal | JobEvent)[];
-    try {
-      items = JSON.parse(message) as (StoreSignal | JobEvent)[];
-    } catch {
-      return; // not ours: someone else published on the channel
-    }
-    // Job events are published bare (they are most of the traffic); only they carry a seq.
-    this.dispatch(items.map((item): StoreSignal => ('seq' in item ? { type: 'job.event', event: item } : item)));
-  }
-
-  private dispatch(signals: StoreSignal[]): void {
-    for (const signal of signals) {
-      for (const listener of this.listeners) listener(signal);
-    }
   }
 
   private key(kind: string, id: string): string {
@@ -310,59 +258,13 @@ export class RedisStore implements JobStore {
 
   private async call<T>(operation: () => Promise<T>): Promise<T> {
     if (this.closed) throw new SystemStateError('STORE_UNAVAILABLE', 'The Redis store is closed.');
-    if (this.subscribed) await this.subscribed;
+    if (this.signals.ready) await this.signals.ready;
     try {
       return await operation();
     } catch (error) {
       throw new SystemStateError('STORE_UNAVAILABLE', `Redis: ${(error as Error).message}`, { cause: error });
     }
   }
-}
-
-/** The hash fields a `JobRecord` is made of, in the order `toRecord` reads them. */
-const recordFields = ['s', 'n', 'i', 'p', 'a', 'ca', 'sa', 'fa', 'ra', 'pg', 'o', 'e', 'pa', 'r', 'ck', 'of', 'cc', 'pc', 'ik', 'm'] as const;
-
-function ignore(): void {}
-
-/**
- * Ids, names and roots go into event JSON built by Lua without escaping, so they must not need
- * any: no quote, backslash or control character. Generated ids (nanoid) and job names
- * (`defineJob` checks them) always pass.
- */
-function assertPlain(value: string, what: string): void {
-  // eslint-disable-next-line no-control-regex
-  if (/["\\\u0000-\u001f]/.test(value)) throw new TypeError(`job ${what} ${JSON.stringify(value)} contains a quote, backslash or control character`);
-}
-
-function toRecord(id: string, values: (string | null)[]): JobRecord | undefined {
-  const [s, n, i, p, a, ca, sa, fa, ra, pg, o, e, pa, r, ck, of, cc, pc, ik, m] = values;
-  if (!s) return undefined;
-  // Cleared fields are written as '' (see lua-library.ts): both mean "not set".
-  const num = (v: string | null | undefined) => (v ? Number(v) : undefined);
-  const str = (v: string | null | undefined) => (v ? v : undefined);
-  return {
-    id,
-    name: n!,
-    status: s as JobStatus,
-    input: decodeJson(i),
-    priority: Number(p),
-    attempt: Number(a),
-    createdAt: Number(ca),
-    startedAt: num(sa),
-    finishedAt: num(fa),
-    runAt: num(ra),
-    progress: decodeJson(pg),
-    output: decodeJson(o),
-    error: decodeJson(e) as SerializedError | undefined,
-    parentId: str(pa),
-    rootId: r!,
-    childKey: str(ck),
-    onFailure: of as OnChildFailure,
-    childCount: Number(cc),
-    pendingChildren: Number(pc),
-    idempotencyKey: str(ik),
-    meta: decodeJson(m) as Record<string, string> | undefined,
-  };
 }
 
 /**

@@ -1,0 +1,121 @@
+/**
+ * claim — ARGV[6] owner, ARGV[7] max, ARGV[8] leaseMs, ARGV[9] count of names (-1: all), the
+ * names, then a count of capacity entries and (name, capacity) pairs.
+ * Returns {jobs, nextRunAt} with each job {id, token, name, input, attempt, priority, parentId,
+ * rootId, createdAt, meta}.
+ */
+export const claimScript = `
+local OWNER, MAX, LEASE = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8])
+local names = {}
+local i = 10
+local nn = tonumber(ARGV[9])
+if nn < 0 then
+  names = redis.call('SMEMBERS', B .. 'names')
+else
+  for x = 1, nn do names[x] = ARGV[i]; i = i + 1 end
+end
+local cap = {}
+local nc = tonumber(ARGV[i]); i = i + 1
+for _ = 1, nc do cap[ARGV[i]] = tonumber(ARGV[i + 1]); i = i + 2 end
+
+local due = redis.call('ZRANGEBYSCORE', B .. 'delayed', '-inf', NOW_S, 'LIMIT', 0, 1000)
+if #due > 0 then bulk('ZREM', B .. 'delayed', due) end
+for _, id in ipairs(due) do
+  local rec = load(id)
+  if rec and rec.s == 'delayed' then
+    move(rec, 'queued')
+    put(rec, 'ra', '')
+    push_ready(rec)
+    emit(rec, 'job.queued', 'queued')
+  end
+end
+
+-- A lease that ran out means its owner died or stalled: the job goes back to the queue.
+local expired = redis.call('ZRANGEBYSCORE', B .. 'leases', '-inf', NOW_S, 'LIMIT', 0, 1000)
+if #expired > 0 then bulk('ZREM', B .. 'leases', expired) end
+for _, id in ipairs(expired) do
+  local rec = load(id)
+  if rec and held_status(rec.s) and present(rec.ow) then
+    local stalls = tonumber(rec.st or 0) + 1
+    put(rec, 'st', stalls)
+    if rec.cr then
+      finish(rec, 'cancelled', nil, rec.cr)
+    elseif stalls >= MAXST then
+      finish(rec, 'failed', nil, '{"code":"JOB_QUARANTINED","message":"The job lost its lease ' .. stalls .. ' times; it is not retried."}')
+    else
+      requeue(rec, NOW, nil)
+    end
+  end
+end
+flush_queues()
+
+local out = {}
+local la = num(NOW + LEASE)
+local function hand_out(id, name)
+  local rec = REC[id]
+  if rec then
+    -- Touched earlier in this call (promoted or requeued): go through the cached record.
+    rec = load(id, { 'i', 'ca' })
+    local attempt, token = tonumber(rec.a) + 1, tonumber(rec.t) + 1
+    move(rec, 'running')
+    put(rec, 'a', attempt)
+    put(rec, 't', token)
+    put(rec, 'ow', OWNER)
+    put(rec, 'la', la)
+    put(rec, 'sa', NOW_S)
+    if present(rec.ra) then put(rec, 'ra', '') end
+    emit(rec, 'job.started', 'running', ',"attempt":' .. attempt)
+    out[#out + 1] = { id, token, name, rec.i or '', attempt, rec.p, rec.pa or '', rec.r, rec.ca, rec.m or '' }
+  else
+    -- The usual case: one read, one write.
+    local f = redis.call('HMGET', jk(id), 'a', 't', 'i', 'p', 'pa', 'r', 'ca', 'm', 'es', 'ra')
+    local attempt, token, seq = tonumber(f[1]) + 1, tonumber(f[2]) + 1, tonumber(f[9]) + 1
+    local ev = event_json(id, name, f[5], f[6], seq, 'job.started', 'running', ',"attempt":' .. attempt)
+    if present(f[10]) then
+      redis.call('HSET', jk(id), 's', 'running', 'a', attempt, 't', token, 'ow', OWNER, 'la', la, 'sa', NOW_S, 'es', seq, 'v' .. seq, ev, 'ra', '')
+    else
+      redis.call('HSET', jk(id), 's', 'running', 'a', attempt, 't', token, 'ow', OWNER, 'la', la, 'sa', NOW_S, 'es', seq, 'v' .. seq, ev)
+    end
+    if seq > EVN then redis.call('HDEL', jk(id), 'v' .. (seq - EVN)) end
+    count('queued', -1)
+    count('running', 1)
+    out[#out + 1] = { id, token, name, f[3] or '', attempt, f[4], f[5] or '', f[6], f[7], f[8] or '' }
+  end
+  LEASE_ADD[#LEASE_ADD + 1] = la
+  LEASE_ADD[#LEASE_ADD + 1] = id
+end
+
+local only = #names == 1 and names[1]
+if only and (cap[only] == nil or cap[only] > 0) then
+  -- One job name: the queue's own order is the answer, popped in one command.
+  local popped = redis.call('ZPOPMIN', qkey(only), math.min(MAX, cap[only] or MAX))
+  for x = 1, #popped, 2 do hand_out(string.sub(popped[x], 17), only) end
+elseif not only then
+  -- Several names: merge the heads of their queues, highest priority first, then oldest.
+  local heads = {}
+  while #out < MAX do
+    local best, bn = nil, nil
+    for _, name in ipairs(names) do
+      local c = cap[name]
+      if c == nil or c > 0 then
+        local h = heads[name]
+        if h == nil then
+          local r = redis.call('ZRANGE', qkey(name), 0, 0, 'WITHSCORES')
+          h = r[1] and { tonumber(r[2]), r[1] } or false
+          heads[name] = h
+        end
+        if h and (not best or h[1] < best[1] or (h[1] == best[1] and h[2] < best[2])) then best = h; bn = name end
+      end
+    end
+    if not best then break end
+    redis.call('ZREM', qkey(bn), best[2])
+    heads[bn] = nil
+    if cap[bn] then cap[bn] = cap[bn] - 1 end
+    hand_out(string.sub(best[2], 17), bn)
+  end
+end
+local nxt = redis.call('ZRANGE', B .. 'delayed', 0, 0, 'WITHSCORES')
+done(true)
+return { out, nxt[2] or '' }
+`;
+
