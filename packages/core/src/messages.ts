@@ -20,6 +20,7 @@ export type DispatcherMessage =
   | { type: 'work.available' }
   | { type: 'jobs.claimed'; result: ClaimResult }
   | { type: 'claim.failed'; error: unknown }
+  | { type: 'workers.rest' }
   | { type: 'dispatcher.pause' }
   | { type: 'dispatcher.resume' };
 
@@ -45,6 +46,7 @@ export const msg = {
   workAvailable: (): DispatcherMessage => ({ type: 'work.available' }),
   jobsClaimed: (result: ClaimResult): DispatcherMessage => ({ type: 'jobs.claimed', result }),
   claimFailed: (error: unknown): DispatcherMessage => ({ type: 'claim.failed', error }),
+  workersRest: (): DispatcherMessage => ({ type: 'workers.rest' }),
   dispatcherPause: (): DispatcherMessage => ({ type: 'dispatcher.pause' }),
   dispatcherResume: (): DispatcherMessage => ({ type: 'dispatcher.resume' }),
   jobAssigned: (job: ClaimedJob): WorkerMessage => ({ type: 'job.assigned', job }),

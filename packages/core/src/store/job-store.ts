@@ -21,6 +21,12 @@ export interface JobStore {
   /** Hands out up to `max` ready jobs under a lease owned by `owner`. */
   claim(request: ClaimRequest): Promise<ClaimResult>;
 
+  /**
+   * Optional: `claim` without a round trip, for a store whose jobs live in this process (the
+   * memory store). The dispatcher then routes a job in the same step that learnt of it.
+   */
+  claimNow?(request: ClaimRequest): ClaimResult;
+
   /** Extends leases; `false` for a lease that is no longer held (expired and taken, or settled). */
   renew(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]>;
 

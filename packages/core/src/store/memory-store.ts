@@ -200,6 +200,10 @@ export class MemoryStore implements JobStore {
   }
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
+    return this.claimNow(request);
+  }
+
+  claimNow(request: ClaimRequest): ClaimResult {
     this.assertOpen();
     const now = this.clock.now();
     this.promoteDue(now);

@@ -97,6 +97,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
   async start(): Promise<void> {
     if (this.state !== 'idle') throw new SystemStateError('NOT_STARTED', `start() called on a system that is ${this.state}`);
     this.unsubscribe = this.store.subscribe((signal) => this.onSignal(signal));
+    const names = [...this.jobs.keys()];
     const limits = new Map<string, number>();
     for (const job of this.jobs.values()) if (job.concurrency !== undefined) limits.set(job.name, job.concurrency);
     const supervisor = createActor(supervisorLogic, {
@@ -111,8 +112,11 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
             limits,
             retryMs: 1_000,
             pollMs: this.options.pollMs ?? 1_000,
-            claim: (max, capacity) =>
-              this.store.claim({ owner: this.nodeId, max, leaseMs: this.leaseMs, names: [...this.jobs.keys()], capacity }),
+            claim: (max, capacity) => this.store.claim({ owner: this.nodeId, max, leaseMs: this.leaseMs, names, capacity }),
+            claimNow: this.store.claimNow
+              ? (max, capacity) => this.store.claimNow!({ owner: this.nodeId, max, leaseMs: this.leaseMs, names, capacity })
+              : undefined,
+            restMs: this.options.restMs ?? 25,
             claimFailed: (error) => this.logger.error({ err: error }, 'claiming jobs failed; retrying'),
           },
           worker: {
@@ -343,7 +347,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
 
   async stats(): Promise<JobSystemStats> {
     const counts = await this.store.counts();
-    const dispatcher = this.dispatcher?.getSnapshot().context.state as { idle: Map<unknown, unknown> } | undefined;
+    const dispatcher = this.dispatcher?.getSnapshot().context.state as { idle: unknown[] } | undefined;
     return {
       health: this.state,
       queued: counts.queued,
@@ -351,7 +355,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
       running: counts.running,
       waitingChildren: counts.waitingChildren,
       workers: this.options.workers,
-      idleWorkers: dispatcher?.idle.size ?? 0,
+      idleWorkers: dispatcher?.idle.length ?? 0,
       waitingParents: this.waitingParents,
       actors: this.liveActors,
       restarts: this.restarts,

@@ -35,6 +35,8 @@ export interface JobSystemOptions<Jobs extends readonly AnyJobDefinition[] = rea
   restartIntensity?: { maxRestarts: number; withinMs: number };
   /** With idle workers, look for claimable work (expired leases) at least this often. Default 1 s. */
   pollMs?: number;
+  /** An idle worker rests (its machine goes to `idle`) after this long without work. Default 25 ms. */
+  restMs?: number;
   /** Identifies this node in leases; default a random id. */
   nodeId?: string;
 }
