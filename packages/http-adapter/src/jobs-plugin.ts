@@ -81,6 +81,7 @@ declare module 'fastify' {
 }
 
 async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise<void> {
+  if (typeof options?.system?.submitByName !== 'function') throw new TypeError('jobsPlugin: options.system must be a JobSystem');
   const prefix = normalisePrefix(options.prefix ?? '/jobs');
   const limits = resolveLimits(options.limits ?? {});
   const ownsBlobs = options.blobs === undefined;
