@@ -83,8 +83,10 @@ await describeWithRedis('createRedisStore across processes', () => {
 
   it('shares the jobs of one store among three nodes, each running some', async () => {
     const { submit, records, allCompleted } = await cluster(3);
-    const ids = await submit(60, 30);
-    await until(() => allCompleted(ids), 'all 60 jobs to complete');
+    // Jobs long enough that no node can drain the queue before the others claim: each node holds
+    // at most its 4 workers' worth at a time.
+    const ids = await submit(24, 300);
+    await until(() => allCompleted(ids), 'all 24 jobs to complete', 40_000);
     const ranOn = new Set((await records(ids)).map((r) => (r.output as { node: string }).node));
     expect([...ranOn].sort()).toEqual(['node-1', 'node-2', 'node-3']);
     for (const node of nodes) expect(node.started.length).toBeGreaterThan(0);
@@ -98,10 +100,10 @@ await describeWithRedis('createRedisStore across processes', () => {
     const heldByVictim = [...victim.started];
     victim.child.kill('SIGKILL');
     const killedAt = Date.now();
-    await until(async () => (await records(heldByVictim)).every((r) => r.status === 'completed'), 'the dead node’s jobs to complete');
+    await until(async () => (await records(heldByVictim)).every((r) => r.status === 'completed'), 'the dead node’s jobs to complete', 40_000);
     // A figure, not a threshold: lease (1 s) + sweep + one run of the job (0.4 s).
     console.info(`recovered ${heldByVictim.length} jobs of a SIGKILLed node in ${Date.now() - killedAt} ms`);
-    await until(() => allCompleted(ids), 'all 24 jobs to complete after the kill');
+    await until(() => allCompleted(ids), 'all 24 jobs to complete after the kill', 40_000);
     const finished = await records(ids);
     expect(finished.map((r) => r.status)).toEqual(ids.map(() => 'completed'));
     for (const id of heldByVictim) {
@@ -114,8 +116,8 @@ await describeWithRedis('createRedisStore across processes', () => {
 
   it('runs the children of one tree on several nodes', async () => {
     const { store: client } = await cluster(3);
-    await client.enqueue([{ id: `${prefix}-tree`, name: 'fan', input: { width: 12, ms: 150 }, priority: 0 }], { limit: 100 });
-    await until(async () => (await client.get(`${prefix}-tree`))?.status === 'completed', 'the tree to complete');
+    await client.enqueue([{ id: `${prefix}-tree`, name: 'fan', input: { width: 12, ms: 300 }, priority: 0 }], { limit: 100 });
+    await until(async () => (await client.get(`${prefix}-tree`))?.status === 'completed', 'the tree to complete', 40_000);
     const output = (await client.get(`${prefix}-tree`))!.output as { children: string[] };
     expect(output.children).toHaveLength(12);
     expect(new Set(output.children).size).toBeGreaterThan(1);
@@ -128,7 +130,7 @@ await describeWithRedis('createRedisStore across processes', () => {
     await until(async () => (await client.get(id))?.childCount === 6, 'the parent to spawn its children');
     const parentNode = nodes.find((n) => n.started.includes(id))!;
     parentNode.child.kill('SIGKILL');
-    await until(async () => (await client.get(id))?.status === 'completed', 'the tree to complete after the kill');
+    await until(async () => (await client.get(id))?.status === 'completed', 'the tree to complete after the kill', 40_000);
     const parent = (await client.get(id))!;
     expect(parent.attempt).toBeGreaterThanOrEqual(2);
     // The spawn keys held: no second set of children.
