@@ -79,6 +79,7 @@ export class MemoryStore implements JobStore {
   private flushing = false;
   private submitSeq = 0;
   private closed = false;
+  private opNow = 0;
   private tally: StoreCounts = { queued: 0, delayed: 0, running: 0, waitingChildren: 0, completed: 0, failed: 0, cancelled: 0 };
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -91,7 +92,7 @@ export class MemoryStore implements JobStore {
 
   async enqueue(jobs: readonly NewJob[], options: EnqueueOptions): Promise<EnqueueOutcome[]> {
     this.assertOpen();
-    const now = this.clock.now();
+    const now = this.stamp();
     const out: EnqueueOutcome[] = [];
     if (options.atomic && this.tally.queued + this.tally.delayed + this.countNew(jobs) > options.limit) {
       return jobs.map(() => ({ ok: false, code: 'QUEUE_FULL' }));
@@ -205,7 +206,7 @@ export class MemoryStore implements JobStore {
 
   claimNow(request: ClaimRequest): ClaimResult {
     this.assertOpen();
-    const now = this.clock.now();
+    const now = this.stamp();
     this.promoteDue(now);
     this.expireLeases(now);
     const jobs: ClaimedJob[] = [];
@@ -267,7 +268,7 @@ export class MemoryStore implements JobStore {
 
   async renew(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]> {
     this.assertOpen();
-    const now = this.clock.now();
+    const now = this.stamp();
     return leases.map((lease) => {
       const rec = this.held(lease);
       if (!rec || rec.leaseExpiresAt <= now) return false;
@@ -278,7 +279,7 @@ export class MemoryStore implements JobStore {
 
   async settle(settlements: readonly Settlement[]): Promise<SettleOutcome[]> {
     this.assertOpen();
-    const now = this.clock.now();
+    const now = this.stamp();
     const out = settlements.map((s): SettleOutcome => {
       const rec = this.held(s);
       if (!rec) return 'stale';
@@ -302,6 +303,7 @@ export class MemoryStore implements JobStore {
 
   async setWaiting(lease: LeaseRef, waiting: boolean): Promise<boolean> {
     this.assertOpen();
+    this.stamp();
     const rec = this.held(lease);
     if (!rec) return false;
     const target = waiting ? 'waitingChildren' : 'running';
@@ -316,6 +318,7 @@ export class MemoryStore implements JobStore {
 
   async progress(lease: LeaseRef, value: unknown): Promise<boolean> {
     this.assertOpen();
+    this.stamp();
     const rec = this.held(lease);
     if (!rec) return false;
     rec.progress = value;
@@ -329,7 +332,7 @@ export class MemoryStore implements JobStore {
     const rec = this.records.get(id);
     if (!rec) return 'not_found';
     if (isTerminal(rec.status)) return 'settled';
-    const outcome = this.cancelTree(rec, reason, this.clock.now());
+    const outcome = this.cancelTree(rec, reason, this.stamp());
     this.flush();
     return outcome;
   }
@@ -370,6 +373,12 @@ export class MemoryStore implements JobStore {
   async close(): Promise<void> {
     this.closed = true;
     this.listeners = [];
+  }
+
+  /** Reads the clock once per operation; every event of the operation carries that time. */
+  private stamp(): number {
+    this.opNow = this.clock.now();
+    return this.opNow;
   }
 
   private assertOpen(): void {
@@ -573,7 +582,7 @@ export class MemoryStore implements JobStore {
     event.id = rec.id;
     event.name = rec.name;
     event.seq = ++rec.eventSeq;
-    event.at = this.clock.now();
+    event.at = this.opNow;
     event.parentId = rec.parentId;
     event.rootId = rec.rootId;
     if (rec.log.length >= this.eventsPerJob) rec.log.shift();
