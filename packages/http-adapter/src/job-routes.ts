@@ -52,9 +52,13 @@ export function jobRoutes(ctx: AdapterContext, info: { title: string; version: s
       done();
     });
 
-    app.get('/openapi.json', { config: { openapi: { summary: 'This document', tags: ['meta'], responses: { 200: 'OpenAPI 3.1' } } } }, async () =>
-      buildOpenApi({ ...info, routes: ctx.routes, jobs: ctx.system.jobs, binaryJobs: ctx.binaryJobs }),
-    );
+    // Built on first request: by then every route is registered, and neither routes nor jobs
+    // change afterwards.
+    let openApi: Record<string, unknown> | undefined;
+    app.get('/openapi.json', { config: { openapi: { summary: 'This document', tags: ['meta'], responses: { 200: 'OpenAPI 3.1' } } } }, async () => {
+      openApi ??= buildOpenApi({ ...info, routes: ctx.routes, jobs: ctx.system.jobs, binaryJobs: ctx.binaryJobs });
+      return openApi;
+    });
 
     app.post<{ Params: { name: string } }>(
       '/:name',
