@@ -28,7 +28,8 @@ export interface AdapterContext {
   readonly system: JobSystem;
   /** Where submits go: `system.submitByName`, grouped per event-loop turn. */
   readonly submits: SubmitCoalescer;
-  readonly prefix: string;
+  /** The job routes' full path prefix, including any prefix of the scope the plugin is registered in. */
+  prefix: string;
   readonly blobs: BlobStore;
   readonly hub: JobEventHub;
   readonly metrics: JobsMetrics;

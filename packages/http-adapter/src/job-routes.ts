@@ -22,6 +22,9 @@ const accepted = {
  */
 export function jobRoutes(ctx: AdapterContext, info: { title: string; version: string }) {
   return async function register(app: FastifyInstance): Promise<void> {
+    // The plugin may sit inside a scope with a prefix of its own (`/v1`): Location headers and
+    // the 405 lookup need the full one.
+    ctx.prefix = app.prefix;
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(app, ctx.limits.jsonDepth));
     // Binary bodies go to the handler as the raw stream; the blob store bounds and consumes it.

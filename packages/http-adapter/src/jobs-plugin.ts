@@ -120,7 +120,9 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
   const decorator: JobsDecorator = {
     system: options.system,
     blobs,
-    prefix,
+    get prefix() {
+      return ctx.prefix;
+    },
     get draining() {
       return ctx.draining;
     },

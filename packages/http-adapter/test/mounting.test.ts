@@ -1,6 +1,8 @@
+import { createJobSystem } from '@scalable-api/core';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../../examples/quickstart/src/mount-existing-app.js';
+import { buildApp, resize } from '../../../examples/quickstart/src/mount-existing-app.js';
+import { jobsPlugin } from '../src/index.js';
 
 const apiKey = 'shop-key-0123456789abcdef';
 let app: FastifyInstance | undefined;
@@ -59,5 +61,28 @@ describe('jobsPlugin mounted in an existing app (docs/mounting.md)', () => {
     await app.close();
     app = undefined;
     expect(built.system.health()).toBe('stopped');
+  });
+
+  it('answers with full paths when registered inside a prefixed scope', async () => {
+    const system = createJobSystem({ jobs: [resize], workers: 1 });
+    await system.start();
+    app = Fastify();
+    app.addHook('onClose', () => system.stop({ drain: false }));
+    let scope: FastifyInstance | undefined;
+    await app.register(
+      async (v1) => {
+        await v1.register(jobsPlugin, { system, prefix: '/jobs', ops: false });
+        scope = v1;
+      },
+      { prefix: '/v1' },
+    );
+    const res = await app.inject({ method: 'POST', url: '/v1/jobs/resize', payload: { url: 'https://example.com/a.png', width: 64 } });
+    expect(res.statusCode).toBe(202);
+    expect(res.headers.location).toBe(`/v1/jobs/${res.json().id}`);
+    expect((await app.inject({ method: 'GET', url: res.headers.location as string })).statusCode).toBe(200);
+    const put = await app.inject({ method: 'PUT', url: res.headers.location as string });
+    expect(put.statusCode).toBe(405);
+    // fastify-plugin shares the decorator with the scope it was registered in, not above.
+    expect(scope?.jobs.prefix).toBe('/v1/jobs');
   });
 });
