@@ -47,6 +47,35 @@ async function deleteKeys(pattern: string): Promise<void> {
   await client.quit();
 }
 
+interface Measure {
+  rate: number;
+  /** CPU time per job, in µs, of this process and of the Redis server, while timed. */
+  nodeCpuUs: number;
+  redisCpuUs: number;
+}
+
+/**
+ * Wall time gives the rate; CPU time per job (this process, and Redis from INFO) is reported
+ * beside it because it stays meaningful when other work shares the machine.
+ */
+async function startMeter(): Promise<() => Promise<Measure>> {
+  const client = new Redis(REDIS_URL);
+  const redisCpu = async () => {
+    const info = await client.info('cpu');
+    return Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]);
+  };
+  const redis0 = await redisCpu();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  return async () => {
+    const seconds = (performance.now() - t0) / 1_000;
+    const cpu = process.cpuUsage(cpu0);
+    const redisSeconds = (await redisCpu()) - redis0;
+    await client.quit();
+    return { rate: JOBS / seconds, nodeCpuUs: (cpu.user + cpu.system) / JOBS, redisCpuUs: (redisSeconds * 1e6) / JOBS };
+  };
+}
+
 /** Runs `count` calls of `one` with at most `limit` outstanding. */
 async function pool(count: number, limit: number, one: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
@@ -56,7 +85,7 @@ async function pool(count: number, limit: number, one: (i: number) => Promise<un
   await Promise.all(Array.from({ length: limit }, lane));
 }
 
-async function ours(phase: Phase, prefix: string): Promise<number> {
+async function ours(phase: Phase, prefix: string): Promise<Measure> {
   const store = createRedisStore({ url: REDIS_URL, prefix });
   const limit = { limit: JOBS * 2 };
   const prefill = async () => {
@@ -67,9 +96,9 @@ async function ours(phase: Phase, prefix: string): Promise<number> {
   };
   try {
     if (phase === 'enqueue') {
-      const t0 = performance.now();
+      const stop = await startMeter();
       await prefill();
-      return JOBS / ((performance.now() - t0) / 1_000);
+      return await stop();
     }
     if (phase === 'process') await prefill();
     let completed = 0;
@@ -80,7 +109,7 @@ async function ours(phase: Phase, prefix: string): Promise<number> {
     });
     await store.counts(); // the subscription is live before the first job can finish
     const system = createJobSystem({ jobs: [noop], workers: CONCURRENCY, store, queue: { limit: JOBS * 2 } });
-    const t0 = performance.now();
+    const stop = await startMeter();
     await system.start();
     if (phase === 'process') {
       await drained;
@@ -89,16 +118,16 @@ async function ours(phase: Phase, prefix: string): Promise<number> {
       await pool(JOBS, IN_FLIGHT, (i) => system.submit(noop, { i } as never));
       await drained;
     }
-    const rate = JOBS / ((performance.now() - t0) / 1_000);
+    const measure = await stop();
     await system.stop({ drain: true });
-    return rate;
+    return measure;
   } finally {
     await store.close();
     await deleteKeys(`{${prefix}}:*`);
   }
 }
 
-async function bullmq(phase: Phase, prefix: string): Promise<number> {
+async function bullmq(phase: Phase, prefix: string): Promise<Measure> {
   const url = new URL(REDIS_URL);
   const connection = { host: url.hostname, port: Number(url.port || 6379) };
   const queue = new Queue('noop', { connection, prefix });
@@ -120,16 +149,16 @@ async function bullmq(phase: Phase, prefix: string): Promise<number> {
   try {
     await queue.waitUntilReady();
     if (phase === 'enqueue') {
-      const t0 = performance.now();
+      const stop = await startMeter();
       await prefill();
-      return JOBS / ((performance.now() - t0) / 1_000);
+      return await stop();
     }
     if (phase === 'process') await prefill();
-    const t0 = performance.now();
+    const stop = await startMeter();
     startWorker();
     if (phase === 'both') await pool(JOBS, IN_FLIGHT, (i) => queue.add('noop', { i }));
     await done;
-    return JOBS / ((performance.now() - t0) / 1_000);
+    return await stop();
   } finally {
     await worker?.close();
     await queue.obliterate({ force: true }).catch(() => {});
@@ -139,7 +168,7 @@ async function bullmq(phase: Phase, prefix: string): Promise<number> {
 }
 
 /** One variant in a fresh process, so neither side inherits the other's heap or connections. */
-function runVariant(side: Side, phase: Phase): Promise<number> {
+function runVariant(side: Side, phase: Phase): Promise<Measure> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), side, phase], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -147,8 +176,8 @@ function runVariant(side: Side, phase: Phase): Promise<number> {
     const timer = setTimeout(() => child.kill('SIGKILL'), VARIANT_TIMEOUT_MS);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      const match = /RATE (\d+(?:\.\d+)?)/.exec(out);
-      if (code === 0 && match) resolve(Number(match[1]));
+      const match = /RESULT (\{.*\})/.exec(out);
+      if (code === 0 && match) resolve(JSON.parse(match[1]!) as Measure);
       else reject(new Error(`${side} ${phase} exited with ${code}: ${out}`));
     });
   });
@@ -163,29 +192,34 @@ async function main(): Promise<void> {
   const [side, phase] = process.argv.slice(2) as [Side | undefined, Phase | undefined];
   if (side && phase) {
     const prefix = `bench-${side}-${randomUUID().slice(0, 8)}`;
-    const rate = side === 'ours' ? await ours(phase, prefix) : await bullmq(phase, prefix);
-    process.stdout.write(`RATE ${rate.toFixed(0)}\n`);
+    const measure = side === 'ours' ? await ours(phase, prefix) : await bullmq(phase, prefix);
+    process.stdout.write(`RESULT ${JSON.stringify(measure)}\n`);
     process.exit(0);
   }
   const redisVersion = execFileSync('redis-cli', ['-u', REDIS_URL, 'info', 'server']).toString().match(/redis_version:(\S+)/)?.[1] ?? '?';
   console.log(`Redis ${redisVersion} at ${REDIS_URL}; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}); Node ${process.version}`);
   console.log(`${JOBS} no-op jobs per variant, ${CONCURRENCY} workers, median of ${RUNS} runs, fresh process per variant\n`);
-  const results = new Map<string, number[]>();
+  const results = new Map<string, Measure[]>();
   for (let run = 0; run < RUNS; run++) {
     for (const phase of phases) {
       for (const s of run % 2 === 0 ? sides : [...sides].reverse()) {
-        const rate = await runVariant(s, phase);
+        const measure = await runVariant(s, phase);
         const key = `${s} ${phase}`;
-        results.set(key, [...(results.get(key) ?? []), rate]);
+        results.set(key, [...(results.get(key) ?? []), measure]);
       }
     }
   }
-  console.log('| phase | ours (jobs/s) | BullMQ (jobs/s) | ours / BullMQ | runs (ours; BullMQ) |');
-  console.log('|---|---:|---:|---:|---|');
+  const med = (list: Measure[], field: keyof Measure) => median(list.map((m) => m[field]));
+  console.log('| phase | ours (jobs/s) | BullMQ (jobs/s) | ours / BullMQ | CPU µs per job, Node + Redis: ours; BullMQ | runs (ours; BullMQ) |');
+  console.log('|---|---:|---:|---:|---|---|');
   for (const phase of phases) {
     const a = results.get(`ours ${phase}`)!;
     const b = results.get(`bullmq ${phase}`)!;
-    console.log(`| ${phase} | ${median(a).toFixed(0)} | ${median(b).toFixed(0)} | ${(median(a) / median(b)).toFixed(2)}x | ${a.map((x) => x.toFixed(0)).join(', ')}; ${b.map((x) => x.toFixed(0)).join(', ')} |`);
+    const cpu = (list: Measure[]) => `${med(list, 'nodeCpuUs').toFixed(0)} + ${med(list, 'redisCpuUs').toFixed(0)}`;
+    const runs = (list: Measure[]) => list.map((m) => m.rate.toFixed(0)).join(', ');
+    console.log(
+      `| ${phase} | ${med(a, 'rate').toFixed(0)} | ${med(b, 'rate').toFixed(0)} | ${(med(a, 'rate') / med(b, 'rate')).toFixed(2)}x | ${cpu(a)}; ${cpu(b)} | ${runs(a)}; ${runs(b)} |`,
+    );
   }
 }
 
