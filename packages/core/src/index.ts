@@ -37,6 +37,8 @@ export { isSettledEvent } from './events.js';
 export type { JobEvent, JobEventType, SettledJobEvent } from './events.js';
 export { systemClock } from './clock.js';
 export type { Clock, TimerHandle } from './clock.js';
+export { withPropagated } from './instrumentation.js';
+export type { AttemptInstrument, Instrumentation } from './instrumentation.js';
 export { silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { createMemoryStore, MemoryStore } from './store/memory-store.js';

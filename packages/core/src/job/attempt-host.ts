@@ -1,5 +1,6 @@
 import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
 import type { Clock } from '../clock.js';
+import type { Instrumentation } from '../instrumentation.js';
 import type { Logger } from '../logger.js';
 import type { ClaimedJob, EnqueueOutcome, JobStore, LeaseRef, NewJob, Settlement } from '../store/job-store.js';
 import type { AnyJobDefinition } from './define-job.js';
@@ -12,6 +13,7 @@ export interface AttemptHost {
   readonly logger: Logger;
   readonly jobs: ReadonlyMap<string, AnyJobDefinition>;
   readonly inspectOption: { inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) };
+  readonly instrumentation: Instrumentation | undefined;
   readonly maxChildren: number;
   readonly maxWaitingParents: number;
   waitingParents: number;

@@ -11,6 +11,7 @@ import type { ChildResult, JobContext, SpawnOptions } from './job-context.js';
 import { isTerminal } from './job-status.js';
 import { backoffDelay, defaultRetryPolicy, maxAttempts } from './retry-policy.js';
 import type { AttemptHost } from './attempt-host.js';
+import type { AttemptInstrument } from '../instrumentation.js';
 
 /**
  * One attempt of one job on this node, from claim to settlement. It owns the attempt's abort
@@ -29,6 +30,7 @@ export class JobAttempt {
   private waitingCounted = false;
   private context: AttemptContext | undefined;
   private logger: Logger | undefined;
+  private instrument: AttemptInstrument | undefined;
 
   constructor(
     readonly job: ClaimedJob,
@@ -68,15 +70,21 @@ export class JobAttempt {
       );
     }
     this.context = new AttemptContext(this);
+    this.instrument = host.instrumentation?.startAttempt(job);
     let result: unknown;
     try {
-      result = definition.kind === 'run' ? (definition.run as (input: unknown, ctx: JobContext) => unknown)(job.input, this.context) : this.runMachine();
+      result = this.instrument ? this.instrument.run(() => this.invoke()) : this.invoke();
     } catch (error) {
       this.fail(error);
       return;
     }
     if (isThenable(result)) result.then((output) => this.complete(output), (error: unknown) => this.fail(error));
     else this.complete(result);
+  }
+
+  private invoke(): unknown {
+    const { definition, job } = this;
+    return definition.kind === 'run' ? (definition.run as (input: unknown, ctx: JobContext) => unknown)(job.input, this.context!) : this.runMachine();
   }
 
   private runMachine(): Promise<unknown> {
@@ -152,6 +160,7 @@ export class JobAttempt {
 
   private finish(settlement: Settlement | undefined): void {
     this.done = true;
+    this.instrument?.end(settlement);
     if (this.timer !== undefined) this.host.clock.clearTimeout(this.timer);
     if (this.parent) {
       this.parent.send(msg.parentFinished());
@@ -201,7 +210,8 @@ export class JobAttempt {
       rootId: job.rootId,
       childKey: options.key,
       onFailure: policy,
-      meta: job.meta,
+      // The parent's meta (tenant, ...) passes down; the propagated context is the parent's own.
+      meta: inheritMeta(job.meta, host.instrumentation?.propagate()),
     });
     if (!outcome.ok) {
       if (outcome.code === 'QUEUE_FULL') throw new OverloadError('QUEUE_FULL');
@@ -309,6 +319,11 @@ class AttemptContext implements JobContext {
   children(): Promise<ChildResult<unknown>[]> {
     return this.#attempt.children();
   }
+}
+
+function inheritMeta(parent: Record<string, string> | undefined, propagated: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!propagated) return parent;
+  return parent ? { ...parent, ...propagated } : propagated;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -7,6 +7,7 @@ import { isSettledEvent, type JobEvent, type SettledJobEvent } from '../events.j
 import type { AttemptHost } from '../job/attempt-host.js';
 import type { AnyJobDefinition, JobInput, JobOutput } from '../job/define-job.js';
 import { JobAttempt } from '../job/job-attempt.js';
+import { withPropagated, type Instrumentation } from '../instrumentation.js';
 import { isTerminal } from '../job/job-status.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { msg, type IdleReport } from '../messages.js';
@@ -44,6 +45,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly inspectOption: AttemptHost['inspectOption'];
+  readonly instrumentation: Instrumentation | undefined;
   readonly maxChildren: number;
   readonly maxWaitingParents: number;
   waitingParents = 0;
@@ -76,6 +78,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
     this.nodeId = options.nodeId ?? `node-${nanoid(10)}`;
     this.queueLimit = options.queue?.limit ?? 10_000;
     this.leaseMs = options.leaseMs ?? 30_000;
+    this.instrumentation = options.instrumentation;
     this.maxChildren = options.trees?.maxChildren ?? 100_000;
     this.maxWaitingParents = options.trees?.maxWaitingParents ?? 10_000;
     this.inspectOption = options.inspect ? { inspect: options.inspect } : {};
@@ -219,7 +222,8 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
       newJob.idempotencyKey = options.idempotencyKey;
       newJob.fingerprint = options.fingerprint ?? fingerprint(job.name, value);
     }
-    if (options.meta !== undefined) newJob.meta = options.meta;
+    const meta = withPropagated(this.instrumentation, options.meta);
+    if (meta !== undefined) newJob.meta = meta;
     const outcome = await this.enqueue(newJob);
     return this.accepted(job.name, newJob, outcome);
   }
@@ -261,6 +265,8 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
     } catch (error) {
       throw this.reject(error);
     }
+    const meta = withPropagated(this.instrumentation, undefined);
+    if (meta) for (const job of jobs) job.meta = meta;
     const outcomes = await this.store.enqueue(jobs, { limit: this.queueLimit, atomic: true });
     return this.accepted(tree.job.name, jobs[0]!, outcomes[0]!) as JobHandle<JobOutput<J>>;
   }

@@ -4,6 +4,7 @@ import type { SerializedError } from '../errors.js';
 import type { JobEvent } from '../events.js';
 import type { AnyJobDefinition, JobInput, JobOutput } from '../job/define-job.js';
 import type { JobStatus } from '../job/job-status.js';
+import type { Instrumentation } from '../instrumentation.js';
 import type { Logger } from '../logger.js';
 import type { JobRecord, JobStore, OnChildFailure } from '../store/job-store.js';
 
@@ -29,6 +30,8 @@ export interface JobSystemOptions<Jobs extends readonly AnyJobDefinition[] = rea
   /** An xstate inspector (e.g. from `@statelyai/inspect`) given to every actor. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   logger?: Logger;
+  /** Hooks around attempts for tracing and metrics (e.g. OpenTelemetry). */
+  instrumentation?: Instrumentation;
   /** Lease on claimed jobs; renewed every third of it while they run. Default 30 s. */
   leaseMs?: number;
   /** Worker restarts allowed within `withinMs` before the system turns unhealthy. Default 10 in 60 s. */
