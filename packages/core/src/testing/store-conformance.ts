@@ -407,6 +407,21 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         await store.settle([{ ...childLease, outcome: 'completed', output: 1 }]);
         expect(await store.get(parentId!)).toMatchObject({ status: 'completed', output: 'early' });
       });
+
+      it('keeps the outcome of a parent that ended early when it is cancelled while it waits', async () => {
+        const { store, signals, add, claimOne } = await setup();
+        const [parentId] = await add(newJob({ name: 'parent' }));
+        const parentLease = await claimOne('node-a');
+        const [childId] = await add(newJob({ name: 'child', parentId }));
+        const childLease = await claimOne('node-b', { names: ['child'] });
+        await store.settle([{ ...parentLease, outcome: 'completed', output: 'early' }]);
+        // No longer held by its node: nothing of the old attempt can touch it.
+        expect(await store.renew([parentLease], LEASE)).toEqual([false]);
+        expect(await store.cancel(parentId!)).toBe('cancelling');
+        await signals.waitFor((s) => s.type === 'job.cancel.requested' && s.id === childId && s.owner === 'node-b');
+        await store.settle([{ ...childLease, outcome: 'cancelled', error: { code: 'JOB_CANCELLED', message: 'x' } }]);
+        expect(await store.get(parentId!)).toMatchObject({ status: 'completed', output: 'early' });
+      });
     });
 
     describe('declared trees', () => {
