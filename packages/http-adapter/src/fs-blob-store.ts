@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { blobIdPattern, type BlobPutOptions, type BlobRef, type BlobStore } from './blob-store.js';
 import { HttpProblemError } from './problem.js';
@@ -64,7 +64,15 @@ class FsBlobStore implements BlobStore {
   }
 
   open(id: string): Readable {
-    if (!blobIdPattern.test(id)) throw Object.assign(new Error(`blob ${id} not found`), { code: 'ENOENT' });
+    // An id that cannot be a blob id (a path, say) is never joined to the directory; it errors
+    // the same way a missing blob does, when read.
+    if (!blobIdPattern.test(id)) {
+      return new Readable({
+        read() {
+          this.destroy(Object.assign(new Error(`blob ${JSON.stringify(id.slice(0, 64))} not found`), { code: 'ENOENT' }));
+        },
+      });
+    }
     return createReadStream(join(this.dir, id));
   }
 

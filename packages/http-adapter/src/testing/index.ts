@@ -1,0 +1,1 @@
+export { runBlobStoreConformance } from './blob-store-conformance.js';
