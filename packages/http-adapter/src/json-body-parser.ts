@@ -15,7 +15,8 @@ export function jsonBodyParser(app: FastifyInstance, maxDepth: number): FastifyB
       done(new HttpProblemError('MALFORMED_REQUEST', `JSON nested deeper than ${maxDepth} levels.`), undefined);
       return;
     }
-    parse(request, body, done);
+    // The default parser is synchronous and answers through `done`; its return value carries nothing.
+    void parse(request, body, done);
   };
 }
 

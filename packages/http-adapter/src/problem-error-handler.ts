@@ -79,6 +79,6 @@ function segmentOf(segment: unknown): string | number {
  * @example
  * const app = Fastify({ frameworkErrors: problemFrameworkErrors });
  */
-export function problemFrameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return sendProblem(request, reply, 'MALFORMED_REQUEST', typeof error.message === 'string' ? error.message.slice(0, 300) : 'Malformed URL.');
+export function problemFrameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  sendProblem(request, reply, 'MALFORMED_REQUEST', typeof error.message === 'string' ? error.message.slice(0, 300) : 'Malformed URL.');
 }

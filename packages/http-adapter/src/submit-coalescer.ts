@@ -18,7 +18,9 @@ export class SubmitCoalescer {
   submit(name: string, input: unknown, options: SubmitOptions): Promise<JobHandle> {
     return new Promise<JobHandle>((resolve, reject) => {
       if (this.pending.length === 0) setImmediate(this.flush);
-      this.pending.push(() => this.system.submitByName(name, input, options).then(resolve, reject));
+      this.pending.push(() => {
+        this.system.submitByName(name, input, options).then(resolve, reject);
+      });
     });
   }
 
