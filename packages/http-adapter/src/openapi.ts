@@ -47,7 +47,11 @@ const problemSchema = {
  * An OpenAPI 3.1 document (its schemas are JSON Schema 2020-12, which is what Standard JSON
  * Schema converters emit). The submit route becomes one operation per job, with the job's input
  * schema when its Standard Schema can describe itself; a schema that cannot (or throws) is
- * documented as "any JSON" — validation still happens in the core either way.
+ * documented as "any JSON" — validation still happens in the core either way. The plugin serves
+ * it at `{prefix}/openapi.json`.
+ *
+ * @example
+ * const doc = buildOpenApi({ title: 'jobs', version: '1', routes, jobs: system.jobs, binaryJobs: undefined });
  */
 export function buildOpenApi(input: OpenApiInput): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -108,7 +112,13 @@ function requestBody(job: AnyJobDefinition, binary: boolean): Record<string, unk
   return { required: false, content };
 }
 
-/** The job's input as JSON Schema, through the Standard JSON Schema interface when present. */
+/**
+ * The job's input as JSON Schema, through the Standard JSON Schema interface when present;
+ * `{}` (any JSON) otherwise.
+ *
+ * @example
+ * inputSchema(sleep); // { type: 'object', properties: { ms: { type: 'integer', ... } }, required: ['ms'] }
+ */
 export function inputSchema(job: AnyJobDefinition): Record<string, unknown> {
   const standard = (job.schema as { '~standard'?: { jsonSchema?: { input?: (o: { target: string }) => Record<string, unknown> } } } | undefined)?.[
     '~standard'

@@ -27,6 +27,9 @@ export type ProblemCode = ErrorCode | HttpProblemCode;
  * error here until it is given a status. The job-outcome codes (JOB_FAILED, JOB_TIMEOUT, ...) do not
  * normally fail a request — they are shown inside a job's representation — but they still map to
  * the status a gateway would use, should one ever surface (502/504: the work behind us failed).
+ *
+ * @example
+ * problemStatuses.QUEUE_FULL; // 503
  */
 export const problemStatuses = {
   QUEUE_FULL: 503,
@@ -80,7 +83,12 @@ export interface ProblemIssue {
   message: string;
 }
 
-/** The URI of a code's documentation; relative so it resolves against wherever docs are served. */
+/**
+ * The `type` URI of a code's problem documents.
+ *
+ * @example
+ * problemType('QUEUE_FULL'); // 'https://scalable-api.dev/problems/queue-full'
+ */
 export function problemType(code: ProblemCode): string {
   return `https://scalable-api.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`;
 }
@@ -88,6 +96,9 @@ export function problemType(code: ProblemCode): string {
 /**
  * An error the adapter raises itself; the error handler renders it. `headers` carries what the
  * status needs besides the body (Retry-After, Allow, WWW-Authenticate).
+ *
+ * @example
+ * throw new HttpProblemError('UNAUTHORIZED', 'Send an API key.', { headers: { 'www-authenticate': 'Bearer' } });
  */
 export class HttpProblemError extends Error {
   readonly code: ProblemCode;
