@@ -13,7 +13,12 @@ export type {
   TreeNode,
   TreeSpec,
 } from './system/job-system.js';
+export { actorsView } from './system/actor-view.js';
+export type { ActorsView, WorkerView } from './system/actor-view.js';
 export { defineJob } from './job/define-job.js';
+export { threadModule } from './isolation/thread-task.js';
+export type { ThreadContext, ThreadModule, ThreadTask, ThreadTaskInput, ThreadTaskOutput } from './isolation/thread-task.js';
+export type { ThreadPoolOptions } from './isolation/thread-pool.js';
 export type { AnyJobDefinition, JobDefinition, JobInput, JobOptions, JobOutput, MachineJobInput } from './job/define-job.js';
 export type { ChildResult, JobContext, SpawnOptions } from './job/job-context.js';
 export { jobStatuses, isTerminal } from './job/job-status.js';

@@ -8,6 +8,7 @@ import type { AttemptHost } from '../job/attempt-host.js';
 import type { AnyJobDefinition, JobInput, JobOutput } from '../job/define-job.js';
 import { JobAttempt } from '../job/job-attempt.js';
 import { withPropagated, type Instrumentation } from '../instrumentation.js';
+import { ThreadPool, type ThreadRun } from '../isolation/thread-pool.js';
 import { isTerminal } from '../job/job-status.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { msg, type IdleReport } from '../messages.js';
@@ -16,6 +17,7 @@ import type { ClaimedJob, EnqueueOutcome, JobStore, LeaseRef, NewJob, Settlement
 import { supervisorLogic, type SupervisorActorRef } from '../supervisor/supervisor-logic.js';
 import { flattenTree } from '../tree/declared-tree.js';
 import { readTree } from '../tree/tree-view.js';
+import { actorsViewKey, readActorsView, type ActorsView } from './actor-view.js';
 import { Batcher } from './batcher.js';
 import { EventStream } from './event-stream.js';
 import { Handle } from './job-handle.js';
@@ -68,6 +70,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
   private liveActors = 0;
   private restarts = 0;
   private drainCheck: (() => void) | undefined;
+  private threads: ThreadPool | undefined;
   private readonly counters = { submitted: 0, rejected: 0, completed: 0, failed: 0, cancelled: 0 };
   private readonly rates: { submitted: RateMeter; completed: RateMeter; failed: RateMeter };
 
@@ -162,6 +165,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
     this.supervisor?.stop();
     this.liveActors -= 1 + 1 + this.options.workers;
     this.unsubscribe?.();
+    await this.threads?.close();
     for (const stream of this.streams) stream.end();
     if (this.ownsStore) await this.store.close();
     this.state = 'stopped';
@@ -190,6 +194,11 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
 
   health(): Health {
     return this.state;
+  }
+
+  /** Read by `actorsView(system)`; kept off the `JobSystem` interface. */
+  [actorsViewKey](): ActorsView | undefined {
+    return readActorsView(this.supervisor, this.clock.now());
   }
 
   // ---- submit ------------------------------------------------------------------------------
@@ -452,6 +461,17 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
 
   setWaiting(lease: LeaseRef, waiting: boolean): void {
     this.store.setWaiting(lease, waiting).catch((error: unknown) => this.logger.warn({ err: error, jobId: lease.id }, 'recording a waiting parent failed'));
+  }
+
+  runInThread(run: ThreadRun): Promise<unknown> {
+    // A replaced thread counts as a restart but not against the restart intensity: its job fails
+    // with THREAD_CRASHED through its own retry policy, so one poison input cannot turn the node
+    // unhealthy, while the count still shows in stats().
+    this.threads ??= new ThreadPool(this.clock, this.options.threads, (why) => {
+      this.restarts++;
+      this.logger.warn({ why }, 'a job thread was replaced');
+    });
+    return this.threads.run(run);
   }
 
   actorStarted(): void {
