@@ -1,11 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runStoreConformance, SimulatedClock } from '@scalable-api/core/testing';
 import { createRedisStore } from '../src/index.js';
+import { canStartRedis, randomPort, startRedisServer, type PrivateRedis } from './private-redis.js';
 import { testPrefix } from './redis-fixture.js';
 
 /**
@@ -17,32 +15,22 @@ const given = process.env.REDIS_CLUSTER_NODES?.split(',').map((n) => {
   const [host, port] = n.split(':');
   return { host: host!, port: Number(port) };
 });
-const canStart = spawnSync('redis-server', ['--version']).status === 0;
-
-if (!given && !canStart) {
+if (!given && !canStartRedis) {
   console.warn('\n!!! Redis Cluster suite SKIPPED: set REDIS_CLUSTER_NODES or install redis-server. !!!\n');
 }
 
-(given || canStart ? describe : describe.skip)('createRedisStore on Redis Cluster', () => {
-  const servers: ChildProcess[] = [];
-  let dir = '';
+(given || canStartRedis ? describe : describe.skip)('createRedisStore on Redis Cluster', () => {
+  const servers: PrivateRedis[] = [];
   let nodes = given ?? [];
 
   beforeAll(async () => {
     if (given) return;
-    dir = mkdtempSync(join(tmpdir(), 'sa-cluster-'));
-    const base = 17_000 + Math.floor(Math.random() * 2_000);
-    nodes = [0, 1, 2].map((i) => ({ host: '127.0.0.1', port: base + i }));
-    for (const { port } of nodes) {
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
-        '--dir', dir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'];
-      servers.push(spawn('redis-server', args, { stdio: 'ignore' }));
+    const base = randomPort();
+    for (let i = 0; i < 3; i++) {
+      const settings = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--maxmemory-policy', 'noeviction'];
+      servers.push(await startRedisServer(settings, base + i));
     }
-    for (const { port } of nodes) {
-      for (let i = 0; i < 100 && spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() !== 'PONG'; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
+    nodes = servers.map((s) => ({ host: '127.0.0.1', port: s.port }));
     const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
     // The cluster is usable once every node agrees that all slots are covered.
@@ -56,8 +44,7 @@ if (!given && !canStart) {
   }, 30_000);
 
   afterAll(() => {
-    for (const server of servers) server.kill('SIGKILL');
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const server of servers) server.stop();
   });
 
   runStoreConformance('createRedisStore (Cluster)', (options) => {
