@@ -576,18 +576,27 @@ export class MemoryStore implements JobStore {
   }
 
   private emit(rec: Rec, fact: DistributiveOmit<JobEvent, 'id' | 'name' | 'seq' | 'at' | 'parentId' | 'rootId'>): void {
-    // Built field by field rather than with a spread: the facts come in several shapes, and a
-    // polymorphic spread is several times slower on this path, which runs three times per job.
-    const event = fact as JobEvent;
-    event.id = rec.id;
-    event.name = rec.name;
-    event.seq = ++rec.eventSeq;
-    event.at = this.opNow;
-    event.parentId = rec.parentId;
-    event.rootId = rec.rootId;
-    if (rec.log.length >= this.eventsPerJob) rec.log.shift();
-    rec.log.push(event);
-    if (this.listeners.length > 0) this.signals.push({ type: 'job.event', event });
+    // The common fields first, in one literal: every event then shares one compact shape and a
+    // queued job (whose only event this is) costs as little heap as it can.
+    const event: Record<string, unknown> = {
+      type: fact.type,
+      status: fact.status,
+      id: rec.id,
+      name: rec.name,
+      seq: ++rec.eventSeq,
+      at: this.opNow,
+      parentId: rec.parentId,
+      rootId: rec.rootId,
+    };
+    for (const key in fact) if (key !== 'type' && key !== 'status') event[key] = (fact as Record<string, unknown>)[key];
+    const jobEvent = event as unknown as JobEvent;
+    // An array made for its first element has room for one; `[].push` would reserve seventeen.
+    if (rec.log.length === 0) rec.log = [jobEvent];
+    else {
+      if (rec.log.length >= this.eventsPerJob) rec.log.shift();
+      rec.log.push(jobEvent);
+    }
+    if (this.listeners.length > 0) this.signals.push({ type: 'job.event', event: jobEvent });
   }
 
   /**
