@@ -8,7 +8,9 @@ export interface QuickstartConfig {
   queueLimit: number;
   /** Set: the Redis store, so several processes form one system. */
   redisUrl?: string | undefined;
-  logger?: boolean;
+  logger?: boolean | { level: string };
+  /** The live dashboard at /jobs/dashboard. Default on. */
+  dashboard?: boolean;
   /** Passed through to the plugin (auth, rate limits, ...). */
   plugin?: Omit<JobsPluginOptions, 'system' | 'blobs'>;
 }
@@ -30,7 +32,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): QuickstartC
     queueLimit: intFrom(env['QUEUE_LIMIT'], 10_000),
     redisUrl: env['REDIS_URL'] || undefined,
     graceMs: intFrom(env['SHUTDOWN_GRACE_MS'], 25_000),
-    logger: env['LOG'] !== 'off',
+    logger: env['LOG'] === 'off' ? false : { level: env['LOG'] || 'info' },
+    dashboard: env['DASHBOARD'] !== 'off',
   };
 }
 
@@ -43,14 +46,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): QuickstartC
 export async function createQuickstart(config: QuickstartConfig): Promise<Quickstart> {
   const store = config.redisUrl ? await redisStore(config.redisUrl) : undefined;
   const blobs = await createFsBlobStore();
-  const system = createJobSystem({
-    jobs: demoJobs(blobs),
-    workers: config.workers,
-    queue: { limit: config.queueLimit },
-    ...(store ? { store } : {}),
-  });
-  await system.start();
-
   const app = Fastify({
     logger: config.logger ?? false,
     requestTimeout: 120_000,
@@ -60,7 +55,17 @@ export async function createQuickstart(config: QuickstartConfig): Promise<Quicks
     onConstructorPoisoning: 'error',
     frameworkErrors: problemFrameworkErrors,
   });
-  await app.register(jobsPlugin, { ...config.plugin, system, blobs, prefix: config.plugin?.prefix ?? '/jobs' });
+  // The server's pino logger is the jobs' logger too: job lines carry job id, name, attempt,
+  // parent and root ids beside the request lines.
+  const system = createJobSystem({
+    jobs: demoJobs(blobs),
+    workers: config.workers,
+    queue: { limit: config.queueLimit },
+    logger: app.log,
+    ...(store ? { store } : {}),
+  });
+  await system.start();
+  await app.register(jobsPlugin, { dashboard: config.dashboard ?? true, ...config.plugin, system, blobs, prefix: config.plugin?.prefix ?? '/jobs' });
 
   let stopping: Promise<void> | undefined;
   const shutdown = (graceMs: number) =>

@@ -12,7 +12,8 @@ const store = config.redisUrl ? 'redis' : 'memory';
 process.stdout.write(
   `scalable-api quickstart listening on ${base} (${config.workers} workers, queue limit ${config.queueLimit}, ${store} store)\n` +
     `  try: curl -si -X POST ${base}/jobs/echo -H 'content-type: application/json' -H 'prefer: wait=5' -d '{"hello":"world"}'\n` +
-    `  docs: ${base}/jobs/openapi.json   ready: ${base}/ready   metrics: ${base}/metrics\n`,
+    `  docs: ${base}/jobs/openapi.json   ready: ${base}/ready   metrics: ${base}/metrics\n` +
+    (config.dashboard ? `  dashboard: ${base}/jobs/dashboard\n` : ''),
 );
 
 // SIGTERM (orchestrators) and SIGINT (Ctrl-C): stop taking work, drain, close. A second signal

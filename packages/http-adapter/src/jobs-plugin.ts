@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AdapterContext, ResolvedLimits } from './adapter-context.js';
 import { createAuthenticator, isTenant, type AuthOptions } from './auth-hook.js';
+import { dashboardRoutes, type DashboardOptions } from './dashboard/dashboard-routes.js';
 import type { BlobStore } from './blob-store.js';
 import { createFsBlobStore } from './fs-blob-store.js';
 import { jobRoutes } from './job-routes.js';
@@ -57,6 +58,8 @@ export interface JobsPluginOptions {
   ops?: { prefix?: string } | false;
   /** For the OpenAPI document. */
   info?: { title?: string; version?: string };
+  /** A live dashboard at `{prefix}/dashboard`, behind the same auth as the job routes. Default off. */
+  dashboard?: boolean | DashboardOptions;
 }
 
 /** What the plugin decorates the fastify instance with (`app.jobs`). */
@@ -145,6 +148,7 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
       if (doc) for (const method of methods) if (method !== 'HEAD') ctx.routes.push({ method, url: route.url, doc });
     });
     await scope.register(jobRoutes(ctx, info), { prefix });
+    if (options.dashboard) await scope.register(dashboardRoutes(ctx, options.dashboard === true ? {} : options.dashboard), { prefix: `${prefix}/dashboard` });
     if (ops !== false) await scope.register(opsRoutes(ctx), { prefix: normalisePrefix(ops?.prefix ?? '') });
   });
 

@@ -1,0 +1,213 @@
+// The dashboard page: one EventSource to api/live, redrawn as messages arrive. No framework and
+// no build step; the server bounds what arrives (at most a few messages a second, 200 list rows,
+// 2,000 tree nodes), so plain string rendering stays fast with any number of jobs.
+const statuses = ['queued', 'delayed', 'running', 'waitingChildren', 'completed', 'failed', 'cancelled'];
+const maxPoints = 300;
+const $ = (id) => document.getElementById(id);
+const state = { points: [], source: undefined, jobId: undefined, filter: { status: '', name: '', roots: '' }, names: '' };
+
+const esc = (value) => String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const fmt = (n) => (n === null || n === undefined ? '–' : n >= 1000 ? `${(n / 1000).toFixed(n >= 10_000 ? 0 : 1)}k` : `${Math.round(n * 10) / 10}`);
+const ago = (at) => {
+  const s = Math.max(0, Math.round((Date.now() - at) / 1000));
+  return s < 60 ? `${s}s ago` : `${Math.floor(s / 60)}m ago`;
+};
+
+function connect() {
+  state.source?.close();
+  // Every connection starts with the full history.
+  state.points = [];
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(state.filter)) if (value) params.set(key, value);
+  if (state.jobId) params.set('job', state.jobId);
+  const source = new EventSource(`api/live?${params}`);
+  state.source = source;
+  source.onopen = () => setLive('live', 'live');
+  source.onerror = () => setLive('reconnecting', '');
+  source.onmessage = (message) => apply(JSON.parse(message.data));
+}
+
+function setLive(text, cls) {
+  $('live').textContent = text;
+  $('live').className = `badge ${cls}`;
+}
+
+function apply(message) {
+  if (message.overview) renderOverview(message.overview);
+  if (message.points) {
+    state.points.push(...message.points);
+    if (state.points.length > maxPoints) state.points.splice(0, state.points.length - maxPoints);
+    renderCharts();
+  }
+  if (message.list) renderList(message.list);
+  if (message.job !== undefined) renderJob(message.job);
+}
+
+function renderOverview(o) {
+  const s = o.stats;
+  $('node').textContent = `${o.nodeId}${o.durable ? ' · durable store' : ' · memory store'}`;
+  $('health').textContent = s.health;
+  $('health').className = `badge ${s.health}`;
+  $('c-queued').textContent = fmt(s.queued + s.delayed);
+  $('c-running').textContent = fmt(s.running);
+  $('c-waiting').textContent = fmt(s.waitingChildren);
+  $('c-completed').textContent = String(s.completed);
+  $('c-failed').textContent = String(s.failed);
+  $('c-rate').textContent = fmt(s.rates.completed);
+  $('c-restarts').textContent = String(s.restarts);
+  const a = o.actors;
+  if (a) {
+    const sup = a.supervisor;
+    $('supervisor').textContent = `supervisor ${sup.state} · ${sup.recentRestarts}/${sup.intensity.maxRestarts} restarts in ${sup.intensity.withinMs / 1000}s`;
+    $('supervisor').className = `badge ${sup.state}`;
+    const busy = a.workers.filter((w) => w.state === 'running').length;
+    $('actors-summary').textContent = `dispatcher ${a.dispatcher.state} · ${busy}/${a.workers.length} workers busy · ${s.actors} live actors · ${s.waitingParents} waiting parents`;
+    $('workers').innerHTML = a.workers.map(workerTile).join('');
+  }
+  const names = o.jobNames.join(',');
+  if (names !== state.names) {
+    state.names = names;
+    fillSelect(document.querySelector('[name=name]'), o.jobNames, state.filter.name);
+  }
+  $('jobs-summary').dataset.size = o.recent.size;
+}
+
+function workerTile(w) {
+  const job = w.job ? `<a href="#/job/${esc(w.job.id)}">${esc(w.job.name)}</a> <span class="muted">${esc(w.job.id.slice(0, 8))}</span>` : '<span class="muted">idle</span>';
+  const gen = w.generation > 0 ? ` <span class="s-failed" title="restarted">↻${w.generation}</span>` : '';
+  return `<div class="worker ${w.state}" data-testid="worker" data-state="${w.state}"><b>${esc(w.id)}</b>${gen} · ${w.state}<br>${job}<br><span class="muted">${w.jobsRun} jobs run</span></div>`;
+}
+
+function fillSelect(select, values, current) {
+  select.innerHTML = `<option value="">any</option>${values.map((v) => `<option${v === current ? ' selected' : ''}>${esc(v)}</option>`).join('')}`;
+}
+
+function renderCharts() {
+  const p = state.points;
+  chart($('chart-depth'), [
+    { label: 'queued', color: 'var(--queued)', values: p.map((x) => x.queued) },
+    { label: 'running', color: 'var(--running)', values: p.map((x) => x.running) },
+    { label: 'waiting', color: 'var(--waitingChildren)', values: p.map((x) => x.waitingChildren) },
+  ]);
+  chart($('chart-rate'), [
+    { label: 'completed/s', color: 'var(--completed)', values: p.map((x) => x.completed) },
+    { label: 'submitted/s', color: '#7cc4ff', values: p.map((x) => x.submitted) },
+    { label: 'failed/s', color: 'var(--failed)', values: p.map((x) => x.failed) },
+  ]);
+  chart($('chart-latency'), [
+    { label: 'p50', color: 'var(--completed)', values: p.map((x) => x.p50) },
+    { label: 'p95', color: 'var(--waitingChildren)', values: p.map((x) => x.p95) },
+  ]);
+}
+
+/** A line chart in a 400×120 viewBox; the legend with the last values and the scale goes in the caption. */
+function chart(svg, lines) {
+  const W = 400, H = 120, top = 6;
+  let max = 0;
+  for (const line of lines) for (const v of line.values) if (v !== null && v > max) max = v;
+  const scale = niceCeil(max);
+  const n = Math.max(2, maxPoints);
+  const offset = maxPoints - lines[0].values.length;
+  let out = [0.25, 0.5, 0.75].map((f) => `<line class="grid" x1="0" x2="${W}" y1="${top + (H - top) * f}" y2="${top + (H - top) * f}"/>`).join('');
+  for (const line of lines) {
+    let d = '';
+    let pen = false;
+    line.values.forEach((v, i) => {
+      if (v === null) return void (pen = false);
+      const x = ((offset + i) / (n - 1)) * W;
+      const y = H - (v / scale) * (H - top);
+      d += `${pen ? 'L' : 'M'}${x.toFixed(1)},${y.toFixed(1)}`;
+      pen = true;
+    });
+    out += `<path class="series" stroke="${line.color}" d="${d}"/>`;
+  }
+  svg.innerHTML = out;
+  const caption = svg.previousElementSibling;
+  const title = caption.dataset.title ?? caption.textContent;
+  caption.dataset.title = title;
+  const legend = lines.map((l) => `<span style="color:${l.color}">${l.label} ${fmt(l.values.at(-1))}</span>`).join('');
+  caption.innerHTML = `<span>${esc(title)} · max ${fmt(scale)} · 5 min</span><span class="legend">${legend}</span>`;
+}
+
+function niceCeil(v) {
+  if (v <= 1) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 5, 10]) if (v <= m * p) return m * p;
+  return 10 * p;
+}
+
+function renderList({ jobs, matched }) {
+  $('jobs-summary').textContent = `${matched} match in the last ${$('jobs-summary').dataset.size ?? ''} seen${matched > jobs.length ? `, newest ${jobs.length} shown` : ''}`;
+  $('jobs').innerHTML = jobs
+    .map(
+      (j) =>
+        `<tr data-testid="job-row" data-status="${j.status}"><td><a href="#/job/${esc(j.id)}">${esc(j.id)}</a>${j.parentId ? ' <span class="muted">child</span>' : ''}</td>` +
+        `<td>${esc(j.name)}</td><td class="status s-${j.status}">${j.status}</td><td>${j.attempt}</td>` +
+        `<td>${j.progress === undefined ? '' : `${Math.round(j.progress * 100)}%`}</td><td>${ago(j.updatedAt)}</td></tr>`,
+    )
+    .join('');
+}
+
+function renderJob(detail) {
+  if (!detail) {
+    $('job-status').textContent = 'gone';
+    return;
+  }
+  const { job, events, tree, treeCap } = detail;
+  $('job-title').textContent = `${job.name} ${job.id}`;
+  $('job-status').textContent = job.status;
+  $('job-status').className = `badge ${job.status}`;
+  $('job-progress').value = typeof job.progress === 'number' ? job.progress : tree ? tree.aggregateProgress : 0;
+  $('job-attempt').textContent = `attempt ${job.attempt} · ${job.children.total} children, ${job.children.pending} pending`;
+  const settled = ['completed', 'failed', 'cancelled'].includes(job.status);
+  $('cancel').disabled = settled;
+  $('job-result').textContent = job.error ? JSON.stringify(job.error, null, 2) : job.status === 'completed' ? JSON.stringify(job.output, null, 2) : '…';
+  const t0 = events[0]?.at ?? 0;
+  $('timeline').innerHTML = events.map((e) => `<li data-testid="timeline-event">+${e.at - t0} ms <b class="s-${e.status}">${e.type}</b> ${eventDetail(e)}</li>`).join('');
+  let count = 0;
+  const node = (n) => {
+    count++;
+    const bar = `<span class="bar"><i style="width:${Math.round(n.aggregateProgress * 100)}%"></i></span>`;
+    const self = `<a href="#/job/${esc(n.id)}" class="node${n.id === job.id ? ' current' : ''}" data-testid="tree-node" data-id="${esc(n.id)}" data-status="${n.status}">${esc(n.name)} <span class="status s-${n.status}">${n.status}</span>${bar}</a>`;
+    return `<li>${self}${n.children.length ? `<ul>${n.children.map(node).join('')}</ul>` : ''}</li>`;
+  };
+  const html = tree ? `<ul>${node(tree)}</ul>` : '';
+  $('tree').innerHTML = html + (count >= treeCap ? `<p class="muted">first ${treeCap} nodes shown</p>` : '');
+}
+
+function eventDetail(e) {
+  if (e.type === 'job.started') return `attempt ${e.attempt}`;
+  if (e.type === 'job.progress') return esc(JSON.stringify(e.progress)).slice(0, 80);
+  if (e.error) return `<span class="s-failed">${esc(e.error.code)}: ${esc(e.error.message)}</span>`;
+  return '';
+}
+
+async function act(action) {
+  const response = await fetch(`api/jobs/${encodeURIComponent(state.jobId)}/${action}`, { method: 'POST', headers: { 'x-dashboard': '1' } });
+  const body = await response.json();
+  if (!response.ok) return void ($('action-result').textContent = `${action}: ${body.code ?? response.status}`);
+  if (action === 'retry') location.hash = `#/job/${body.id}`;
+  else $('action-result').textContent = `cancel: ${body.result}`;
+}
+
+function route() {
+  const match = /^#\/job\/([\w-]{1,64})$/.exec(location.hash);
+  state.jobId = match?.[1];
+  $('overview-view').hidden = Boolean(state.jobId);
+  $('job-view').hidden = !state.jobId;
+  $('action-result').textContent = '';
+  $('tree').innerHTML = '';
+  $('timeline').innerHTML = '';
+  connect();
+}
+
+fillSelect(document.querySelector('[name=status]'), statuses, '');
+$('filters').addEventListener('change', (event) => {
+  const field = (name) => event.currentTarget.elements.namedItem(name);
+  state.filter = { status: field('status').value, name: field('name').value, roots: field('roots').checked ? '1' : '' };
+  connect();
+});
+$('cancel').addEventListener('click', () => void act('cancel'));
+$('retry').addEventListener('click', () => void act('retry'));
+window.addEventListener('hashchange', route);
+route();

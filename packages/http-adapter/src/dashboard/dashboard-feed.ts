@@ -1,0 +1,190 @@
+import type { ServerResponse } from 'node:http';
+import { actorsView, type JobEvent, type JobStatus, type JobSystem, type JobSystemStats } from '@scalable-api/core';
+import { jobView } from '../job-view.js';
+import { RecentJobs, type RecentJob } from './recent-jobs.js';
+import { ThroughputSeries, type SeriesPoint } from './throughput-series.js';
+
+export interface DashboardFeedOptions {
+  /** Messages per second on one live connection at most; events in between are coalesced. */
+  updatesPerSecond: number;
+  /** Jobs kept for the list. */
+  recentJobs: number;
+  /** Seconds of chart history. */
+  historySeconds: number;
+  /** Rows sent for one list. */
+  listLimit: number;
+  /** Nodes of a tree sent for a job page. */
+  treeNodes: number;
+  /** Bytes queued for a slow reader before ticks are skipped for it (it gets the next state, not every state). */
+  slowReaderBytes: number;
+  /** May this tenant see this job? `undefined` when the adapter has no tenants. */
+  visible: ((job: { id: string; rootId: string }, tenant: string | undefined) => Promise<boolean>) | undefined;
+}
+
+/** What one browser tab watches. */
+export interface LiveClient {
+  res: ServerResponse;
+  tenant: string | undefined;
+  filter: { status?: JobStatus | undefined; name?: string | undefined; rootsOnly?: boolean | undefined };
+  jobId: string | undefined;
+  /** Root of the watched job's tree: any event under it may change the page. */
+  jobRoot: string | undefined;
+  jobDirty: boolean;
+  listVersion: number;
+  lastPoint: number;
+}
+
+/**
+ * Everything the dashboard shows live, from one store listener and one timer per node, however
+ * many tabs are open. A tick builds the overview once and gives each connection at most one
+ * message: the rate is bounded per connection whatever the event rate, and a reader whose socket
+ * is backed up skips ticks rather than buffering them.
+ */
+export class DashboardFeed {
+  readonly recent: RecentJobs;
+  readonly series: ThroughputSeries;
+  private readonly clients = new Set<LiveClient>();
+  private readonly byRoot = new Map<string, Set<LiveClient>>();
+  private readonly unsubscribe: () => void;
+  private sampler: NodeJS.Timeout | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly system: JobSystem,
+    private readonly options: DashboardFeedOptions,
+  ) {
+    this.recent = new RecentJobs(options.recentJobs);
+    this.series = new ThroughputSeries(options.historySeconds);
+    this.unsubscribe = system.store.subscribe((signal) => {
+      if (signal.type === 'job.event') this.observe(signal.event);
+    });
+    this.sampler = setInterval(() => void this.sample(), 1_000).unref();
+  }
+
+  private observe(event: JobEvent): void {
+    this.recent.observe(event);
+    this.series.observe(event);
+    const watchers = this.byRoot.get(event.rootId);
+    if (watchers) for (const client of watchers) client.jobDirty = true;
+  }
+
+  private async sample(): Promise<void> {
+    try {
+      this.series.tick(Date.now(), await this.system.stats());
+    } catch {
+      // A store hiccup leaves a gap in the chart; the next second tries again.
+    }
+  }
+
+  async overview(): Promise<Record<string, unknown>> {
+    const stats: JobSystemStats = await this.system.stats();
+    return {
+      at: Date.now(),
+      nodeId: this.system.nodeId,
+      durable: this.system.store.durable,
+      stats,
+      actors: actorsView(this.system) ?? null,
+      recent: { size: this.recent.size, capacity: this.recent.capacity, ...this.recent.summary() },
+      jobNames: [...this.system.jobs.keys()],
+    };
+  }
+
+  list(client: Pick<LiveClient, 'filter' | 'tenant'>): Promise<{ jobs: RecentJob[]; matched: number }> {
+    const visible = this.options.visible;
+    return this.recent.query({
+      ...client.filter,
+      limit: this.options.listLimit,
+      visible: visible ? (job) => visible(job, client.tenant) : undefined,
+    });
+  }
+
+  /** A job page: the record, its event timeline and its tree (capped). */
+  async job(id: string): Promise<Record<string, unknown> | undefined> {
+    const record = await this.system.get(id);
+    if (!record) return undefined;
+    const [events, tree] = await Promise.all([this.system.store.events(id, 0), this.system.tree(id, { maxNodes: this.options.treeNodes })]);
+    return { job: jobView(record), events, tree: tree ?? null, treeCap: this.options.treeNodes };
+  }
+
+  /** Starts streaming to a connection; the first message carries the full state and history. */
+  async connect(client: LiveClient): Promise<void> {
+    if (client.jobId !== undefined) {
+      const record = await this.system.get(client.jobId);
+      client.jobRoot = record?.rootId;
+      client.jobDirty = true;
+      if (client.jobRoot !== undefined) {
+        let set = this.byRoot.get(client.jobRoot);
+        if (!set) this.byRoot.set(client.jobRoot, (set = new Set()));
+        set.add(client);
+      }
+    }
+    this.clients.add(client);
+    client.res.on('close', () => this.disconnect(client));
+    await this.send(client, await this.overview(), true);
+    this.schedule();
+  }
+
+  private disconnect(client: LiveClient): void {
+    this.clients.delete(client);
+    if (client.jobRoot !== undefined) {
+      const set = this.byRoot.get(client.jobRoot);
+      set?.delete(client);
+      if (set?.size === 0) this.byRoot.delete(client.jobRoot);
+    }
+  }
+
+  private schedule(): void {
+    if (this.ticker !== undefined || this.closed || this.clients.size === 0) return;
+    this.ticker = setTimeout(() => {
+      this.tick().then(
+        () => {
+          this.ticker = undefined;
+          this.schedule();
+        },
+        () => {
+          this.ticker = undefined;
+          this.schedule();
+        },
+      );
+    }, 1_000 / this.options.updatesPerSecond);
+  }
+
+  private async tick(): Promise<void> {
+    const overview = await this.overview();
+    await Promise.all([...this.clients].map((client) => this.send(client, overview, false)));
+  }
+
+  private async send(client: LiveClient, overview: Record<string, unknown>, first: boolean): Promise<void> {
+    const { res } = client;
+    if (res.destroyed || res.writableEnded) return;
+    if (res.writableLength > this.options.slowReaderBytes) return;
+    const message: Record<string, unknown> = { overview };
+    const points = this.series.history();
+    const fresh: SeriesPoint[] = first ? points : points.filter((p) => p.t > client.lastPoint);
+    if (fresh.length > 0) {
+      message['points'] = fresh;
+      client.lastPoint = fresh[fresh.length - 1]!.t;
+    }
+    if (first || client.listVersion !== this.recent.version) {
+      client.listVersion = this.recent.version;
+      message['list'] = await this.list(client);
+    }
+    if (client.jobId !== undefined && client.jobDirty) {
+      client.jobDirty = false;
+      message['job'] = (await this.job(client.jobId)) ?? null;
+    }
+    if (res.destroyed || res.writableEnded) return;
+    res.write(`data: ${JSON.stringify(message)}\n\n`);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.unsubscribe();
+    clearInterval(this.sampler);
+    clearTimeout(this.ticker);
+    for (const client of this.clients) client.res.end();
+    this.clients.clear();
+    this.byRoot.clear();
+  }
+}

@@ -1,0 +1,172 @@
+import { readFile } from 'node:fs/promises';
+import { jobStatuses, type JobStatus } from '@scalable-api/core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { loadJob, type AdapterContext } from '../adapter-context.js';
+import { problemErrorHandler } from '../problem-error-handler.js';
+import { HttpProblemError } from '../problem.js';
+import { DashboardFeed, type DashboardFeedOptions, type LiveClient } from './dashboard-feed.js';
+
+/** `dashboard: true` or these, all optional. */
+export interface DashboardOptions {
+  /** Live messages per second per open tab, at most. Default 2. */
+  updatesPerSecond?: number;
+  /** Jobs remembered for the list (a ring: the oldest go first). Default 5,000. */
+  recentJobs?: number;
+  /** Seconds of chart history. Default 300. */
+  historySeconds?: number;
+}
+
+const assets = {
+  'index.html': 'text/html; charset=utf-8',
+  'app.js': 'text/javascript; charset=utf-8',
+  'app.css': 'text/css; charset=utf-8',
+} as const;
+
+/** A browser cannot attach an API-key header to a page load, but it does Basic auth natively. */
+const basicChallenge = { 'www-authenticate': 'Basic realm="scalable-api dashboard", charset="UTF-8"' };
+
+type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+
+/**
+ * The dashboard: one page and its JSON/SSE feed under `{prefix}/dashboard`, behind the same
+ * credentials as the job routes. A browser sends them as Basic auth (any user name, the API key
+ * as password), which it then repeats on every request of the page, the event stream included.
+ */
+export function dashboardRoutes(ctx: AdapterContext, options: DashboardOptions) {
+  return async function register(app: FastifyInstance): Promise<void> {
+    const files = await loadAssets();
+    const tenanted = ctx.authenticate !== undefined || ctx.tenantOf !== undefined;
+    const rootTenants = new Map<string, string | undefined>();
+    const feedOptions: DashboardFeedOptions = {
+      updatesPerSecond: options.updatesPerSecond ?? 2,
+      recentJobs: options.recentJobs ?? 5_000,
+      historySeconds: options.historySeconds ?? 300,
+      listLimit: 200,
+      treeNodes: 2_000,
+      slowReaderBytes: 256 * 1024,
+      visible: tenanted ? (job, tenant) => tenantOfRoot(job.rootId).then((owner) => owner === tenant) : undefined,
+    };
+    const feed = new DashboardFeed(ctx.system, feedOptions);
+    app.addHook('onClose', async () => feed.close());
+
+    /** Roots' tenants, looked up once each; bounded like the list it serves. */
+    async function tenantOfRoot(rootId: string): Promise<string | undefined> {
+      if (rootTenants.has(rootId)) return rootTenants.get(rootId);
+      const tenant = (await ctx.system.get(rootId))?.meta?.['tenant'];
+      if (rootTenants.size >= feedOptions.recentJobs) rootTenants.delete(rootTenants.keys().next().value!);
+      rootTenants.set(rootId, tenant);
+      return tenant;
+    }
+
+    app.setErrorHandler(problemErrorHandler({ retryAfterSeconds: ctx.limits.retryAfterSeconds }));
+    if (ctx.authenticate || ctx.tenantOf) {
+      app.addHook('onRequest', async (request) => {
+        if (ctx.authenticate) request.tenant = await authenticateDashboard(ctx.authenticate, request);
+        else if (ctx.tenantOf) request.tenant = ctx.tenantOf(request);
+      });
+    }
+    // Cancel and retry change state: a cross-site form could ride on the browser's Basic
+    // credentials, but it cannot set a custom header without a CORS preflight we never grant.
+    app.addHook('onRequest', async (request) => {
+      if (request.method === 'POST' && request.headers['x-dashboard'] !== '1') {
+        throw new HttpProblemError('MALFORMED_REQUEST', 'Dashboard actions need the x-dashboard: 1 header.');
+      }
+    });
+
+    const page = (base: string) => files['index.html'].replace('%BASE%', base);
+    app.get('/', async (_request, reply) => {
+      return reply.type(assets['index.html']).header('cache-control', 'no-store').send(page(`${app.prefix}/`));
+    });
+    for (const name of ['app.js', 'app.css'] as const) {
+      app.get(`/${name}`, async (_request, reply) => reply.type(assets[name]).header('cache-control', 'no-cache').send(files[name]));
+    }
+
+    app.get<{ Querystring: Record<string, string | undefined> }>('/api/overview', async (request) => {
+      const client = { tenant: request.tenant, filter: listFilter(request.query) };
+      const [overview, list] = await Promise.all([feed.overview(), feed.list(client)]);
+      return { overview, list, points: feed.series.history() };
+    });
+
+    app.get('/api/jobs/:id', async (request: IdRequest) => {
+      await loadJob(ctx, request, request.params.id);
+      const detail = await feed.job(request.params.id);
+      if (!detail) throw new HttpProblemError('JOB_NOT_FOUND', 'The job is gone.');
+      return detail;
+    });
+
+    app.post('/api/jobs/:id/cancel', async (request: IdRequest) => {
+      await loadJob(ctx, request, request.params.id);
+      return { result: await ctx.system.cancel(request.params.id) };
+    });
+
+    // Retry is a new job with the same name and input (and the caller's tenant): the old one
+    // keeps its outcome and history.
+    app.post('/api/jobs/:id/retry', async (request: IdRequest, reply) => {
+      const record = await loadJob(ctx, request, request.params.id);
+      const meta = request.tenant !== undefined ? { tenant: request.tenant } : undefined;
+      const handle = await ctx.system.submitByName(record.name, record.input, meta ? { meta } : {});
+      return reply.code(202).send({ id: handle.id, status: handle.status, retryOf: record.id });
+    });
+
+    app.get<{ Querystring: Record<string, string | undefined> }>('/api/live', async (request, reply) => {
+      const jobId = request.query['job'] || undefined;
+      if (jobId !== undefined) await loadJob(ctx, request, jobId);
+      if (ctx.sse.size >= ctx.limits.sseMaxConnections) throw new HttpProblemError('NOT_READY', 'Too many open event streams on this node.');
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+      res.write('retry: 2000\n\n');
+      // Counted with the API's streams: the plugin ends them all on close, and the bound is shared.
+      ctx.sse.add(res);
+      res.on('close', () => ctx.sse.delete(res));
+      const client: LiveClient = {
+        res,
+        tenant: request.tenant,
+        filter: listFilter(request.query),
+        jobId,
+        jobRoot: undefined,
+        jobDirty: false,
+        listVersion: -1,
+        lastPoint: 0,
+      };
+      await feed.connect(client);
+    });
+  };
+}
+
+function listFilter(query: Record<string, string | undefined>): LiveClient['filter'] {
+  const status = query['status'];
+  if (status && !(jobStatuses as readonly string[]).includes(status)) throw new HttpProblemError('MALFORMED_REQUEST', `Unknown status ${JSON.stringify(status.slice(0, 32))}.`);
+  return {
+    status: (status || undefined) as JobStatus | undefined,
+    name: query['name'] || undefined,
+    rootsOnly: query['roots'] === '1',
+  };
+}
+
+/** The job routes' authenticator, also fed from Basic credentials (the password is the key). */
+async function authenticateDashboard(authenticate: (request: FastifyRequest) => Promise<string>, request: FastifyRequest): Promise<string> {
+  const basic = /^Basic\s+([A-Za-z0-9+/=]{1,8192})\s*$/i.exec(request.headers.authorization ?? '');
+  let target = request;
+  if (basic) {
+    const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const credential = colon >= 0 ? decoded.slice(colon + 1) || decoded.slice(0, colon) : decoded;
+    const headers = { ...request.headers, authorization: `Bearer ${credential}` };
+    target = Object.create(request, { headers: { value: headers } }) as FastifyRequest;
+  }
+  try {
+    return await authenticate(target);
+  } catch (error) {
+    if (error instanceof HttpProblemError && error.code === 'UNAUTHORIZED') throw new HttpProblemError('UNAUTHORIZED', error.message, { headers: basicChallenge });
+    throw error;
+  }
+}
+
+async function loadAssets(): Promise<Record<keyof typeof assets, string>> {
+  // From a build (dist/dashboard/) the assets are not compiled: they ship in src/dashboard/.
+  const read = (name: keyof typeof assets) =>
+    readFile(new URL(`./${name}`, import.meta.url), 'utf8').catch(() => readFile(new URL(`../../src/dashboard/${name}`, import.meta.url), 'utf8'));
+  const [html, js, css] = await Promise.all([read('index.html'), read('app.js'), read('app.css')]);
+  return { 'index.html': html, 'app.js': js, 'app.css': css };
+}

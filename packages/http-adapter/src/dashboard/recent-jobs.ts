@@ -1,0 +1,113 @@
+import type { JobEvent, JobStatus } from '@scalable-api/core';
+
+/** One row of the dashboard's job list. */
+export interface RecentJob {
+  id: string;
+  name: string;
+  status: JobStatus;
+  parentId: string | undefined;
+  rootId: string;
+  attempt: number;
+  /** When this node first saw the job (its first event), epoch ms. */
+  seenAt: number;
+  startedAt: number | undefined;
+  updatedAt: number;
+  /** Last numeric progress in [0, 1], if the job reported one. */
+  progress: number | undefined;
+}
+
+export interface RecentJobsQuery {
+  status?: JobStatus | undefined;
+  /** Exact job name. */
+  name?: string | undefined;
+  /** Only jobs without a parent. */
+  rootsOnly?: boolean | undefined;
+  limit: number;
+  /** Drops rows the caller may not see (another tenant's); called newest first, at most `limit` rows kept. */
+  visible?: ((job: RecentJob) => boolean | Promise<boolean>) | undefined;
+}
+
+/**
+ * The last `capacity` jobs this node heard of, built from the job event stream. The store has no
+ * "list jobs" operation (a Redis scan over millions of jobs is not something a page should
+ * trigger), so the dashboard keeps its own bounded window: a Map in first-seen order whose
+ * oldest entry goes when a new job arrives at capacity. Updates keep a job's place, so a long
+ * running job can age out while still running; its page still works (it reads the store).
+ */
+export class RecentJobs {
+  private readonly jobs = new Map<string, RecentJob>();
+  /** Bumped on every change: a feed sends the list again only when this moved. */
+  version = 0;
+
+  constructor(readonly capacity = 5_000) {}
+
+  observe(event: JobEvent): void {
+    let job = this.jobs.get(event.id);
+    if (!job) {
+      if (this.jobs.size >= this.capacity) {
+        const oldest = this.jobs.keys().next().value;
+        if (oldest !== undefined) this.jobs.delete(oldest);
+      }
+      job = {
+        id: event.id,
+        name: event.name,
+        status: event.status,
+        parentId: event.parentId,
+        rootId: event.rootId,
+        attempt: 0,
+        seenAt: event.at,
+        startedAt: undefined,
+        updatedAt: event.at,
+        progress: undefined,
+      };
+      this.jobs.set(event.id, job);
+    }
+    job.status = event.status;
+    job.updatedAt = event.at;
+    if (event.type === 'job.started') {
+      job.attempt = event.attempt;
+      job.startedAt = event.at;
+    } else if (event.type === 'job.progress' && typeof event.progress === 'number') {
+      job.progress = event.progress;
+    } else if (event.type === 'job.completed') {
+      job.progress = 1;
+    }
+    this.version++;
+  }
+
+  get(id: string): RecentJob | undefined {
+    return this.jobs.get(id);
+  }
+
+  get size(): number {
+    return this.jobs.size;
+  }
+
+  /** Matching jobs, newest first, plus how many matched in all (before the limit). */
+  async query(query: RecentJobsQuery): Promise<{ jobs: RecentJob[]; matched: number }> {
+    const all = [...this.jobs.values()];
+    const out: RecentJob[] = [];
+    let matched = 0;
+    for (let i = all.length - 1; i >= 0; i--) {
+      const job = all[i]!;
+      if (query.status !== undefined && job.status !== query.status) continue;
+      if (query.name !== undefined && job.name !== query.name) continue;
+      if (query.rootsOnly && job.parentId !== undefined) continue;
+      if (query.visible && !(await query.visible(job))) continue;
+      matched++;
+      if (out.length < query.limit) out.push({ ...job });
+    }
+    return { jobs: out, matched };
+  }
+
+  /** Jobs per status and the names seen, for the filter controls. */
+  summary(): { byStatus: Partial<Record<JobStatus, number>>; names: string[] } {
+    const byStatus: Partial<Record<JobStatus, number>> = {};
+    const names = new Set<string>();
+    for (const job of this.jobs.values()) {
+      byStatus[job.status] = (byStatus[job.status] ?? 0) + 1;
+      names.add(job.name);
+    }
+    return { byStatus, names: [...names].sort() };
+  }
+}
