@@ -22,6 +22,7 @@ export const errorCodes = {
   LEASE_LOST: 'The attempt no longer holds the job (its lease expired and another attempt took it).',
   STORE_UNAVAILABLE: 'The job store could not be reached.',
   EVENTS_OVERFLOW: 'An event subscriber fell too far behind and was disconnected.',
+  THREAD_CRASHED: 'The worker thread running the job crashed or was stopped; the attempt failed and follows the retry policy.',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
@@ -70,7 +71,7 @@ export class InputError extends ScalableApiError {
 /** How a job ended when it did not complete: what `handle.result()` rejects with. */
 export class JobError extends ScalableApiError {
   constructor(
-    code: 'JOB_TIMEOUT' | 'JOB_CANCELLED' | 'JOB_FAILED' | 'CHILD_FAILED' | 'JOB_QUARANTINED' | 'JOB_NOT_FOUND' | 'LEASE_LOST' | 'EVENTS_OVERFLOW',
+    code: 'JOB_TIMEOUT' | 'JOB_CANCELLED' | 'JOB_FAILED' | 'CHILD_FAILED' | 'JOB_QUARANTINED' | 'JOB_NOT_FOUND' | 'LEASE_LOST' | 'EVENTS_OVERFLOW' | 'THREAD_CRASHED',
     message?: string,
     options?: ScalableApiErrorOptions,
   ) {
@@ -124,6 +125,7 @@ export function deserializeError(data: SerializedError): JobError | ScalableApiE
     case 'JOB_QUARANTINED':
     case 'JOB_NOT_FOUND':
     case 'LEASE_LOST':
+    case 'THREAD_CRASHED':
       return new JobError(data.code, data.message, options);
     default:
       return new ScalableApiError(data.code, data.message, options);

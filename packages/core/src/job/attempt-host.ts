@@ -1,6 +1,7 @@
 import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
 import type { Clock } from '../clock.js';
 import type { Instrumentation } from '../instrumentation.js';
+import type { ThreadRun } from '../isolation/thread-pool.js';
 import type { Logger } from '../logger.js';
 import type { ClaimedJob, EnqueueOutcome, JobStore, LeaseRef, NewJob, Settlement } from '../store/job-store.js';
 import type { AnyJobDefinition } from './define-job.js';
@@ -26,6 +27,8 @@ export interface AttemptHost {
   releaseWorker(worker: AnyActorRef, jobName: string): void;
   /** The attempt is over; `settlement` is undefined when it lost its lease (nothing to record). */
   attemptFinished(attempt: JobAttempt, settlement: Settlement | undefined): void;
+  /** Runs a thread job's module in the system's thread pool (created on first use). */
+  runInThread(run: ThreadRun): Promise<unknown>;
   actorStarted(): void;
   actorStopped(): void;
 }

@@ -1,5 +1,6 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { AnyActorLogic, InputFrom, OutputFrom } from 'xstate';
+import type { ThreadModule, ThreadTaskInput, ThreadTaskOutput } from '../isolation/thread-task.js';
 import type { JobContext } from './job-context.js';
 import type { RetryPolicy } from './retry-policy.js';
 
@@ -28,10 +29,12 @@ export interface MachineJobInput<I> {
  * The types ride along as a phantom field so they flow to `submit()` without a registry.
  */
 export interface JobDefinition<Name extends string = string, Input = unknown, Output = unknown> extends JobOptions<Name> {
-  readonly kind: 'run' | 'machine';
+  readonly kind: 'run' | 'machine' | 'thread';
   readonly schema: StandardSchemaV1 | undefined;
   readonly run: ((input: never, ctx: JobContext) => unknown) | undefined;
   readonly machine: AnyActorLogic | undefined;
+  /** Thread jobs: the module (a `file:` URL) whose default export runs in the system's thread pool. */
+  readonly module?: string;
   readonly '~types'?: { input: Input; output: Output };
 }
 
@@ -48,6 +51,10 @@ type SchemaRunSpec<Name extends string, S extends StandardSchemaV1, O> = JobOpti
 type MachineSpec<Name extends string, L extends AnyActorLogic> = JobOptions<Name> & { machine: L; run?: never };
 type SchemaMachineSpec<Name extends string, S extends StandardSchemaV1, L extends AnyActorLogic> = MachineSpec<Name, L> & { input: S };
 
+/** `isolation: 'thread'`: the logic is a module's default export, run in a worker thread. */
+type ThreadSpec<Name extends string, M extends ThreadModule> = JobOptions<Name> & { isolation: 'thread'; module: M; run?: never; machine?: never };
+type SchemaThreadSpec<Name extends string, S extends StandardSchemaV1, M extends ThreadModule> = ThreadSpec<Name, M> & { input: S };
+
 type MachineInput<L extends AnyActorLogic> = InputFrom<L> extends MachineJobInput<infer I> ? I : never;
 
 /**
@@ -63,7 +70,21 @@ type MachineInput<L extends AnyActorLogic> = InputFrom<L> extends MachineJobInpu
  *     return { width: input.width };
  *   },
  * });
+ *
+ * // CPU-bound logic runs in the system's worker threads (see docs/cpu-heavy-jobs.md);
+ * // `import type * as blurTask from './blur.task.js'` carries the module's types:
+ * const blur = defineJob({
+ *   name: 'blur',
+ *   isolation: 'thread',
+ *   module: threadModule<typeof blurTask>(new URL('./blur.task.js', import.meta.url)),
+ * });
  */
+export function defineJob<const Name extends string, S extends StandardSchemaV1, M extends ThreadModule>(
+  spec: SchemaThreadSpec<Name, S, M>,
+): JobDefinition<Name, StandardSchemaV1.InferInput<S>, ThreadTaskOutput<M>>;
+export function defineJob<const Name extends string, M extends ThreadModule>(
+  spec: ThreadSpec<Name, M>,
+): JobDefinition<Name, ThreadTaskInput<M>, ThreadTaskOutput<M>>;
 export function defineJob<const Name extends string, S extends StandardSchemaV1, O>(
   spec: SchemaRunSpec<Name, S, O>,
 ): JobDefinition<Name, StandardSchemaV1.InferInput<S>, Awaited<O>>;
@@ -74,12 +95,21 @@ export function defineJob<const Name extends string, S extends StandardSchemaV1,
 export function defineJob<const Name extends string, L extends AnyActorLogic>(
   spec: MachineSpec<Name, L>,
 ): JobDefinition<Name, MachineInput<L>, OutputFrom<L>>;
-export function defineJob(spec: JobOptions<string> & { input?: StandardSchemaV1; run?: (input: never, ctx: JobContext) => unknown; machine?: AnyActorLogic }): AnyJobDefinition {
+export function defineJob(
+  spec: JobOptions<string> & {
+    input?: StandardSchemaV1;
+    run?: (input: never, ctx: JobContext) => unknown;
+    machine?: AnyActorLogic;
+    isolation?: 'inline' | 'thread';
+    module?: ThreadModule;
+  },
+): AnyJobDefinition {
   if (typeof spec.name !== 'string' || !/^[a-zA-Z0-9][\w.-]{0,99}$/.test(spec.name)) {
     throw new TypeError(`defineJob: name must be 1-100 characters of letters, digits, '.', '_' or '-' (got ${JSON.stringify(spec.name)})`);
   }
-  if ((spec.run === undefined) === (spec.machine === undefined)) {
-    throw new TypeError(`defineJob(${spec.name}): give exactly one of run or machine`);
+  const thread = spec.isolation === 'thread';
+  if (thread ? spec.module === undefined || spec.run !== undefined || spec.machine !== undefined : (spec.run === undefined) === (spec.machine === undefined)) {
+    throw new TypeError(`defineJob(${spec.name}): give exactly one of run or machine, or isolation: 'thread' with a module`);
   }
   if (spec.concurrency !== undefined && !(Number.isInteger(spec.concurrency) && spec.concurrency > 0)) {
     throw new TypeError(`defineJob(${spec.name}): concurrency must be a positive integer`);
@@ -88,11 +118,12 @@ export function defineJob(spec: JobOptions<string> & { input?: StandardSchemaV1;
     throw new TypeError(`defineJob(${spec.name}): timeoutMs must be positive`);
   }
   const definition: AnyJobDefinition = {
-    kind: spec.run ? 'run' : 'machine',
+    kind: thread ? 'thread' : spec.run ? 'run' : 'machine',
     name: spec.name,
     schema: spec.input,
     run: spec.run,
     machine: spec.machine,
+    ...(thread ? { module: spec.module!.url } : {}),
   };
   if (spec.retry !== undefined) definition.retry = spec.retry;
   if (spec.timeoutMs !== undefined) definition.timeoutMs = spec.timeoutMs;

@@ -84,7 +84,19 @@ export class JobAttempt {
 
   private invoke(): unknown {
     const { definition, job } = this;
+    if (definition.kind === 'thread') return this.runThread();
     return definition.kind === 'run' ? (definition.run as (input: unknown, ctx: JobContext) => unknown)(job.input, this.context!) : this.runMachine();
+  }
+
+  private runThread(): Promise<unknown> {
+    const { job } = this;
+    return this.host.runInThread({
+      module: this.definition.module!,
+      input: job.input,
+      job: { id: job.id, name: job.name, attempt: job.attempt, parentId: job.parentId, rootId: job.rootId },
+      signal: this.signal,
+      progress: (value) => this.progress(value),
+    });
   }
 
   private runMachine(): Promise<unknown> {

@@ -5,6 +5,7 @@ import type { JobEvent } from '../events.js';
 import type { AnyJobDefinition, JobInput, JobOutput } from '../job/define-job.js';
 import type { JobStatus } from '../job/job-status.js';
 import type { Instrumentation } from '../instrumentation.js';
+import type { ThreadPoolOptions } from '../isolation/thread-pool.js';
 import type { Logger } from '../logger.js';
 import type { JobRecord, JobStore, OnChildFailure } from '../store/job-store.js';
 
@@ -42,6 +43,8 @@ export interface JobSystemOptions<Jobs extends readonly AnyJobDefinition[] = rea
   restMs?: number;
   /** Identifies this node in leases; default a random id. */
   nodeId?: string;
+  /** The worker threads that run `isolation: 'thread'` jobs (`max` bounds them). Started on first use. */
+  threads?: ThreadPoolOptions;
 }
 
 export interface SubmitOptions {

@@ -1,0 +1,65 @@
+import { parentPort } from 'node:worker_threads';
+import { toThreadError, type FromThreadMessage, type ThreadError, type ToThreadMessage } from './thread-protocol.js';
+import type { ThreadContext, ThreadTask } from './thread-task.js';
+
+/**
+ * The main module of every pool thread. It runs one task at a time (the pool never sends a second
+ * before the first settles) and answers each with exactly one `task.completed` or `task.failed`.
+ * A task that ignores `task.abort` keeps running here; the pool terminates the thread after its
+ * grace period, which is why nothing in this file may rely on an abort being honoured.
+ */
+const port = parentPort;
+if (!port) throw new Error('thread-main runs only inside a worker thread');
+
+const modules = new Map<string, Promise<ThreadTask>>();
+let current: { taskId: number; controller: AbortController } | undefined;
+
+function post(message: FromThreadMessage): void {
+  port!.postMessage(message);
+}
+
+function load(url: string): Promise<ThreadTask> {
+  let task = modules.get(url);
+  if (!task) {
+    task = import(url).then((mod: { default?: unknown }) => {
+      if (typeof mod.default !== 'function') throw Object.assign(new Error(`${url} has no default export function`), { name: 'NonRetryableError' });
+      return mod.default as ThreadTask;
+    });
+    // A failed import is not cached: a module fixed on disk loads on the next thread anyway.
+    task.catch(() => modules.delete(url));
+    modules.set(url, task);
+  }
+  return task;
+}
+
+function abortError(reason: ThreadError): Error {
+  const error = new Error(reason.message);
+  error.name = reason.name;
+  return reason.code === undefined ? error : Object.assign(error, { code: reason.code });
+}
+
+async function run(message: Extract<ToThreadMessage, { type: 'task.run' }>): Promise<void> {
+  const controller = new AbortController();
+  current = { taskId: message.taskId, controller };
+  const { taskId } = message;
+  const ctx: ThreadContext = {
+    ...message.job,
+    signal: controller.signal,
+    progress: (value) => post({ type: 'task.progress', taskId, value }),
+  };
+  try {
+    const task = await load(message.module);
+    controller.signal.throwIfAborted();
+    const output = await task(message.input, ctx);
+    post({ type: 'task.completed', taskId, output });
+  } catch (error) {
+    post({ type: 'task.failed', taskId, error: toThreadError(error) });
+  } finally {
+    current = undefined;
+  }
+}
+
+port.on('message', (message: ToThreadMessage) => {
+  if (message.type === 'task.run') void run(message);
+  else if (current?.taskId === message.taskId) current.controller.abort(abortError(message.reason));
+});
