@@ -106,8 +106,10 @@ function chart(svg, lines) {
   let max = 0;
   for (const line of lines) for (const v of line.values) if (v !== null && v > max) max = v;
   const scale = niceCeil(max);
-  const n = Math.max(2, maxPoints);
-  const offset = maxPoints - lines[0].values.length;
+  // The x axis grows with the history up to five minutes, so a fresh page is not one sliver.
+  const count = lines[0].values.length;
+  const n = Math.min(maxPoints, Math.max(60, count));
+  const offset = n - count;
   let out = [0.25, 0.5, 0.75].map((f) => `<line class="grid" x1="0" x2="${W}" y1="${top + (H - top) * f}" y2="${top + (H - top) * f}"/>`).join('');
   for (const line of lines) {
     let d = '';
@@ -126,7 +128,7 @@ function chart(svg, lines) {
   const title = caption.dataset.title ?? caption.textContent;
   caption.dataset.title = title;
   const legend = lines.map((l) => `<span style="color:${l.color}">${l.label} ${fmt(l.values.at(-1))}</span>`).join('');
-  caption.innerHTML = `<span>${esc(title)} · max ${fmt(scale)} · 5 min</span><span class="legend">${legend}</span>`;
+  caption.innerHTML = `<span>${esc(title)} <span class="muted">≤ ${fmt(scale)}, last ${n >= 120 ? `${Math.round(n / 60)} min` : `${n} s`}</span></span><span class="legend">${legend}</span>`;
 }
 
 function niceCeil(v) {
