@@ -1,0 +1,83 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { sleep, type Proc, type ProcessGroup } from './process-group.js';
+
+export interface PrivateRedis {
+  port: number;
+  url: string;
+  dir: string;
+  /** SIGKILL: what a crash of the Redis process looks like; the data directory stays. */
+  crash(): Promise<void>;
+  /** Starts the server again on the same port and directory (so it replays its AOF). */
+  restart(): Promise<void>;
+  /** INFO memory's used_memory, in bytes. */
+  usedMemory(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+let nextPort = 17_500 + Math.floor(Math.random() * 1_500);
+
+/**
+ * A `redis-server` of the suite's own on a spare loopback port: the shared one on 6379 must never
+ * be crashed, and persistence settings are per scenario. `settings` are redis-server arguments
+ * (`--appendonly yes --appendfsync always`, ...).
+ */
+export async function startPrivateRedis(group: ProcessGroup, settings: string[] = []): Promise<PrivateRedis> {
+  if (spawnSync('redis-server', ['--version']).status !== 0) throw new Error('redis-server is not installed: the chaos suite needs it');
+  const port = nextPort++;
+  const dir = mkdtempSync(join(tmpdir(), 'sa-chaos-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--maxmemory-policy', 'noeviction', ...settings];
+  let proc: Proc | undefined;
+  const launch = async () => {
+    proc = group.start(`redis-${port}`, 'redis-server', args);
+    await waitForPing(port);
+  };
+  await launch();
+  const admin = () => new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    async crash() {
+      proc?.child.kill('SIGKILL');
+      await proc?.exited;
+    },
+    restart: launch,
+    async usedMemory() {
+      const client = admin();
+      try {
+        await client.connect();
+        const info = await client.info('memory');
+        return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN);
+      } finally {
+        client.disconnect();
+      }
+    },
+    async stop() {
+      proc?.child.kill('SIGKILL');
+      await Promise.race([proc?.exited, sleep(3_000)]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForPing(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const client = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      // While an AOF is being loaded Redis answers LOADING; it is up once PING works.
+      if ((await client.ping()) === 'PONG') return;
+    } catch {
+      // not up yet
+    } finally {
+      client.disconnect();
+    }
+    await sleep(50);
+  }
+  throw new Error(`redis-server on port ${port} did not answer within 10 s`);
+}
