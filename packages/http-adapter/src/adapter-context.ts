@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { JobInfo, JobSystem } from '@scalable-api/core';
+import { errorCodes, type JobInfo, type JobSystem } from '@scalable-api/core';
 import type { FastifyRequest } from 'fastify';
 import type { BlobStore } from './blob-store.js';
 import type { JobEventHub } from './job-event-hub.js';
@@ -57,7 +57,7 @@ const jobIdPattern = /^[\w-]{1,64}$/;
  * missing one, so ids cannot be probed across tenants. Children inherit the tenant of their root.
  */
 export async function loadJob(ctx: AdapterContext, request: FastifyRequest, id: string): Promise<JobInfo> {
-  const record = jobIdPattern.test(id) ? await ctx.system.get(id) : undefined;
+  const record = jobIdPattern.test(id) ? await fromStore(ctx.system.get(id)) : undefined;
   if (!record || !(await visibleTo(ctx, record, request.tenant))) {
     throw new HttpProblemError('JOB_NOT_FOUND', `No job ${JSON.stringify(id.slice(0, 64))}.`);
   }
@@ -67,6 +67,20 @@ export async function loadJob(ctx: AdapterContext, request: FastifyRequest, id: 
 async function visibleTo(ctx: AdapterContext, record: JobInfo, tenant: string | undefined): Promise<boolean> {
   if (ctx.authenticate === undefined && ctx.tenantOf === undefined) return true;
   let owner = record.meta?.['tenant'];
-  if (owner === undefined && record.rootId !== record.id) owner = (await ctx.system.get(record.rootId))?.meta?.['tenant'];
+  if (owner === undefined && record.rootId !== record.id) owner = (await fromStore(ctx.system.get(record.rootId)))?.meta?.['tenant'];
   return owner === tenant;
+}
+
+/**
+ * A read of the store that fails without a code (a lost Redis connection, a closed store) is the
+ * store being unavailable, not a bug in the adapter: 503 with Retry-After rather than 500.
+ */
+export async function fromStore<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    const code = (error as { code?: unknown } | undefined)?.code;
+    if (typeof code === 'string' && Object.hasOwn(errorCodes, code)) throw error;
+    throw new HttpProblemError('STORE_UNAVAILABLE', 'The job store could not be reached.', { cause: error });
+  }
 }

@@ -1,5 +1,5 @@
 import type { FastifyContentTypeParser, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { loadJob, type AdapterContext } from './adapter-context.js';
+import { fromStore, loadJob, type AdapterContext } from './adapter-context.js';
 import { eventsHandler } from './events-route.js';
 import { jobView, treeView } from './job-view.js';
 import { jsonBodyParser } from './json-body-parser.js';
@@ -104,7 +104,7 @@ export function jobRoutes(ctx: AdapterContext, info: { title: string; version: s
 
     app.get<{ Params: { id: string } }>('/:id/tree', idDoc('The whole job tree below this job', { 200: 'The tree' }), async (request: IdRequest, reply) => {
       await loadJob(ctx, request, request.params.id);
-      const tree = await ctx.system.tree(request.params.id, { maxNodes: 10_000 });
+      const tree = await fromStore(ctx.system.tree(request.params.id, { maxNodes: 10_000 }));
       if (!tree) throw new HttpProblemError('JOB_NOT_FOUND', 'The job is gone.');
       return reply.header('cache-control', 'no-store').send(treeView(tree));
     });
@@ -116,9 +116,9 @@ export function jobRoutes(ctx: AdapterContext, info: { title: string; version: s
       async (request: IdRequest, reply) => {
         const { id } = request.params;
         await loadJob(ctx, request, id);
-        const outcome = await ctx.system.cancel(id);
+        const outcome = await fromStore(ctx.system.cancel(id));
         if (outcome === 'not_found') throw new HttpProblemError('JOB_NOT_FOUND', 'The job is gone.');
-        const status = (await ctx.system.get(id))?.status ?? 'cancelled';
+        const status = (await fromStore(ctx.system.get(id)))?.status ?? 'cancelled';
         return reply.code(outcome === 'cancelling' ? 202 : 200).send({ id, outcome, status });
       },
     );

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AdapterContext } from './adapter-context.js';
+import { fromStore, type AdapterContext } from './adapter-context.js';
 import type { RouteDoc } from './openapi.js';
 import { problemErrorHandler } from './problem-error-handler.js';
 import { sendProblem } from './problem.js';
@@ -30,7 +30,7 @@ export function opsRoutes(ctx: AdapterContext) {
     });
 
     app.get('/metrics', doc('Prometheus text exposition', { 200: 'Metrics' }, 'text/plain'), async (_request, reply) => {
-      const stats = await ctx.system.stats();
+      const stats = await fromStore(ctx.system.stats());
       const body = ctx.metrics.render(stats, { sseConnections: ctx.sse.size, draining: ctx.draining });
       return reply.type('text/plain; version=0.0.4; charset=utf-8').header('cache-control', 'no-store').send(body);
     });

@@ -16,6 +16,7 @@ describe('GET {prefix}/openapi.json', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
         '/health',
+        '/jobs/brood',
         '/jobs/chatty',
         '/jobs/digest',
         '/jobs/echo',
@@ -23,6 +24,7 @@ describe('GET {prefix}/openapi.json', () => {
         '/jobs/openapi.json',
         '/jobs/parent',
         '/jobs/sleep',
+        '/jobs/slow',
         '/jobs/steps',
         '/jobs/{id}',
         '/jobs/{id}/events',

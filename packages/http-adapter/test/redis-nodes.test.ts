@@ -93,4 +93,20 @@ await describeWithRedis('jobsPlugin on two nodes sharing a Redis store', () => {
     expect(conflict.status).toBe(422);
     expect(((await conflict.json()) as { code: string }).code).toBe('IDEMPOTENCY_CONFLICT');
   });
+
+  it('answers 503 STORE_UNAVAILABLE with Retry-After when its store is gone (run last: it breaks node b)', async () => {
+    const { id } = (await (await fetch(`${a.base}/jobs/echo`, json({}))).json()) as { id: string };
+    await b.system.store.close();
+    for (const [method, path] of [
+      ['GET', `/jobs/${id}`],
+      ['GET', `/jobs/${id}/tree`],
+      ['DELETE', `/jobs/${id}`],
+      ['GET', '/metrics'],
+    ] as const) {
+      const res = await fetch(`${b.base}${path}`, { method });
+      expect(res.status, `${method} ${path}`).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(((await res.json()) as { code: string }).code).toBe('STORE_UNAVAILABLE');
+    }
+  });
 });

@@ -57,6 +57,21 @@ export function testJobs(blobs: BlobStore) {
       return { children: children.length };
     },
   });
+  /** Runs past its timeout: ends with JOB_TIMEOUT. */
+  const slow = defineJob({
+    name: 'slow',
+    timeoutMs: 50,
+    async run(_input: unknown, ctx) {
+      await delay(60_000, ctx.signal);
+    },
+  });
+  /** A parent whose child fails under 'fail-parent': ends with CHILD_FAILED. */
+  const brood = defineJob({
+    name: 'brood',
+    async run(_input: unknown, ctx) {
+      await ctx.spawn(fail, undefined);
+    },
+  });
   /** Reads back its blob and hashes it: proves the upload arrived whole. */
   const digest = defineJob({
     name: 'digest',
@@ -71,7 +86,7 @@ export function testJobs(blobs: BlobStore) {
       return { bytes, sha256: hash.digest('hex') };
     },
   });
-  return [echo, sleep, steps, chatty, fail, parent, digest] as const;
+  return [echo, sleep, steps, chatty, fail, slow, brood, parent, digest] as const;
 }
 
 export interface SetupOptions {
