@@ -55,6 +55,27 @@ describe('supervision', () => {
     const refused = await settle(system.submit(job, undefined));
     expect(refused.ok ? null : refused.error.code).toBe('UNHEALTHY');
   });
+
+  it('comes back after a cool-down of one intensity window once the store works again', async () => {
+    const clock = new SimulatedClock();
+    // One failed settle batch carries the three results: three workers crash at once.
+    const store = flakyStore(clock, 1);
+    const job = defineJob({ name: 'work', run: () => 'ok' });
+    const { system } = await setup({ jobs: [job], workers: 3, clock, store, leaseMs: 3_000, restartIntensity: { maxRestarts: 2, withinMs: 10_000 } });
+    const handles = await Promise.all(Array.from({ length: 3 }, () => system.submit(job, undefined)));
+    await clock.tick();
+    expect(system.health()).toBe('unhealthy');
+    await clock.advance(9_999);
+    expect(system.health()).toBe('unhealthy');
+    await clock.advance(1);
+    expect(system.health()).toBe('healthy');
+    // The jobs whose results were lost run again once their leases run out.
+    await clock.advance(5_000);
+    expect(await Promise.all(handles.map((h) => h.result()))).toEqual(['ok', 'ok', 'ok']);
+    const stats = await system.stats();
+    expect(stats.workers).toBe(3);
+    expect(stats.idleWorkers).toBe(3);
+  });
 });
 
 describe('stop', () => {

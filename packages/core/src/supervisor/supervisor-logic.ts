@@ -12,6 +12,8 @@ export interface SupervisorRuntime {
   workerCrashed(worker: AnyActorRef, error: unknown): void;
   /** The restart intensity was passed: the system stops taking work. */
   unhealthy(error: unknown): void;
+  /** A cool-down after turning unhealthy passed: workers are back and work is taken again. */
+  healthy(): void;
 }
 
 export interface SupervisorInput {
@@ -29,6 +31,8 @@ export interface SupervisorContext {
   restartTimes: number[];
   restarts: number;
   generation: number;
+  /** How many workers the pool should have. */
+  size: number;
 }
 
 export type SupervisorEvent = { type: 'supervisor.shutdown' } | (EventObject & { type: `xstate.error.actor.${string}`; error?: unknown });
@@ -48,6 +52,9 @@ export const supervisorLogic = setup({
     input: {} as SupervisorInput,
   },
   actors: { worker: workerLogic, dispatcher: dispatcherLogic },
+  delays: {
+    cooldown: ({ context }) => context.intensity.withinMs,
+  },
   guards: {
     isWorkerCrash: ({ event }) => event.type.startsWith(`xstate.error.actor.${WORKER_PREFIX}`),
     withinIntensity: ({ context }) => {
@@ -87,7 +94,21 @@ export const supervisorLogic = setup({
       delete workers[id];
       return { workers, restarts: context.restarts + 1 };
     }),
+    respawnWorkers: assign(({ context, spawn }) => {
+      const present = new Set(Object.values(context.workers).map((worker) => worker.getSnapshot().context.index));
+      const workers = { ...context.workers };
+      let generation = context.generation;
+      for (let index = 0; index < context.size; index++) {
+        if (present.has(index)) continue;
+        generation++;
+        const id = `${WORKER_PREFIX}${index}.${generation}`;
+        workers[id] = spawn('worker', { id, input: { index, runtime: context.runtime.worker } });
+      }
+      return { workers, generation, restartTimes: [] };
+    }),
     pauseDispatcher: ({ context }) => context.dispatcher.send(msg.dispatcherPause()),
+    resumeDispatcher: ({ context }) => context.dispatcher.send(msg.dispatcherResume()),
+    reportHealthy: ({ context }) => context.runtime.healthy(),
     reportUnhealthy: ({ context }) => context.runtime.unhealthy(new Error('restart intensity exceeded')),
     stopWorkers: enqueueActions(({ context, enqueue }) => {
       for (const worker of Object.values(context.workers)) enqueue.sendTo(worker, msg.workerStop());
@@ -102,7 +123,16 @@ export const supervisorLogic = setup({
       const id = `${WORKER_PREFIX}${index}`;
       workers[id] = spawn('worker', { id, input: { index, runtime: input.runtime.worker } });
     }
-    return { runtime: input.runtime, intensity: input.restartIntensity, dispatcher, workers, restartTimes: [], restarts: 0, generation: 0 };
+    return {
+      runtime: input.runtime,
+      intensity: input.restartIntensity,
+      dispatcher,
+      workers,
+      restartTimes: [],
+      restarts: 0,
+      generation: 0,
+      size: input.workers,
+    };
   },
   initial: 'healthy',
   states: {
@@ -117,6 +147,9 @@ export const supervisorLogic = setup({
     unhealthy: {
       entry: ['pauseDispatcher', 'reportUnhealthy'],
       on: { '*': { guard: 'isWorkerCrash', actions: ['handBack', 'dropWorker'] } },
+      // Not a crash loop: one attempt to come back per intensity window. A store that was
+      // unreachable for a while (a Redis restart) is the usual cause, and it usually returns.
+      after: { cooldown: { target: 'healthy', actions: ['respawnWorkers', 'resumeDispatcher', 'reportHealthy'] } },
     },
     stopped: {
       entry: ['pauseDispatcher', 'stopWorkers'],

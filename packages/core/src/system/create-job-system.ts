@@ -108,6 +108,8 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
     for (const job of this.jobs.values()) if (job.concurrency !== undefined) limits.set(job.name, job.concurrency);
     const supervisor = createActor(supervisorLogic, {
       ...this.inspectOption,
+      // xstate's own timers (the supervisor's cool-down) follow the injected clock too.
+      clock: this.clock,
       input: {
         workers: this.options.workers,
         restartIntensity: this.options.restartIntensity ?? { maxRestarts: 10, withinMs: 60_000 },
@@ -133,6 +135,10 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
           unhealthy: (error) => {
             this.logger.error({ err: error }, 'worker restart intensity exceeded: the system stops taking work');
             if (this.state === 'healthy') this.state = 'unhealthy';
+          },
+          healthy: () => {
+            this.logger.warn({}, 'cool-down over: workers restarted, the system takes work again');
+            if (this.state === 'unhealthy') this.state = 'healthy';
           },
         },
       },
