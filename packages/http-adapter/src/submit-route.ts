@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AdapterContext } from './adapter-context.js';
 import type { BlobRef } from './blob-store.js';
 import { HttpProblemError } from './problem.js';
+import { traceMetaOf } from './trace-headers.js';
 
 type SubmitRequest = FastifyRequest<{ Params: { name: string } }>;
 
@@ -77,7 +78,9 @@ export function submitHandler(ctx: AdapterContext) {
       const meta: Record<string, string> = {};
       if (request.tenant !== undefined) meta['tenant'] = request.tenant;
       if (blob) meta['blob'] = blob.id;
-      if (blob || request.tenant !== undefined) options.meta = meta;
+      const trace = traceMetaOf(request);
+      if (trace) Object.assign(meta, trace);
+      if (blob || trace || request.tenant !== undefined) options.meta = meta;
       if (scopedKey !== undefined) {
         options.idempotencyKey = scopedKey;
         options.fingerprint = fingerprint(name, blob ? `${blob.contentType}:${blob.sha256}` : (JSON.stringify(input) ?? ''));
