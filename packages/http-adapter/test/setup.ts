@@ -101,7 +101,7 @@ export interface Setup {
   system: ReturnType<typeof createJobSystem>;
   blobs: BlobStore;
   blobDir: string;
-  /** Files in the blob directory (finished blobs and `.part` files). */
+  /** Files anywhere under the blob directory (finished blobs, partial uploads), whatever its layout. */
   blobFiles(): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -119,13 +119,18 @@ export async function setup(options: SetupOptions = {}): Promise<Setup> {
     system,
     blobs,
     blobDir,
-    blobFiles: () => readdir(blobDir),
+    blobFiles: () => filesUnder(blobDir),
     async close() {
       await app.close();
       await system.stop({ drain: false, timeoutMs: 1_000 });
       await rm(blobDir, { recursive: true, force: true });
     },
   };
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1));
 }
 
 export function delay(ms: number, signal?: AbortSignal): Promise<void> {
