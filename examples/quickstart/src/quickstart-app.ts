@@ -1,4 +1,4 @@
-import { createJobSystem, type JobStore, type JobSystem } from '@scalable-api/core';
+import { createJobSystem, type JobStore, type JobSystem, type JobSystemOptions } from '@scalable-api/core';
 import { createFsBlobStore, jobsPlugin, problemFrameworkErrors, type BlobStore, type JobsPluginOptions } from '@scalable-api/http-adapter';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { demoJobs } from './demo-jobs.js';
@@ -11,6 +11,8 @@ export interface QuickstartConfig {
   logger?: boolean | { level: string };
   /** The live dashboard at /jobs/dashboard. Default on. */
   dashboard?: boolean;
+  /** An xstate inspector for every actor (examples/inspect passes the Stately inspector's). */
+  inspect?: JobSystemOptions['inspect'];
   /** Passed through to the plugin (auth, rate limits, ...). */
   plugin?: Omit<JobsPluginOptions, 'system' | 'blobs'>;
 }
@@ -63,6 +65,7 @@ export async function createQuickstart(config: QuickstartConfig): Promise<Quicks
     queue: { limit: config.queueLimit },
     logger: app.log,
     ...(store ? { store } : {}),
+    ...(config.inspect ? { inspect: config.inspect } : {}),
   });
   await system.start();
   await app.register(jobsPlugin, { dashboard: config.dashboard ?? true, ...config.plugin, system, blobs, prefix: config.plugin?.prefix ?? '/jobs' });
