@@ -18,8 +18,8 @@ export type DispatcherMessage =
   | { type: 'workers.idle'; reports: IdleReport[] }
   | { type: 'worker.removed'; worker: AnyActorRef }
   | { type: 'work.available' }
-  | { type: 'jobs.claimed'; result: ClaimResult }
-  | { type: 'claim.failed'; error: unknown }
+  | { type: 'jobs.claimed'; result: ClaimResult; asked: number }
+  | { type: 'claim.failed'; error: unknown; asked: number }
   | { type: 'workers.rest' }
   | { type: 'dispatcher.pause' }
   | { type: 'dispatcher.resume' };
@@ -44,8 +44,8 @@ export const msg = {
   workersIdle: (reports: IdleReport[]): DispatcherMessage => ({ type: 'workers.idle', reports }),
   workerRemoved: (worker: AnyActorRef): DispatcherMessage => ({ type: 'worker.removed', worker }),
   workAvailable: (): DispatcherMessage => ({ type: 'work.available' }),
-  jobsClaimed: (result: ClaimResult): DispatcherMessage => ({ type: 'jobs.claimed', result }),
-  claimFailed: (error: unknown): DispatcherMessage => ({ type: 'claim.failed', error }),
+  jobsClaimed: (result: ClaimResult, asked: number): DispatcherMessage => ({ type: 'jobs.claimed', result, asked }),
+  claimFailed: (error: unknown, asked: number): DispatcherMessage => ({ type: 'claim.failed', error, asked }),
   workersRest: (): DispatcherMessage => ({ type: 'workers.rest' }),
   dispatcherPause: (): DispatcherMessage => ({ type: 'dispatcher.pause' }),
   dispatcherResume: (): DispatcherMessage => ({ type: 'dispatcher.resume' }),

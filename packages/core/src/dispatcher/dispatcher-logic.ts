@@ -49,7 +49,12 @@ export interface DispatchState {
   rested: Set<AnyActorRef>;
   /** Claimed jobs not yet handed to a worker (only when a worker was removed mid-claim). */
   backlog: ClaimedJob[];
-  claiming: boolean;
+  /**
+   * Claims in flight and how many jobs they asked for. Two may overlap on a remote store, so
+   * workers that free up during one round trip are not left waiting for it to return.
+   */
+  claiming: number;
+  reserved: number;
   /** Work may be waiting in the store: claim when a worker is free. */
   more: boolean;
   running: Map<string, number>;
@@ -64,6 +69,8 @@ export interface DispatcherContext {
 }
 
 export type DispatcherEvent = DispatcherMessage;
+
+const MAX_CLAIMS_IN_FLIGHT = 2;
 
 /**
  * Routes jobs to workers that said they are idle — pull, never push into a busy worker. It claims
@@ -99,13 +106,15 @@ export const dispatcherLogic = setup({
     },
     acceptClaimed: ({ context, event, self }) => {
       assertEvent(event, 'jobs.claimed');
-      context.state.claiming = false;
+      context.state.claiming--;
+      context.state.reserved -= event.asked;
       accept(context, event.result, self);
     },
     claimFailed: ({ context, event, self }) => {
       assertEvent(event, 'claim.failed');
       const { state, runtime } = context;
-      state.claiming = false;
+      state.claiming--;
+      state.reserved -= event.asked;
       runtime.claimFailed(event.error);
       scheduleWake(context, runtime.clock.now() + runtime.retryMs, self);
     },
@@ -124,7 +133,8 @@ export const dispatcherLogic = setup({
       idle: [],
       rested: new Set(),
       backlog: [],
-      claiming: false,
+      claiming: 0,
+      reserved: 0,
       more: true,
       running: new Map(),
       wake: undefined,
@@ -190,8 +200,8 @@ function deliver(state: DispatchState): void {
 
 function pump(context: DispatcherContext, self: AnyActorRef): void {
   const { state, runtime } = context;
-  while (!state.claiming) {
-    const want = state.idle.length - state.backlog.length;
+  while (state.claiming < MAX_CLAIMS_IN_FLIGHT) {
+    const want = state.idle.length - state.backlog.length - state.reserved;
     if (want <= 0 || !state.more) break;
     const capacity = capacities(state, runtime);
     state.more = false;
@@ -209,17 +219,23 @@ function pump(context: DispatcherContext, self: AnyActorRef): void {
       deliver(state);
       continue;
     }
-    state.claiming = true;
+    // A per-name capacity cannot be shared between two claims in flight without over-claiming.
+    if (capacity && state.claiming > 0) {
+      state.more = true;
+      break;
+    }
+    state.claiming++;
+    state.reserved += want;
     runtime.claim(want, capacity).then(
       (result) => {
-        // A claim that filled every idle worker may have left more behind: look again.
+        // A claim that filled every worker it asked for may have left more behind: look again.
         if (result.jobs.length >= want) state.more = true;
-        self.send(msg.jobsClaimed(result));
+        self.send(msg.jobsClaimed(result, want));
       },
-      (error: unknown) => self.send(msg.claimFailed(error)),
+      (error: unknown) => self.send(msg.claimFailed(error, want)),
     );
   }
-  if (!state.claiming && state.idle.length > state.rested.size) scheduleRest(context, self);
+  if (state.claiming === 0 && state.idle.length > state.rested.size) scheduleRest(context, self);
 }
 
 function capacities(state: DispatchState, runtime: DispatcherRuntime): Map<string, number> | undefined {

@@ -73,7 +73,7 @@ export function readActorsView(supervisor: SupervisorActorRef | undefined, now: 
       idle: dispatch.idle.length,
       rested: dispatch.rested.size,
       backlog: dispatch.backlog.length,
-      claiming: dispatch.claiming,
+      claiming: dispatch.claiming > 0,
       assigned: dispatch.assigned,
     },
     workers,
