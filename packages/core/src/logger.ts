@@ -8,6 +8,11 @@ export interface Logger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
   child(bindings: Record<string, unknown>): Logger;
+  /**
+   * pino's: lets the runtime skip building per-job debug lines (and the child logger they need)
+   * when nobody reads them. Without it, debug lines are never written.
+   */
+  isLevelEnabled?(level: string): boolean;
 }
 
 export const silentLogger: Logger = {

@@ -31,6 +31,7 @@ export class JobAttempt {
   private context: AttemptContext | undefined;
   private logger: Logger | undefined;
   private instrument: AttemptInstrument | undefined;
+  private startedAt = 0;
 
   constructor(
     readonly job: ClaimedJob,
@@ -70,6 +71,8 @@ export class JobAttempt {
       );
     }
     this.context = new AttemptContext(this);
+    this.startedAt = host.clock.now();
+    if (host.logger.isLevelEnabled?.('debug')) this.log.debug({ meta: job.meta }, 'job attempt started');
     this.instrument = host.instrumentation?.startAttempt(job);
     let result: unknown;
     try {
@@ -172,6 +175,7 @@ export class JobAttempt {
 
   private finish(settlement: Settlement | undefined): void {
     this.done = true;
+    this.logEnd(settlement);
     this.instrument?.end(settlement);
     if (this.timer !== undefined) this.host.clock.clearTimeout(this.timer);
     if (this.parent) {
@@ -184,6 +188,26 @@ export class JobAttempt {
       this.host.waitingParents--;
     }
     this.host.attemptFinished(this, settlement);
+  }
+
+  /**
+   * One line per attempt end: completions at debug (they are the common case and can run at
+   * 100,000/s), everything that needs a person's eye at info or warn, with the error's code.
+   */
+  private logEnd(settlement: Settlement | undefined): void {
+    const durationMs = this.host.clock.now() - this.startedAt;
+    if (!settlement) return this.log.warn({ durationMs }, 'job attempt lost its lease; another attempt owns the job');
+    switch (settlement.outcome) {
+      case 'completed':
+        if (this.host.logger.isLevelEnabled?.('debug')) this.log.debug({ durationMs }, 'job completed');
+        return;
+      case 'retry':
+        return this.log.info({ durationMs, err: settlement.error, retryAt: settlement.runAt }, 'job attempt failed; it will be retried');
+      case 'failed':
+        return this.log.info({ durationMs, err: settlement.error }, 'job failed');
+      case 'cancelled':
+        return this.log.info({ durationMs, err: settlement.error }, 'job cancelled');
+    }
   }
 
   /** Delivered by the system when a child of this job settles, wherever it ran. */
