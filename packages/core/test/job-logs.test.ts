@@ -63,7 +63,7 @@ describe('job lifecycle logs', () => {
     });
     const { system } = await setup({ jobs: [flaky], workers: 1, logger });
     await expect((await system.submit(flaky, undefined)).result()).rejects.toThrow();
-    expect(lines.map((l) => [l.level, l.msg, l.fields['attempt'], (l.fields['err'] as { code: string }).code])).toEqual([
+    expect(lines.map((l) => [l.level, l.msg, l.fields['attempt'], (l.fields['error'] as { code: string }).code])).toEqual([
       ['info', 'job attempt failed; it will be retried', 1, 'JOB_FAILED'],
       ['info', 'job failed', 2, expect.any(String)],
     ]);

@@ -193,6 +193,8 @@ export class JobAttempt {
   /**
    * One line per attempt end: completions at debug (they are the common case and can run at
    * 100,000/s), everything that needs a person's eye at info or warn, with the error's code.
+   * The error goes under `error`, not `err`: it is already serialized, and pino's `err`
+   * serializer, made for Error instances, would mangle it.
    */
   private logEnd(settlement: Settlement | undefined): void {
     const durationMs = this.host.clock.now() - this.startedAt;
@@ -202,11 +204,11 @@ export class JobAttempt {
         if (this.host.logger.isLevelEnabled?.('debug')) this.log.debug({ durationMs }, 'job completed');
         return;
       case 'retry':
-        return this.log.info({ durationMs, err: settlement.error, retryAt: settlement.runAt }, 'job attempt failed; it will be retried');
+        return this.log.info({ durationMs, error: settlement.error, retryAt: settlement.runAt }, 'job attempt failed; it will be retried');
       case 'failed':
-        return this.log.info({ durationMs, err: settlement.error }, 'job failed');
+        return this.log.info({ durationMs, error: settlement.error }, 'job failed');
       case 'cancelled':
-        return this.log.info({ durationMs, err: settlement.error }, 'job cancelled');
+        return this.log.info({ durationMs, error: settlement.error }, 'job cancelled');
     }
   }
 
