@@ -22,6 +22,7 @@ export const errorCodes = {
   LEASE_LOST: 'The attempt no longer holds the job (its lease expired and another attempt took it).',
   STORE_UNAVAILABLE: 'The job store could not be reached.',
   EVENTS_OVERFLOW: 'An event subscriber fell too far behind and was disconnected.',
+  PAYLOAD_TOO_LARGE: 'The body is larger than the limit of this route.',
   THREAD_CRASHED: 'The worker thread running the job crashed or was stopped; the attempt failed and follows the retry policy.',
 } as const;
 

@@ -8,7 +8,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
  */
 export const httpProblemCodes = {
   MALFORMED_REQUEST: 'The request could not be read: invalid JSON, a forbidden key (`__proto__`, `constructor.prototype`), nesting too deep, a bad header or id.',
-  PAYLOAD_TOO_LARGE: 'The body is larger than the limit of this route.',
   UNSUPPORTED_MEDIA_TYPE: 'The Content-Type is neither JSON nor an accepted binary type for this job.',
   UNAUTHORIZED: 'Credentials are missing or invalid.',
   RATE_LIMITED: 'This client sent more requests than its rate allows. Retry after the delay given.',

@@ -1,0 +1,175 @@
+import { Readable } from 'node:stream';
+import type * as S3 from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type * as Storage from '@aws-sdk/lib-storage';
+import { blobId, blobNotFound, missingBlob, newRefPart, parseBlobId } from './blob-id.js';
+import type { BlobPutOptions, BlobRef, BlobStore } from './blob-store.js';
+import { ByteMeter } from './byte-meter.js';
+import { KeyedLock } from './keyed-lock.js';
+
+export interface S3BlobStoreOptions {
+  bucket: string;
+  /** Prepended to every key (e.g. `'blobs/'`), so one bucket can hold several systems. Default none. */
+  prefix?: string;
+  /** A client of your own (it is not destroyed on `close()`), or the config for one we create. */
+  client?: S3Client;
+  clientConfig?: S3ClientConfig;
+  /** Multipart part size in bytes, at least 5 MiB (the S3 minimum). Default 8 MiB. */
+  partSize?: number;
+  /** Parts uploaded at once per blob; memory per upload is at most `partSize * queueSize`. Default 2. */
+  queueSize?: number;
+}
+
+type S3Module = typeof S3;
+type StorageModule = typeof Storage;
+
+/**
+ * Blobs in any S3-compatible object store, readable by every node of a system. Content-addressed:
+ * `objects/<sha256>` holds the bytes once, `refs/<sha256>/<ref>` marks each reference.
+ *
+ * `put` streams the body to `uploads/<ref>` with a multipart upload (`@aws-sdk/lib-storage`),
+ * hashing on the way, so memory stays at `partSize * queueSize` whatever the size. Each part is a
+ * buffer, so the SDK's retry strategy resends a part whose connection broke. Once the digest is
+ * known, the reference marker is written, the upload is copied server-side to its object key
+ * unless the object already exists (dedupe), and the upload key is deleted.
+ *
+ * The last `remove` of some bytes deletes the object; within a process that is serialized with
+ * `put` per digest. Across processes, S3 offers no lock: a `put` of the very same bytes that
+ * lands between another node's last `remove` listing its references and deleting the object
+ * loses its bytes. Keep uploads unique per job (the HTTP adapter does), or do not remove.
+ *
+ * The AWS SDK packages are optional peers, loaded only when this store is created.
+ *
+ * @example
+ * const blobs = await createS3BlobStore({
+ *   bucket: 'uploads',
+ *   clientConfig: { region: 'eu-west-1' },
+ * });
+ */
+export async function createS3BlobStore(options: S3BlobStoreOptions): Promise<BlobStore> {
+  const [s3, storage] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]);
+  const partSize = options.partSize ?? 8 * 1_048_576;
+  if (partSize < 5 * 1_048_576) throw new TypeError('createS3BlobStore: partSize must be at least 5 MiB (the S3 minimum)');
+  const owned = options.client === undefined;
+  const client = options.client ?? new s3.S3Client(options.clientConfig ?? {});
+  return new S3BlobStore(s3, storage, client, owned, options.bucket, options.prefix ?? '', partSize, options.queueSize ?? 2);
+}
+
+class S3BlobStore implements BlobStore {
+  private readonly lock = new KeyedLock();
+
+  constructor(
+    private readonly s3: S3Module,
+    private readonly storage: StorageModule,
+    private readonly client: S3Client,
+    private readonly owned: boolean,
+    private readonly bucket: string,
+    private readonly prefix: string,
+    private readonly partSize: number,
+    private readonly queueSize: number,
+  ) {}
+
+  async put(source: Readable, options: BlobPutOptions): Promise<BlobRef> {
+    const ref = newRefPart();
+    const upload = `${this.prefix}uploads/${ref}`;
+    const meter = new ByteMeter(options.maxBytes);
+    // A failing source (a client that disconnects) must fail the upload, not leave it waiting.
+    source.once('error', (error) => meter.destroy(error));
+    source.pipe(meter);
+    const transfer = new this.storage.Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: upload, Body: meter, ContentType: options.contentType },
+      partSize: this.partSize,
+      queueSize: this.queueSize,
+      leavePartsOnError: false,
+    });
+    try {
+      await transfer.done();
+    } catch (error) {
+      source.unpipe(meter);
+      source.destroy();
+      await this.delete(upload).catch(() => {});
+      throw error;
+    }
+    const sha256 = meter.digest();
+    await this.lock.run(sha256, async () => {
+      await this.client.send(new this.s3.PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(sha256, ref), Body: '' }));
+      if (!(await this.exists(this.objectKey(sha256)))) {
+        await this.client.send(
+          new this.s3.CopyObjectCommand({
+            Bucket: this.bucket,
+            Key: this.objectKey(sha256),
+            CopySource: `${this.bucket}/${upload.split('/').map(encodeURIComponent).join('/')}`,
+            ContentType: options.contentType,
+            MetadataDirective: 'REPLACE',
+          }),
+        );
+      }
+      await this.delete(upload);
+    });
+    return { id: blobId(sha256, ref), size: meter.bytes, contentType: options.contentType, sha256 };
+  }
+
+  open(id: string): Readable {
+    const parts = parseBlobId(id);
+    if (!parts) return missingBlob(id);
+    const store = this;
+    return Readable.from(
+      (async function* () {
+        if (!(await store.exists(store.markerKey(parts.sha256, parts.ref)))) throw blobNotFound(id);
+        let body: Readable;
+        try {
+          const object = await store.client.send(new store.s3.GetObjectCommand({ Bucket: store.bucket, Key: store.objectKey(parts.sha256) }));
+          body = object.Body as Readable;
+        } catch (error) {
+          throw isNotFound(error) ? blobNotFound(id) : error;
+        }
+        yield* body;
+      })(),
+      { objectMode: false },
+    );
+  }
+
+  async remove(id: string): Promise<void> {
+    const parts = parseBlobId(id);
+    if (!parts) return;
+    await this.lock.run(parts.sha256, async () => {
+      await this.delete(this.markerKey(parts.sha256, parts.ref));
+      const left = await this.client.send(
+        new this.s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.prefix}refs/${parts.sha256}/`, MaxKeys: 1 }),
+      );
+      if ((left.KeyCount ?? left.Contents?.length ?? 0) === 0) await this.delete(this.objectKey(parts.sha256));
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.owned) this.client.destroy();
+  }
+
+  private objectKey(sha256: string): string {
+    return `${this.prefix}objects/${sha256}`;
+  }
+
+  private markerKey(sha256: string, ref: string): string {
+    return `${this.prefix}refs/${sha256}/${ref}`;
+  }
+
+  private async exists(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new this.s3.HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  private async delete(key: string): Promise<void> {
+    await this.client.send(new this.s3.DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
+}
