@@ -1,0 +1,127 @@
+import type { AddressInfo } from 'node:net';
+import { createJobSystem, defineJob, type JobEvent, type JobSystem } from '@scalable-api/core';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RecentJobs } from '../src/dashboard/recent-jobs.js';
+import { ThroughputSeries } from '../src/dashboard/throughput-series.js';
+import { jobsPlugin, type JobsPluginOptions } from '../src/index.js';
+
+const event = (id: string, type: 'job.queued' | 'job.completed', at: number, name = 'echo'): JobEvent =>
+  (type === 'job.queued'
+    ? { type, status: 'queued', id, name, seq: 1, at, parentId: undefined, rootId: id }
+    : { type, status: 'completed', id, name, seq: 2, at, parentId: undefined, rootId: id, output: null }) as JobEvent;
+
+describe('RecentJobs', () => {
+  it('keeps the newest jobs up to its capacity and lists them newest first, filtered', async () => {
+    const recent = new RecentJobs(3);
+    for (let i = 1; i <= 5; i++) recent.observe(event(`j${i}`, 'job.queued', i, i % 2 ? 'odd' : 'even'));
+    recent.observe(event('j4', 'job.completed', 6, 'even'));
+    expect(recent.size).toBe(3);
+    expect((await recent.query({ limit: 10 })).jobs.map((j) => j.id)).toEqual(['j5', 'j4', 'j3']);
+    expect(await recent.query({ limit: 10, name: 'odd' })).toMatchObject({ matched: 2, jobs: [{ id: 'j5' }, { id: 'j3' }] });
+    expect(await recent.query({ limit: 1, status: 'queued' })).toMatchObject({ matched: 2, jobs: [{ id: 'j5' }] });
+    expect((await recent.query({ limit: 10, status: 'completed' })).jobs).toMatchObject([{ id: 'j4', progress: 1 }]);
+  });
+});
+
+describe('ThroughputSeries', () => {
+  it('counts each second and takes latency percentiles from first seen to completed', () => {
+    const series = new ThroughputSeries(2);
+    for (let i = 0; i < 100; i++) series.observe(event(`j${i}`, 'job.queued', 1_000));
+    for (let i = 0; i < 100; i++) series.observe(event(`j${i}`, 'job.completed', 1_000 + i + 1));
+    const depth = { queued: 3, delayed: 1, running: 2, waitingChildren: 0 };
+    expect(series.tick(2_000, depth)).toMatchObject({ submitted: 100, completed: 100, queued: 4, running: 2, p50: 51, p95: 96, max: 100 });
+    series.tick(3_000, depth);
+    series.tick(4_000, depth);
+    // Bounded: the oldest second went.
+    expect(series.history().map((p) => p.t)).toEqual([3_000, 4_000]);
+    expect(series.history()[1]).toMatchObject({ completed: 0, p50: null });
+  });
+});
+
+const apps: { app: FastifyInstance; system: JobSystem }[] = [];
+afterEach(async () => {
+  for (const { app, system } of apps.splice(0)) {
+    await app.close();
+    await system.stop({ drain: false, timeoutMs: 0 });
+  }
+});
+
+const echo = defineJob({ name: 'echo', run: (input: Record<string, unknown>) => input });
+
+async function server(plugin: Partial<JobsPluginOptions>): Promise<string> {
+  const system = createJobSystem({ jobs: [echo], workers: 2 });
+  await system.start();
+  const app = Fastify({ logger: false });
+  await app.register(jobsPlugin, { system, prefix: '/jobs', ...plugin });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  apps.push({ app, system });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+}
+
+describe('jobsPlugin dashboard', () => {
+  it('is not there unless asked for', async () => {
+    const base = await server({});
+    expect((await fetch(`${base}/jobs/dashboard/api/overview`)).status).toBe(404);
+  });
+
+  it('sends at most updatesPerSecond live messages per connection, however many events happen', async () => {
+    const base = await server({ dashboard: { updatesPerSecond: 5 } });
+    const controller = new AbortController();
+    const response = await fetch(`${base}/jobs/dashboard/api/live`, { signal: controller.signal });
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = response.body!.getReader();
+    const started = performance.now();
+    let messages = 0;
+    let lastCompleted = 0;
+    let text = '';
+    // Hundreds of job events (several each) while the stream is read; the stream must coalesce them.
+    const load = (async () => {
+      for (let round = 0; round < 10; round++) {
+        await Promise.all(Array.from({ length: 50 }, (_, i) => fetch(`${base}/jobs/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ i }) })));
+      }
+    })();
+    while (lastCompleted < 500) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+      const frames = text.split('\n\n');
+      text = frames.pop()!;
+      for (const frame of frames) {
+        if (!frame.startsWith('data: ')) continue;
+        messages++;
+        lastCompleted = (JSON.parse(frame.slice(6)) as { overview: { stats: { completed: number } } }).overview.stats.completed;
+      }
+    }
+    const elapsed = performance.now() - started;
+    controller.abort();
+    await load;
+    expect(lastCompleted).toBe(500);
+    // One message on connect, then one per tick of 200 ms at most.
+    expect(messages).toBeLessThanOrEqual(1 + Math.floor(elapsed / 200) + 1);
+    expect(messages).toBeGreaterThan(1);
+  });
+
+  it('lists only the caller tenant jobs, and a job page of another tenant is a 404', async () => {
+    const keys = [
+      { key: 'tenant-a-key-0123456789', tenant: 'a' },
+      { key: 'tenant-b-key-0123456789', tenant: 'b' },
+    ];
+    const base = await server({ dashboard: true, auth: { keys } });
+    const submit = async (key: string) => {
+      const response = await fetch(`${base}/jobs/echo`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key, prefer: 'wait=5' }, body: '{}' });
+      return ((await response.json()) as { id: string }).id;
+    };
+    const ofA = await submit(keys[0]!.key);
+    const ofB = await submit(keys[1]!.key);
+    const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`me:${key}`).toString('base64')}` });
+    const overview = (await (await fetch(`${base}/jobs/dashboard/api/overview`, { headers: basic(keys[0]!.key) })).json()) as { list: { jobs: { id: string }[] } };
+    expect(overview.list.jobs.map((j) => j.id)).toEqual([ofA]);
+    expect((await fetch(`${base}/jobs/dashboard/api/jobs/${ofB}`, { headers: basic(keys[0]!.key) })).status).toBe(404);
+    expect((await fetch(`${base}/jobs/dashboard/api/jobs/${ofA}`, { headers: basic(keys[0]!.key) })).status).toBe(200);
+    // Bearer and x-api-key work as on the API.
+    expect((await fetch(`${base}/jobs/dashboard/api/jobs/${ofB}`, { headers: { 'x-api-key': keys[1]!.key } })).status).toBe(200);
+    // Actions need the dashboard's header: a cross-site form cannot send it.
+    expect((await fetch(`${base}/jobs/dashboard/api/jobs/${ofA}/retry`, { method: 'POST', headers: basic(keys[0]!.key) })).status).toBe(400);
+  });
+});
