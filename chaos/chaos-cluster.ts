@@ -114,6 +114,21 @@ export class ChaosCluster {
     return { accepted: ids.length, completed, lost, duplicated, outcomes };
   }
 
+  /**
+   * Once every job has settled, the store's per-status counters (which the queue bound reads)
+   * must say so: nothing queued, running or waiting. Returns what is off.
+   */
+  async countsDrift(): Promise<string | undefined> {
+    const counts = await this.store.counts();
+    const open = counts.queued + counts.delayed + counts.running + counts.waitingChildren;
+    return open === 0 ? undefined : `store counters still show open jobs after everything settled: ${JSON.stringify(counts)}`;
+  }
+
+  /** Nodes that reported themselves unhealthy (worker restarts past the intensity). */
+  unhealthy(): string[] {
+    return this.nodes.filter((n) => n.lines.includes('HEALTH unhealthy')).map((n) => n.id);
+  }
+
   /** SIGKILLs the nodes still running (the scenario is over; how they die no longer matters). */
   async stopNodes(): Promise<void> {
     for (const node of this.nodes) {

@@ -100,6 +100,15 @@ const system = createJobSystem({
 await system.start();
 process.stdout.write('READY\n');
 
+// Health changes (a node that gave up after too many worker crashes) are part of what a
+// scenario checks; polled because the runtime has no event for them.
+let health = system.health();
+setInterval(() => {
+  if (system.health() === health) return;
+  health = system.health();
+  process.stdout.write(`HEALTH ${health}\n`);
+}, 100).unref();
+
 // A graceful stop as an orchestrator does it: stop claiming, let running jobs finish within the
 // grace period, hand back whatever is still running after it, close.
 process.once('SIGTERM', () => {

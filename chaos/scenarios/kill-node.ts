@@ -1,6 +1,6 @@
 import { ChaosCluster } from '../chaos-cluster.js';
 import { until, type ProcessGroup } from '../process-group.js';
-import { emptyReport, type ScenarioReport } from '../scenario-report.js';
+import { addRun, emptyReport, type ScenarioReport } from '../scenario-report.js';
 
 export interface KillNodeOptions {
   group: ProcessGroup;
@@ -40,13 +40,8 @@ export async function killNodeScenario(options: KillNodeOptions): Promise<Scenar
         const node = (record.output as { node: string }).node;
         if (node === victim.id) report.violations.push(`run ${run}: ${record.id} is recorded as completed by the killed node`);
       }
-      report.runs++;
-      report.accepted += tally.accepted;
-      report.completed += tally.completed;
-      report.lost += tally.lost.length;
-      report.duplicated += tally.duplicated;
+      addRun(report, run, tally, { drift: await cluster.countsDrift(), unhealthy: cluster.unhealthy() });
       if (held.size !== running) report.notes.push(`run ${run}: the victim held ${held.size} jobs, expected ${running}`);
-      for (const id of tally.lost.slice(0, 5)) report.violations.push(`run ${run}: ${id} ended ${tally.outcomes.get(id)}`);
     } finally {
       await cluster.close();
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore, defineJob, type JobStore } from '@scalable-api/core';
+import { createMemoryStore, defineJob, SystemStateError, type JobStore } from '@scalable-api/core';
 import { SimulatedClock } from '@scalable-api/core/testing';
 import { settle, setup } from './helpers.js';
 
@@ -7,14 +7,14 @@ import { settle, setup } from './helpers.js';
  * A memory store whose settle fails a given number of times. A mock only for the fault itself
  * (an in-process store cannot become unreachable for real); everything else is the real store.
  */
-function flakyStore(clock: SimulatedClock, failures: number): JobStore & { failed: number } {
+function flakyStore(clock: SimulatedClock, failures: number, error: () => Error = () => new Error('store unreachable')): JobStore & { failed: number } {
   const inner = createMemoryStore({ clock });
   const store = Object.create(inner) as JobStore & { failed: number };
   store.failed = 0;
   store.settle = (settlements) => {
     if (store.failed < failures) {
       store.failed++;
-      return Promise.reject(new Error('store unreachable'));
+      return Promise.reject(error());
     }
     return inner.settle(settlements);
   };
@@ -75,6 +75,27 @@ describe('supervision', () => {
     const stats = await system.stats();
     expect(stats.workers).toBe(3);
     expect(stats.idleWorkers).toBe(3);
+  });
+});
+
+describe('a store outage while settling', () => {
+  it('sends the settlement again with back-off instead of crashing workers, so the job runs once', async () => {
+    const clock = new SimulatedClock();
+    let runs = 0;
+    const job = defineJob({ name: 'work', run: () => ++runs });
+    // What the Redis store throws while Redis restarts.
+    const store = flakyStore(clock, 5, () => new SystemStateError('STORE_UNAVAILABLE', 'Redis: Connection is closed.'));
+    const { system } = await setup({ jobs: [job], workers: 2, clock, store, leaseMs: 30_000, restartIntensity: { maxRestarts: 1, withinMs: 60_000 } });
+    const handle = await system.submit(job, undefined);
+    await clock.tick();
+    expect(store.failed).toBe(1);
+    await clock.advance(5_000);
+    expect(store.failed).toBe(5);
+    expect(await handle.result()).toBe(1);
+    expect(runs).toBe(1);
+    const stats = await system.stats();
+    expect(stats.restarts).toBe(0);
+    expect(system.health()).toBe('healthy');
   });
 });
 

@@ -26,6 +26,8 @@ import { RateMeter } from './rate-meter.js';
 import { validateInput } from './validate-input.js';
 
 const CANCELLED_BY_USER = { code: 'JOB_CANCELLED', message: 'The job was cancelled.' } as const;
+/** Back-off 0.1, 0.2, 0.4 … 2 s: about a minute of store outage before a result is given up (and the job re-runs). */
+const maxSettleRetries = 32;
 
 /**
  * Creates a job system: the supervisor, dispatcher and workers over a store.
@@ -68,6 +70,8 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
   private workAnnounced = false;
   private renewTimer: TimerHandle | undefined;
   private liveActors = 0;
+  /** Settlements waiting to be sent again after a store outage. */
+  private settleRetries = 0;
   private restarts = 0;
   private drainCheck: (() => void) | undefined;
   private threads: ThreadPool | undefined;
@@ -188,7 +192,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
       };
       timer = this.clock.setTimeout(finish, timeoutMs);
       this.drainCheck = () => {
-        if (this.attempts.size > 0) return;
+        if (this.attempts.size > 0 || this.settleRetries > 0) return;
         if (this.store.durable) return finish();
         this.store.counts().then((c) => {
           if (c.queued + c.delayed + c.running + c.waitingChildren === 0) finish();
@@ -415,23 +419,44 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
   attemptFinished(attempt: JobAttempt, settlement: Settlement | undefined): void {
     const { job } = attempt;
     this.attempts.delete(job.id);
-    if (settlement) {
-      const worker = attempt.worker;
-      this.settleBatch.add(settlement, (error) => {
-        this.drainCheck?.();
-        if (error === undefined) return;
-        // The result is not recorded: the lease will run out and the job run again (at-least-once).
-        // The worker that produced it cannot trust the store, so it crashes and is restarted.
-        this.logger.error({ err: error, jobId: job.id }, 'settling a job failed');
-        if (worker && worker.getSnapshot().status === 'active') worker.send(msg.workerFault(error));
-      });
-    }
+    if (settlement) this.settle(settlement, attempt.worker, 0);
     if (attempt.worker) {
       const worker = attempt.worker;
       attempt.worker = undefined;
       this.reportIdle(worker, job.name);
     }
     this.drainCheck?.();
+  }
+
+  /**
+   * Records how an attempt ended. A store that is unreachable (`STORE_UNAVAILABLE`: Redis
+   * restarting, a network blip) is not the worker's fault: the settlement is sent again with
+   * back-off, which is safe because it carries the attempt's fencing token — if another node
+   * took the job over meanwhile, it is answered `stale` and changes nothing. Crashing workers
+   * instead turned a one-second Redis restart into every node of a cluster going unhealthy for a
+   * whole restart-intensity window, and re-ran every job whose result was in flight
+   * (`npm run chaos redis-everysec`). Any other failure means the store misbehaves: the worker
+   * that produced the result cannot trust it, so it crashes and is restarted.
+   */
+  private settle(settlement: Settlement, worker: AnyActorRef | undefined, tries: number): void {
+    this.settleBatch.add(settlement, (error) => {
+      this.drainCheck?.();
+      if (error === undefined) return;
+      const outage = (error as { code?: unknown }).code === 'STORE_UNAVAILABLE' || (error as { cause?: { code?: unknown } }).cause?.code === 'STORE_UNAVAILABLE';
+      if (outage && tries < maxSettleRetries && this.state !== 'stopped') {
+        this.logger.warn({ err: error, jobId: settlement.id, tries }, 'the store is unreachable; settling the job again later');
+        this.settleRetries++;
+        this.clock.setTimeout(() => {
+          this.settleRetries--;
+          this.settle(settlement, undefined, tries + 1);
+          this.drainCheck?.();
+        }, Math.min(100 * 2 ** tries, 2_000));
+        return;
+      }
+      // The result is not recorded: the lease will run out and the job run again (at-least-once).
+      this.logger.error({ err: error, jobId: settlement.id }, 'settling a job failed');
+      if (!outage && worker && worker.getSnapshot().status === 'active') worker.send(msg.workerFault(error));
+    });
   }
 
   releaseWorker(worker: AnyActorRef, jobName: string): void {
