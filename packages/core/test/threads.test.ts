@@ -81,6 +81,9 @@ describe("defineJob({ isolation: 'thread' })", () => {
     const handle = await system.submit(fail, { failTimes: 0, final: true });
     expect(await settle(handle.result())).toMatchObject({ ok: false, error: { code: 'JOB_FAILED' } });
     expect((await system.get(handle.id))?.attempt).toBe(1);
+    const subclass = await system.submit(fail, { failTimes: 0, final: 'subclass' });
+    expect(await settle(subclass.result())).toMatchObject({ ok: false, error: { code: 'JOB_FAILED', cause: { name: 'Refused' } } });
+    expect((await system.get(subclass.id))?.attempt).toBe(1);
   });
 
   it('cancels a thread that never yields: the job is cancelled and the thread terminated and replaced', async () => {

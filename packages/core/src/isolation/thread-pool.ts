@@ -218,7 +218,7 @@ function abortReason(reason: unknown): ThreadError {
 
 /** Rebuilds what the task threw so the attempt treats it as it would an inline throw. */
 function fromThreadError(error: ThreadError): Error {
-  if (error.name === 'NonRetryableError') return new NonRetryableError(error.message);
+  if (error.final) return Object.assign(new NonRetryableError(error.message), { name: error.name });
   if (error.code !== undefined && Object.hasOwn(errorCodes, error.code)) {
     return new ScalableApiError(error.code as ErrorCode, error.message);
   }

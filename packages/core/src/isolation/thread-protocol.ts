@@ -19,6 +19,8 @@ export interface ThreadError {
   message: string;
   /** A scalable-api error code, when the thread threw (or aborted with) one. */
   code?: string;
+  /** A `NonRetryableError` or a subclass of it: the attempt fails for good. */
+  final?: true;
 }
 
 export type ToThreadMessage =
@@ -39,9 +41,23 @@ export interface ThreadBootData {
 }
 
 export function toThreadError(thrown: unknown): ThreadError {
-  if (thrown instanceof Error) {
-    const code = (thrown as { code?: unknown }).code;
-    return typeof code === 'string' ? { name: thrown.name, message: thrown.message, code } : { name: thrown.name, message: thrown.message };
+  if (!(thrown instanceof Error)) return { name: 'Error', message: String(thrown) };
+  const error: ThreadError = { name: thrown.name, message: thrown.message };
+  const code = (thrown as { code?: unknown }).code;
+  if (typeof code === 'string') error.code = code;
+  if (isNonRetryable(thrown)) error.final = true;
+  return error;
+}
+
+/**
+ * By class name along the prototype chain: the thread's copy of `NonRetryableError` is another
+ * class object than the main thread's (each thread loads its own modules), so `instanceof` across
+ * the two cannot work, and subclasses (`class ImageRejected extends NonRetryableError`) must count.
+ */
+function isNonRetryable(error: Error): boolean {
+  if (error.name === 'NonRetryableError') return true;
+  for (let proto: unknown = Object.getPrototypeOf(error); proto && proto !== Error.prototype; proto = Object.getPrototypeOf(proto)) {
+    if ((proto as { constructor?: { name?: string } }).constructor?.name === 'NonRetryableError') return true;
   }
-  return { name: 'Error', message: String(thrown) };
+  return false;
 }
