@@ -1,4 +1,4 @@
-import type { JobSystem } from '@scalable-api/core';
+import { releaseBlobsOnDrop, type JobSystem } from '@scalable-api/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AdapterContext, ResolvedLimits } from './adapter-context.js';
@@ -108,16 +108,16 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
     lastOverloadAt: 0,
   };
 
-  // One store listener feeds every consumer: event streams, metrics, and the blob sweeper that
-  // removes a job's upload once the store drops the job after its retention.
-  const unsubscribe = options.system.store.subscribe((signal) => {
-    if (signal.type === 'job.event') {
-      ctx.metrics.observe(signal.event);
-      ctx.hub.publish(signal.event);
-    } else if (signal.type === 'job.dropped') {
-      const blob = signal.meta?.['blob'];
-      if (blob !== undefined) blobs.remove(blob).catch((error: unknown) => app.log.warn({ err: error, blob }, 'could not remove a blob'));
-    }
+  // One store listener feeds the event streams and the metrics; uploads are referenced from
+  // `meta.blob` and released when the store drops their job after its retention.
+  const unsubscribeEvents = options.system.store.subscribe((signal) => {
+    if (signal.type !== 'job.event') return;
+    ctx.metrics.observe(signal.event);
+    ctx.hub.publish(signal.event);
+  });
+  const unsubscribeBlobs = releaseBlobsOnDrop(options.system.store, blobs, {
+    metaKey: 'blob',
+    onError: (error, blob) => app.log.warn({ err: error, blob }, 'could not remove a blob'),
   });
 
   const decorator: JobsDecorator = {
@@ -159,7 +159,8 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
     for (const res of ctx.sse) res.end();
   });
   app.addHook('onClose', async () => {
-    unsubscribe();
+    unsubscribeEvents();
+    unsubscribeBlobs();
     if (ownsBlobs) await blobs.close();
   });
 }
