@@ -30,24 +30,33 @@ export interface RecentJobsQuery {
 /**
  * The last `capacity` jobs this node heard of, built from the job event stream. The store has no
  * "list jobs" operation (a Redis scan over millions of jobs is not something a page should
- * trigger), so the dashboard keeps its own bounded window: a Map in first-seen order whose
- * oldest entry goes when a new job arrives at capacity. Updates keep a job's place, so a long
- * running job can age out while still running; its page still works (it reads the store).
+ * trigger), so the dashboard keeps its own bounded window: a ring of ids in first-seen order and
+ * a Map from id to row. A new job at capacity overwrites the oldest slot. Updates keep a job's
+ * place, so a long running job can age out while still running; its page still works (it reads
+ * the store).
+ *
+ * A ring rather than evicting a Map's first key: V8 leaves deleted Map entries in place until it
+ * rehashes, so "first key" walks over every entry deleted before it, and at a steady churn that
+ * made each event cost microseconds.
  */
 export class RecentJobs {
   private readonly jobs = new Map<string, RecentJob>();
+  private readonly ring: (string | undefined)[];
+  private head = 0;
   /** Bumped on every change: a feed sends the list again only when this moved. */
   version = 0;
 
-  constructor(readonly capacity = 5_000) {}
+  constructor(readonly capacity = 5_000) {
+    this.ring = new Array<string | undefined>(capacity).fill(undefined);
+  }
 
   observe(event: JobEvent): void {
     let job = this.jobs.get(event.id);
     if (!job) {
-      if (this.jobs.size >= this.capacity) {
-        const oldest = this.jobs.keys().next().value;
-        if (oldest !== undefined) this.jobs.delete(oldest);
-      }
+      const oldest = this.ring[this.head];
+      if (oldest !== undefined) this.jobs.delete(oldest);
+      this.ring[this.head] = event.id;
+      this.head = (this.head + 1) % this.capacity;
       job = {
         id: event.id,
         name: event.name,
@@ -85,11 +94,12 @@ export class RecentJobs {
 
   /** Matching jobs, newest first, plus how many matched in all (before the limit). */
   async query(query: RecentJobsQuery): Promise<{ jobs: RecentJob[]; matched: number }> {
-    const all = [...this.jobs.values()];
     const out: RecentJob[] = [];
     let matched = 0;
-    for (let i = all.length - 1; i >= 0; i--) {
-      const job = all[i]!;
+    for (let n = 1; n <= this.capacity; n++) {
+      const id = this.ring[(this.head - n + this.capacity) % this.capacity];
+      if (id === undefined) break;
+      const job = this.jobs.get(id)!;
       if (query.status !== undefined && job.status !== query.status) continue;
       if (query.name !== undefined && job.name !== query.name) continue;
       if (query.rootsOnly && job.parentId !== undefined) continue;
