@@ -31,6 +31,10 @@ export default defineConfig({
         ...source,
         test: { name: 'redis', root: 'packages/redis', include: ['test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
       },
+      {
+        ...source,
+        test: { name: 'image-pipeline', root: 'examples/image-pipeline', include: ['test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
+      },
     ],
   },
 });

@@ -1,0 +1,88 @@
+import { defineJob, threadModule, type BlobStore } from '@scalable-api/core';
+import { z } from 'zod';
+import type { BlobLocation } from './blob-location.js';
+import { ImageRejectedError, reasonOf } from './image-rejected-error.js';
+import { probeImage } from './probe-image.js';
+import { resizeImage, type ResizedImage } from './resize-image.js';
+import type * as resizeTask from './resize.task.js';
+
+export interface PipelineOptions {
+  /** The blob store of this (main) thread: uploads arrive in it, results go to it. */
+  blobs: BlobStore;
+  /** The same store as data, for worker threads to open their own. */
+  location: BlobLocation;
+  /** `'thread'` resizes in the system's worker threads; `'inline'` on the event loop. Default thread. */
+  isolation?: 'thread' | 'inline';
+  /** Target widths; those not smaller than the source are skipped. Default 64, 256, 1024. */
+  widths?: readonly number[];
+  /** The decompression-bomb bound on width x height. Default 40 megapixels. */
+  maxPixels?: number;
+  /** The parent job's name; children are `<name>.probe` and `<name>.resize`. Default `image`. */
+  name?: string;
+}
+
+const blobRef = z.object({ id: z.string(), size: z.number(), contentType: z.string(), sha256: z.string() });
+
+/** Resolves `./resize.task.ts` from sources (tsx) and `./resize.task.js` once built. */
+const resizeModule = threadModule<typeof resizeTask>(new URL(`./resize.task.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
+
+/**
+ * The image pipeline as a job tree: the parent spawns a probe (type and dimensions from the
+ * header, bombs refused before decoding), then one resize child per width, in parallel; each
+ * child stores its result. The parent returns the source's header and the stored keys, and
+ * reports progress as children finish.
+ *
+ * @example
+ * const jobs = imagePipelineJobs({ blobs, location: { kind: 's3', bucket: 'images' } });
+ * const system = createJobSystem({ jobs, workers: 16, threads: { max: 2 } });
+ */
+export function imagePipelineJobs(options: PipelineOptions) {
+  const name = options.name ?? 'image';
+  const widths = options.widths ?? [64, 256, 1024];
+  const maxPixels = options.maxPixels ?? 40_000_000;
+  const { blobs, location } = options;
+
+  const probe = defineJob({
+    name: `${name}.probe`,
+    input: z.object({ blob: blobRef }),
+    retry: { attempts: 3, backoff: { type: 'exponential', delayMs: 100 } },
+    timeoutMs: 10_000,
+    run: ({ blob }, ctx) => probeImage(blobs, blob, maxPixels, ctx.signal),
+  });
+
+  const resizeSpec = { name: `${name}.resize`, retry: { attempts: 3, backoff: { type: 'exponential' as const, delayMs: 100 } }, timeoutMs: 60_000 };
+  const resize =
+    options.isolation === 'inline'
+      ? defineJob({ ...resizeSpec, run: (input: Parameters<typeof resizeImage>[1], ctx): Promise<ResizedImage> => resizeImage(blobs, input, ctx.signal) })
+      : defineJob({ ...resizeSpec, isolation: 'thread', module: resizeModule });
+
+  const parent = defineJob({
+    name,
+    input: z.object({ blob: blobRef }),
+    timeoutMs: 120_000,
+    async run({ blob }, ctx) {
+      ctx.progress({ step: 'probe' });
+      const probed = await ctx.spawn(probe, { blob }, { key: 'probe', onFailure: 'continue' });
+      if (probed.status !== 'completed') {
+        // Surface the probe's reason as this job's own error rather than a generic CHILD_FAILED.
+        const message = probed.error.cause?.message ?? probed.error.message;
+        throw new ImageRejectedError(reasonOf(message) ?? 'IMAGE_CORRUPT', message.replace(/^IMAGE_[A-Z_]+: /, ''));
+      }
+      const source = probed.output;
+      const targets = widths.filter((w) => w < source.width);
+      if (targets.length === 0) targets.push(source.width);
+      let done = 0;
+      ctx.progress({ step: 'resize', done, total: targets.length });
+      const sizes = await Promise.all(
+        targets.map(async (width) => {
+          const resized = await ctx.spawn(resize, { blob, width, format: source.format, maxPixels, location }, { key: `w${width}` });
+          ctx.progress({ step: 'resize', done: ++done, total: targets.length });
+          return resized;
+        }),
+      );
+      return { ...source, bytes: blob.size, sha256: blob.sha256, sizes, keys: sizes.map((s) => s.key) };
+    },
+  });
+
+  return [parent, probe, resize] as const;
+}
