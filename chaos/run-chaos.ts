@@ -5,6 +5,7 @@
  *
  *   CHAOS_RUNS            repetitions of each scenario (default 3)
  *   CHAOS_OVERLOAD_S      seconds of 10x overload (default 60)
+ *   CHAOS_SLOWLORIS_S     seconds of slowloris (default 40)
  *   CHAOS_VERBOSE=1       the nodes' stderr on this terminal
  */
 import { cpus, loadavg } from 'node:os';
@@ -13,6 +14,9 @@ import { startPrivateRedis } from './private-redis.js';
 import { ProcessGroup } from './process-group.js';
 import type { ScenarioReport } from './scenario-report.js';
 import { cpuHogScenario } from './scenarios/cpu-hog.js';
+import { idempotencyStormScenario } from './scenarios/idempotency-storm.js';
+import { overloadScenario } from './scenarios/overload.js';
+import { slowlorisScenario } from './scenarios/slowloris.js';
 import { killNodeScenario } from './scenarios/kill-node.js';
 import { killParentNodeScenario } from './scenarios/kill-parent-node.js';
 import { pauseNodeScenario } from './scenarios/pause-node.js';
@@ -33,6 +37,9 @@ const scenarios: Record<string, Scenario> = {
   'kill-parent': (group, redisUrl) => killParentNodeScenario({ group, redisUrl, runs }),
   poison: (group, redisUrl) => poisonJobScenario({ group, redisUrl, runs }),
   'cpu-hog': (group, redisUrl) => cpuHogScenario({ group, redisUrl, runs }),
+  overload: (group, redisUrl) => overloadScenario({ group, redisUrl, seconds: Number(process.env['CHAOS_OVERLOAD_S'] ?? 60) }),
+  slowloris: (group) => slowlorisScenario({ group, seconds: Number(process.env['CHAOS_SLOWLORIS_S'] ?? 40) }),
+  idempotency: (group) => idempotencyStormScenario({ group, runs }),
 };
 
 const wanted = process.argv.slice(2);

@@ -20,7 +20,7 @@ export async function pauseNodeScenario(options: PauseNodeOptions): Promise<Scen
   const leaseMs = 1_000;
   const report = emptyReport(
     'node cut off past its lease, then healed',
-    `SIGSTOP a node running 10 jobs (6 s each) for 3 s (leaseMs ${leaseMs}), SIGCONT; 1 other node`,
+    `SIGSTOP a node running 10 jobs (5 s each) for 4.5 s (leaseMs ${leaseMs}), SIGCONT; 1 other node`,
     'SIGSTOP → each of its jobs running again on the other node',
   );
   let fenced = 0;
@@ -29,17 +29,18 @@ export async function pauseNodeScenario(options: PauseNodeOptions): Promise<Scen
     const cluster = new ChaosCluster(group, redisUrl, { LEASE_MS: String(leaseMs), WORKERS: '10' });
     try {
       const paused = await cluster.startNode(`paused-${run}`);
-      // Long enough that the frozen attempts are still running when the node is frozen (the other
-      // node takes a few seconds to start), and finish right after SIGCONT, while the other
-      // node's newer attempts still run: their settlements then arrive first, with old tokens.
-      const ids = await cluster.submit('work', Array.from({ length: 10 }, () => ({ ms: 6_000 })));
+      // Long enough that the attempts are still running when the node is frozen (the other node
+      // takes a few seconds to start); frozen long enough that their timers are overdue at
+      // SIGCONT, so they finish at once, before any renewal can tell them they lost the lease,
+      // while the other node's newer attempts still run: stale settlements arrive first.
+      const ids = await cluster.submit('work', Array.from({ length: 10 }, () => ({ ms: 5_000 })));
       await until(() => paused.started().length >= 10, 'the node to start 10 jobs', 30_000);
       const startedAt = Date.now();
       await cluster.startNode(`other-${run}`);
       paused.child.kill('SIGSTOP');
       const stoppedAt = Date.now();
-      if (stoppedAt - startedAt > 5_000) report.notes.push(`run ${run}: the node was frozen only ${stoppedAt - startedAt} ms into its 6 s jobs`);
-      await sleep(3_000);
+      if (stoppedAt - startedAt > 4_500) report.notes.push(`run ${run}: the node was frozen ${stoppedAt - startedAt} ms into its 5 s jobs: too late to test fencing`);
+      await sleep(4_500);
       paused.child.kill('SIGCONT');
       // After healing it must go on working: more jobs, some of which it runs.
       const more = await cluster.submit('work', Array.from({ length: 20 }, () => ({ ms: 200 })));

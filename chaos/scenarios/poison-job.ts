@@ -25,14 +25,19 @@ export async function poisonJobScenario(options: PoisonJobOptions): Promise<Scen
     let done = false;
     let restarts = 0;
     // The orchestrator: a node that dies is started again (bounded), as systemd or Kubernetes would.
+    // A restarted node may claim the poison job and die before it even says READY.
     const keepAlive = async (id: string) => {
-      let node: ChaosNode = await cluster.startNode(id);
       for (let i = 0; i < 20 && !done; i++) {
-        await node.exited;
+        let node: ChaosNode | undefined;
+        try {
+          node = await cluster.startNode(id);
+        } catch {
+          // died while starting: counted below like any other death
+        }
+        if (node) await node.exited;
         if (done) return;
         restarts++;
         await sleep(100);
-        node = await cluster.startNode(id);
       }
     };
     try {

@@ -53,6 +53,10 @@ export async function createQuickstart(config: QuickstartConfig): Promise<Quicks
     requestTimeout: 120_000,
     connectionTimeout: 130_000,
     keepAliveTimeout: 72_000,
+    // A client gets 10 s to send its headers, checked every second. Node's defaults (60 s,
+    // checked every 30 s) let a slowloris that trickles one header line every few seconds hold
+    // each socket for up to 90 s (`npm run chaos slowloris`); the body has requestTimeout.
+    http: { headersTimeout: 10_000, connectionsCheckingInterval: 1_000 },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     frameworkErrors: problemFrameworkErrors,
