@@ -16,34 +16,28 @@ const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
  * draining node or an oversized upload is refused without streaming 50 MB to disk first.
  */
 export function submitPrechecks(ctx: AdapterContext) {
-  return async function precheck(request: SubmitRequest, reply: FastifyReply): Promise<void> {
-    const { name } = request.params;
-    const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+  // Callback style rather than async: it runs on every submit, and a refusal is the rare case.
+  return function precheck(request: SubmitRequest, reply: FastifyReply, payload: Readable, done: (error: Error | null, payload?: Readable) => void): void {
+    const refusal = refusalOf(ctx, request);
+    if (!refusal) return done(null, payload);
     // The client may still be sending a large body we refuse to read: close the connection
     // after answering instead of letting Node drain it.
-    const closeIfBody = () => {
-      if (hasBody && isBinary(request)) reply.header('connection', 'close');
-    };
-    if (!ctx.system.jobs.has(name)) {
-      closeIfBody();
-      throw new HttpProblemError('JOB_TYPE_UNKNOWN', `No job named ${JSON.stringify(name.slice(0, 100))}.`);
-    }
-    if (ctx.draining) {
-      closeIfBody();
-      throw new HttpProblemError('SHUTTING_DOWN', 'This node is shutting down; send the job to another node.');
-    }
-    if (isBinary(request)) {
-      if (ctx.binaryJobs && !ctx.binaryJobs.has(name)) {
-        closeIfBody();
-        throw new HttpProblemError('UNSUPPORTED_MEDIA_TYPE', `Job ${name} takes a JSON body only.`);
-      }
-      const length = Number(request.headers['content-length'] ?? 0);
-      if (length > ctx.limits.blobBytes) {
-        closeIfBody();
-        throw new HttpProblemError('PAYLOAD_TOO_LARGE', `The body is larger than ${ctx.limits.blobBytes} bytes.`);
-      }
-    }
+    const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+    if (hasBody && isBinary(request)) reply.header('connection', 'close');
+    done(refusal);
   };
+}
+
+function refusalOf(ctx: AdapterContext, request: SubmitRequest): HttpProblemError | undefined {
+  const { name } = request.params;
+  if (!ctx.system.jobs.has(name)) return new HttpProblemError('JOB_TYPE_UNKNOWN', `No job named ${JSON.stringify(name.slice(0, 100))}.`);
+  if (ctx.draining) return new HttpProblemError('SHUTTING_DOWN', 'This node is shutting down; send the job to another node.');
+  if (!isBinary(request)) return undefined;
+  if (ctx.binaryJobs && !ctx.binaryJobs.has(name)) return new HttpProblemError('UNSUPPORTED_MEDIA_TYPE', `Job ${name} takes a JSON body only.`);
+  if (Number(request.headers['content-length'] ?? 0) > ctx.limits.blobBytes) {
+    return new HttpProblemError('PAYLOAD_TOO_LARGE', `The body is larger than ${ctx.limits.blobBytes} bytes.`);
+  }
+  return undefined;
 }
 
 /**
