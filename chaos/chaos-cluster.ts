@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import type { JobRecord } from '@scalable-api/core';
+import { Redis } from 'ioredis';
 import { createRedisStore, type RedisStore } from '@scalable-api/redis';
 import { readLedger } from './ledger.js';
 import { sleep, type Proc, type ProcessGroup } from './process-group.js';
@@ -141,6 +142,22 @@ export class ChaosCluster {
   async close(): Promise<void> {
     await this.stopNodes();
     await this.store.close();
+    // The suite may run against a shared Redis (the CI test does): leave none of its keys behind.
+    const client = new Redis(this.redisUrl, { maxRetriesPerRequest: 1 });
+    client.on('error', () => {});
+    try {
+      let cursor = '0';
+      for (let i = 0; i < 10_000; i++) {
+        const [next, keys] = await client.scan(cursor, 'MATCH', `{${this.prefix}}:*`, 'COUNT', 1_000);
+        if (keys.length > 0) await client.del(...keys);
+        cursor = next;
+        if (cursor === '0') break;
+      }
+    } catch {
+      // a Redis that is gone (a scenario crashed it) has nothing left to clean
+    } finally {
+      client.disconnect();
+    }
     rmSync(this.ledgerDir, { recursive: true, force: true });
   }
 }

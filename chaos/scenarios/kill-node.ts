@@ -23,10 +23,14 @@ export async function killNodeScenario(options: KillNodeOptions): Promise<Scenar
   for (let run = 0; run < runs; run++) {
     const cluster = new ChaosCluster(group, redisUrl, { LEASE_MS: String(leaseMs) });
     try {
+      // The survivors are up first but frozen while the victim claims, so that it alone holds
+      // the jobs and the kill comes while they run, however slowly the processes start.
+      const survivors = await Promise.all([cluster.startNode(`survivor-a-${run}`, { WORKERS: String(running) }), cluster.startNode(`survivor-b-${run}`, { WORKERS: String(running) })]);
+      for (const survivor of survivors) survivor.child.kill('SIGSTOP');
       const victim = await cluster.startNode(`victim-${run}`, { WORKERS: String(running) });
       const ids = await cluster.submit('work', Array.from({ length: running }, () => ({ ms: jobMs })));
       await until(() => victim.started().length >= running, `the victim to start ${running} jobs`, 30_000);
-      await Promise.all([cluster.startNode(`survivor-a-${run}`, { WORKERS: String(running) }), cluster.startNode(`survivor-b-${run}`, { WORKERS: String(running) })]);
+      for (const survivor of survivors) survivor.child.kill('SIGCONT');
       const held = new Set(victim.started());
       victim.child.kill('SIGKILL');
       const killedAt = Date.now();
