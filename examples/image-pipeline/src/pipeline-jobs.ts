@@ -9,9 +9,12 @@ import type * as resizeTask from './resize.task.js';
 export interface PipelineOptions {
   /** The blob store of this (main) thread: uploads arrive in it, results go to it. */
   blobs: BlobStore;
-  /** The same store as data, for worker threads to open their own. */
-  location: BlobLocation;
-  /** `'thread'` resizes in the system's worker threads; `'inline'` on the event loop. Default thread. */
+  /** The same store as data, for worker threads to open their own. Required with `isolation: 'thread'`. */
+  location?: BlobLocation;
+  /**
+   * `'thread'` resizes in the system's worker threads; `'inline'` on the main thread. sharp decodes
+   * and resizes in libvips threads either way, so inline mostly costs the JS around it. Default thread.
+   */
   isolation?: 'thread' | 'inline';
   /** Target widths; those not smaller than the source are skipped. Default 64, 256, 1024. */
   widths?: readonly number[];
@@ -41,6 +44,7 @@ export function imagePipelineJobs(options: PipelineOptions) {
   const widths = options.widths ?? [64, 256, 1024];
   const maxPixels = options.maxPixels ?? 40_000_000;
   const { blobs, location } = options;
+  if (options.isolation !== 'inline' && !location) throw new TypeError("imagePipelineJobs: isolation 'thread' needs a location (threads open their own store)");
 
   const probe = defineJob({
     name: `${name}.probe`,
@@ -75,7 +79,8 @@ export function imagePipelineJobs(options: PipelineOptions) {
       ctx.progress({ step: 'resize', done, total: targets.length });
       const sizes = await Promise.all(
         targets.map(async (width) => {
-          const resized = await ctx.spawn(resize, { blob, width, format: source.format, maxPixels, location }, { key: `w${width}` });
+          // With inline isolation the location is never read (the main thread's store is used).
+          const resized = await ctx.spawn(resize, { blob, width, format: source.format, maxPixels, location: location ?? { kind: 'fs', dir: '' } }, { key: `w${width}` });
           ctx.progress({ step: 'resize', done: ++done, total: targets.length });
           return resized;
         }),

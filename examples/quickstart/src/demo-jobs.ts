@@ -1,7 +1,7 @@
 import { defineJob, type JobContext } from '@scalable-api/core';
 import type { BlobStore } from '@scalable-api/http-adapter';
 import { z } from 'zod';
-import { probeDone, probeImageSize, type ImageSize } from './image-size.js';
+import { imagePipelineJobs } from '@scalable-api/example-image-pipeline';
 
 /** The bound on a fanout tree: it must stay a demo, not a way to flood the queue. */
 export const maxFanoutNodes = 2_000;
@@ -50,47 +50,18 @@ export const fanout = defineJob({
   },
 });
 
-const blobRef = z.object({ id: z.string(), size: z.number(), contentType: z.string(), sha256: z.string() });
-
 /**
- * The thumbnail job reads its image from the blob store the HTTP adapter streamed it into. For
- * now it probes the header for the dimensions; resizing comes with an image library later.
+ * `thumbnail` is the image pipeline of examples/image-pipeline, the same code: a probe child reads
+ * the header (type, dimensions, the pixel bound), then resize children store 64 and 256 px wide
+ * versions. Resizing runs inline here: the quickstart's blobs are a private temp directory, and
+ * sharp does the pixel work in libvips threads off the event loop anyway.
  */
-export function thumbnailJob(blobs: BlobStore) {
-  return defineJob({
-    name: 'thumbnail',
-    input: z.object({ blob: blobRef }),
-    timeoutMs: 30_000,
-    async run({ blob }, ctx) {
-      const size = await probeBlob(blobs, blob.id, ctx.signal);
-      if (!size) throw new Error(`blob ${blob.id} (${blob.contentType}) is not a PNG or JPEG`);
-      return { ...size, bytes: blob.size, sha256: blob.sha256 };
-    },
-  });
+export function thumbnailJobs(blobs: BlobStore) {
+  return imagePipelineJobs({ blobs, name: 'thumbnail', isolation: 'inline', widths: [64, 256] });
 }
 
 export function demoJobs(blobs: BlobStore) {
-  return [echo, sleep, flaky, fanout, thumbnailJob(blobs)] as const;
-}
-
-/** Reads only as much of the blob as the header needs (at most 1 MiB), then stops the stream. */
-async function probeBlob(blobs: BlobStore, id: string, signal: AbortSignal): Promise<ImageSize | undefined> {
-  const stream = blobs.open(id);
-  const chunks: Buffer[] = [];
-  let length = 0;
-  try {
-    for await (const chunk of stream) {
-      signal.throwIfAborted();
-      chunks.push(chunk as Buffer);
-      length += (chunk as Buffer).length;
-      const head = Buffer.concat(chunks, length);
-      const size = probeImageSize(head);
-      if (size || probeDone(head) || length >= 1_048_576) return size;
-    }
-    return probeImageSize(Buffer.concat(chunks, length));
-  } finally {
-    stream.destroy();
-  }
+  return [echo, sleep, flaky, fanout, ...thumbnailJobs(blobs)] as const;
 }
 
 function treeSize(depth: number, width: number): number {

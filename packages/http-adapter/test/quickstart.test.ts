@@ -1,18 +1,28 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { crc32, deflateSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { probeImageSize } from '../../../examples/quickstart/src/image-size.js';
+import { readImageHeader } from '@scalable-api/example-image-pipeline';
 
 const server = fileURLToPath(new URL('../../../examples/quickstart/src/server.ts', import.meta.url));
 
+/** A real, decodable PNG (8-bit RGB, a gradient): the thumbnail job resizes it for real. */
 function png(width: number, height: number): Buffer {
-  const head = Buffer.alloc(33);
-  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(head, 0);
-  head.writeUInt32BE(13, 8);
-  head.write('IHDR', 12, 'ascii');
-  head.writeUInt32BE(width, 16);
-  head.writeUInt32BE(height, 20);
-  return Buffer.concat([head, Buffer.alloc(4096)]);
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), body.length + 4);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const rows = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) rows.set([x % 256, y % 256, 128], y * (width * 3 + 1) + 1 + x * 3);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
 }
 
 function jpeg(width: number, height: number): Buffer {
@@ -21,11 +31,11 @@ function jpeg(width: number, height: number): Buffer {
   return Buffer.concat([Buffer.from([0xff, 0xd8]), app0, sof0, Buffer.alloc(2048)]);
 }
 
-describe('probeImageSize', () => {
-  it('reads PNG and JPEG dimensions from their headers', () => {
-    expect(probeImageSize(png(640, 480))).toEqual({ format: 'png', width: 640, height: 480 });
-    expect(probeImageSize(jpeg(1920, 1080))).toEqual({ format: 'jpeg', width: 1920, height: 1080 });
-    expect(probeImageSize(Buffer.from('GIF89a........'))).toBeUndefined();
+describe('readImageHeader', () => {
+  it('reads PNG and JPEG dimensions from their headers and refuses anything else', () => {
+    expect(readImageHeader(png(640, 480))).toEqual({ format: 'png', width: 640, height: 480 });
+    expect(readImageHeader(jpeg(1920, 1080))).toEqual({ format: 'jpeg', width: 1920, height: 1080 });
+    expect(() => readImageHeader(Buffer.from('GIF89a........'))).toThrow(/^IMAGE_UNSUPPORTED: /);
   });
 });
 
@@ -64,8 +74,14 @@ describe('examples/quickstart', () => {
     expect(await (await post('fanout', { depth: 2, width: 3 })).json()).toMatchObject({ status: 'completed', output: { leaves: 9 } });
     expect((await post('fanout', { depth: 6, width: 20 })).status).toBe(422);
     expect((await post('sleep', { ms: 60_001 })).status).toBe(422);
-    const image = await fetch(`${base}/jobs/thumbnail`, { method: 'POST', headers: { 'content-type': 'image/png', prefer: 'wait=20' }, body: png(320, 200) });
-    expect(await image.json()).toMatchObject({ status: 'completed', output: { format: 'png', width: 320, height: 200, bytes: 4129 } });
+    const picture = png(320, 200);
+    const image = await fetch(`${base}/jobs/thumbnail`, { method: 'POST', headers: { 'content-type': 'image/png', prefer: 'wait=20' }, body: picture });
+    const thumbnail = (await image.json()) as { status: string; output: { sizes: { width: number; height: number }[] } };
+    expect(thumbnail).toMatchObject({ status: 'completed', output: { format: 'png', width: 320, height: 200, bytes: picture.length } });
+    expect(thumbnail.output.sizes.map((s) => [s.width, s.height])).toEqual([
+      [64, 40],
+      [256, 160],
+    ]);
     const notImage = await fetch(`${base}/jobs/thumbnail`, { method: 'POST', headers: { 'content-type': 'image/gif', prefer: 'wait=20' }, body: 'GIF89a' });
     expect(await notImage.json()).toMatchObject({ status: 'failed' });
   });
