@@ -13,6 +13,7 @@ const source = { resolve: { conditions: ['source'] }, ssr: { resolve: { conditio
 export default defineConfig({
   test: {
     passWithNoTests: false,
+    reporters: ['default', './vitest.summary-reporter.ts'],
     projects: [
       {
         ...source,
