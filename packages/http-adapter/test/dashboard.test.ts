@@ -49,8 +49,8 @@ afterEach(async () => {
 
 const echo = defineJob({ name: 'echo', run: (input: Record<string, unknown>) => input });
 
-async function server(plugin: Partial<JobsPluginOptions>): Promise<string> {
-  const system = createJobSystem({ jobs: [echo], workers: 2 });
+async function server(plugin: Partial<JobsPluginOptions>, workers = 2): Promise<string> {
+  const system = createJobSystem({ jobs: [echo], workers });
   await system.start();
   const app = Fastify({ logger: false });
   await app.register(jobsPlugin, { system, prefix: '/jobs', ...plugin });
@@ -63,6 +63,13 @@ describe('jobsPlugin dashboard', () => {
   it('is not there unless asked for', async () => {
     const base = await server({});
     expect((await fetch(`${base}/jobs/dashboard/api/overview`)).status).toBe(404);
+  });
+
+  it('draws at most 256 worker tiles, however many workers the node has', async () => {
+    const base = await server({ dashboard: true }, 300);
+    const { overview } = (await (await fetch(`${base}/jobs/dashboard/api/overview`)).json()) as { overview: { actors: { workers: unknown[]; workersTotal: number } } };
+    expect(overview.actors.workers).toHaveLength(256);
+    expect(overview.actors.workersTotal).toBe(300);
   });
 
   it('sends at most updatesPerSecond live messages per connection, however many events happen', async () => {

@@ -60,9 +60,10 @@ function renderOverview(o) {
     const sup = a.supervisor;
     $('supervisor').textContent = `supervisor ${sup.state} · ${sup.recentRestarts}/${sup.intensity.maxRestarts} restarts in ${sup.intensity.withinMs / 1000}s`;
     $('supervisor').className = `badge ${sup.state}`;
-    const busy = a.workers.filter((w) => w.state === 'running').length;
-    $('actors-summary').textContent = `dispatcher ${a.dispatcher.state} · ${busy}/${a.workers.length} workers busy · ${s.actors} live actors · ${s.waitingParents} waiting parents`;
-    $('workers').innerHTML = a.workers.map(workerTile).join('');
+    const busy = s.workers - s.idleWorkers;
+    $('actors-summary').textContent = `dispatcher ${a.dispatcher.state} · ${busy}/${s.workers} workers busy · ${s.actors} live actors · ${s.waitingParents} waiting parents`;
+    const more = a.workersTotal - a.workers.length;
+    $('workers').innerHTML = a.workers.map(workerTile).join('') + (more > 0 ? `<div class="worker muted">+${more} more idle workers</div>` : '');
   }
   const names = o.jobNames.join(',');
   if (names !== state.names) {

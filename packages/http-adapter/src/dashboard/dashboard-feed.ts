@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { actorsView, type JobEvent, type JobStatus, type JobSystem, type JobSystemStats } from '@scalable-api/core';
+import { actorsView, type ActorsView, type JobEvent, type JobStatus, type JobSystem, type JobSystemStats } from '@scalable-api/core';
 import { jobView } from '../job-view.js';
 import { RecentJobs, type RecentJob } from './recent-jobs.js';
 import { ThroughputSeries, type SeriesPoint } from './throughput-series.js';
@@ -84,7 +84,7 @@ export class DashboardFeed {
       nodeId: this.system.nodeId,
       durable: this.system.store.durable,
       stats,
-      actors: actorsView(this.system) ?? null,
+      actors: capWorkers(actorsView(this.system)),
       recent: { size: this.recent.size, capacity: this.recent.capacity, ...this.recent.summary() },
       jobNames: [...this.system.jobs.keys()],
     };
@@ -187,4 +187,16 @@ export class DashboardFeed {
     this.clients.clear();
     this.byRoot.clear();
   }
+}
+
+/** Workers drawn per tick, busy ones first: a node with thousands of workers still sends a small message. */
+const maxWorkerTiles = 256;
+
+function capWorkers(view: ActorsView | undefined): (ActorsView & { workersTotal: number }) | null {
+  if (!view) return null;
+  const total = view.workers.length;
+  if (total <= maxWorkerTiles) return { ...view, workersTotal: total };
+  const busy = view.workers.filter((w) => w.state !== 'idle');
+  const idle = view.workers.filter((w) => w.state === 'idle');
+  return { ...view, workers: [...busy, ...idle].slice(0, maxWorkerTiles), workersTotal: total };
 }
