@@ -107,21 +107,24 @@ export class DashboardFeed {
     return { job: jobView(record), events, tree: tree ?? null, treeCap: this.options.treeNodes };
   }
 
-  /** Starts streaming to a connection; the first message carries the full state and history. */
+  /** Starts streaming to a connection. */
   async connect(client: LiveClient): Promise<void> {
+    // Registered before the first await: a tab closed while we look its job up must not stay
+    // in the set (its 'close' would have fired already).
+    this.clients.add(client);
+    client.res.once('close', () => this.disconnect(client));
     if (client.jobId !== undefined) {
       const record = await this.system.get(client.jobId);
       client.jobRoot = record?.rootId;
       client.jobDirty = true;
-      if (client.jobRoot !== undefined) {
+      if (client.jobRoot !== undefined && !client.res.destroyed) {
         let set = this.byRoot.get(client.jobRoot);
         if (!set) this.byRoot.set(client.jobRoot, (set = new Set()));
         set.add(client);
       }
     }
-    this.clients.add(client);
-    client.res.on('close', () => this.disconnect(client));
-    await this.send(client, await this.overview(), true);
+    if (client.res.destroyed) return this.disconnect(client);
+    await this.send(client, await this.overview());
     this.schedule();
   }
 
@@ -152,21 +155,22 @@ export class DashboardFeed {
 
   private async tick(): Promise<void> {
     const overview = await this.overview();
-    await Promise.all([...this.clients].map((client) => this.send(client, overview, false)));
+    await Promise.all([...this.clients].map((client) => this.send(client, overview)));
   }
 
-  private async send(client: LiveClient, overview: Record<string, unknown>, first: boolean): Promise<void> {
+  /** A connection's first message carries the full history and list: its marks start at zero. */
+  private async send(client: LiveClient, overview: Record<string, unknown>): Promise<void> {
     const { res } = client;
     if (res.destroyed || res.writableEnded) return;
     if (res.writableLength > this.options.slowReaderBytes) return;
     const message: Record<string, unknown> = { overview };
     const points = this.series.history();
-    const fresh: SeriesPoint[] = first ? points : points.filter((p) => p.t > client.lastPoint);
+    const fresh: SeriesPoint[] = points.filter((p) => p.t > client.lastPoint);
     if (fresh.length > 0) {
       message['points'] = fresh;
       client.lastPoint = fresh[fresh.length - 1]!.t;
     }
-    if (first || client.listVersion !== this.recent.version) {
+    if (client.listVersion !== this.recent.version) {
       client.listVersion = this.recent.version;
       message['list'] = await this.list(client);
     }
