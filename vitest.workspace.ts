@@ -36,6 +36,10 @@ export default defineConfig({
         ...source,
         test: { name: 'image-pipeline', root: 'examples/image-pipeline', include: ['test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
       },
+      {
+        ...source,
+        test: { name: 's3-upload', root: 'examples/s3-upload', include: ['test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
+      },
     ],
   },
 });

@@ -27,11 +27,13 @@ type StorageModule = typeof Storage;
  * Blobs in any S3-compatible object store, readable by every node of a system. Content-addressed:
  * `objects/<sha256>` holds the bytes once, `refs/<sha256>/<ref>` marks each reference.
  *
- * `put` streams the body to `uploads/<ref>` with a multipart upload (`@aws-sdk/lib-storage`),
- * hashing on the way, so memory stays at `partSize * queueSize` whatever the size. Each part is a
- * buffer, so the SDK's retry strategy resends a part whose connection broke. Once the digest is
- * known, the reference marker is written, the upload is copied server-side to its object key
- * unless the object already exists (dedupe), and the upload key is deleted.
+ * A body that fits in one part is hashed first and stored straight under its object key, unless
+ * the object exists already (dedupe: the duplicate is never uploaded). A larger body streams to
+ * `uploads/<ref>` with a multipart upload (`@aws-sdk/lib-storage`), hashing on the way, so memory
+ * stays at `partSize * queueSize` whatever the size; once the digest is known, the upload is
+ * copied server-side to its object key unless that exists, and deleted. Every part is a buffer,
+ * so the SDK's retry strategy resends a part whose connection broke. Each reference is a marker
+ * object, written before the bytes are.
  *
  * The last `remove` of some bytes deletes the object; within a process that is serialized with
  * `put` per digest. Across processes, S3 offers no lock: a `put` of the very same bytes that
@@ -71,14 +73,59 @@ class S3BlobStore implements BlobStore {
 
   async put(source: Readable, options: BlobPutOptions): Promise<BlobRef> {
     const ref = newRefPart();
-    const upload = `${this.prefix}uploads/${ref}`;
     const meter = new ByteMeter(options.maxBytes);
     // A failing source (a client that disconnects) must fail the upload, not leave it waiting.
     source.once('error', (error) => meter.destroy(error));
     source.pipe(meter);
+    // Bodies that fit in one part are read whole first: their digest is then known before any
+    // request, so a duplicate costs no upload and a new one goes straight to its object key
+    // (3 requests instead of the 5 of upload-then-copy). Larger bodies stream as multipart.
+    const chunks = meter[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const head: Buffer[] = [];
+    let buffered = 0;
+    let ended = false;
+    try {
+      while (buffered < this.partSize) {
+        const next = await chunks.next();
+        if (next.done) {
+          ended = true;
+          break;
+        }
+        head.push(next.value);
+        buffered += next.value.length;
+      }
+    } catch (error) {
+      source.unpipe(meter);
+      source.destroy();
+      throw error;
+    }
+    if (ended) return this.putSmall(Buffer.concat(head, buffered), ref, meter, options);
+    return this.putLarge(head, chunks, ref, meter, source, options);
+  }
+
+  private async putSmall(body: Buffer, ref: string, meter: ByteMeter, options: BlobPutOptions): Promise<BlobRef> {
+    const sha256 = meter.digest();
+    await this.lock.run(sha256, async () => {
+      await this.client.send(new this.s3.PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(sha256, ref), Body: '' }));
+      if (!(await this.exists(this.objectKey(sha256)))) {
+        await this.client.send(new this.s3.PutObjectCommand({ Bucket: this.bucket, Key: this.objectKey(sha256), Body: body, ContentType: options.contentType }));
+      }
+    });
+    return { id: blobId(sha256, ref), size: meter.bytes, contentType: options.contentType, sha256 };
+  }
+
+  private async putLarge(head: Buffer[], rest: AsyncIterator<Buffer>, ref: string, meter: ByteMeter, source: Readable, options: BlobPutOptions): Promise<BlobRef> {
+    const upload = `${this.prefix}uploads/${ref}`;
+    const body = Readable.from(
+      (async function* () {
+        yield* head;
+        for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+      })(),
+      { objectMode: false },
+    );
     const transfer = new this.storage.Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key: upload, Body: meter, ContentType: options.contentType },
+      params: { Bucket: this.bucket, Key: upload, Body: body, ContentType: options.contentType },
       partSize: this.partSize,
       queueSize: this.queueSize,
       leavePartsOnError: false,
