@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createQuickstart, type Quickstart } from '../../../examples/quickstart/src/quickstart-app.js';
 
 /**
@@ -53,8 +53,18 @@ describe.skipIf(!haveBrowser)('dashboard (headless Chromium)', () => {
     return ((await response.json()) as { id: string }).id;
   }
 
+  /** Script errors and console errors (a CSP violation among them) of the pages under test. */
+  const pageErrors: string[] = [];
+  afterEach(() => {
+    expect(pageErrors.splice(0)).toEqual([]);
+  });
+
   async function open(hash = ''): Promise<Page> {
     const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text());
+    });
     const response = await page.goto(`${base}/jobs/dashboard${hash}`);
     expect(response?.status()).toBe(200);
     await expect.poll(() => page.getByTestId('live').textContent()).toBe('live');
