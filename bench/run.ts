@@ -10,6 +10,7 @@ const benches: Record<string, string[]> = {
   trees: ['trees.ts', '3'],
   'http-intake': ['http-intake.ts'],
   'redis-vs-bullmq': ['redis-vs-bullmq.ts'],
+  images: ['images.ts'],
 };
 
 const wanted = process.argv.slice(2);

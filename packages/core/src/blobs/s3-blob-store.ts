@@ -106,7 +106,7 @@ class S3BlobStore implements BlobStore {
   private async putSmall(body: Buffer, ref: string, meter: ByteMeter, options: BlobPutOptions): Promise<BlobRef> {
     const sha256 = meter.digest();
     await this.lock.run(sha256, async () => {
-      await this.client.send(new this.s3.PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(sha256, ref), Body: '' }));
+      await this.client.send(new this.s3.PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(sha256, ref), Body: Buffer.alloc(0), ContentLength: 0 }));
       if (!(await this.exists(this.objectKey(sha256)))) {
         await this.client.send(new this.s3.PutObjectCommand({ Bucket: this.bucket, Key: this.objectKey(sha256), Body: body, ContentType: options.contentType }));
       }
@@ -140,7 +140,7 @@ class S3BlobStore implements BlobStore {
     }
     const sha256 = meter.digest();
     await this.lock.run(sha256, async () => {
-      await this.client.send(new this.s3.PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(sha256, ref), Body: '' }));
+      await this.client.send(new this.s3.PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(sha256, ref), Body: Buffer.alloc(0), ContentLength: 0 }));
       if (!(await this.exists(this.objectKey(sha256)))) {
         await this.client.send(
           new this.s3.CopyObjectCommand({
