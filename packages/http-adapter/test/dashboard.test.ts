@@ -25,17 +25,54 @@ describe('RecentJobs', () => {
 });
 
 describe('ThroughputSeries', () => {
-  it('counts each second and takes latency percentiles from first seen to completed', () => {
+  const depth = { queued: 3, delayed: 1, running: 2, waitingChildren: 0 };
+
+  it('takes rates from the counters per second and latency percentiles from first seen to completed', () => {
     const series = new ThroughputSeries(2);
+    series.prime({ completed: 10, failed: 1, submitted: 20 });
     for (let i = 0; i < 100; i++) series.observe(event(`j${i}`, 'job.queued', 1_000));
     for (let i = 0; i < 100; i++) series.observe(event(`j${i}`, 'job.completed', 1_000 + i + 1));
-    const depth = { queued: 3, delayed: 1, running: 2, waitingChildren: 0 };
-    expect(series.tick(2_000, depth)).toMatchObject({ submitted: 100, completed: 100, queued: 4, running: 2, p50: 51, p95: 96, max: 100 });
-    series.tick(3_000, depth);
-    series.tick(4_000, depth);
+    expect(series.tick(2_000, { ...depth, completed: 110, failed: 3, submitted: 120 })).toMatchObject({
+      submitted: 100,
+      completed: 100,
+      failed: 2,
+      queued: 4,
+      running: 2,
+      p50: 51,
+      p95: 96,
+      max: 100,
+    });
+    series.tick(3_000, { ...depth, completed: 110, failed: 3, submitted: 120 });
+    series.tick(4_000, { ...depth, completed: 115, failed: 3, submitted: 120 });
     // Bounded: the oldest second went.
-    expect(series.history().map((p) => p.t)).toEqual([3_000, 4_000]);
-    expect(series.history()[1]).toMatchObject({ completed: 0, p50: null });
+    expect(series.history().map((p) => [p.t, p.completed, p.p50])).toEqual([
+      [3_000, 0, null],
+      [4_000, 5, null],
+    ]);
+  });
+
+  it('follows at most trackPerSecond new jobs a second for latency', () => {
+    const series = new ThroughputSeries(10, 10);
+    for (let i = 0; i < 100; i++) series.observe(event(`j${i}`, 'job.queued', 1_000));
+    for (let i = 0; i < 100; i++) series.observe(event(`j${i}`, 'job.completed', 1_000 + i + 1));
+    // Only the first ten were followed: their latencies are 1..10 ms.
+    expect(series.tick(2_000, { ...depth, completed: 0, failed: 0, submitted: 0 })).toMatchObject({ max: 10, p50: 6 });
+  });
+});
+
+describe('RecentJobs admission', () => {
+  it('samples new jobs past admitPerSecond, but always keeps failed, retried and cancelled ones', async () => {
+    const recent = new RecentJobs(1_000, 5);
+    for (let i = 0; i < 20; i++) recent.observe(event(`j${i}`, 'job.queued', 1_000));
+    expect(recent.size).toBe(5);
+    expect(recent.skipped).toBe(15);
+    recent.observe(event('j10', 'job.completed', 1_100));
+    expect(recent.get('j10')).toBeUndefined();
+    recent.observe({ type: 'job.failed', status: 'failed', id: 'j11', name: 'echo', seq: 3, at: 1_200, parentId: undefined, rootId: 'j11', error: { code: 'JOB_FAILED', message: 'x' } });
+    expect(recent.get('j11')).toMatchObject({ status: 'failed' });
+    // A new second admits again.
+    recent.observe(event('k1', 'job.queued', 2_000));
+    expect(recent.get('k1')).toBeDefined();
   });
 });
 

@@ -71,6 +71,7 @@ function renderOverview(o) {
     fillSelect(document.querySelector('[name=name]'), o.jobNames, state.filter.name);
   }
   $('jobs-summary').dataset.size = o.recent.size;
+  $('jobs-summary').dataset.sampling = o.recent.skipped > 0 ? ` · sampled past ${fmt(o.recent.admitPerSecond)} new jobs/s (failures always kept)` : '';
 }
 
 function workerTile(w) {
@@ -140,7 +141,8 @@ function niceCeil(v) {
 }
 
 function renderList({ jobs, matched }) {
-  $('jobs-summary').textContent = `${matched} match in the last ${$('jobs-summary').dataset.size ?? ''} seen${matched > jobs.length ? `, newest ${jobs.length} shown` : ''}`;
+  const summary = $('jobs-summary');
+  summary.textContent = `${matched} match in the last ${summary.dataset.size ?? ''} seen${matched > jobs.length ? `, newest ${jobs.length} shown` : ''}${summary.dataset.sampling ?? ''}`;
   $('jobs').innerHTML = jobs
     .map(
       (j) =>

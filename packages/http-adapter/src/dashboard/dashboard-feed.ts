@@ -59,6 +59,10 @@ export class DashboardFeed {
     this.unsubscribe = system.store.subscribe((signal) => {
       if (signal.type === 'job.event') this.observe(signal.event);
     });
+    system.stats().then(
+      (stats) => this.series.prime(stats),
+      () => {},
+    );
     this.sampler = setInterval(() => void this.sample(), 1_000).unref();
   }
 
@@ -85,7 +89,7 @@ export class DashboardFeed {
       durable: this.system.store.durable,
       stats,
       actors: capWorkers(actorsView(this.system)),
-      recent: { size: this.recent.size, capacity: this.recent.capacity, ...this.recent.summary() },
+      recent: { size: this.recent.size, capacity: this.recent.capacity, admitPerSecond: this.recent.admitPerSecond, skipped: this.recent.skipped, ...this.recent.summary() },
       jobNames: [...this.system.jobs.keys()],
     };
   }

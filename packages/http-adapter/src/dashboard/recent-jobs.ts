@@ -38,21 +38,57 @@ export interface RecentJobsQuery {
  * A ring rather than evicting a Map's first key: V8 leaves deleted Map entries in place until it
  * rehashes, so "first key" walks over every entry deleted before it, and at a steady churn that
  * made each event cost microseconds.
+ *
+ * The list is for a person, and it must not tax a node running 100,000 jobs a second: it admits
+ * up to `admitPerSecond` new jobs a second and samples past that. Jobs that fail, retry or are
+ * cancelled are always admitted (at that event), since those are the ones someone looks for.
+ * Events of a job left out cost one Map lookup.
  */
 export class RecentJobs {
   private readonly jobs = new Map<string, RecentJob>();
   private readonly ring: (string | undefined)[];
   private head = 0;
+  private second = 0;
+  private admitted = 0;
   /** Bumped on every change: a feed sends the list again only when this moved. */
   version = 0;
+  /** New jobs left out by the admission rate since start. */
+  skipped = 0;
 
-  constructor(readonly capacity = 5_000) {
+  constructor(
+    readonly capacity = 5_000,
+    readonly admitPerSecond = 1_000,
+  ) {
     this.ring = new Array<string | undefined>(capacity).fill(undefined);
+  }
+
+  private admits(event: JobEvent): boolean {
+    switch (event.type) {
+      case 'job.failed':
+      case 'job.retrying':
+      case 'job.cancelled':
+        return true;
+      case 'job.queued':
+      case 'job.delayed': {
+        const second = Math.floor(event.at / 1000);
+        if (second !== this.second) {
+          this.second = second;
+          this.admitted = 0;
+        }
+        if (++this.admitted <= this.admitPerSecond) return true;
+        this.skipped++;
+        return false;
+      }
+      default:
+        // A job first heard of mid-life (left out when queued) stays out.
+        return false;
+    }
   }
 
   observe(event: JobEvent): void {
     let job = this.jobs.get(event.id);
     if (!job) {
+      if (!this.admits(event)) return;
       const oldest = this.ring[this.head];
       if (oldest !== undefined) this.jobs.delete(oldest);
       this.ring[this.head] = event.id;

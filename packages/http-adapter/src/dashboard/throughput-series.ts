@@ -7,56 +7,67 @@ export interface SeriesPoint {
   queued: number;
   running: number;
   waitingChildren: number;
-  /** Jobs that settled in this second, as seen from this node's event stream. */
+  /** Jobs that settled in this second, as this node's counters saw them (`stats()`). */
   completed: number;
   failed: number;
+  /** Jobs this node accepted in this second. */
   submitted: number;
-  /** End-to-end latency (first seen to settled) of the jobs that completed in this second, ms. */
+  /** End-to-end latency (first seen to completed) of sampled jobs that completed in this second, ms. */
   p50: number | null;
   p95: number | null;
   max: number | null;
 }
 
+type Counters = Pick<JobSystemStats, 'completed' | 'failed' | 'submitted'>;
+export type SeriesStats = Counters & Pick<JobSystemStats, 'queued' | 'delayed' | 'running' | 'waitingChildren'>;
+
 /** Latencies kept per second before the percentiles are taken: a fixed cost under any rate. */
 const sampleCap = 2_048;
 
 /**
- * Per-second history for the dashboard's charts, the last `seconds` of it. Counters come from job
- * events; queue depth from `stats()` once a second. Latency percentiles use a reservoir sample
- * so a burst of a hundred thousand completions costs the same memory as a quiet second.
+ * Per-second history for the dashboard's charts, the last `seconds` of it. Rates and depths come
+ * from `stats()` once a second (differences of its counters), so they cost nothing per job.
+ * Latency needs each job's start and end: it follows at most `trackPerSecond` new jobs a second
+ * (all of them on a quiet node, a sample on a busy one) and takes percentiles from a bounded
+ * reservoir, so a burst of a hundred thousand completions costs what a quiet second does.
  */
 export class ThroughputSeries {
   private readonly points: SeriesPoint[] = [];
   private readonly firstSeen = new Map<string, number>();
-  private current = { completed: 0, failed: 0, submitted: 0, seen: 0, latencies: [] as number[] };
+  private last: Counters | undefined;
+  private second = 0;
+  private tracked = 0;
+  private seen = 0;
+  private latencies: number[] = [];
 
   constructor(
     readonly seconds = 300,
+    private readonly trackPerSecond = 1_000,
     private readonly maxTracked = 100_000,
   ) {}
 
   observe(event: JobEvent): void {
     switch (event.type) {
       case 'job.queued':
-      case 'job.delayed':
-        if (!this.firstSeen.has(event.id)) {
-          // Bounded: jobs whose end this node never hears of must not pile up.
-          if (this.firstSeen.size >= this.maxTracked) {
-            const oldest = this.firstSeen.keys().next().value;
-            if (oldest !== undefined) this.firstSeen.delete(oldest);
-          }
-          this.firstSeen.set(event.id, event.at);
-          if (event.parentId === undefined) this.current.submitted++;
+      case 'job.delayed': {
+        const second = Math.floor(event.at / 1000);
+        if (second !== this.second) {
+          this.second = second;
+          this.tracked = 0;
         }
+        // Bounded twice: per second, and in all (jobs whose end this node never hears of).
+        if (++this.tracked > this.trackPerSecond || this.firstSeen.size >= this.maxTracked) return;
+        if (!this.firstSeen.has(event.id)) this.firstSeen.set(event.id, event.at);
         return;
+      }
       case 'job.completed':
       case 'job.failed':
       case 'job.cancelled': {
-        if (event.type === 'job.completed') this.current.completed++;
-        else if (event.type === 'job.failed') this.current.failed++;
+        if (this.firstSeen.size === 0) return;
         const start = this.firstSeen.get(event.id);
+        if (start === undefined) return;
         this.firstSeen.delete(event.id);
-        if (start !== undefined && event.type === 'job.completed') this.sample(event.at - start);
+        if (event.type === 'job.completed') this.sample(event.at - start);
         return;
       }
       default:
@@ -65,35 +76,41 @@ export class ThroughputSeries {
   }
 
   private sample(ms: number): void {
-    const c = this.current;
-    c.seen++;
-    if (c.latencies.length < sampleCap) c.latencies.push(ms);
+    this.seen++;
+    if (this.latencies.length < sampleCap) this.latencies.push(ms);
     else {
-      const slot = Math.floor(Math.random() * c.seen);
-      if (slot < sampleCap) c.latencies[slot] = ms;
+      const slot = Math.floor(Math.random() * this.seen);
+      if (slot < sampleCap) this.latencies[slot] = ms;
     }
   }
 
-  /** Closes the current second with the queue depths read now. */
-  tick(now: number, stats: Pick<JobSystemStats, 'queued' | 'delayed' | 'running' | 'waitingChildren'>): SeriesPoint {
-    const c = this.current;
-    const sorted = c.latencies.sort((a, b) => a - b);
+  /** The counters the first second is measured from (else the first point reads zero). */
+  prime(stats: Counters): void {
+    this.last ??= { completed: stats.completed, failed: stats.failed, submitted: stats.submitted };
+  }
+
+  /** Closes the current second with the counters and queue depths read now. */
+  tick(now: number, stats: SeriesStats): SeriesPoint {
+    const sorted = this.latencies.sort((a, b) => a - b);
     const at = (q: number) => (sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+    const last = this.last ?? stats;
     const point: SeriesPoint = {
       t: now,
       queued: stats.queued + stats.delayed,
       running: stats.running,
       waitingChildren: stats.waitingChildren,
-      completed: c.completed,
-      failed: c.failed,
-      submitted: c.submitted,
+      completed: stats.completed - last.completed,
+      failed: stats.failed - last.failed,
+      submitted: stats.submitted - last.submitted,
       p50: at(0.5),
       p95: at(0.95),
       max: sorted.length === 0 ? null : sorted[sorted.length - 1]!,
     };
+    this.last = { completed: stats.completed, failed: stats.failed, submitted: stats.submitted };
     this.points.push(point);
     if (this.points.length > this.seconds) this.points.shift();
-    this.current = { completed: 0, failed: 0, submitted: 0, seen: 0, latencies: [] };
+    this.latencies = [];
+    this.seen = 0;
     return point;
   }
 
