@@ -36,9 +36,10 @@ type StorageModule = typeof Storage;
  * object, written before the bytes are.
  *
  * The last `remove` of some bytes deletes the object; within a process that is serialized with
- * `put` per digest. Across processes, S3 offers no lock: a `put` of the very same bytes that
- * lands between another node's last `remove` listing its references and deleting the object
- * loses its bytes. Keep uploads unique per job (the HTTP adapter does), or do not remove.
+ * `put` per digest. Across processes S3 offers no lock: a `put` of the very same bytes whose
+ * marker lands between another node's last `remove` listing the references and deleting the
+ * object is left pointing at nothing (reads give ENOENT, never wrong bytes); docs/large-payloads.md
+ * gives the rule.
  *
  * The AWS SDK packages are optional peers, loaded only when this store is created.
  *
