@@ -51,11 +51,37 @@ flush_queues()
 
 local out = {}
 local la = num(NOW + LEASE)
-local function hand_out(id, name)
+-- A job that lost its lease before is a suspect: it may be what took its node down (a crash, an
+-- event loop blocked past the lease), or only a neighbour of that job. A node holds at most one
+-- suspect at a time, so the culprit and the neighbours it took down with it are not run side by
+-- side again and again until all of them are quarantined: the culprit's next incidents only hit
+-- jobs that had never stalled. Other suspects stay queued for other nodes or later claims
+-- (work.available is published).
+local suspect_key = B .. 'suspect:' .. OWNER
+local suspect_out = false
+local suspect_id = nil
+do
+  local held_id = redis.call('GET', suspect_key)
+  local r = held_id and load(held_id)
+  if r and r.ow == OWNER and held_status(r.s) then suspect_out = true end
+end
+local deferred = {}
+local function suspect(id, stalls, score, member, name)
+  if tonumber(stalls or 0) == 0 then return false end
+  if not suspect_out then
+    suspect_out = true
+    suspect_id = id
+    return false
+  end
+  deferred[#deferred + 1] = { name, score, member }
+  return true
+end
+local function hand_out(id, name, score, member)
   local rec = REC[id]
   if rec then
     -- Touched earlier in this call (promoted or requeued): go through the cached record.
     rec = load(id, { 'i', 'ca' })
+    if suspect(id, rec.st, score, member, name) then return false end
     local attempt, token = tonumber(rec.a) + 1, tonumber(rec.t) + 1
     move(rec, 'running')
     put(rec, 'a', attempt)
@@ -68,7 +94,8 @@ local function hand_out(id, name)
     out[#out + 1] = { id, token, name, rec.i or '', attempt, rec.p, rec.pa or '', rec.r, rec.ca, rec.m or '' }
   else
     -- The usual case: one read, one write.
-    local f = redis.call('HMGET', jk(id), 'a', 't', 'i', 'p', 'pa', 'r', 'ca', 'm', 'es', 'ra')
+    local f = redis.call('HMGET', jk(id), 'a', 't', 'i', 'p', 'pa', 'r', 'ca', 'm', 'es', 'ra', 'st')
+    if suspect(id, f[11], score, member, name) then return false end
     local attempt, token, seq = tonumber(f[1]) + 1, tonumber(f[2]) + 1, tonumber(f[9]) + 1
     local ev = event_json(id, name, f[5], f[6], seq, 'job.started', 'running', ',"attempt":' .. attempt)
     if present(f[10]) then
@@ -83,17 +110,19 @@ local function hand_out(id, name)
   end
   LEASE_ADD[#LEASE_ADD + 1] = la
   LEASE_ADD[#LEASE_ADD + 1] = id
+  return true
 end
 
 local only = #names == 1 and names[1]
 if only and (cap[only] == nil or cap[only] > 0) then
   -- One job name: the queue's own order is the answer, popped in one command.
   local popped = redis.call('ZPOPMIN', qkey(only), math.min(MAX, cap[only] or MAX))
-  for x = 1, #popped, 2 do hand_out(string.sub(popped[x], 17), only) end
+  for x = 1, #popped, 2 do hand_out(string.sub(popped[x], 17), only, popped[x + 1], popped[x]) end
 elseif not only then
   -- Several names: merge the heads of their queues, highest priority first, then oldest.
   local heads = {}
-  while #out < MAX do
+  local skipped = 0
+  while #out < MAX and skipped < 1000 do
     local best, bn = nil, nil
     for _, name in ipairs(names) do
       local c = cap[name]
@@ -110,10 +139,18 @@ elseif not only then
     if not best then break end
     redis.call('ZREM', qkey(bn), best[2])
     heads[bn] = nil
-    if cap[bn] then cap[bn] = cap[bn] - 1 end
-    hand_out(string.sub(best[2], 17), bn)
+    if hand_out(string.sub(best[2], 17), bn, best[1], best[2]) then
+      if cap[bn] then cap[bn] = cap[bn] - 1 end
+    else
+      skipped = skipped + 1
+    end
   end
 end
+for _, d in ipairs(deferred) do redis.call('ZADD', qkey(d[1]), d[2], d[3]) end
+if #deferred > 0 then AVAIL = true end
+-- Remembered per owner; it is checked against the job's owner and state, and expires on its own
+-- so that node ids of processes long gone leave nothing behind.
+if suspect_id then redis.call('SET', suspect_key, suspect_id, 'PX', math.max(LEASE * 10, 60000)) end
 local nxt = redis.call('ZRANGE', B .. 'delayed', 0, 0, 'WITHSCORES')
 done(true)
 return { out, nxt[2] or '' }

@@ -68,6 +68,8 @@ export class MemoryStore implements JobStore {
 
   private records = new Map<string, Rec>();
   private ready = new Map<string, ReadyQueue<Rec>>();
+  /** The suspect each owner was last handed (see claimNow); checked against the job's owner and state. */
+  private suspects = new Map<string, Rec>();
   private delayed = new MinHeap<Rec>();
   /** Jobs held under a lease. Swept for expired leases only when the earliest could have run out. */
   private leased = new Set<Rec>();
@@ -212,9 +214,23 @@ export class MemoryStore implements JobStore {
     const jobs: ClaimedJob[] = [];
     const capacity = request.capacity ? new Map(request.capacity) : undefined;
     const names = request.names ?? [...this.ready.keys()];
-    while (jobs.length < request.max) {
+    // A node holds at most one suspect (a job that lost its lease before) at a time, as in the
+    // Redis store: a job that takes its node down must not take the same neighbours with it.
+    const held = this.suspects.get(request.owner);
+    let suspectOut = held !== undefined && held.owner === request.owner && (held.status === 'running' || held.status === 'waitingChildren');
+    if (held && !suspectOut) this.suspects.delete(request.owner);
+    const deferred: Rec[] = [];
+    while (jobs.length < request.max && deferred.length < 1_000) {
       const rec = this.nextReady(names, capacity);
       if (!rec) break;
+      if (rec.stalls > 0) {
+        if (suspectOut) {
+          deferred.push(rec);
+          continue;
+        }
+        suspectOut = true;
+        this.suspects.set(request.owner, rec);
+      }
       if (capacity?.has(rec.name)) capacity.set(rec.name, capacity.get(rec.name)! - 1);
       this.move(rec, 'running');
       rec.attempt++;
@@ -239,6 +255,8 @@ export class MemoryStore implements JobStore {
         meta: rec.meta,
       });
     }
+    for (const rec of deferred) this.ready.get(rec.name)!.push(rec);
+    if (deferred.length > 0) this.signals.push({ type: 'work.available' });
     this.trimRetention(now);
     this.flush();
     return { jobs, nextRunAt: this.delayed.peekKey() };

@@ -256,6 +256,31 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         expect(await store.settle([{ ...second, outcome: 'completed', output: 'again' }])).toEqual(['stale']);
       });
 
+      it('hands a node at most one job that lost its lease at a time; the others wait for other nodes', async () => {
+        // A job that takes its node down (a crash, a blocked event loop) takes its neighbours'
+        // leases with it; claimed together again, they would all share its fate until every one
+        // of them is quarantined.
+        const { clock, add, claim, signals } = await setup();
+        const stalled = await add(newJob(), newJob(), newJob());
+        expect((await claim('node-a')).jobs).toHaveLength(3);
+        await clock.advance(LEASE);
+        const [fresh] = await add(newJob());
+        const second = (await claim('node-b')).jobs.map((j) => j.id);
+        expect(second.filter((id) => stalled.includes(id))).toHaveLength(1);
+        expect(second).toContain(fresh);
+        await signals.waitFor((s) => s.type === 'work.available');
+        // node-b still runs its suspect: it gets no second one.
+        expect((await claim('node-b')).jobs).toEqual([]);
+        signals.clear();
+        const third = (await claim('node-c')).jobs;
+        // The one left behind is announced, so idle nodes come for it.
+        await signals.waitFor((s) => s.type === 'work.available');
+        const fourth = (await claim('node-d')).jobs;
+        expect([...second, ...third.map((j) => j.id), ...fourth.map((j) => j.id)].filter((id) => stalled.includes(id)).sort()).toEqual([...stalled].sort());
+        expect([third.length, fourth.length]).toEqual([1, 1]);
+        expect(third[0]!.attempt).toBe(2);
+      });
+
       it('fails a job with JOB_QUARANTINED once it stalled maxStalls times', async () => {
         const { store, clock, add, claim, claimOne } = await setup({ maxStalls: 2 });
         const [id] = await add(newJob());
