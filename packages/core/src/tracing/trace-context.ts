@@ -8,7 +8,13 @@ import { createTraceState, isSpanContextValid, trace, type Context, type SpanCon
  */
 const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
-/** The meta entries that carry `span` to another job; `undefined` for an invalid (no-op) span. */
+/**
+ * The meta entries that carry `span` to another job; `undefined` for an invalid (no-op) span.
+ *
+ * @example
+ * const meta = traceMeta(trace.getActiveSpan()!.spanContext()); // { traceparent: '00-…-…-01' }
+ * await system.submit(resize, input, { meta });
+ */
 export function traceMeta(span: SpanContext): Record<string, string> | undefined {
   if (!isSpanContextValid(span)) return undefined;
   const flags = (span.traceFlags & 0xff).toString(16).padStart(2, '0');
@@ -18,7 +24,14 @@ export function traceMeta(span: SpanContext): Record<string, string> | undefined
   return meta;
 }
 
-/** `base` with the remote parent found in `meta`, or `base` itself when meta carries none (or a malformed one). */
+/**
+ * `base` with the remote parent found in `meta`, or `base` itself when meta carries none (or a
+ * malformed one).
+ *
+ * @example
+ * const parent = contextFromMeta(ROOT_CONTEXT, (await system.get(id))?.meta);
+ * tracer.startSpan('follow-up', {}, parent).end();
+ */
 export function contextFromMeta(base: Context, meta: Record<string, string> | undefined): Context {
   const match = traceparentPattern.exec(meta?.['traceparent'] ?? '');
   if (!match) return base;
