@@ -80,3 +80,20 @@ describe('idempotency', () => {
     expect((await system.stats()).submitted).toBe(1);
   });
 });
+
+describe('store failures', () => {
+  it('answers STORE_UNAVAILABLE when the store cannot be read, keeping the cause', async () => {
+    const { createMemoryStore } = await import('@scalable-api/core');
+    const store = createMemoryStore();
+    // The fault only: an in-process store cannot become unreachable for real.
+    store.get = () => Promise.reject(new Error('connection reset'));
+    store.counts = () => Promise.reject(new Error('connection reset'));
+    const job = defineJob({ name: 'any', run: () => 1 });
+    const { system } = await setup({ jobs: [job], workers: 1, store });
+    for (const call of [system.get('x'), system.tree('x'), system.stats()]) {
+      const outcome = await settle(call);
+      expect(outcome.ok ? null : outcome.error.code).toBe('STORE_UNAVAILABLE');
+      if (!outcome.ok) expect(outcome.error.cause.message).toBe('connection reset');
+    }
+  });
+});

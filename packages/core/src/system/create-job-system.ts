@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { nanoid } from 'nanoid';
 import { createActor, type AnyActorRef } from 'xstate';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
-import { deserializeError, InputError, JobError, OverloadError, SystemStateError } from '../errors.js';
+import { deserializeError, InputError, JobError, OverloadError, ScalableApiError, SystemStateError } from '../errors.js';
 import { isSettledEvent, type JobEvent, type SettledJobEvent } from '../events.js';
 import type { AttemptHost } from '../job/attempt-host.js';
 import type { AnyJobDefinition, JobInput, JobOutput } from '../job/define-job.js';
@@ -319,15 +319,15 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
   }
 
   get(id: string): Promise<JobInfo | undefined> {
-    return this.store.get(id);
+    return fromStore(this.store.get(id));
   }
 
   tree(id: string, options: { maxNodes?: number } = {}): Promise<TreeNode | undefined> {
-    return readTree(this.store, id, options.maxNodes ?? 50_000);
+    return fromStore(readTree(this.store, id, options.maxNodes ?? 50_000));
   }
 
   cancel(id: string): Promise<CancelResult> {
-    return this.store.cancel(id, CANCELLED_BY_USER);
+    return fromStore(this.store.cancel(id, CANCELLED_BY_USER));
   }
 
   /** Resolves with the job's output or rejects with its error, whenever (and wherever) it settles. */
@@ -371,7 +371,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
   }
 
   async stats(): Promise<JobSystemStats> {
-    const counts = await this.store.counts();
+    const counts = await fromStore(this.store.counts());
     const dispatcher = this.dispatcher?.getSnapshot().context.state as { idle: unknown[] } | undefined;
     return {
       health: this.state,
@@ -575,6 +575,14 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
     }
     if (this.streams.size > 0) for (const stream of this.streams) if (stream.accepts(event)) stream.push(event);
   }
+}
+
+/** A store that fails to answer is `STORE_UNAVAILABLE` to callers (503 at the HTTP edge). */
+function fromStore<T>(call: Promise<T>): Promise<T> {
+  return call.catch((error: unknown) => {
+    if (error instanceof ScalableApiError) throw error;
+    throw new SystemStateError('STORE_UNAVAILABLE', 'The job store did not answer.', { cause: error });
+  });
 }
 
 /** A digest of the input so a reused idempotency key with other input is caught. */
