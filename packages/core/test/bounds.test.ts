@@ -90,7 +90,8 @@ describe('store failures', () => {
     store.counts = () => Promise.reject(new Error('connection reset'));
     const job = defineJob({ name: 'any', run: () => 1 });
     const { system } = await setup({ jobs: [job], workers: 1, store });
-    for (const call of [system.get('x'), system.tree('x'), system.stats()]) {
+    const calls: Promise<unknown>[] = [system.get('x'), system.tree('x'), system.stats()];
+    for (const call of calls) {
       const outcome = await settle(call);
       expect(outcome.ok ? null : outcome.error.code).toBe('STORE_UNAVAILABLE');
       if (!outcome.ok) expect(outcome.error.cause.message).toBe('connection reset');

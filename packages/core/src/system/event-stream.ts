@@ -9,7 +9,6 @@ import { Deque } from '../store/deque.js';
 export class EventStream implements AsyncIterableIterator<JobEvent> {
   private buffer = new Deque<JobEvent>();
   private waiting: ((result: IteratorResult<JobEvent>) => void) | undefined;
-  private waitingReject: ((error: unknown) => void) | undefined;
   private failure: JobError | undefined;
   private ended = false;
 
@@ -24,7 +23,6 @@ export class EventStream implements AsyncIterableIterator<JobEvent> {
     if (this.waiting) {
       const resolve = this.waiting;
       this.waiting = undefined;
-      this.waitingReject = undefined;
       resolve({ value: event, done: false });
       return;
     }
@@ -54,9 +52,8 @@ export class EventStream implements AsyncIterableIterator<JobEvent> {
       return Promise.reject(failure);
     }
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
       this.waiting = resolve;
-      this.waitingReject = reject;
     });
   }
 
