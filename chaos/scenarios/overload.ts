@@ -29,6 +29,8 @@ export async function overloadScenario(options: OverloadOptions): Promise<Scenar
     await openLoad({ url, rate: 100, seconds: 2, body: '{"ms":20}', agent });
     const outcomes = await openLoad({ url, rate, seconds, body: '{"ms":20}', agent, timeoutMs: 10_000 });
     const accepted = outcomes.filter((o) => o.status === 202).map((o) => (JSON.parse(o.body) as { id: string }).id);
+    const notDurable = outcomes.filter((o) => o.status === 202 && (JSON.parse(o.body) as { durable?: unknown }).durable !== true).length;
+    if (notDurable > 0) report.violations.push(`${notDurable} 202 answers of the Redis-store server did not say durable: true`);
     const refused = outcomes.filter((o) => o.status === 503);
     const other = outcomes.filter((o) => o.status !== 202 && o.status !== 503);
     const withoutRetryAfter = refused.filter((o) => o.headers['retry-after'] === undefined).length;

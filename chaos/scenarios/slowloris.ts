@@ -30,6 +30,9 @@ export async function slowlorisScenario(options: SlowlorisOptions): Promise<Scen
     const url = `${server.base}/jobs/echo`;
     const { port } = new URL(server.base);
     const baseline = await openLoad({ url, rate: 50, seconds: 5, body: '{"a":1}', agent, timeoutMs: 10_000 });
+    // The memory store loses accepted jobs on a crash, and every 202 must say so.
+    const notDurable = baseline.filter((o) => o.status === 202 && (JSON.parse(o.body) as { durable?: unknown }).durable !== false).length;
+    if (notDurable > 0) report.violations.push(`${notDurable} 202 answers of the memory-store server did not say durable: false`);
     const attackStart = performance.now();
     for (let i = 0; i < sockets; i++) {
       const socket = connect(Number(port), '127.0.0.1');

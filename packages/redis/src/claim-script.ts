@@ -51,12 +51,14 @@ flush_queues()
 
 local out = {}
 local la = num(NOW + LEASE)
--- A job that lost its lease before is a suspect: it may be what took its node down (a crash, an
--- event loop blocked past the lease), or only a neighbour of that job. A node holds at most one
--- suspect at a time, so the culprit and the neighbours it took down with it are not run side by
--- side again and again until all of them are quarantined: the culprit's next incidents only hit
--- jobs that had never stalled. Other suspects stay queued for other nodes or later claims
--- (work.available is published).
+-- A job one lease loss away from quarantine is a suspect: it may be what takes its node down (a
+-- crash, an event loop blocked past the lease), or only a neighbour that went down with it
+-- before. A node holds at most one suspect at a time, so a culprit and the neighbours it already
+-- took down twice are never run side by side a third time, which would quarantine them all.
+-- Jobs that lost their lease once (every job of a node that simply died) are not held back, so
+-- a dead node's work recovers in parallel. A suspect left behind is claimed by another node or
+-- by this one shortly (nextRunAt), never by a storm of work.available signals.
+local SUSPECT_AT = math.max(1, MAXST - 1)
 local suspect_key = B .. 'suspect:' .. OWNER
 local suspect_out = false
 local suspect_id = nil
@@ -67,7 +69,7 @@ do
 end
 local deferred = {}
 local function suspect(id, stalls, score, member, name)
-  if tonumber(stalls or 0) == 0 then return false end
+  if tonumber(stalls or 0) < SUSPECT_AT then return false end
   if not suspect_out then
     suspect_out = true
     suspect_id = id
@@ -147,12 +149,12 @@ elseif not only then
   end
 end
 for _, d in ipairs(deferred) do redis.call('ZADD', qkey(d[1]), d[2], d[3]) end
-if #deferred > 0 then AVAIL = true end
 -- Remembered per owner; it is checked against the job's owner and state, and expires on its own
 -- so that node ids of processes long gone leave nothing behind.
 if suspect_id then redis.call('SET', suspect_key, suspect_id, 'PX', math.max(LEASE * 10, 60000)) end
-local nxt = redis.call('ZRANGE', B .. 'delayed', 0, 0, 'WITHSCORES')
+local nxt = redis.call('ZRANGE', B .. 'delayed', 0, 0, 'WITHSCORES')[2]
+if #deferred > 0 and (not nxt or tonumber(nxt) > NOW + 250) then nxt = num(NOW + 250) end
 done(true)
-return { out, nxt[2] or '' }
+return { out, nxt or '' }
 `;
 

@@ -214,8 +214,10 @@ export class MemoryStore implements JobStore {
     const jobs: ClaimedJob[] = [];
     const capacity = request.capacity ? new Map(request.capacity) : undefined;
     const names = request.names ?? [...this.ready.keys()];
-    // A node holds at most one suspect (a job that lost its lease before) at a time, as in the
-    // Redis store: a job that takes its node down must not take the same neighbours with it.
+    // A node holds at most one suspect (a job one lease loss away from quarantine) at a time, as
+    // in the Redis store (see its claim script): a job that takes its node down must not take the
+    // same neighbours down with it a third time. A suspect left behind is claimed shortly.
+    const suspectAt = Math.max(1, this.maxStalls - 1);
     const held = this.suspects.get(request.owner);
     let suspectOut = held !== undefined && held.owner === request.owner && (held.status === 'running' || held.status === 'waitingChildren');
     if (held && !suspectOut) this.suspects.delete(request.owner);
@@ -223,7 +225,7 @@ export class MemoryStore implements JobStore {
     while (jobs.length < request.max && deferred.length < 1_000) {
       const rec = this.nextReady(names, capacity);
       if (!rec) break;
-      if (rec.stalls > 0) {
+      if (rec.stalls >= suspectAt) {
         if (suspectOut) {
           deferred.push(rec);
           continue;
@@ -256,10 +258,11 @@ export class MemoryStore implements JobStore {
       });
     }
     for (const rec of deferred) this.ready.get(rec.name)!.push(rec);
-    if (deferred.length > 0) this.signals.push({ type: 'work.available' });
+    let nextRunAt = this.delayed.peekKey();
+    if (deferred.length > 0 && (nextRunAt === undefined || nextRunAt > now + 250)) nextRunAt = now + 250;
     this.trimRetention(now);
     this.flush();
-    return { jobs, nextRunAt: this.delayed.peekKey() };
+    return { jobs, nextRunAt };
   }
 
   /** Picks the best head across the job names this claim may take: highest priority, then oldest. */
