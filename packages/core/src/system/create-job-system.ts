@@ -164,7 +164,14 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
     this.state = 'stopping';
     const drain = options.drain ?? true;
     const timeoutMs = options.timeoutMs ?? 30_000;
-    if (drain && wasHealthy) await this.drained(timeoutMs);
+    if (drain && wasHealthy) {
+      // A durable store is shared: other nodes run what is queued. Claiming more here would only
+      // hand it back at the deadline (\`npm run chaos sigterm\` saw a draining node take 10 new
+      // jobs), so only the jobs already running finish. A memory store's queue has no other node:
+      // draining runs it down.
+      if (this.store.durable) this.dispatcher?.send(msg.dispatcherPause());
+      await this.drained(timeoutMs);
+    }
     this.dispatcher?.send(msg.dispatcherPause());
     const shutdown = new SystemStateError('SHUTTING_DOWN', 'The system stopped before the job finished; it was handed back.');
     for (const attempt of [...this.attempts.values()]) attempt.abort(shutdown);
