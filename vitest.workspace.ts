@@ -21,6 +21,9 @@ export default defineConfig({
           name: 'core',
           root: 'packages/core',
           include: ['test/**/*.test.ts'],
+          // Not a speed bound: the 10,000-child fan-in and the property tests need headroom on a
+          // busy 2-core machine, where 5 s was once not enough.
+          testTimeout: 30_000,
           typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: 'test/tsconfig.json' },
         },
       },
