@@ -8,6 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { NewJob } from '@scalable-api/core';
 
 const [jobs = 1_000_000, concurrency = 64, runs = 3] = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
 const variant = process.env.BENCH_VARIANT;
@@ -81,14 +82,14 @@ async function runVariant(name: string, n: number, c: number): Promise<{ jobsPer
     },
   });
   const gc = (globalThis as { gc?: () => void }).gc;
-  // Memory per queued job: submit all with no worker able to claim (the system is not started
-  // yet would refuse them, so pause by submitting into a store before start).
+  // Memory per queued job: fill the store before the system starts (a system that is not started
+  // refuses submits), then start it and time the run.
   const { createMemoryStore } = await import('@scalable-api/core');
   const store = createMemoryStore({ retention: { count: 1_000 } });
   const system = createJobSystem({ jobs: [noop], workers: c, queue: { limit: n }, store });
   gc?.();
   const before = process.memoryUsage().heapUsed;
-  const batch: import('@scalable-api/core').NewJob[] = [];
+  const batch: NewJob[] = [];
   for (let i = 0; i < n; i++) batch.push({ id: `j${i}`.padEnd(21, '-'), name: 'noop', input, priority: 0 });
   await store.enqueue(batch, { limit: n });
   batch.length = 0;
