@@ -1,5 +1,6 @@
 import type { AnyActorRef, InspectionEvent, Observer } from 'xstate';
 import type { Clock } from '../clock.js';
+import type { BlobStore } from '../blobs/blob-store.js';
 import type { Instrumentation } from '../instrumentation.js';
 import type { ThreadRun } from '../isolation/thread-pool.js';
 import type { Logger } from '../logger.js';
@@ -15,6 +16,7 @@ export interface AttemptHost {
   readonly jobs: ReadonlyMap<string, AnyJobDefinition>;
   readonly inspectOption: { inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) };
   readonly instrumentation: Instrumentation | undefined;
+  readonly blobs: BlobStore | undefined;
   readonly maxChildren: number;
   readonly maxWaitingParents: number;
   waitingParents: number;

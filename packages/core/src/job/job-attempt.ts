@@ -1,4 +1,5 @@
 import { createActor, type AnyActorRef } from 'xstate';
+import type { BlobStore } from '../blobs/blob-store.js';
 import type { TimerHandle } from '../clock.js';
 import { InputError, JobError, NonRetryableError, OverloadError, ScalableApiError, serializeError, type SerializedError } from '../errors.js';
 import type { SettledJobEvent } from '../events.js';
@@ -36,7 +37,7 @@ export class JobAttempt {
   constructor(
     readonly job: ClaimedJob,
     readonly definition: AnyJobDefinition,
-    private readonly host: AttemptHost,
+    readonly host: AttemptHost,
     worker: AnyActorRef,
   ) {
     this.worker = worker;
@@ -347,6 +348,11 @@ class AttemptContext implements JobContext {
   }
   get log(): Logger {
     return this.#attempt.log;
+  }
+  get blobs(): BlobStore {
+    const blobs = this.#attempt.host.blobs;
+    if (!blobs) throw new TypeError('ctx.blobs: this job system has no blob store (createJobSystem({ blobs }))');
+    return blobs;
   }
   progress(value: unknown): void {
     this.#attempt.progress(value);

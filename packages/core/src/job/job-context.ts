@@ -1,3 +1,4 @@
+import type { BlobStore } from '../blobs/blob-store.js';
 import type { SerializedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { OnChildFailure } from '../store/job-store.js';
@@ -15,6 +16,11 @@ export interface JobContext {
   readonly signal: AbortSignal;
   /** A logger bound to the job id, name, attempt, parent and root. */
   readonly log: Logger;
+  /**
+   * The system's blob store (`createJobSystem({ blobs })`), where binary payloads live: a job
+   * given a `BlobRef` reads the bytes with `ctx.blobs.open(ref.id)`. Throws when none is set.
+   */
+  readonly blobs: BlobStore;
   /** Publishes progress: a number in [0, 1] or any JSON value. */
   progress(value: unknown): void;
   /**

@@ -6,6 +6,7 @@ import { deserializeError, InputError, JobError, OverloadError, ScalableApiError
 import { isSettledEvent, type JobEvent, type SettledJobEvent } from '../events.js';
 import type { AttemptHost } from '../job/attempt-host.js';
 import type { AnyJobDefinition, JobInput, JobOutput } from '../job/define-job.js';
+import type { BlobStore } from '../blobs/blob-store.js';
 import { JobAttempt } from '../job/job-attempt.js';
 import { withPropagated, type Instrumentation } from '../instrumentation.js';
 import { ThreadPool, type ThreadRun } from '../isolation/thread-pool.js';
@@ -50,6 +51,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
   readonly logger: Logger;
   readonly inspectOption: AttemptHost['inspectOption'];
   readonly instrumentation: Instrumentation | undefined;
+  readonly blobs: BlobStore | undefined;
   readonly maxChildren: number;
   readonly maxWaitingParents: number;
   waitingParents = 0;
@@ -86,6 +88,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
     this.queueLimit = options.queue?.limit ?? 10_000;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.instrumentation = options.instrumentation;
+    this.blobs = options.blobs;
     this.maxChildren = options.trees?.maxChildren ?? 100_000;
     this.maxWaitingParents = options.trees?.maxWaitingParents ?? 10_000;
     this.inspectOption = options.inspect ? { inspect: options.inspect } : {};

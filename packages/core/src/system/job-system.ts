@@ -4,6 +4,7 @@ import type { SerializedError } from '../errors.js';
 import type { JobEvent } from '../events.js';
 import type { AnyJobDefinition, JobInput, JobOutput } from '../job/define-job.js';
 import type { JobStatus } from '../job/job-status.js';
+import type { BlobStore } from '../blobs/blob-store.js';
 import type { Instrumentation } from '../instrumentation.js';
 import type { ThreadPoolOptions } from '../isolation/thread-pool.js';
 import type { Logger } from '../logger.js';
@@ -31,6 +32,8 @@ export interface JobSystemOptions<Jobs extends readonly AnyJobDefinition[] = rea
   /** An xstate inspector (e.g. from `@statelyai/inspect`) given to every actor. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   logger?: Logger;
+  /** Where binary payloads live; jobs reach it as `ctx.blobs`. */
+  blobs?: BlobStore;
   /** Hooks around attempts for tracing and metrics (e.g. OpenTelemetry). */
   instrumentation?: Instrumentation;
   /** Lease on claimed jobs; renewed every third of it while they run. Default 30 s. */
