@@ -65,6 +65,7 @@ export async function createQuickstart(config: QuickstartConfig): Promise<Quicks
   // parent and root ids beside the request lines.
   const system = createJobSystem({
     jobs: demoJobs(blobs),
+    blobs,
     workers: config.workers,
     queue: { limit: config.queueLimit },
     logger: app.log,
