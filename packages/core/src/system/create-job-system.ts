@@ -2,15 +2,14 @@ import { createHash } from 'node:crypto';
 import { nanoid } from 'nanoid';
 import { createActor, type AnyActorRef } from 'xstate';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
-import { deserializeError, InputError, JobError, OverloadError, ScalableApiError, SystemStateError } from '../errors.js';
-import { isSettledEvent, type JobEvent, type SettledJobEvent } from '../events.js';
+import { InputError, JobError, OverloadError, ScalableApiError, SystemStateError } from '../errors.js';
+import { isSettledEvent, type JobEvent } from '../events.js';
 import type { AttemptHost } from '../job/attempt-host.js';
 import type { AnyJobDefinition, JobInput, JobOutput } from '../job/define-job.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { JobAttempt } from '../job/job-attempt.js';
 import { withPropagated, type Instrumentation } from '../instrumentation.js';
 import { ThreadPool, type ThreadRun } from '../isolation/thread-pool.js';
-import { isTerminal } from '../job/job-status.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { msg, type IdleReport } from '../messages.js';
 import { createMemoryStore } from '../store/memory-store.js';
@@ -23,7 +22,9 @@ import { Batcher } from './batcher.js';
 import { EventStream } from './event-stream.js';
 import { Handle } from './job-handle.js';
 import type { CancelResult, EventsOptions, Health, JobHandle, JobInfo, JobSystem, JobSystemOptions, JobSystemStats, StopOptions, SubmitOptions, TreeNode, TreeSpec } from './job-system.js';
+import { LeaseRenewer } from './lease-renewer.js';
 import { RateMeter } from './rate-meter.js';
+import { ResultWaiters } from './result-waiters.js';
 import { validateInput } from './validate-input.js';
 
 const CANCELLED_BY_USER = { code: 'JOB_CANCELLED', message: 'The job was cancelled.' } as const;
@@ -64,13 +65,13 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
   private dispatcher: AnyActorRef | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly attempts = new Map<string, JobAttempt>();
-  private readonly waiters = new Map<string, ((event: SettledJobEvent) => void)[]>();
+  private readonly results: ResultWaiters;
+  private readonly renewer: LeaseRenewer;
   private readonly streams = new Set<EventStream>();
   private readonly enqueueBatch: Batcher<NewJob, EnqueueOutcome>;
   private readonly settleBatch: Batcher<Settlement, SettleOutcome>;
   private idleReports: IdleReport[] = [];
   private workAnnounced = false;
-  private renewTimer: TimerHandle | undefined;
   private liveActors = 0;
   /** Settlements waiting to be sent again after a store outage. */
   private settleRetries = 0;
@@ -102,6 +103,8 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
     this.store = options.store ?? createMemoryStore({ clock: this.clock, ...(options.retention ? { retention: options.retention } : {}) });
     this.enqueueBatch = new Batcher((items) => this.store.enqueue(items, { limit: this.queueLimit }));
     this.settleBatch = new Batcher((items) => this.store.settle(items));
+    this.results = new ResultWaiters(this.store);
+    this.renewer = new LeaseRenewer(this.clock, this.store, this.leaseMs, this.attempts, this.logger);
     this.rates = { submitted: new RateMeter(this.clock), completed: new RateMeter(this.clock), failed: new RateMeter(this.clock) };
   }
 
@@ -155,7 +158,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
     this.liveActors += 1 + 1 + this.options.workers;
     supervisor.start();
     this.dispatcher = supervisor.getSnapshot().context.dispatcher;
-    this.scheduleRenewal();
+    this.renewer.start();
   }
 
   async stop(options: StopOptions = {}): Promise<void> {
@@ -180,7 +183,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
     for (const attempt of [...this.attempts.values()]) attempt.abort(shutdown);
     await this.enqueueBatch.idle();
     await this.settleBatch.idle();
-    if (this.renewTimer !== undefined) this.clock.clearTimeout(this.renewTimer);
+    this.renewer.stop();
     this.supervisor?.send({ type: 'supervisor.shutdown' });
     this.supervisor?.stop();
     this.liveActors -= 1 + 1 + this.options.workers;
@@ -342,34 +345,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
 
   /** Resolves with the job's output or rejects with its error, whenever (and wherever) it settles. */
   waitResult(id: string): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const onSettled = (event: SettledJobEvent) => {
-        if (event.type === 'job.completed') resolve(event.output);
-        else reject(deserializeError(event.error));
-      };
-      const list = this.waiters.get(id);
-      if (list) list.push(onSettled);
-      else this.waiters.set(id, [onSettled]);
-      // The job may have settled before we started listening: the record tells.
-      this.store.get(id).then((record) => {
-        if (!record) {
-          this.dropWaiter(id, onSettled);
-          reject(new JobError('JOB_NOT_FOUND', `No job ${id}.`));
-        } else if (isTerminal(record.status)) {
-          this.dropWaiter(id, onSettled);
-          if (record.status === 'completed') resolve(record.output);
-          else reject(deserializeError(record.error ?? { code: 'JOB_FAILED', message: 'failed' }));
-        }
-      }, reject);
-    });
-  }
-
-  private dropWaiter(id: string, waiter: (event: SettledJobEvent) => void): void {
-    const list = this.waiters.get(id);
-    if (!list) return;
-    const rest = list.filter((w) => w !== waiter);
-    if (rest.length === 0) this.waiters.delete(id);
-    else this.waiters.set(id, rest);
+    return this.results.wait(id);
   }
 
   events(options: EventsOptions = {}): AsyncIterableIterator<JobEvent> {
@@ -523,26 +499,6 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
     this.liveActors--;
   }
 
-  /** Running jobs hold leases; renew them all in one call every third of the lease. */
-  private scheduleRenewal(): void {
-    this.renewTimer = this.clock.setTimeout(() => {
-      const attempts = [...this.attempts.values()];
-      if (attempts.length === 0) return this.scheduleRenewal();
-      this.store.renew(attempts.map((a) => ({ id: a.job.id, token: a.job.token })), this.leaseMs).then(
-        (held) => {
-          held.forEach((ok, i) => {
-            if (!ok) attempts[i]!.abort(new JobError('LEASE_LOST', `Job ${attempts[i]!.job.id} lost its lease.`));
-          });
-          if (this.state !== 'stopped') this.scheduleRenewal();
-        },
-        (error: unknown) => {
-          this.logger.error({ err: error }, 'renewing leases failed');
-          if (this.state !== 'stopped') this.scheduleRenewal();
-        },
-      );
-    }, this.leaseMs / 3);
-  }
-
   private onSignal(signal: StoreSignal): void {
     switch (signal.type) {
       case 'work.available':
@@ -576,11 +532,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
         this.counters.failed++;
         this.rates.failed.mark();
       } else this.counters.cancelled++;
-      const list = this.waiters.get(event.id);
-      if (list) {
-        this.waiters.delete(event.id);
-        for (const waiter of list) waiter(event);
-      }
+      this.results.settled(event);
       if (event.parentId !== undefined) this.attempts.get(event.parentId)?.childSettled(event);
     }
     if (this.streams.size > 0) for (const stream of this.streams) if (stream.accepts(event)) stream.push(event);
