@@ -44,7 +44,8 @@ export class ChaosCluster {
     readonly redisUrl: string,
     private readonly defaults: Record<string, string> = {},
   ) {
-    // Few retries: while Redis is down a submit must fail fast (not acknowledged), not queue up.
+    // The store's own client gives up on a command after 3 reconnection attempts, so while Redis
+    // is down a submit fails (is not acknowledged) instead of waiting for it to come back.
     this.store = createRedisStore({ url: redisUrl, prefix: this.prefix, sweepMs: 0 });
   }
 

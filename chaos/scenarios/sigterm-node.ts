@@ -32,7 +32,6 @@ export async function sigtermNodeScenario(options: SigtermNodeOptions): Promise<
       await until(() => leaving.started().length >= 20, 'the leaving node to start 20 jobs', 30_000);
       const backlog = await cluster.submit('work', Array.from({ length: 40 }, () => ({ ms: 200 })));
       const staying = await cluster.startNode(`staying-${run}`, { WORKERS: '20' });
-      const startedBefore = leaving.started().length;
       leaving.child.kill('SIGTERM');
       const termAt = Date.now();
       await until(() => !leaving.alive(), 'the leaving node to exit', graceMs + 10_000);
@@ -45,7 +44,11 @@ export async function sigtermNodeScenario(options: SigtermNodeOptions): Promise<
       for (const record of records) if (record?.startedAt !== undefined && record.attempt >= 2) report.recovery.push(record.startedAt - termAt);
       const shortRecords = await cluster.records(short);
       const shortOnLeaving = shortRecords.filter((r) => (r?.output as { node?: string } | undefined)?.node === leaving.id).length;
-      const claimedWhileDraining = leaving.started().length - startedBefore;
+      // Claim times from the store, not the order of START lines: a job claimed just before the
+      // signal may print its START line after it.
+      const claimedWhileDraining = (await cluster.records(backlog)).filter(
+        (r) => (r?.output as { node?: string } | undefined)?.node === leaving.id && (r?.startedAt ?? 0) > termAt,
+      ).length;
       report.notes.push(
         `run ${run}: exit ${leaving.child.exitCode} after ${exitMs} ms; ${shortOnLeaving}/10 short jobs finished on the leaving node; ` +
           `${records.filter((r) => (r?.attempt ?? 0) >= 2).length}/10 long jobs handed back; ${claimedWhileDraining} jobs claimed while draining; ` +
