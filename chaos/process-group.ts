@@ -86,6 +86,14 @@ export class ProcessGroup {
     return this.start(name, process.execPath, ['--conditions=source', '--import', 'tsx', ...(options.nodeArgs ?? []), file], env, options);
   }
 
+  /** SIGKILLs everything still running, synchronously: for `process.on('exit')`, where nothing can be awaited. */
+  killAllNow(): void {
+    for (const proc of this.procs) {
+      proc.child.kill('SIGCONT');
+      proc.child.kill('SIGKILL');
+    }
+  }
+
   /** SIGKILLs everything still running and waits (bounded) for the exits. */
   async killAll(): Promise<void> {
     const procs = [...this.procs];

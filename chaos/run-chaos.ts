@@ -48,10 +48,11 @@ const selected = wanted.length > 0 ? wanted : Object.keys(scenarios);
 
 const group = new ProcessGroup();
 const reports: ScenarioReport[] = [];
-// Whatever happens, no node or Redis server outlives the suite.
+// Whatever happens — Ctrl-C, a crash of the harness itself — no node or Redis server outlives the suite.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => void group.killAll().then(() => process.exit(130)));
 }
+process.on('exit', () => group.killAllNow());
 const began = Date.now();
 console.log(`chaos: ${selected.length} scenarios x ${runs} runs on ${cpus().length} cores (${cpus()[0]?.model}), Node ${process.version}, load ${loadavg()[0]!.toFixed(1)}`);
 try {

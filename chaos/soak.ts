@@ -67,6 +67,8 @@ async function measureCapacity(base: string, agent: Agent): Promise<number> {
 
 const group = new ProcessGroup();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void group.killAll().then(() => process.exit(130)));
+// A crash of the soak itself must not leave the server or Redis running.
+process.on('exit', () => group.killAllNow());
 try {
   const redis = await startPrivateRedis(group);
   const server = await startQuickstart(group, 'soak', { REDIS_URL: redis.url, WORKERS: '32', QUEUE_LIMIT: '10000' }, { probe: true });

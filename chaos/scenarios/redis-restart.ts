@@ -34,6 +34,7 @@ export async function redisRestartScenario(options: RedisRestartOptions): Promis
       let refused = 0;
       let crashAt = 0;
       let backAt = 0;
+      let restarted: Promise<void> | undefined;
       let pendingAtCrash: string[] = [];
       // 5 jobs every 20 ms for 6 s; the crash comes at 2 s. Submits run concurrently with the
       // crash, as an HTTP front's would.
@@ -45,10 +46,12 @@ export async function redisRestartScenario(options: RedisRestartOptions): Promis
           pendingAtCrash = acked.filter((_, i) => records[i]?.status !== 'completed');
           await redis.crash();
           crashAt = Date.now();
-          void sleep(downMs).then(async () => {
+          restarted = sleep(downMs).then(async () => {
             await redis.restart();
             backAt = Date.now();
           });
+          // Awaited below; a Redis that does not come back fails the scenario there.
+          restarted.catch(() => undefined);
         }
         submits.push(
           cluster.submit('work', Array.from({ length: 5 }, () => ({ ms: 200 }))).then(
@@ -59,7 +62,7 @@ export async function redisRestartScenario(options: RedisRestartOptions): Promis
         await sleep(20);
       }
       await Promise.all(submits);
-      while (backAt === 0) await sleep(50);
+      await restarted;
       await cluster.settled(acked, 60_000);
       const tally = await cluster.tally(acked);
       addRun(report, run, tally, { drift: await cluster.countsDrift(), unhealthy: cluster.unhealthy() });
