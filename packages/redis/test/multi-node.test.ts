@@ -92,6 +92,28 @@ await describeWithRedis('createRedisStore across processes', () => {
     for (const node of nodes) expect(node.started.length).toBeGreaterThan(0);
   }, 45_000);
 
+  it('runs 20,000 no-op jobs across three nodes, each once, each node some', async () => {
+    const { store } = await cluster(3);
+    const jobs = 20_000;
+    // Submitted in batches, as a front end would, while the nodes already claim.
+    for (let offset = 0; offset < jobs; offset += 2_000) {
+      const batch = Array.from({ length: 2_000 }, (_, i) => ({ id: `${prefix}-bulk-${offset + i}`, name: 'work', input: { ms: 0 }, priority: 0 }));
+      const outcomes = await store.enqueue(batch, { limit: 100_000 });
+      expect(outcomes.every((o) => o.ok)).toBe(true);
+    }
+    const started = () => nodes.reduce((sum, node) => sum + node.started.length, 0);
+    await until(async () => {
+      const counts = await store.counts();
+      return started() >= jobs && counts.queued + counts.running + counts.delayed === 0;
+    }, 'all 20,000 jobs to run', 60_000);
+    const all = nodes.flatMap((node) => node.started);
+    // No node died, so no job ran twice.
+    expect(all).toHaveLength(jobs);
+    expect(new Set(all).size).toBe(jobs);
+    for (const node of nodes) expect(node.started.length).toBeGreaterThan(0);
+    console.info(`20,000 jobs split ${nodes.map((n) => n.started.length).join(' / ')} across three nodes`);
+  }, 90_000);
+
   it('completes every job on the other nodes when a node holding running jobs is killed with SIGKILL', async () => {
     const { submit, records, allCompleted } = await cluster(3);
     const ids = await submit(24, 400);
