@@ -19,6 +19,7 @@ import { overloadScenario } from './scenarios/overload.js';
 import { slowlorisScenario } from './scenarios/slowloris.js';
 import { killNodeScenario } from './scenarios/kill-node.js';
 import { killParentNodeScenario } from './scenarios/kill-parent-node.js';
+import { partitionNodeScenario } from './scenarios/partition-node.js';
 import { pauseNodeScenario } from './scenarios/pause-node.js';
 import { poisonJobScenario } from './scenarios/poison-job.js';
 import { redisRestartScenario } from './scenarios/redis-restart.js';
@@ -34,6 +35,7 @@ const scenarios: Record<string, Scenario> = {
   'redis-always': (group) => redisRestartScenario({ group, appendfsync: 'always', runs }),
   'redis-everysec': (group) => redisRestartScenario({ group, appendfsync: 'everysec', runs }),
   'pause-node': (group, redisUrl) => pauseNodeScenario({ group, redisUrl, runs }),
+  partition: (group, redisUrl) => partitionNodeScenario({ group, redisUrl, runs }),
   'kill-parent': (group, redisUrl) => killParentNodeScenario({ group, redisUrl, runs }),
   poison: (group, redisUrl) => poisonJobScenario({ group, redisUrl, runs }),
   'cpu-hog': (group, redisUrl) => cpuHogScenario({ group, redisUrl, runs }),
