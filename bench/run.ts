@@ -10,6 +10,7 @@ const benches: Record<string, string[]> = {
   trees: ['trees.ts', '3'],
   'http-intake': ['http-intake.ts'],
   'redis-vs-bullmq': ['redis-vs-bullmq.ts'],
+  'redis-memory': ['redis-memory.ts'],
   images: ['images.ts'],
   'dashboard-feed': ['dashboard-feed.ts', '200000', '4'],
 };
