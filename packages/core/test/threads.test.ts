@@ -32,7 +32,9 @@ const fail = defineJob({
 });
 const spinModule = threadModule<typeof spinTask>(new URL('./fixtures/spin.task.ts', import.meta.url));
 const spin = defineJob({ name: 'spin', isolation: 'thread', module: spinModule });
-const spinTimeout = defineJob({ name: 'spin-timeout', isolation: 'thread', timeoutMs: 200, retry: { attempts: 1 }, module: spinModule });
+// Long enough for a thread to load (tsx included) on a busy machine and be spinning when the
+// timeout fires: then only terminating it can end the attempt.
+const spinTimeout = defineJob({ name: 'spin-timeout', isolation: 'thread', timeoutMs: 3_000, retry: { attempts: 1 }, module: spinModule });
 const crash = defineJob({
   name: 'crash',
   isolation: 'thread',
