@@ -29,7 +29,6 @@ export function encodeError(error: unknown): string {
  * (`defineJob` checks them) always pass.
  */
 export function assertPlainText(value: string, what: string): void {
-  // eslint-disable-next-line no-control-regex
   if (/["\\\u0000-\u001f]/.test(value)) throw new TypeError(`job ${what} ${JSON.stringify(value)} contains a quote, backslash or control character`);
 }
 
