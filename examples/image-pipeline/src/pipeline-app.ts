@@ -79,11 +79,9 @@ export async function createImagePipeline(config: PipelineConfig): Promise<Image
   let stopping: Promise<void> | undefined;
   const shutdown = (graceMs: number) =>
     (stopping ??= (async () => {
-      app.jobs.drain();
       try {
-        await system.stop({ drain: true, timeoutMs: graceMs });
+        await app.jobs.shutdown(graceMs);
       } finally {
-        await app.close();
         await blobs.close();
         if (dir) await rm(dir, { recursive: true, force: true });
       }

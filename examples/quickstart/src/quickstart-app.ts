@@ -78,11 +78,9 @@ export async function createQuickstart(config: QuickstartConfig): Promise<Quicks
   let stopping: Promise<void> | undefined;
   const shutdown = (graceMs: number) =>
     (stopping ??= (async () => {
-      app.jobs.drain();
       try {
-        await system.stop({ drain: true, timeoutMs: graceMs });
+        await app.jobs.shutdown(graceMs);
       } finally {
-        await app.close();
         await blobs.close();
         await store?.close();
       }

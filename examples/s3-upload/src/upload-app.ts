@@ -63,11 +63,9 @@ export async function createUploadService(config: UploadConfig): Promise<UploadS
   let stopping: Promise<void> | undefined;
   const shutdown = (graceMs: number) =>
     (stopping ??= (async () => {
-      app.jobs.drain();
       try {
-        await system.stop({ drain: true, timeoutMs: graceMs });
+        await app.jobs.shutdown(graceMs);
       } finally {
-        await app.close();
         await blobs.close();
       }
     })());

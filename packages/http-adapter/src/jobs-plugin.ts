@@ -71,6 +71,12 @@ export interface JobsDecorator {
   readonly draining: boolean;
   /** Stops taking new jobs at the edge (first step of a graceful shutdown). */
   drain(): void;
+  /**
+   * The whole graceful shutdown, in order: refuse new jobs (503), let the job system finish
+   * what it holds within `graceMs` and hand back the rest, then close the server. Calling it
+   * again returns the same promise.
+   */
+  shutdown(graceMs: number): Promise<void>;
 }
 
 declare module 'fastify' {
@@ -132,7 +138,19 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
     drain() {
       ctx.draining = true;
     },
+    shutdown(graceMs) {
+      stopping ??= (async () => {
+        ctx.draining = true;
+        try {
+          await options.system.stop({ drain: true, timeoutMs: graceMs });
+        } finally {
+          await app.close();
+        }
+      })();
+      return stopping;
+    },
   };
+  let stopping: Promise<void> | undefined;
   app.decorate('jobs', decorator);
   if (!app.hasRequestDecorator('tenant')) app.decorateRequest('tenant', undefined);
 

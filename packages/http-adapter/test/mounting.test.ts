@@ -63,6 +63,25 @@ describe('jobsPlugin mounted in an existing app (docs/mounting.md)', () => {
     expect(built.system.health()).toBe('stopped');
   });
 
+  it('shuts down gracefully in one call: accepted jobs finish, the system stops, the server closes', async () => {
+    const built = await buildApp({ apiKey });
+    app = built.app;
+    const accepted = await app.inject({
+      method: 'POST',
+      url: '/api/jobs/resize',
+      headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+      payload: { url: 'https://example.com/a.png', width: 64 },
+    });
+    expect(accepted.statusCode).toBe(202);
+    const first = app.jobs.shutdown(5_000);
+    expect(app.jobs.shutdown(5_000)).toBe(first);
+    expect(app.jobs.draining).toBe(true);
+    await first;
+    app = undefined;
+    expect(built.system.health()).toBe('stopped');
+    expect((await built.system.get(accepted.json().id))?.status).toBe('completed');
+  });
+
   it('answers with full paths when registered inside a prefixed scope', async () => {
     const system = createJobSystem({ jobs: [resize], workers: 1 });
     await system.start();
