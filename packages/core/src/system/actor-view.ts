@@ -55,8 +55,8 @@ export function readActorsView(supervisor: SupervisorActorRef | undefined, now: 
       generation,
       state: stopped ? 'stopped' : idle.has(ref) ? 'idle' : 'running',
       rested: dispatch.rested.has(ref),
-      job: idle.has(ref) || stopped ? undefined : workerContext.job,
-      jobsRun: workerContext.jobsRun,
+      job: idle.has(ref) || stopped || !workerContext.activity.job ? undefined : { id: workerContext.activity.job.id, name: workerContext.activity.job.name },
+      jobsRun: workerContext.activity.jobsRun,
     });
   }
   workers.sort((a, b) => a.index - b.index);
