@@ -198,11 +198,13 @@ export class JobAttempt {
    * serializer, made for Error instances, would mangle it.
    */
   private logEnd(settlement: Settlement | undefined): void {
+    // The common case first, and without a clock read when nothing is written.
+    if (settlement?.outcome === 'completed' && !this.host.logger.isLevelEnabled?.('debug')) return;
     const durationMs = this.host.clock.now() - this.startedAt;
     if (!settlement) return this.log.warn({ durationMs }, 'job attempt lost its lease; another attempt owns the job');
     switch (settlement.outcome) {
       case 'completed':
-        if (this.host.logger.isLevelEnabled?.('debug')) this.log.debug({ durationMs }, 'job completed');
+        this.log.debug({ durationMs }, 'job completed');
         return;
       case 'retry':
         return this.log.info({ durationMs, error: settlement.error, retryAt: settlement.runAt }, 'job attempt failed; it will be retried');

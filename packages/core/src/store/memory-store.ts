@@ -71,8 +71,13 @@ export class MemoryStore implements JobStore {
   /** The suspect each owner was last handed (see claimNow); checked against the job's owner and state. */
   private suspects = new Map<string, Rec>();
   private delayed = new MinHeap<Rec>();
-  /** Jobs held under a lease. Swept for expired leases only when the earliest could have run out. */
-  private leased = new Set<Rec>();
+  /**
+   * Jobs held under a lease, by id. Swept for expired leases only when the earliest could have
+   * run out. Settles and renewals look their job up here rather than in `records`: this map holds
+   * only what runs now (a few entries per worker) and stays in cache, where a lookup among a
+   * million queued records missed it (`held` was 6% of a dispatch profile).
+   */
+  private leased = new Map<string, Rec>();
   private nextExpiry = Infinity;
   private finishedRoots = new Deque<Rec>();
   private idempotency = new Map<string, string>();
@@ -241,7 +246,7 @@ export class MemoryStore implements JobStore {
       rec.leaseExpiresAt = now + request.leaseMs;
       rec.startedAt = now;
       rec.runAt = undefined;
-      this.leased.add(rec);
+      this.leased.set(rec.id, rec);
       if (rec.leaseExpiresAt < this.nextExpiry) this.nextExpiry = rec.leaseExpiresAt;
       this.emit(rec, { type: 'job.started', status: 'running', attempt: rec.attempt });
       jobs.push({
@@ -408,10 +413,10 @@ export class MemoryStore implements JobStore {
 
   /** The record if `lease` is its current attempt and it is still held. */
   private held(lease: LeaseRef): Rec | undefined {
-    const rec = this.records.get(lease.id);
+    // Only a job under a lease is in `leased` (claim adds it, release removes it).
+    const rec = this.leased.get(lease.id);
     if (!rec || rec.token !== lease.token) return undefined;
     if (rec.status !== 'running' && rec.status !== 'waitingChildren') return undefined;
-    if (rec.owner === undefined) return undefined;
     return rec;
   }
 
@@ -448,7 +453,7 @@ export class MemoryStore implements JobStore {
   private expireLeases(now: number): void {
     if (now < this.nextExpiry) return;
     let next = Infinity;
-    for (const rec of [...this.leased]) {
+    for (const rec of [...this.leased.values()]) {
       if (rec.leaseExpiresAt > now) {
         if (rec.leaseExpiresAt < next) next = rec.leaseExpiresAt;
         continue;
@@ -471,7 +476,7 @@ export class MemoryStore implements JobStore {
 
   private release(rec: Rec): void {
     rec.owner = undefined;
-    this.leased.delete(rec);
+    this.leased.delete(rec.id);
   }
 
   private requeue(rec: Rec, runAt: number, now: number, error: SerializedError | undefined): void {
@@ -611,11 +616,15 @@ export class MemoryStore implements JobStore {
     };
     for (const key in fact) if (key !== 'type' && key !== 'status') event[key] = (fact as Record<string, unknown>)[key];
     const jobEvent = event as unknown as JobEvent;
-    // An array made for its first element has room for one; `[].push` would reserve seventeen.
-    if (rec.log.length === 0) rec.log = [jobEvent];
+    // Arrays made to size: `push` onto a full array reserves about 1.5x + 16 slots, which for a
+    // job's three or four events is two thirds empty space on every record kept for retention.
+    const log = rec.log;
+    if (log.length === 0) rec.log = [jobEvent];
+    else if (log.length === 1) rec.log = [log[0]!, jobEvent];
+    else if (log.length === 2) rec.log = [log[0]!, log[1]!, jobEvent];
     else {
-      if (rec.log.length >= this.eventsPerJob) rec.log.shift();
-      rec.log.push(jobEvent);
+      if (log.length >= this.eventsPerJob) log.shift();
+      log.push(jobEvent);
     }
     if (this.listeners.length > 0) this.signals.push({ type: 'job.event', event: jobEvent });
   }
