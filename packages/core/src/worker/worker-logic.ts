@@ -1,4 +1,5 @@
 import { assertEvent, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
+import { withHotTransition } from '../machines/with-hot-transition.js';
 import type { WorkerMessage } from '../messages.js';
 import type { ClaimedJob } from '../store/job-store.js';
 
@@ -47,7 +48,7 @@ export class WorkerCrash extends Error {
  * when its attempt ends it reports idle, and the dispatcher either assigns the next job (the
  * worker stays `running`, which saves a transition per job on a busy system) or tells it to rest.
  */
-export const workerLogic = setup({
+export const workerMachine = setup({
   types: {
     context: {} as WorkerContext,
     events: {} as WorkerEvent,
@@ -95,5 +96,11 @@ export const workerLogic = setup({
     'worker.stop': { target: '.stopped', actions: 'clearJob' },
   },
 });
+
+/**
+ * The worker the supervisor spawns: `workerMachine`, with the one transition every job takes
+ * (`job.assigned` while `running`) answered without the interpreter. See `withHotTransition`.
+ */
+export const workerLogic = withHotTransition(workerMachine, { state: 'running', event: 'job.assigned' });
 
 export type WorkerActorRef = ActorRefFrom<typeof workerLogic>;
