@@ -1,5 +1,6 @@
 import { assertEvent, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import type { Clock, TimerHandle } from '../clock.js';
+import { withHotTransitions } from '../machines/with-hot-transitions.js';
 import { msg, type DispatcherMessage } from '../messages.js';
 import type { ClaimedJob, ClaimResult } from '../store/job-store.js';
 
@@ -77,7 +78,7 @@ const MAX_CLAIMS_IN_FLIGHT = 2;
  * from the store only as many jobs as it has idle workers, so a node never hoards work another
  * node could run, and a full queue stays in the store where its bound is enforced.
  */
-export const dispatcherLogic = setup({
+export const dispatcherMachine = setup({
   types: {
     context: {} as DispatcherContext,
     events: {} as DispatcherEvent,
@@ -171,6 +172,19 @@ export const dispatcherLogic = setup({
     'worker.removed': { actions: 'removeWorker' },
   },
 });
+
+/**
+ * The dispatcher the supervisor spawns: `dispatcherMachine` with the events of a busy system
+ * (idle reports, wake-ups, claim results while `dispatching`) answered without the interpreter.
+ * Each is a batch, so this matters less than for the worker, but HTTP intake wakes the
+ * dispatcher every event-loop turn. See `withHotTransitions`.
+ */
+export const dispatcherLogic = withHotTransitions(
+  dispatcherMachine,
+  { state: 'dispatching', event: 'workers.idle' },
+  { state: 'dispatching', event: 'work.available' },
+  { state: 'dispatching', event: 'jobs.claimed' },
+);
 
 export type DispatcherActorRef = ActorRefFrom<typeof dispatcherLogic>;
 

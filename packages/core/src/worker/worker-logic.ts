@@ -1,5 +1,5 @@
 import { assertEvent, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
-import { withHotTransition } from '../machines/with-hot-transition.js';
+import { withHotTransitions } from '../machines/with-hot-transitions.js';
 import type { WorkerMessage } from '../messages.js';
 import type { ClaimedJob } from '../store/job-store.js';
 
@@ -99,8 +99,8 @@ export const workerMachine = setup({
 
 /**
  * The worker the supervisor spawns: `workerMachine`, with the one transition every job takes
- * (`job.assigned` while `running`) answered without the interpreter. See `withHotTransition`.
+ * (`job.assigned` while `running`) answered without the interpreter. See `withHotTransitions`.
  */
-export const workerLogic = withHotTransition(workerMachine, { state: 'running', event: 'job.assigned' });
+export const workerLogic = withHotTransitions(workerMachine, { state: 'running', event: 'job.assigned' });
 
 export type WorkerActorRef = ActorRefFrom<typeof workerLogic>;

@@ -1,6 +1,6 @@
 import type { AnyActorScope, AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
 
-/** Which transition to take without the interpreter: `event` while the machine is in `state`. */
+/** A transition to take without the interpreter: `event` while the machine is in `state`. */
 export interface HotTransition {
   /** A top-level atomic state, as the snapshot's `value` names it. */
   state: string;
@@ -10,7 +10,7 @@ export interface HotTransition {
 type ActionImpl = (args: { context: unknown; event: EventObject; self: unknown; system: unknown }, params: unknown) => void;
 
 /**
- * The machine as written, with one transition taken without xstate's interpreter.
+ * The machine as written, with its hot transitions taken without xstate's interpreter.
  *
  * Why: a worker receives one `job.assigned` per job, and on a busy system it is in `running`
  * already, so that event is a self-transition that only runs an action. xstate computes it like
@@ -19,19 +19,40 @@ type ActionImpl = (args: { context: unknown; event: EventObject; self: unknown; 
  * in-process dispatch (`bench/dispatch.ts`). Nothing in that work can change the outcome of a
  * targetless, unguarded transition of an atomic state, so this answers it directly: the same
  * named actions, run through the actor's own action executor with the same arguments, and the
- * same snapshot back.
+ * same snapshot back. The dispatcher's batch events (`workers.idle`, `work.available`) are the
+ * same kind of transition and take the same path.
  *
  * Everything else — every other event, every other state, start, stop, errors, persistence,
  * the inspector's drawing — is the machine's own. The checks below run once, when the module
  * loads: a later edit that gives the transition a target, a guard, a built-in action or an
  * eventless neighbour fails loudly there instead of drifting from the machine (and
- * `test/hot-transition.test.ts` runs random event sequences through both and compares them).
+ * `test/hot-transitions.test.ts` runs random event sequences through both and compares them).
  */
-export function withHotTransition<M extends AnyStateMachine>(machine: M, hot: HotTransition): M {
-  const node = machine.root.states[hot.state];
-  const refuse = (why: string): never => {
-    throw new TypeError(`withHotTransition(${machine.id}: ${hot.state} on ${hot.event}): ${why}`);
+export function withHotTransitions<M extends AnyStateMachine>(machine: M, ...hot: HotTransition[]): M {
+  // state → event → the named actions to run.
+  const table = new Map<string, Map<string, { type: string; exec: ActionImpl }[]>>();
+  for (const entry of hot) {
+    let byEvent = table.get(entry.state);
+    if (!byEvent) table.set(entry.state, (byEvent = new Map()));
+    byEvent.set(entry.event, checkedActions(machine, entry));
+  }
+  const hotLogic = Object.create(machine) as M;
+  hotLogic.transition = (snapshot: AnyMachineSnapshot, event: EventObject, scope: AnyActorScope) => {
+    const actions = snapshot.status === 'active' && typeof snapshot.value === 'string' ? table.get(snapshot.value)?.get(event.type) : undefined;
+    if (!actions) return machine.transition(snapshot, event, scope);
+    const info = { context: snapshot.context, event, self: scope.self, system: scope.system };
+    for (const action of actions) scope.actionExecutor({ type: action.type, info, params: undefined, exec: action.exec });
+    return snapshot;
   };
+  return hotLogic;
+}
+
+/** The transition's actions, if nothing about it needs the interpreter; throws otherwise. */
+function checkedActions(machine: AnyStateMachine, hot: HotTransition): { type: string; exec: ActionImpl }[] {
+  const refuse = (why: string): never => {
+    throw new TypeError(`withHotTransitions(${machine.id}: ${hot.state} on ${hot.event}): ${why}`);
+  };
+  const node = machine.root.states[hot.state];
   if (!node) return refuse('no such top-level state');
   if (Object.keys(node.states).length > 0) refuse('the state is not atomic');
   if (node.always || machine.root.always) refuse('eventless transitions would have to be evaluated after it');
@@ -41,7 +62,7 @@ export function withHotTransition<M extends AnyStateMachine>(machine: M, hot: Ho
   if (transition.target !== undefined || transition.reenter) refuse('the transition must be targetless');
   if (transition.guard !== undefined) refuse('the transition must be unguarded');
   const implementations = machine.implementations.actions as Record<string, ActionImpl | undefined>;
-  const actions = transition.actions.map((action) => {
+  return transition.actions.map((action) => {
     const impl = typeof action === 'string' ? implementations[action] : undefined;
     // Built-in actions (assign, raise, sendTo, spawn...) need the interpreter; inline functions
     // are allowed in a config but have no name to check, so only named implementations pass.
@@ -50,15 +71,4 @@ export function withHotTransition<M extends AnyStateMachine>(machine: M, hot: Ho
     }
     return { type: action, exec: impl };
   });
-
-  const hotLogic = Object.create(machine) as M;
-  hotLogic.transition = (snapshot: AnyMachineSnapshot, event: EventObject, scope: AnyActorScope) => {
-    if (event.type !== hot.event || snapshot.status !== 'active' || snapshot.value !== hot.state) {
-      return machine.transition(snapshot, event, scope);
-    }
-    const info = { context: snapshot.context, event, self: scope.self, system: scope.system };
-    for (const action of actions) scope.actionExecutor({ type: action.type, info, params: undefined, exec: action.exec });
-    return snapshot;
-  };
-  return hotLogic;
 }
