@@ -3,6 +3,7 @@ import type { SerializedError } from '../errors.js';
 import type { JobEvent } from '../events.js';
 import { isTerminal, type JobStatus } from '../job/job-status.js';
 import { Deque } from './deque.js';
+import { impliedEvents, isImplied } from './implied-events.js';
 import type {
   CancelOutcome,
   ClaimedJob,
@@ -45,13 +46,18 @@ interface Rec extends JobRecord {
   declared: boolean;
   children: string[] | undefined;
   childKeys: Map<string, string> | undefined;
+  /** The events after the implied ones (see implied-events.ts). */
   log: JobEvent[];
+  /** How many of the job's first events are implied by the record rather than kept in `log`. */
+  implied: number;
   eventSeq: number;
   /** How the job ended, held back until its last child settles: a parent settles after its children. */
   deferred: { status: 'completed' | 'failed' | 'cancelled'; output: unknown; error: SerializedError | undefined } | undefined;
 }
 
 const CANCELLED: SerializedError = { code: 'JOB_CANCELLED', message: 'The job was cancelled.' };
+/** The log of a job whose events are all implied; never written to (emit replaces it). */
+const NO_EVENTS: JobEvent[] = [];
 
 /**
  * The embedded store: zero setup and the fastest, and honest about it — a crash loses
@@ -181,7 +187,8 @@ export class MemoryStore implements JobStore {
       declared,
       children: undefined,
       childKeys: undefined,
-      log: [],
+      log: NO_EVENTS,
+      implied: 0,
       eventSeq: 0,
       deferred: undefined,
     };
@@ -382,7 +389,8 @@ export class MemoryStore implements JobStore {
   async events(id: string, afterSeq: number): Promise<JobEvent[]> {
     const rec = this.records.get(id);
     if (!rec) return [];
-    return rec.log.filter((e) => e.seq > afterSeq);
+    const log = rec.implied > 0 ? [...impliedEvents(rec, rec.implied), ...rec.log] : rec.log;
+    return log.filter((e) => e.seq > afterSeq);
   }
 
   async counts(): Promise<StoreCounts> {
@@ -616,17 +624,27 @@ export class MemoryStore implements JobStore {
     };
     for (const key in fact) if (key !== 'type' && key !== 'status') event[key] = (fact as Record<string, unknown>)[key];
     const jobEvent = event as unknown as JobEvent;
+    if (this.listeners.length > 0) this.signals.push({ type: 'job.event', event: jobEvent });
+    if (rec.log.length === 0 && rec.implied === jobEvent.seq - 1 && jobEvent.seq <= this.eventsPerJob && isImplied(rec, jobEvent)) {
+      rec.implied = jobEvent.seq;
+      return;
+    }
+    if (rec.implied > 0) {
+      // The record no longer explains the job's story on its own: write the implied events out.
+      rec.log = [...impliedEvents(rec, rec.implied), ...rec.log];
+      rec.implied = 0;
+    }
     // Arrays made to size: `push` onto a full array reserves about 1.5x + 16 slots, which for a
     // job's three or four events is two thirds empty space on every record kept for retention.
-    const log = rec.log;
+    let log = rec.log;
+    if (log.length >= this.eventsPerJob) log = log.slice(log.length - this.eventsPerJob + 1);
     if (log.length === 0) rec.log = [jobEvent];
     else if (log.length === 1) rec.log = [log[0]!, jobEvent];
     else if (log.length === 2) rec.log = [log[0]!, log[1]!, jobEvent];
     else {
-      if (log.length >= this.eventsPerJob) log.shift();
       log.push(jobEvent);
+      rec.log = log;
     }
-    if (this.listeners.length > 0) this.signals.push({ type: 'job.event', event: jobEvent });
   }
 
   /**
