@@ -226,38 +226,63 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
 
   // ---- submit ------------------------------------------------------------------------------
 
-  async submit<J extends AnyJobDefinition>(job: J, input: JobInput<J>, options: SubmitOptions = {}): Promise<JobHandle<JobOutput<J>>> {
-    if (this.jobs.get(job.name) !== job) throw this.reject(new InputError('JOB_TYPE_UNKNOWN', `No job named ${job.name} is registered.`));
+  // The submit path is written with callbacks rather than async/await on purpose: it runs once
+  // per accepted request, and each async layer cost a promise and a microtask hop per job.
+  // Every refusal still reaches the caller as a rejected promise, never as a synchronous throw.
+
+  submit<J extends AnyJobDefinition>(job: J, input: JobInput<J>, options: SubmitOptions = {}): Promise<JobHandle<JobOutput<J>>> {
+    if (this.jobs.get(job.name) !== job) return Promise.reject(this.reject(new InputError('JOB_TYPE_UNKNOWN', `No job named ${job.name} is registered.`)));
     return this.submitValidated(job, input, options) as Promise<JobHandle<JobOutput<J>>>;
   }
 
-  async submitByName(name: string, input: unknown, options: SubmitOptions = {}): Promise<JobHandle> {
+  submitByName(name: string, input: unknown, options: SubmitOptions = {}): Promise<JobHandle> {
     const job = this.jobs.get(name);
-    if (!job) throw this.reject(new InputError('JOB_TYPE_UNKNOWN', `No job named ${name} is registered.`));
+    if (!job) return Promise.reject(this.reject(new InputError('JOB_TYPE_UNKNOWN', `No job named ${name} is registered.`)));
     return this.submitValidated(job, input, options);
   }
 
-  private async submitValidated(job: AnyJobDefinition, input: unknown, options: SubmitOptions): Promise<JobHandle> {
-    this.assertAccepting();
+  private submitValidated(job: AnyJobDefinition, input: unknown, options: SubmitOptions): Promise<JobHandle> {
     let value: unknown;
     try {
-      value = validateInput(job, input);
-      if (value instanceof Promise) value = await value;
-    } catch (error) {
-      throw this.reject(error);
+      this.assertAccepting();
+    } catch (refusal) {
+      return Promise.reject(refusal);
     }
-    const now = this.clock.now();
-    const id = nanoid();
-    const newJob: NewJob = { id, name: job.name, input: value, priority: options.priority ?? job.priority ?? 0 };
-    if (options.delayMs !== undefined && options.delayMs > 0) newJob.runAt = now + options.delayMs;
+    try {
+      value = validateInput(job, input);
+    } catch (error) {
+      return Promise.reject(this.reject(error));
+    }
+    if (value instanceof Promise) {
+      return value.then(
+        (validated: unknown) => this.enqueueValidated(job, validated, options),
+        (error: unknown) => {
+          throw this.reject(error);
+        },
+      );
+    }
+    return this.enqueueValidated(job, value, options);
+  }
+
+  private enqueueValidated(job: AnyJobDefinition, value: unknown, options: SubmitOptions): Promise<JobHandle> {
+    const newJob: NewJob = { id: nanoid(), name: job.name, input: value, priority: options.priority ?? job.priority ?? 0 };
+    if (options.delayMs !== undefined && options.delayMs > 0) newJob.runAt = this.clock.now() + options.delayMs;
     if (options.idempotencyKey !== undefined) {
       newJob.idempotencyKey = options.idempotencyKey;
       newJob.fingerprint = options.fingerprint ?? fingerprint(job.name, value);
     }
     const meta = withPropagated(this.instrumentation, options.meta);
     if (meta !== undefined) newJob.meta = meta;
-    const outcome = await this.enqueue(newJob);
-    return this.accepted(job.name, newJob, outcome);
+    return new Promise((resolve, reject) => {
+      this.enqueueBatch.add(newJob, (error, outcome) => {
+        if (error !== undefined) return reject(storeRefused(error));
+        try {
+          resolve(this.accepted(job.name, newJob, outcome!));
+        } catch (refusal) {
+          reject(refusal);
+        }
+      });
+    });
   }
 
   private accepted(name: string, job: NewJob, outcome: EnqueueOutcome): JobHandle {
@@ -321,7 +346,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
 
   enqueue(job: NewJob): Promise<EnqueueOutcome> {
     return this.enqueueBatch.submit(job).catch((error: unknown) => {
-      throw new SystemStateError('STORE_UNAVAILABLE', 'The job store did not accept the job.', { cause: error });
+      throw storeRefused(error);
     });
   }
 
@@ -537,6 +562,10 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
     }
     if (this.streams.size > 0) for (const stream of this.streams) if (stream.accepts(event)) stream.push(event);
   }
+}
+
+function storeRefused(error: unknown): SystemStateError {
+  return new SystemStateError('STORE_UNAVAILABLE', 'The job store did not accept the job.', { cause: error });
 }
 
 /** A store that fails to answer is `STORE_UNAVAILABLE` to callers (503 at the HTTP edge). */
