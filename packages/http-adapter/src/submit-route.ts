@@ -45,63 +45,94 @@ function refusalOf(ctx: AdapterContext, request: SubmitRequest): HttpProblemErro
  * Binary bodies are streamed to the blob store and the job gets `{ blob: BlobRef }` instead.
  */
 export function submitHandler(ctx: AdapterContext) {
-  return async function submit(request: SubmitRequest, reply: FastifyReply) {
-    const { name } = request.params;
-    const key = idempotencyKeyOf(request);
-    const scopedKey = key === undefined ? undefined : `${request.tenant ?? ''}\u0000${key}`;
-    if (scopedKey !== undefined) {
-      if (ctx.inflight.has(scopedKey)) {
-        throw new HttpProblemError('IDEMPOTENCY_IN_FLIGHT', 'A request with this Idempotency-Key is still being accepted.', {
-          headers: { 'retry-after': '1' },
-        });
-      }
-      if (ctx.inflight.size >= ctx.limits.idempotencyKeysInFlight) {
-        throw new HttpProblemError('QUEUE_FULL', 'Too many keyed requests are being accepted at once.');
-      }
-      ctx.inflight.add(scopedKey);
+  return function submit(request: SubmitRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const { headers } = request;
+    if (
+      headers['idempotency-key'] === undefined &&
+      headers.prefer === undefined &&
+      headers.traceparent === undefined &&
+      request.tenant === undefined &&
+      !(request.body instanceof Readable)
+    ) {
+      // The common request, a JSON body and nothing else: no async frame and no option objects,
+      // since it runs once per accepted job (the full path below cost ~1.2 KB of garbage a request).
+      return ctx.submits.submit(request.params.name, request.body, noOptions).then(
+        (handle) => accepted(ctx, reply, handle),
+        (error: unknown) => {
+          if (isOverload(error)) ctx.lastOverloadAt = Date.now();
+          throw error;
+        },
+      );
     }
-    let blob: BlobRef | undefined;
-    let handle: JobHandle;
-    try {
-      let input: unknown = request.body;
-      if (request.body instanceof Readable) {
-        blob = await ctx.blobs.put(detached(request.body), { contentType: mediaTypeOf(request), maxBytes: ctx.limits.blobBytes });
-        input = { blob };
-      }
-      const options: SubmitOptions = {};
-      const meta: Record<string, string> = {};
-      if (request.tenant !== undefined) meta['tenant'] = request.tenant;
-      if (blob) meta['blob'] = blob.id;
-      const trace = traceMetaOf(request);
-      if (trace) Object.assign(meta, trace);
-      if (blob || trace || request.tenant !== undefined) options.meta = meta;
-      if (scopedKey !== undefined) {
-        options.idempotencyKey = scopedKey;
-        options.fingerprint = fingerprint(name, blob ? `${blob.contentType}:${blob.sha256}` : (JSON.stringify(input) ?? ''));
-      }
-      handle = await ctx.submits.submit(name, input, options);
-    } catch (error) {
-      if (blob) await ctx.blobs.remove(blob.id);
-      if (isOverload(error)) ctx.lastOverloadAt = Date.now();
-      // The rest of an oversized body is never read: answer, then close.
-      if ((error as { code?: unknown }).code === 'PAYLOAD_TOO_LARGE') reply.header('connection', 'close');
-      throw error;
-    } finally {
-      if (scopedKey !== undefined) ctx.inflight.delete(scopedKey);
-    }
-    // An idempotent replay reuses the first job and its blob; this upload is a duplicate.
-    if (blob && !handle.created) await ctx.blobs.remove(blob.id);
-    const durable = ctx.system.store.durable;
-    reply.header('location', `${ctx.prefix}/${handle.id}`);
-    if (!handle.created) reply.header('idempotent-replayed', 'true');
-
-    const wait = preferWaitSeconds(request.headers.prefer, ctx.limits.maxWaitSeconds);
-    if (wait > 0) {
-      const settled = await settledWithin(handle, wait * 1000);
-      if (settled) return reply.code(200).send({ id: handle.id, durable, ...settled });
-    }
-    return reply.code(202).send({ id: handle.id, status: handle.status, durable });
+    return submitInFull(ctx, request, reply);
   };
+}
+
+const noOptions: SubmitOptions = Object.freeze({});
+
+function accepted(ctx: AdapterContext, reply: FastifyReply, handle: JobHandle): FastifyReply {
+  reply.header('location', `${ctx.prefix}/${handle.id}`);
+  if (!handle.created) reply.header('idempotent-replayed', 'true');
+  return reply.code(202).send({ id: handle.id, status: handle.status, durable: ctx.system.store.durable });
+}
+
+/** Everything a submit may carry: an upload, an idempotency key, a tenant, trace context, `Prefer: wait`. */
+async function submitInFull(ctx: AdapterContext, request: SubmitRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const { name } = request.params;
+  const key = idempotencyKeyOf(request);
+  const scopedKey = key === undefined ? undefined : `${request.tenant ?? ''}\u0000${key}`;
+  if (scopedKey !== undefined) {
+    if (ctx.inflight.has(scopedKey)) {
+      throw new HttpProblemError('IDEMPOTENCY_IN_FLIGHT', 'A request with this Idempotency-Key is still being accepted.', {
+        headers: { 'retry-after': '1' },
+      });
+    }
+    if (ctx.inflight.size >= ctx.limits.idempotencyKeysInFlight) {
+      throw new HttpProblemError('QUEUE_FULL', 'Too many keyed requests are being accepted at once.');
+    }
+    ctx.inflight.add(scopedKey);
+  }
+  let blob: BlobRef | undefined;
+  let handle: JobHandle;
+  try {
+    let input: unknown = request.body;
+    if (request.body instanceof Readable) {
+      blob = await ctx.blobs.put(detached(request.body), { contentType: mediaTypeOf(request), maxBytes: ctx.limits.blobBytes });
+      input = { blob };
+    }
+    const options: SubmitOptions = {};
+    const meta: Record<string, string> = {};
+    if (request.tenant !== undefined) meta['tenant'] = request.tenant;
+    if (blob) meta['blob'] = blob.id;
+    const trace = traceMetaOf(request);
+    if (trace) Object.assign(meta, trace);
+    if (blob || trace || request.tenant !== undefined) options.meta = meta;
+    if (scopedKey !== undefined) {
+      options.idempotencyKey = scopedKey;
+      options.fingerprint = fingerprint(name, blob ? `${blob.contentType}:${blob.sha256}` : (JSON.stringify(input) ?? ''));
+    }
+    handle = await ctx.submits.submit(name, input, options);
+  } catch (error) {
+    if (blob) await ctx.blobs.remove(blob.id);
+    if (isOverload(error)) ctx.lastOverloadAt = Date.now();
+    // The rest of an oversized body is never read: answer, then close.
+    if ((error as { code?: unknown }).code === 'PAYLOAD_TOO_LARGE') reply.header('connection', 'close');
+    throw error;
+  } finally {
+    if (scopedKey !== undefined) ctx.inflight.delete(scopedKey);
+  }
+  // An idempotent replay reuses the first job and its blob; this upload is a duplicate.
+  if (blob && !handle.created) await ctx.blobs.remove(blob.id);
+  const wait = preferWaitSeconds(request.headers.prefer, ctx.limits.maxWaitSeconds);
+  if (wait > 0) {
+    const settled = await settledWithin(handle, wait * 1000);
+    if (settled) {
+      reply.header('location', `${ctx.prefix}/${handle.id}`);
+      if (!handle.created) reply.header('idempotent-replayed', 'true');
+      return reply.code(200).send({ id: handle.id, durable: ctx.system.store.durable, ...settled });
+    }
+  }
+  return accepted(ctx, reply, handle);
 }
 
 type Settled = { status: 'completed'; output: unknown } | { status: 'failed' | 'cancelled'; error: { code: string; message: string } };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { nanoid } from 'nanoid';
+import { newJobId } from '../job/new-job-id.js';
 import { createActor, type AnyActorRef } from 'xstate';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { InputError, JobError, OverloadError, ScalableApiError, SystemStateError } from '../errors.js';
@@ -265,7 +266,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
   }
 
   private enqueueValidated(job: AnyJobDefinition, value: unknown, options: SubmitOptions): Promise<JobHandle> {
-    const newJob: NewJob = { id: nanoid(), name: job.name, input: value, priority: options.priority ?? job.priority ?? 0 };
+    const newJob: NewJob = { id: newJobId(), name: job.name, input: value, priority: options.priority ?? job.priority ?? 0 };
     if (options.delayMs !== undefined && options.delayMs > 0) newJob.runAt = this.clock.now() + options.delayMs;
     if (options.idempotencyKey !== undefined) {
       newJob.idempotencyKey = options.idempotencyKey;
@@ -315,7 +316,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
         tree,
         async (node) => {
           if (this.jobs.get(node.job.name) !== node.job) throw new InputError('JOB_TYPE_UNKNOWN', `No job named ${node.job.name} is registered.`);
-          return { id: nanoid(), input: await validateInput(node.job, node.input), priority: node.priority ?? node.job.priority ?? 0 };
+          return { id: newJobId(), input: await validateInput(node.job, node.input), priority: node.priority ?? node.job.priority ?? 0 };
         },
         this.maxChildren,
       );
@@ -407,7 +408,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
   }
 
   newId(): string {
-    return nanoid();
+    return newJobId();
   }
 
   validate(definition: AnyJobDefinition, input: unknown): unknown {
