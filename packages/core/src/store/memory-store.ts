@@ -204,7 +204,7 @@ export class MemoryStore implements JobStore {
     this.tally[status]++;
     if (status === 'queued') {
       this.pushReady(rec);
-      this.emit(rec, { type: 'job.queued', status: 'queued' });
+      this.publish(rec, { type: 'job.queued', status: 'queued', id: rec.id, name: rec.name, seq: ++rec.eventSeq, at: this.opNow, parentId: rec.parentId, rootId: rec.rootId });
     } else if (status === 'delayed') {
       this.delayed.push(rec.runAt!, rec);
       this.emit(rec, { type: 'job.delayed', status: 'delayed', runAt: rec.runAt! });
@@ -255,7 +255,17 @@ export class MemoryStore implements JobStore {
       rec.runAt = undefined;
       this.leased.set(rec.id, rec);
       if (rec.leaseExpiresAt < this.nextExpiry) this.nextExpiry = rec.leaseExpiresAt;
-      this.emit(rec, { type: 'job.started', status: 'running', attempt: rec.attempt });
+      this.publish(rec, {
+        type: 'job.started',
+        status: 'running',
+        attempt: rec.attempt,
+        id: rec.id,
+        name: rec.name,
+        seq: ++rec.eventSeq,
+        at: this.opNow,
+        parentId: rec.parentId,
+        rootId: rec.rootId,
+      });
       jobs.push({
         id: rec.id,
         token: rec.token,
@@ -522,7 +532,9 @@ export class MemoryStore implements JobStore {
     rec.finishedAt = now;
     rec.output = output;
     rec.error = error;
-    if (status === 'completed') this.emit(rec, { type: 'job.completed', status, output });
+    if (status === 'completed') {
+      this.publish(rec, { type: 'job.completed', status, output, id: rec.id, name: rec.name, seq: ++rec.eventSeq, at: this.opNow, parentId: rec.parentId, rootId: rec.rootId });
+    }
     else if (status === 'failed') this.emit(rec, { type: 'job.failed', status, error: error! });
     else this.emit(rec, { type: 'job.cancelled', status, error: error! });
     if (rec.parentId === undefined) this.finishedRoots.push(rec);
@@ -623,7 +635,15 @@ export class MemoryStore implements JobStore {
       rootId: rec.rootId,
     };
     for (const key in fact) if (key !== 'type' && key !== 'status') event[key] = (fact as Record<string, unknown>)[key];
-    const jobEvent = event as unknown as JobEvent;
+    this.publish(rec, event as unknown as JobEvent);
+  }
+
+  /**
+   * Records an event and hands it to listeners. The three events almost every job has (queued,
+   * started, completed) are built whole at their call sites: one literal per event, where a
+   * common part plus copied-in fields cost a second object and a property store per event.
+   */
+  private publish(rec: Rec, jobEvent: JobEvent): void {
     if (this.listeners.length > 0) this.signals.push({ type: 'job.event', event: jobEvent });
     if (rec.log.length === 0 && rec.implied === jobEvent.seq - 1 && jobEvent.seq <= this.eventsPerJob && isImplied(rec, jobEvent)) {
       rec.implied = jobEvent.seq;
@@ -660,7 +680,7 @@ export class MemoryStore implements JobStore {
         for (const listener of this.listeners) listener(signal);
       }
     } finally {
-      this.signals = [];
+      this.signals.length = 0;
       this.flushing = false;
     }
   }
