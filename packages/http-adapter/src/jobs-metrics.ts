@@ -44,9 +44,12 @@ export class JobsMetrics {
   private readonly problems = new Map<ProblemCode, number>();
   private readonly wait = new Histogram();
   private readonly run = new Histogram();
-  /** When each job became ready or started; bounded so jobs whose end we never see cannot pile up. */
-  private readonly readyAt = new Map<string, number>();
-  private readonly startedAt = new Map<string, number>();
+  /**
+   * Per job: when it became ready (a positive time) or, once started, minus when it started. One
+   * entry a job, updated in place, rather than one in each of two maps: the map work per job was
+   * the largest cost of the HTTP layer. Bounded so jobs whose end we never see cannot pile up.
+   */
+  private readonly since = new Map<string, number>();
 
   constructor(private readonly maxTracked = 100_000) {}
 
@@ -66,31 +69,35 @@ export class JobsMetrics {
     switch (event.type) {
       case 'job.queued':
       case 'job.retrying':
-        track(this.readyAt, event.id, event.type === 'job.retrying' ? Math.max(event.at, event.runAt) : event.at, this.maxTracked);
+        this.remember(event.id, event.type === 'job.retrying' ? Math.max(event.at, event.runAt) : event.at);
         break;
       case 'job.started': {
-        const ready = this.readyAt.get(event.id);
-        if (ready !== undefined) {
-          this.readyAt.delete(event.id);
-          this.wait.observe(Math.max(0, event.at - ready) / 1000);
-        }
-        track(this.startedAt, event.id, event.at, this.maxTracked);
+        const ready = this.since.get(event.id);
+        if (ready !== undefined && ready > 0) this.wait.observe(Math.max(0, event.at - ready) / 1000);
+        // A job whose ready time was forgotten does not push out one still waiting.
+        if (ready !== undefined || this.since.size < this.maxTracked) this.since.set(event.id, -event.at);
         break;
       }
       case 'job.completed':
       case 'job.failed':
       case 'job.cancelled': {
-        this.readyAt.delete(event.id);
-        const started = this.startedAt.get(event.id);
-        if (started !== undefined) {
-          this.startedAt.delete(event.id);
-          this.run.observe(Math.max(0, event.at - started) / 1000);
-        }
+        const since = this.since.get(event.id);
+        if (since === undefined) break;
+        this.since.delete(event.id);
+        if (since < 0) this.run.observe(Math.max(0, event.at + since) / 1000);
         break;
       }
       default:
         break;
     }
+  }
+
+  private remember(id: string, value: number): void {
+    if (this.since.size >= this.maxTracked && !this.since.has(id)) {
+      const oldest = this.since.keys().next().value;
+      if (oldest !== undefined) this.since.delete(oldest);
+    }
+    this.since.set(id, value);
   }
 
   render(stats: JobSystemStats, extra: { sseConnections: number; draining: boolean }): string {
@@ -131,14 +138,6 @@ export class JobsMetrics {
     for (const [code, value] of this.problems) out += `${p}_http_problems_total{code="${code}"} ${value}\n`;
     return out;
   }
-}
-
-function track(map: Map<string, number>, id: string, at: number, max: number): void {
-  if (map.size >= max && !map.has(id)) {
-    const oldest = map.keys().next().value;
-    if (oldest !== undefined) map.delete(oldest);
-  }
-  map.set(id, at);
 }
 
 function escapeLabel(value: string): string {
