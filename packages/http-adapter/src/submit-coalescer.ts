@@ -1,5 +1,14 @@
 import type { JobHandle, JobSystem, SubmitOptions } from '@scalable-api/core';
 
+type Done = (error: unknown, handle?: JobHandle) => void;
+
+interface PendingSubmit {
+  name: string;
+  input: unknown;
+  options: SubmitOptions;
+  done: Done;
+}
+
 /**
  * Starts the submits of one event-loop turn together. The core groups the submits made in the
  * same tick into one store call and one dispatcher wake-up, but HTTP requests are each handled
@@ -11,22 +20,27 @@ import type { JobHandle, JobSystem, SubmitOptions } from '@scalable-api/core';
  * the queue never holds more than the requests being handled at that moment.
  */
 export class SubmitCoalescer {
-  private pending: Array<() => void> = [];
+  private pending: PendingSubmit[] = [];
 
   constructor(private readonly system: JobSystem) {}
 
+  /** Callback style, for the submit route's common path: no promise of its own per request. */
+  enqueue(name: string, input: unknown, options: SubmitOptions, done: Done): void {
+    if (this.pending.length === 0) setImmediate(this.flush);
+    this.pending.push({ name, input, options, done });
+  }
+
   submit(name: string, input: unknown, options: SubmitOptions): Promise<JobHandle> {
     return new Promise<JobHandle>((resolve, reject) => {
-      if (this.pending.length === 0) setImmediate(this.flush);
-      this.pending.push(() => {
-        this.system.submitByName(name, input, options).then(resolve, reject);
-      });
+      this.enqueue(name, input, options, (error, handle) => (error === undefined ? resolve(handle!) : reject(error)));
     });
   }
 
   private readonly flush = (): void => {
-    const starts = this.pending;
+    const submits = this.pending;
     this.pending = [];
-    for (const start of starts) start();
+    for (const { name, input, options, done } of submits) {
+      this.system.submitByName(name, input, options).then((handle) => done(undefined, handle), done);
+    }
   };
 }
