@@ -7,11 +7,12 @@
  *   core      a bare fastify route that calls `system.submitByName('echo', body)`: the job
  *             system's own cost, without the plugin (separates the two in the results)
  *   plugin    the jobs plugin in front of a job system running the quickstart's `echo` job
+
+ *   overload  the jobs plugin in front of a deliberately small capacity: WORKERS workers running
+ *             `sleep` jobs, with a queue bound of QUEUE_LIMIT
  *
  * The job systems keep the quickstart's defaults (retention of 10,000 finished jobs; an earlier
  * version kept 200,000, which made the benchmark mostly about the garbage collector).
- *   overload  the jobs plugin in front of a deliberately small capacity: WORKERS workers running
- *             `sleep` jobs, with a queue bound of QUEUE_LIMIT
  */
 import { createJobSystem } from '@scalable-api/core';
 import { createFsBlobStore, jobsPlugin } from '@scalable-api/http-adapter';
