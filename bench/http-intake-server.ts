@@ -7,7 +7,6 @@
  *   core      a bare fastify route that calls `system.submitByName('echo', body)`: the job
  *             system's own cost, without the plugin (separates the two in the results)
  *   plugin    the jobs plugin in front of a job system running the quickstart's `echo` job
-
  *   overload  the jobs plugin in front of a deliberately small capacity: WORKERS workers running
  *             `sleep` jobs, with a queue bound of QUEUE_LIMIT
  *
