@@ -64,6 +64,23 @@ describe('input validation', () => {
     const byDefinition = await settle(system.submit(stranger as never, undefined as never));
     expect(byDefinition.ok ? null : byDefinition.error.code).toBe('JOB_TYPE_UNKNOWN');
   });
+
+  it('refuses by rejecting, never by throwing, whatever the caller passes', async () => {
+    const job = defineJob({ name: 'known', run: (x: unknown) => x });
+    const { system } = await setup({ jobs: [job], workers: 1 });
+    // Each of these once threw out of submit() itself, past a caller's .catch().
+    const calls = [
+      () => system.submit(job, { big: 1n }, { idempotencyKey: 'k' }),
+      () => system.submitByName('known', {}, null as never),
+      () => system.submit(undefined as never, {}),
+    ];
+    for (const call of calls) {
+      let promise: Promise<unknown> | undefined;
+      expect(() => (promise = call())).not.toThrow();
+      await expect(promise).rejects.toBeInstanceOf(Error);
+    }
+    expect((await system.stats()).rejected).toBeGreaterThanOrEqual(3);
+  });
 });
 
 describe('idempotency', () => {

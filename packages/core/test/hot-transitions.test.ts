@@ -28,7 +28,10 @@ function trace(logic: AnyStateMachine, steps: Step[]) {
     id: 'w',
     input: { index: 3, runtime },
     inspect: (e: InspectionEvent) => {
-      if (e.type === '@xstate.event' || e.type === '@xstate.action') inspected.push(e.type === '@xstate.event' ? e.event.type : e.action.type);
+      if (e.type === '@xstate.event') inspected.push(`event ${e.event.type}`);
+      else if (e.type === '@xstate.action') inspected.push(`action ${e.action.type}`);
+      else if (e.type === '@xstate.microstep') inspected.push(`microstep ${e.event.type} ${String(e.snapshot.status)}`);
+      else if (e.type === '@xstate.snapshot') inspected.push(`snapshot ${String(e.snapshot.status)}`);
     },
   });
   actor.subscribe({ error: () => undefined });

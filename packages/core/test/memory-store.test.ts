@@ -64,7 +64,10 @@ describe('the memory store’s event log', () => {
           else if (step.op === 'advance') await clock.advance(step.ms);
         }
         for (const [id, events] of published) {
-          expect(await store.events(id, 0)).toEqual(events.slice(-eventsPerJob));
+          const read = await store.events(id, 0);
+          expect(read).toEqual(events.slice(-eventsPerJob));
+          // Byte for byte as published (key order included): SSE sends JSON.stringify of these.
+          expect(read.map((e) => JSON.stringify(e))).toEqual(events.slice(-eventsPerJob).map((e) => JSON.stringify(e)));
           const last = events.at(-1)!.seq;
           expect((await store.events(id, last - 1)).map((e) => e.seq)).toEqual([last]);
         }

@@ -73,9 +73,16 @@ export class JobsMetrics {
         break;
       case 'job.started': {
         const ready = this.since.get(event.id);
-        if (ready !== undefined && ready > 0) this.wait.observe(Math.max(0, event.at - ready) / 1000);
-        // A job whose ready time was forgotten does not push out one still waiting.
-        if (ready !== undefined || this.since.size < this.maxTracked) this.since.set(event.id, -event.at);
+        if (ready !== undefined) {
+          if (ready > 0) this.wait.observe(Math.max(0, event.at - ready) / 1000);
+          // Moved to the newest place, so the bound forgets jobs that waited longest, not ones
+          // that just started (a full queue would otherwise push out every running job).
+          this.since.delete(event.id);
+          this.since.set(event.id, -event.at);
+        } else if (this.since.size < this.maxTracked) {
+          // A job whose ready time was forgotten does not push out one still waiting.
+          this.since.set(event.id, -event.at);
+        }
         break;
       }
       case 'job.completed':

@@ -40,7 +40,12 @@ export class SubmitCoalescer {
     const submits = this.pending;
     this.pending = [];
     for (const { name, input, options, done } of submits) {
-      this.system.submitByName(name, input, options).then((handle) => done(undefined, handle), done);
+      // One submit that throws (it should reject) must not leave the rest of the turn unanswered.
+      try {
+        this.system.submitByName(name, input, options).then((handle) => done(undefined, handle), done);
+      } catch (error) {
+        done(error);
+      }
     }
   };
 }

@@ -26,6 +26,18 @@ describe('JobsMetrics wait and run times', () => {
     expect(line(text, 'scalable_api_job_run_seconds_sum')).toBeCloseTo(0.5);
   });
 
+  it('forgets jobs that waited longest before jobs that are running', () => {
+    const metrics = new JobsMetrics(2);
+    metrics.observe(ev('a', 'job.queued', 1_000));
+    metrics.observe(ev('b', 'job.queued', 1_000));
+    metrics.observe(ev('a', 'job.started', 1_100, { attempt: 1 }));
+    metrics.observe(ev('c', 'job.queued', 1_200));
+    metrics.observe(ev('a', 'job.completed', 1_400));
+    const text = metrics.render(stats, { sseConnections: 0, draining: false });
+    expect(line(text, 'scalable_api_job_run_seconds_count')).toBe(1);
+    expect(line(text, 'scalable_api_job_run_seconds_sum')).toBeCloseTo(0.3);
+  });
+
   it('forgets the oldest job past its bound', () => {
     const metrics = new JobsMetrics(2);
     for (const id of ['a', 'b', 'c']) metrics.observe(ev(id, 'job.queued', 1_000));

@@ -316,7 +316,8 @@ function scheduleRest(context: DispatcherContext, self: AnyActorRef): void {
   state.restTimer = runtime.clock.setTimeout(
     () => {
       state.restTimer = undefined;
-      self.send(msg.workersRest());
+      // A timer can outlive the dispatcher (the system stopped meanwhile): nobody to tell then.
+      if (self.getSnapshot().status === 'active') self.send(msg.workersRest());
     },
     Math.max(0, oldest + runtime.restMs - runtime.clock.now()),
   );
@@ -331,7 +332,7 @@ function scheduleWake(context: DispatcherContext, at: number | undefined, self: 
   const timer = clock.setTimeout(
     () => {
       state.wake = undefined;
-      self.send(msg.workAvailable());
+      if (self.getSnapshot().status === 'active') self.send(msg.workAvailable());
     },
     Math.max(0, at - clock.now()),
   );

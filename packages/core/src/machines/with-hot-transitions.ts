@@ -29,26 +29,42 @@ type ActionImpl = (args: { context: unknown; event: EventObject; self: unknown; 
  * `test/hot-transitions.test.ts` runs random event sequences through both and compares them).
  */
 export function withHotTransitions<M extends AnyStateMachine>(machine: M, ...hot: HotTransition[]): M {
-  // state → event → the named actions to run.
-  const table = new Map<string, Map<string, { type: string; exec: ActionImpl }[]>>();
+  // state → event → the transition and its named actions.
+  const table = new Map<string, Map<string, CheckedTransition>>();
   for (const entry of hot) {
     let byEvent = table.get(entry.state);
     if (!byEvent) table.set(entry.state, (byEvent = new Map()));
-    byEvent.set(entry.event, checkedActions(machine, entry));
+    byEvent.set(entry.event, checkedTransition(machine, entry));
   }
   const hotLogic = Object.create(machine) as M;
   hotLogic.transition = (snapshot: AnyMachineSnapshot, event: EventObject, scope: AnyActorScope) => {
-    const actions = snapshot.status === 'active' && typeof snapshot.value === 'string' ? table.get(snapshot.value)?.get(event.type) : undefined;
-    if (!actions) return machine.transition(snapshot, event, scope);
+    const hotOne = snapshot.status === 'active' && typeof snapshot.value === 'string' ? table.get(snapshot.value)?.get(event.type) : undefined;
+    if (!hotOne) return machine.transition(snapshot, event, scope);
     const info = { context: snapshot.context, event, self: scope.self, system: scope.system };
-    for (const action of actions) scope.actionExecutor({ type: action.type, info, params: undefined, exec: action.exec });
+    for (const action of hotOne.actions) scope.actionExecutor({ type: action.type, info, params: undefined, exec: action.exec });
+    // The interpreter reports each microstep to inspectors; so does this, through the same
+    // (internal, hence looked up) channel, so an inspector sees the same stream either way.
+    (scope.system as InspectionChannel)._sendInspectionEvent?.({
+      type: '@xstate.microstep',
+      actorRef: scope.self,
+      event,
+      snapshot,
+      _transitions: hotOne.transitions,
+    });
     return snapshot;
   };
   return hotLogic;
 }
 
-/** The transition's actions, if nothing about it needs the interpreter; throws otherwise. */
-function checkedActions(machine: AnyStateMachine, hot: HotTransition): { type: string; exec: ActionImpl }[] {
+interface CheckedTransition {
+  transitions: unknown[];
+  actions: { type: string; exec: ActionImpl }[];
+}
+
+type InspectionChannel = { _sendInspectionEvent?: (event: Record<string, unknown>) => void };
+
+/** The transition and its actions, if nothing about it needs the interpreter; throws otherwise. */
+function checkedTransition(machine: AnyStateMachine, hot: HotTransition): CheckedTransition {
   const refuse = (why: string): never => {
     throw new TypeError(`withHotTransitions(${machine.id}: ${hot.state} on ${hot.event}): ${why}`);
   };
@@ -62,7 +78,7 @@ function checkedActions(machine: AnyStateMachine, hot: HotTransition): { type: s
   if (transition.target !== undefined || transition.reenter) refuse('the transition must be targetless');
   if (transition.guard !== undefined) refuse('the transition must be unguarded');
   const implementations = machine.implementations.actions as Record<string, ActionImpl | undefined>;
-  return transition.actions.map((action) => {
+  const actions = transition.actions.map((action) => {
     const impl = typeof action === 'string' ? implementations[action] : undefined;
     // Built-in actions (assign, raise, sendTo, spawn...) need the interpreter; inline functions
     // are allowed in a config but have no name to check, so only named implementations pass.
@@ -71,4 +87,5 @@ function checkedActions(machine: AnyStateMachine, hot: HotTransition): { type: s
     }
     return { type: action, exec: impl };
   });
+  return { transitions: [transition], actions };
 }

@@ -43,16 +43,19 @@ export function isImplied(rec: EventSource, event: JobEvent): boolean {
   }
 }
 
-/** The first `count` events of the job, as `isImplied` accepted them. */
+/**
+ * The first `count` events of the job, as `isImplied` accepted them, with their keys in the order
+ * the store writes them live (a resumed SSE stream then sends the same JSON as a live one).
+ */
 export function impliedEvents(rec: EventSource, count: number): JobEvent[] {
-  const base = { id: rec.id, name: rec.name, parentId: rec.parentId, rootId: rec.rootId };
-  const out: JobEvent[] = [{ type: 'job.queued', status: 'queued', ...base, seq: 1, at: rec.createdAt }];
-  if (count >= 2) out.push({ type: 'job.started', status: 'running', attempt: 1, ...base, seq: 2, at: rec.startedAt! });
+  const { id, name, parentId, rootId } = rec;
+  const out: JobEvent[] = [{ type: 'job.queued', status: 'queued', id, name, seq: 1, at: rec.createdAt, parentId, rootId }];
+  if (count >= 2) out.push({ type: 'job.started', status: 'running', attempt: 1, id, name, seq: 2, at: rec.startedAt!, parentId, rootId });
   if (count >= 3) {
-    const end = { ...base, seq: 3, at: rec.finishedAt! };
-    if (rec.status === 'completed') out.push({ type: 'job.completed', status: 'completed', output: rec.output, ...end });
-    else if (rec.status === 'failed') out.push({ type: 'job.failed', status: 'failed', error: rec.error!, ...end });
-    else out.push({ type: 'job.cancelled', status: 'cancelled', error: rec.error!, ...end });
+    const at = rec.finishedAt!;
+    if (rec.status === 'completed') out.push({ type: 'job.completed', status: 'completed', output: rec.output, id, name, seq: 3, at, parentId, rootId });
+    else if (rec.status === 'failed') out.push({ type: 'job.failed', status: 'failed', id, name, seq: 3, at, parentId, rootId, error: rec.error! });
+    else out.push({ type: 'job.cancelled', status: 'cancelled', id, name, seq: 3, at, parentId, rootId, error: rec.error! });
   }
   return out;
 }

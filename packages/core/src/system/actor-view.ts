@@ -55,7 +55,7 @@ export function readActorsView(supervisor: SupervisorActorRef | undefined, now: 
       generation,
       state: stopped ? 'stopped' : idle.has(ref) ? 'idle' : 'running',
       rested: dispatch.rested.has(ref),
-      job: idle.has(ref) || stopped || !workerContext.activity.job ? undefined : { id: workerContext.activity.job.id, name: workerContext.activity.job.name },
+      job: idle.has(ref) || stopped ? undefined : workerContext.activity.job,
       jobsRun: workerContext.activity.jobsRun,
     });
   }

@@ -232,7 +232,9 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
   // Every refusal still reaches the caller as a rejected promise, never as a synchronous throw.
 
   submit<J extends AnyJobDefinition>(job: J, input: JobInput<J>, options: SubmitOptions = {}): Promise<JobHandle<JobOutput<J>>> {
-    if (this.jobs.get(job.name) !== job) return Promise.reject(this.reject(new InputError('JOB_TYPE_UNKNOWN', `No job named ${job.name} is registered.`)));
+    if (!job || this.jobs.get(job.name) !== job) {
+      return Promise.reject(this.reject(new InputError('JOB_TYPE_UNKNOWN', `No job named ${String(job?.name)} is registered.`)));
+    }
     return this.submitValidated(job, input, options) as Promise<JobHandle<JobOutput<J>>>;
   }
 
@@ -266,14 +268,20 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
   }
 
   private enqueueValidated(job: AnyJobDefinition, value: unknown, options: SubmitOptions): Promise<JobHandle> {
-    const newJob: NewJob = { id: newJobId(), name: job.name, input: value, priority: options.priority ?? job.priority ?? 0 };
-    if (options.delayMs !== undefined && options.delayMs > 0) newJob.runAt = this.clock.now() + options.delayMs;
-    if (options.idempotencyKey !== undefined) {
-      newJob.idempotencyKey = options.idempotencyKey;
-      newJob.fingerprint = options.fingerprint ?? fingerprint(job.name, value);
+    let newJob: NewJob;
+    try {
+      newJob = { id: newJobId(), name: job.name, input: value, priority: options.priority ?? job.priority ?? 0 };
+      if (options.delayMs !== undefined && options.delayMs > 0) newJob.runAt = this.clock.now() + options.delayMs;
+      if (options.idempotencyKey !== undefined) {
+        newJob.idempotencyKey = options.idempotencyKey;
+        // Throws for input JSON cannot hold (a BigInt): a rejection like any other refusal.
+        newJob.fingerprint = options.fingerprint ?? fingerprint(job.name, value);
+      }
+      const meta = withPropagated(this.instrumentation, options.meta);
+      if (meta !== undefined) newJob.meta = meta;
+    } catch (error) {
+      return Promise.reject(this.reject(error));
     }
-    const meta = withPropagated(this.instrumentation, options.meta);
-    if (meta !== undefined) newJob.meta = meta;
     return new Promise((resolve, reject) => {
       this.enqueueBatch.add(newJob, (error, outcome) => {
         if (error !== undefined) return reject(storeRefused(error));

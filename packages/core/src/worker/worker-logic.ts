@@ -19,7 +19,8 @@ export interface WorkerInput {
 /**
  * What a worker is doing, for the inspector and the dashboard. One mutable object on purpose, as
  * in the dispatcher: `job.assigned` arrives once per job, and an `assign` that copies the context
- * on every one cost about 1 µs a job (40% of the worker's step). Only this machine's actions write it.
+ * on every one cost about 1 µs a job (40% of the worker's step). Only this machine's actions write
+ * it; a snapshot read later shows the worker as it is then, not as it was when emitted.
  */
 export interface WorkerActivity {
   /** The job this worker runs now. */
@@ -58,7 +59,9 @@ export const workerMachine = setup({
     startAttempt: ({ context, event, self }) => {
       assertEvent(event, 'job.assigned');
       const { activity } = context;
-      activity.job = event.job;
+      // A copy of the two fields, not the claimed job: that holds the input, which the worker
+      // would otherwise keep alive after the job until its next one.
+      activity.job = { id: event.job.id, name: event.job.name };
       activity.jobsRun++;
       context.runtime.startAttempt(event.job, self);
     },
