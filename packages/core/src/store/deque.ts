@@ -18,6 +18,15 @@ export class Deque<T> {
     return this.items[this.head];
   }
 
+  /** How many of the first `n` items pass `test`: a tight loop, for reading ahead (see the memory store). */
+  countAhead(n: number, test: (item: T) => boolean): number {
+    const { items } = this;
+    const end = Math.min(items.length, this.head + n);
+    let count = 0;
+    for (let i = this.head; i < end; i++) if (test(items[i]!)) count++;
+    return count;
+  }
+
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
     const item = this.items[this.head];

@@ -89,6 +89,10 @@ interface RecExtra {
   stalls: number;
 }
 
+function isQueued(rec: Rec): boolean {
+  return rec.status === 'queued';
+}
+
 function newExtra(): RecExtra {
   return {
     progress: undefined,
@@ -149,6 +153,7 @@ export class MemoryStore implements JobStore {
   private submitSeq = 0;
   private closed = false;
   private opNow = 0;
+  private lookedAhead = 0;
   private tally: StoreCounts = { queued: 0, delayed: 0, running: 0, waitingChildren: 0, completed: 0, failed: 0, cancelled: 0 };
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -287,6 +292,7 @@ export class MemoryStore implements JobStore {
     const held = this.suspects.get(request.owner);
     let suspectOut = held !== undefined && held.owner === request.owner && (held.status === 'running' || held.status === 'waitingChildren');
     if (held && !suspectOut) this.suspects.delete(request.owner);
+    if (request.max > 1) this.lookAhead(names, request.max);
     const deferred: Rec[] = [];
     while (jobs.length < request.max && deferred.length < 1_000) {
       const rec = this.nextReady(names, capacity);
@@ -339,6 +345,19 @@ export class MemoryStore implements JobStore {
     this.trimRetention(now);
     this.flush();
     return { jobs, nextRunAt };
+  }
+
+  /**
+   * Reads the records a claim is about to take, all at once, before taking them. On a long queue
+   * each is a cache miss (a million queued jobs are half a gigabyte of heap); misses issued back
+   * to back overlap, while the claim loop, with a job's worth of work between two of them, waited
+   * for each in turn: the first read of a record was a third of the time of in-process dispatch.
+   */
+  private lookAhead(names: readonly string[], max: number): void {
+    let queued = 0;
+    for (const name of names) queued += this.ready.get(name)?.countAhead(max, isQueued) ?? 0;
+    // Kept so the reads are not optimised away as unused.
+    this.lookedAhead = queued;
   }
 
   /** Picks the best head across the job names this claim may take: highest priority, then oldest. */

@@ -29,6 +29,12 @@ export class ReadyQueue<T extends { priority: number; seq: number }> {
     return undefined;
   }
 
+  /** How many of the first `n` items of the highest priority present pass `test` (for reading ahead). */
+  countAhead(n: number, test: (item: T) => boolean): number {
+    const p = this.priorities[0];
+    return p === undefined ? 0 : this.buckets.get(p)!.countAhead(n, test);
+  }
+
   shift(): T | undefined {
     for (let i = 0; i < this.priorities.length; i++) {
       const p = this.priorities[i]!;
