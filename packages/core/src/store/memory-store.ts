@@ -1,3 +1,4 @@
+import { ChurnMap } from '../churn-map.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { SerializedError } from '../errors.js';
 import type { JobEvent } from '../events.js';
@@ -143,7 +144,7 @@ export class MemoryStore implements JobStore {
    * only what runs now (a few entries per worker) and stays in cache, where a lookup among a
    * million queued records missed it (`held` was 6% of a dispatch profile).
    */
-  private leased = new Map<string, Rec>();
+  private leased = new ChurnMap<string, Rec>();
   private nextExpiry = Infinity;
   private finishedRoots = new Deque<Rec>();
   private idempotency = new Map<string, string>();

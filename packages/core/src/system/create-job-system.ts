@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { nanoid } from 'nanoid';
 import { newJobId } from '../job/new-job-id.js';
 import { createActor, type AnyActorRef } from 'xstate';
+import { ChurnMap } from '../churn-map.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { InputError, JobError, OverloadError, ScalableApiError, SystemStateError } from '../errors.js';
 import { isSettledEvent, type JobEvent } from '../events.js';
@@ -65,7 +66,7 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
   private supervisor: SupervisorActorRef | undefined;
   private dispatcher: AnyActorRef | undefined;
   private unsubscribe: (() => void) | undefined;
-  private readonly attempts = new Map<string, JobAttempt>();
+  private readonly attempts = new ChurnMap<string, JobAttempt>();
   private readonly results: ResultWaiters;
   private readonly renewer: LeaseRenewer;
   private readonly streams = new Set<EventStream>();

@@ -17,7 +17,7 @@ export class LeaseRenewer {
     private readonly clock: Clock,
     private readonly store: JobStore,
     private readonly leaseMs: number,
-    private readonly attempts: ReadonlyMap<string, JobAttempt>,
+    private readonly attempts: { values(): IterableIterator<JobAttempt> },
     private readonly logger: Logger,
   ) {}
 
