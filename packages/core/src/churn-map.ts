@@ -26,11 +26,8 @@ export class ChurnMap<K, V extends NonNullable<unknown>> {
   }
 
   set(key: K, value: V): void {
-    const previous = this.map.get(key);
-    if (previous === undefined) {
-      this.live++;
-      if (this.map.has(key)) this.removed--;
-    }
+    // A removed key set again stays counted in `removed`: that only brings the rebuild forward.
+    if (this.map.get(key) === undefined) this.live++;
     this.map.set(key, value);
   }
 

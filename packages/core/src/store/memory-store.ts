@@ -90,8 +90,9 @@ interface RecExtra {
   stalls: number;
 }
 
+/** Reads a record and its id string (the claim hashes the id next): see `lookAhead`. */
 function isQueued(rec: Rec): boolean {
-  return rec.status === 'queued';
+  return rec.status === 'queued' && rec.id.length > 0;
 }
 
 function newExtra(): RecExtra {
