@@ -1,11 +1,13 @@
-import type { Reporter, TestModule } from 'vitest/node';
+import type { Reporter, SerializedError, TestModule } from 'vitest/node';
 
 /**
  * Prints one plain closing line, `N passed, N failed, N skipped`, after vitest's own report, so
- * tools that read only the last line (CI) see how many tests ran. A run with none fails.
+ * tools that read only the last line (CI) see how many tests ran. A run with none fails. Errors
+ * outside any test (a type error found by the typecheck, an unhandled rejection) fail the run
+ * too, and the line says so: a closing "0 failed" over a failed run misled a reader once.
  */
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError> = []): void {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
@@ -17,7 +19,8 @@ export default class SummaryReporter implements Reporter {
         else skipped++;
       }
     }
-    console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+    const errors = unhandledErrors.length > 0 ? `, ${unhandledErrors.length} errors outside tests` : '';
+    console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped${errors}`);
     if (passed + failed === 0) process.exitCode = 1;
   }
 }

@@ -72,7 +72,7 @@ describe('input validation', () => {
     const calls = [
       () => system.submit(job, { big: 1n }, { idempotencyKey: 'k' }),
       () => system.submitByName('known', {}, null as never),
-      () => system.submit(undefined as never, {}),
+      () => system.submit(undefined as never, {} as never),
     ];
     for (const call of calls) {
       let promise: Promise<unknown> | undefined;

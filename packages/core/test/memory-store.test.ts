@@ -50,7 +50,7 @@ describe('the memory store’s event log', () => {
           else if (step.op === 'claim') leases.push(...(await store.claim({ owner: 'a', max: 1, leaseMs: 30_000 })).jobs);
           else if (step.op === 'settle' && leases.length > 0) {
             const lease = leases.shift()!;
-            const error = { code: 'JOB_FAILED', message: 'no' };
+            const error = { code: 'JOB_FAILED' as const, message: 'no' };
             const settlement: Settlement =
               step.how === 'completed'
                 ? { ...lease, outcome: 'completed', output: { ok: lease.id } }
