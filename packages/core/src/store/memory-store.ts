@@ -16,13 +16,13 @@ import type {
   JobStore,
   LeaseRef,
   NewJob,
-  OnChildFailure,
   Settlement,
   SettleOutcome,
   StoreCounts,
   StoreListener,
   StoreSignal,
 } from './job-store.js';
+import { extraOf, isQueued, NO_EVENTS, toRecord, type Rec } from './memory-record.js';
 import { MinHeap } from './min-heap.js';
 import { ReadyQueue } from './ready-queue.js';
 
@@ -36,90 +36,7 @@ export interface MemoryStoreOptions {
   maxStalls?: number;
 }
 
-/**
- * One job. Only what every job uses lives on the record itself; what few jobs have (tree
- * bookkeeping, an idempotency key, progress, a cancel request, lost leases) lives in `extra`,
- * made on first need. A million queued jobs are a million of these, and each field is 8 bytes
- * of every one: the split took a record from 37 words to 24.
- */
-interface Rec {
-  id: string;
-  name: string;
-  status: JobStatus;
-  input: unknown;
-  priority: number;
-  attempt: number;
-  createdAt: number;
-  startedAt: number | undefined;
-  finishedAt: number | undefined;
-  runAt: number | undefined;
-  output: unknown;
-  error: SerializedError | undefined;
-  parentId: string | undefined;
-  rootId: string;
-  meta: Record<string, string> | undefined;
-  seq: number;
-  token: number;
-  owner: string | undefined;
-  leaseExpiresAt: number;
-  /** The events after the implied ones (see implied-events.ts). */
-  log: JobEvent[];
-  /** How many of the job's first events are implied by the record rather than kept in `log`. */
-  implied: number;
-  eventSeq: number;
-  extra: RecExtra | undefined;
-}
-
-interface RecExtra {
-  progress: unknown;
-  childKey: string | undefined;
-  onFailure: OnChildFailure;
-  /** Children spawned or declared, and how many of them have not settled yet. */
-  childCount: number;
-  pendingChildren: number;
-  /** Declared trees: queued by the store when the last child settles. */
-  declared: boolean;
-  children: string[] | undefined;
-  childKeys: Map<string, string> | undefined;
-  /** How the job ended, held back until its last child settles: a parent settles after its children. */
-  deferred: { status: 'completed' | 'failed' | 'cancelled'; output: unknown; error: SerializedError | undefined } | undefined;
-  idempotencyKey: string | undefined;
-  fingerprint: string | undefined;
-  cancelRequested: SerializedError | undefined;
-  /** Times its lease ran out. */
-  stalls: number;
-}
-
-/** Reads a record and its id string (the claim hashes the id next): see `lookAhead`. */
-function isQueued(rec: Rec): boolean {
-  return rec.status === 'queued' && rec.id.length > 0;
-}
-
-function newExtra(): RecExtra {
-  return {
-    progress: undefined,
-    childKey: undefined,
-    onFailure: 'fail-parent',
-    childCount: 0,
-    pendingChildren: 0,
-    declared: false,
-    children: undefined,
-    childKeys: undefined,
-    deferred: undefined,
-    idempotencyKey: undefined,
-    fingerprint: undefined,
-    cancelRequested: undefined,
-    stalls: 0,
-  };
-}
-
-function extraOf(rec: Rec): RecExtra {
-  return (rec.extra ??= newExtra());
-}
-
 const CANCELLED: SerializedError = { code: 'JOB_CANCELLED', message: 'The job was cancelled.' };
-/** The log of a job whose events are all implied; never written to (emit replaces it). */
-const NO_EVENTS: JobEvent[] = [];
 
 /**
  * The embedded store: zero setup and the fastest, and honest about it — a crash loses
@@ -765,32 +682,6 @@ export class MemoryStore implements JobStore {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-function toRecord(rec: Rec): JobRecord {
-  return {
-    id: rec.id,
-    name: rec.name,
-    status: rec.status,
-    input: rec.input,
-    priority: rec.priority,
-    attempt: rec.attempt,
-    createdAt: rec.createdAt,
-    startedAt: rec.startedAt,
-    finishedAt: rec.finishedAt,
-    runAt: rec.runAt,
-    progress: rec.extra?.progress,
-    output: rec.output,
-    error: rec.error,
-    parentId: rec.parentId,
-    rootId: rec.rootId,
-    childKey: rec.extra?.childKey,
-    onFailure: rec.extra?.onFailure ?? 'fail-parent',
-    childCount: rec.extra?.childCount ?? 0,
-    pendingChildren: rec.extra?.pendingChildren ?? 0,
-    idempotencyKey: rec.extra?.idempotencyKey,
-    meta: rec.meta,
-  };
-}
 
 /** @example const store = createMemoryStore({ retention: { count: 1_000 } }); */
 export function createMemoryStore(options?: MemoryStoreOptions): MemoryStore {
