@@ -27,6 +27,8 @@ export class JobEventHub {
   }
 
   publish(event: JobEvent): void {
+    // Three events a job, usually with no reader at all: skip the lookup then.
+    if (this.listeners.size === 0) return;
     const set = this.listeners.get(event.id);
     if (!set) return;
     for (const listener of set) listener(event);
