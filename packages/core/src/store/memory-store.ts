@@ -268,7 +268,7 @@ export class MemoryStore implements JobStore {
 
   /**
    * Reads the records a claim is about to take, all at once, before taking them. On a long queue
-   * each is a cache miss (a million queued jobs are half a gigabyte of heap); misses issued back
+   * each is a cache miss (a million queued jobs are ~370 MB of heap); misses issued back
    * to back overlap, while the claim loop, with a job's worth of work between two of them, waited
    * for each in turn: the first read of a record was a third of the time of in-process dispatch.
    */
