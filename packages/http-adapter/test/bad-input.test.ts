@@ -65,6 +65,13 @@ const cases: Array<[string, InjectOptions, number, string]> = [
   ['out of range', { method: 'POST', url: '/jobs/sleep', headers: json, payload: '{"ms":1e12}' }, 422, 'INPUT_INVALID'],
   ['unknown job', { method: 'POST', url: '/jobs/rm-rf', headers: json, payload: '{}' }, 404, 'JOB_TYPE_UNKNOWN'],
   ['unknown job with a binary body', { method: 'POST', url: '/jobs/nope', headers: { ...auth, 'content-type': 'image/png' }, payload: Buffer.alloc(1024) }, 404, 'JOB_TYPE_UNKNOWN'],
+  // An unknown job is refused whatever its body: before the media type, the body limit, an empty or malformed body.
+  ['unknown job with text/plain', { method: 'POST', url: '/jobs/nope', headers: { ...auth, 'content-type': 'text/plain' }, payload: 'hi' }, 404, 'JOB_TYPE_UNKNOWN'],
+  ['unknown job with JSON over the limit', { method: 'POST', url: '/jobs/nope', headers: json, payload: JSON.stringify({ a: 'x'.repeat(70 * 1024) }) }, 404, 'JOB_TYPE_UNKNOWN'],
+  ['unknown job with an empty JSON body', { method: 'POST', url: '/jobs/nope', headers: json, payload: '' }, 404, 'JOB_TYPE_UNKNOWN'],
+  ['unknown job with malformed JSON', { method: 'POST', url: '/jobs/nope', headers: json, payload: '{"a":' }, 404, 'JOB_TYPE_UNKNOWN'],
+  ['unknown job without a body', { method: 'POST', url: '/jobs/nope', headers: auth }, 404, 'JOB_TYPE_UNKNOWN'],
+  ['unknown job, chunked binary over the limit', { method: 'POST', url: '/jobs/nope', headers: { ...auth, 'content-type': 'application/octet-stream' }, payload: chunked(512 * 1024) }, 404, 'JOB_TYPE_UNKNOWN'],
   ['job name with a path', { method: 'POST', url: '/jobs/echo/x/y', headers: json, payload: '{}' }, 404, 'ROUTE_NOT_FOUND'],
   ['an encoded slash in the name', { method: 'POST', url: '/jobs/echo%2F..%2Fadmin', headers: json, payload: '{}' }, 404, 'JOB_TYPE_UNKNOWN'],
   ['a malformed URL escape', { method: 'GET', url: '/jobs/%E0%A4%A', headers: auth }, 400, 'MALFORMED_REQUEST'],
@@ -77,6 +84,8 @@ const cases: Array<[string, InjectOptions, number, string]> = [
   ['a bad Last-Event-ID', { method: 'GET', url: '/jobs/V1StGXR8_Z5jdHi6B-myT/events', headers: { ...auth, 'last-event-id': '-1' } }, 400, 'MALFORMED_REQUEST'],
   ['a bad Idempotency-Key', { method: 'POST', url: '/jobs/echo', headers: { ...json, 'idempotency-key': 'a b' }, payload: '{}' }, 400, 'MALFORMED_REQUEST'],
   ['missing credentials', { method: 'POST', url: '/jobs/echo', headers: { 'content-type': 'application/json' }, payload: '{}' }, 401, 'UNAUTHORIZED'],
+  // Credentials first: an unauthenticated caller learns nothing about which jobs exist.
+  ['missing credentials, unknown job', { method: 'POST', url: '/jobs/nope', headers: { 'content-type': 'text/plain' }, payload: 'hi' }, 401, 'UNAUTHORIZED'],
   ['a wrong API key', { method: 'POST', url: '/jobs/echo', headers: { 'content-type': 'application/json', 'x-api-key': 'k'.repeat(16) }, payload: '{}' }, 401, 'UNAUTHORIZED'],
   ['a wrong bearer token', { method: 'GET', url: '/jobs/V1StGXR8_Z5jdHi6B-myT', headers: { authorization: 'Bearer nope' } }, 401, 'UNAUTHORIZED'],
   ['a malformed Authorization header', { method: 'GET', url: '/jobs/V1StGXR8_Z5jdHi6B-myT', headers: { authorization: 'Basic Zm9vOmJhcg==' } }, 401, 'UNAUTHORIZED'],
