@@ -42,7 +42,11 @@ export class SubmitCoalescer {
     for (const { name, input, options, done } of submits) {
       // One submit that throws (it should reject) must not leave the rest of the turn unanswered.
       try {
-        this.system.submitByName(name, input, options).then((handle) => done(undefined, handle), done);
+        this.system.submitByName(name, input, options).then(
+          (handle) => done(undefined, handle),
+          // `undefined` means success to `done`: a rejection without a reason must not read as one.
+          (error: unknown) => done(error ?? new Error('the submit was refused without a reason')),
+        );
       } catch (error) {
         done(error);
       }

@@ -19,8 +19,9 @@ type ActionImpl = (args: { context: unknown; event: EventObject; self: unknown; 
  * in-process dispatch (`bench/dispatch.ts`). Nothing in that work can change the outcome of a
  * targetless, unguarded transition of an atomic state, so this answers it directly: the same
  * named actions, run through the actor's own action executor with the same arguments, and the
- * same snapshot back. The dispatcher's batch events (`workers.idle`, `work.available`) are the
- * same kind of transition and take the same path.
+ * same snapshot back, and the same inspection events. The dispatcher's batch events
+ * (`workers.idle`, `work.available`, `jobs.claimed`) are the same kind of transition and take the
+ * same path.
  *
  * Everything else — every other event, every other state, start, stop, errors, persistence,
  * the inspector's drawing — is the machine's own. The checks below run once, when the module
