@@ -617,8 +617,9 @@ export class MemoryStore implements JobStore {
   }
 
   private emit(rec: Rec, fact: DistributiveOmit<JobEvent, 'id' | 'name' | 'seq' | 'at' | 'parentId' | 'rootId'>): void {
-    // The common fields first, in one literal: every event then shares one compact shape and a
-    // queued job (whose only event this is) costs as little heap as it can.
+    // The rarer events (delayed, progress, waiting, retrying, failed, cancelled): the common
+    // fields in one literal, then the event's own. The three every job has are built whole where
+    // they happen (see `publish`).
     const event: Record<string, unknown> = {
       type: fact.type,
       status: fact.status,
