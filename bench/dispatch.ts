@@ -78,17 +78,18 @@ async function runVariant(name: string, n: number, c: number): Promise<{ jobsPer
     return { jobsPerSecond: n / ((performance.now() - t) / 1000) };
   }
   const { createJobSystem, defineJob } = await import('@scalable-api/core');
+  // The no-op job, and a promise that settles once it has run n times.
+  let done = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  const noop = defineJob({
+    name: 'noop',
+    async run(x: { ok: boolean }) {
+      if (++done === n) finish();
+      return x;
+    },
+  });
   if (name === 'scalable-api submit') {
-    let done = 0;
-    let finish!: () => void;
-    const finished = new Promise<void>((r) => (finish = r));
-    const noop = defineJob({
-      name: 'noop',
-      async run(x: { ok: boolean }) {
-        if (++done === n) finish();
-        return x;
-      },
-    });
     const system = createJobSystem({ jobs: [noop], workers: c, queue: { limit: n }, retention: { count: 1_000 } });
     await system.start();
     const t = performance.now();
@@ -98,16 +99,6 @@ async function runVariant(name: string, n: number, c: number): Promise<{ jobsPer
     await system.stop({ drain: false });
     return { jobsPerSecond };
   }
-  let done = 0;
-  let finish!: () => void;
-  let finished = new Promise<void>((r) => (finish = r));
-  const noop = defineJob({
-    name: 'noop',
-    async run(x: { ok: boolean }) {
-      if (++done === n) finish();
-      return x;
-    },
-  });
   const gc = (globalThis as { gc?: () => void }).gc;
   // Memory per queued job: fill the store before the system starts (a system that is not started
   // refuses submits), then start it and time the run.
@@ -130,7 +121,5 @@ async function runVariant(name: string, n: number, c: number): Promise<{ jobsPer
   await finished;
   const jobsPerSecond = n / ((performance.now() - t) / 1000);
   await system.stop({ drain: false });
-  void finished;
-  finished = Promise.resolve();
   return { jobsPerSecond, bytesPerQueuedJob };
 }

@@ -21,10 +21,6 @@ export class ChurnMap<K, V extends NonNullable<unknown>> {
     return this.map.get(key);
   }
 
-  has(key: K): boolean {
-    return this.map.get(key) !== undefined;
-  }
-
   set(key: K, value: V): void {
     // A removed key set again stays counted in `removed`: that only brings the rebuild forward.
     if (this.map.get(key) === undefined) this.live++;

@@ -1,7 +1,6 @@
 import type { SerializedError } from '../errors.js';
 import type { JobEvent } from '../events.js';
-import type { JobStatus } from '../job/job-status.js';
-import type { JobRecord, OnChildFailure } from './job-store.js';
+import type { JobRecord } from './job-store.js';
 
 /**
  * One job. Only what every job uses lives on the record itself; what few jobs have (tree
@@ -9,22 +8,7 @@ import type { JobRecord, OnChildFailure } from './job-store.js';
  * made on first need. A million queued jobs are a million of these, and each field is 8 bytes
  * of every one: the split took a record from 37 words to 24.
  */
-export interface Rec {
-  id: string;
-  name: string;
-  status: JobStatus;
-  input: unknown;
-  priority: number;
-  attempt: number;
-  createdAt: number;
-  startedAt: number | undefined;
-  finishedAt: number | undefined;
-  runAt: number | undefined;
-  output: unknown;
-  error: SerializedError | undefined;
-  parentId: string | undefined;
-  rootId: string;
-  meta: Record<string, string> | undefined;
+export interface Rec extends Omit<JobRecord, RareField> {
   seq: number;
   token: number;
   owner: string | undefined;
@@ -37,20 +21,16 @@ export interface Rec {
   extra: RecExtra | undefined;
 }
 
-export interface RecExtra {
-  progress: unknown;
-  childKey: string | undefined;
-  onFailure: OnChildFailure;
-  /** Children spawned or declared, and how many of them have not settled yet. */
-  childCount: number;
-  pendingChildren: number;
+/** The fields of a `JobRecord` kept in `RecExtra` rather than on the record. */
+type RareField = 'progress' | 'childKey' | 'onFailure' | 'childCount' | 'pendingChildren' | 'idempotencyKey';
+
+export interface RecExtra extends Pick<JobRecord, RareField> {
   /** Declared trees: queued by the store when the last child settles. */
   declared: boolean;
   children: string[] | undefined;
   childKeys: Map<string, string> | undefined;
   /** How the job ended, held back until its last child settles: a parent settles after its children. */
   deferred: { status: 'completed' | 'failed' | 'cancelled'; output: unknown; error: SerializedError | undefined } | undefined;
-  idempotencyKey: string | undefined;
   fingerprint: string | undefined;
   cancelRequested: SerializedError | undefined;
   /** Times its lease ran out. */
