@@ -17,7 +17,15 @@ async function run(withFeed: boolean): Promise<number> {
   const system = createJobSystem({ jobs: [noop], workers: 64, queue: { limit: jobs }, retention: { count: 10_000 } });
   await system.start();
   const feed = withFeed
-    ? new DashboardFeed(system, { updatesPerSecond: 2, recentJobs: 5_000, historySeconds: 300, listLimit: 200, treeNodes: 2_000, slowReaderBytes: 1 << 18, visible: undefined })
+    ? new DashboardFeed(system, {
+        updatesPerSecond: 2,
+        recentJobs: 5_000,
+        historySeconds: 300,
+        listLimit: 200,
+        treeNodes: 2_000,
+        slowReaderBytes: 1 << 18,
+        visible: undefined,
+      })
     : undefined;
   const cpu = process.cpuUsage();
   for (let i = 0; i < jobs; i += 1_000) await Promise.all(Array.from({ length: 1_000 }, () => system.submit(noop, undefined)));

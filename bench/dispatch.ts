@@ -15,7 +15,10 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { NewJob } from '@scalable-api/core';
 
-const [jobs = 1_000_000, concurrency = 64, runs = 3] = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
+const [jobs = 1_000_000, concurrency = 64, runs = 3] = process.argv
+  .slice(2)
+  .filter((a) => /^\d+$/.test(a))
+  .map(Number);
 const variant = process.env.BENCH_VARIANT;
 
 if (variant) {
@@ -33,11 +36,15 @@ const samples = new Map<string, number[]>(variants.map((v) => [v, []]));
 const memory: number[] = [];
 for (let run = 0; run < runs; run++) {
   for (const v of variants) {
-    const out = execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', '--expose-gc', fileURLToPath(import.meta.url), String(jobs), String(concurrency)], {
-      env: { ...process.env, BENCH_VARIANT: v },
-      encoding: 'utf8',
-      timeout: 300_000,
-    });
+    const out = execFileSync(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', '--expose-gc', fileURLToPath(import.meta.url), String(jobs), String(concurrency)],
+      {
+        env: { ...process.env, BENCH_VARIANT: v },
+        encoding: 'utf8',
+        timeout: 300_000,
+      },
+    );
     const parsed = JSON.parse(out.trim().split('\n').pop()!) as { jobsPerSecond: number; bytesPerQueuedJob?: number };
     samples.get(v)!.push(parsed.jobsPerSecond);
     if (parsed.bytesPerQueuedJob !== undefined) memory.push(parsed.bytesPerQueuedJob);

@@ -128,7 +128,9 @@ async function throughput(): Promise<void> {
   console.log('|---|---:|---:|---:|');
   for (const variant of variants) console.log(`| ${variant} | ${med(variant, 'rps').toFixed(0)} | ${med(variant, 'p50')} | ${med(variant, 'p99')} |`);
   const ratio = med('plugin', 'rps') / med('bare', 'rps');
-  console.log(`\nplugin / bare = ${(ratio * 100).toFixed(1)}%   core / bare = ${((med('core', 'rps') / med('bare', 'rps')) * 100).toFixed(1)}%   plugin / core = ${((med('plugin', 'rps') / med('core', 'rps')) * 100).toFixed(1)}%`);
+  console.log(
+    `\nplugin / bare = ${(ratio * 100).toFixed(1)}%   core / bare = ${((med('core', 'rps') / med('bare', 'rps')) * 100).toFixed(1)}%   plugin / core = ${((med('plugin', 'rps') / med('core', 'rps')) * 100).toFixed(1)}%`,
+  );
   const completed = median(samples['plugin']!.map((s) => s.completedPerSec ?? 0));
   console.log(`plugin end to end: ${completed.toFixed(0)} jobs/s completed while accepting = ${((completed * 60) / 1e6).toFixed(2)} M jobs/min`);
 }
@@ -211,7 +213,8 @@ async function overload(): Promise<void> {
     }
     const rejected = outcomes.filter((o) => o.status === 503);
     const other = outcomes.length - accepted.length - rejected.length;
-    const pct = (values: number[], p: number) => ([...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? NaN).toFixed(1);
+    const pct = (values: number[], p: number) =>
+      ([...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] ?? NaN).toFixed(1);
     const firstReject = rejected.length > 0 ? Math.min(...rejected.map((o) => o.at)) - began : NaN;
     const mem = server.memory.filter((m) => m.at > 0);
     const half = Math.floor(mem.length / 2);
@@ -219,10 +222,27 @@ async function overload(): Promise<void> {
     const maxRss = (list: typeof mem) => Math.max(...list.map((m) => m.rss));
     console.log(`\noverload: ${rate} req/s offered for ${DURATION} s to capacity ~200 jobs/s (4 workers x sleep 20 ms), queue bound 200`);
     console.log(`  sent ${outcomes.length}: ${accepted.length} accepted (202), ${rejected.length} refused (503), ${other} other`);
-    console.log(`  accepted latency p50 ${pct(accepted.map((o) => o.ms), 0.5)} ms, p99 ${pct(accepted.map((o) => o.ms), 0.99)} ms`);
-    console.log(`  503 latency p50 ${pct(rejected.map((o) => o.ms), 0.5)} ms, p99 ${pct(rejected.map((o) => o.ms), 0.99)} ms; first 503 after ${firstReject.toFixed(0)} ms`);
+    console.log(
+      `  accepted latency p50 ${pct(
+        accepted.map((o) => o.ms),
+        0.5,
+      )} ms, p99 ${pct(
+        accepted.map((o) => o.ms),
+        0.99,
+      )} ms`,
+    );
+    console.log(
+      `  503 latency p50 ${pct(
+        rejected.map((o) => o.ms),
+        0.5,
+      )} ms, p99 ${pct(
+        rejected.map((o) => o.ms),
+        0.99,
+      )} ms; first 503 after ${firstReject.toFixed(0)} ms`,
+    );
     console.log(`  accepted jobs completed: ${completed} / ${accepted.length} (lost: ${accepted.length - completed})`);
-    if (mem.length > 2) console.log(`  server RSS max: first half ${mb(maxRss(mem.slice(0, half)))} MB, second half ${mb(maxRss(mem.slice(half)))} MB`);
+    if (mem.length > 2)
+      console.log(`  server RSS max: first half ${mb(maxRss(mem.slice(0, half)))} MB, second half ${mb(maxRss(mem.slice(half)))} MB`);
   } finally {
     agent.destroy();
     await stopServer(server);

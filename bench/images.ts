@@ -59,7 +59,9 @@ async function photo(seed: number): Promise<Buffer> {
     pixels[i + 1] = (y * 5 + ((x * y) >> 8)) & 255;
     pixels[i + 2] = ((x ^ y) + seed) & 255;
   }
-  return sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 85 })
+    .toBuffer();
 }
 
 async function startServer(variant: string, env: Record<string, string>): Promise<{ child: ChildProcess; base: string }> {
@@ -150,7 +152,13 @@ async function run(variant: string, env: Record<string, string>, images: Buffer[
 const directory = await mkdtemp(join(os.tmpdir(), 'bench-s3-'));
 const s3 = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: 'bench', configs: [] }] });
 const { port } = await s3.run();
-const env = { S3_BUCKET: 'bench', S3_ENDPOINT: `http://127.0.0.1:${port}`, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', WORKERS: '8' };
+const env = {
+  S3_BUCKET: 'bench',
+  S3_ENDPOINT: `http://127.0.0.1:${port}`,
+  AWS_ACCESS_KEY_ID: 'S3RVER',
+  AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  WORKERS: '8',
+};
 const images = await Promise.all([1, 2, 3, 4].map(photo));
 console.log(
   `images: ${IMAGES} JPEGs of 1600x1200 (${Math.round(images[0]!.length / 1024)} KB), ${CONCURRENCY} in flight, widths 64/256/1024, ` +

@@ -34,7 +34,12 @@ const sides = ['ours', 'bullmq'] as const;
 type Phase = (typeof phases)[number];
 type Side = (typeof sides)[number];
 
-const noop = defineJob({ name: 'noop', async run() { return null; } });
+const noop = defineJob({
+  name: 'noop',
+  async run() {
+    return null;
+  },
+});
 
 async function deleteKeys(pattern: string): Promise<void> {
   const client = new Redis(REDIS_URL);
@@ -90,7 +95,12 @@ async function ours(phase: Phase, prefix: string): Promise<Measure> {
   const limit = { limit: JOBS * 2 };
   const prefill = async () => {
     for (let i = 0; i < JOBS; i += BATCH) {
-      const batch = Array.from({ length: Math.min(BATCH, JOBS - i) }, (_, j) => ({ id: `${prefix}-${i + j}`, name: 'noop', input: { i: i + j }, priority: 0 }));
+      const batch = Array.from({ length: Math.min(BATCH, JOBS - i) }, (_, j) => ({
+        id: `${prefix}-${i + j}`,
+        name: 'noop',
+        input: { i: i + j },
+        priority: 0,
+      }));
       await store.enqueue(batch, limit);
     }
   };
@@ -170,7 +180,9 @@ async function bullmq(phase: Phase, prefix: string): Promise<Measure> {
 /** One variant in a fresh process, so neither side inherits the other's heap or connections. */
 function runVariant(side: Side, phase: Phase): Promise<Measure> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), side, phase], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), side, phase], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), VARIANT_TIMEOUT_MS);
@@ -196,7 +208,10 @@ async function main(): Promise<void> {
     process.stdout.write(`RESULT ${JSON.stringify(measure)}\n`);
     process.exit(0);
   }
-  const redisVersion = execFileSync('redis-cli', ['-u', REDIS_URL, 'info', 'server']).toString().match(/redis_version:(\S+)/)?.[1] ?? '?';
+  const redisVersion =
+    execFileSync('redis-cli', ['-u', REDIS_URL, 'info', 'server'])
+      .toString()
+      .match(/redis_version:(\S+)/)?.[1] ?? '?';
   console.log(`Redis ${redisVersion} at ${REDIS_URL}; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}); Node ${process.version}`);
   console.log(`${JOBS} no-op jobs per variant, ${CONCURRENCY} workers, median of ${RUNS} runs, fresh process per variant\n`);
   const results = new Map<string, Measure[]>();

@@ -107,7 +107,12 @@ export class ChaosCluster {
     let duplicated = 0;
     ids.forEach((id, i) => {
       const record = records[i];
-      const outcome = record === undefined ? 'missing' : record.status === 'failed' || record.status === 'cancelled' ? record.error?.code ?? record.status : record.status;
+      const outcome =
+        record === undefined
+          ? 'missing'
+          : record.status === 'failed' || record.status === 'cancelled'
+            ? (record.error?.code ?? record.status)
+            : record.status;
       outcomes.set(id, outcome);
       if (outcome === 'completed') completed++;
       if (outcome !== expected(id)) lost.push(id);

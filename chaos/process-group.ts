@@ -59,7 +59,10 @@ export class ProcessGroup {
         const seen = lines.find((l) => l.startsWith(prefix));
         if (seen !== undefined) return Promise.resolve(seen);
         return new Promise((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`${name}: no "${prefix}" line within ${timeoutMs} ms\n${stderr.slice(-2_000)}`)), timeoutMs);
+          const timer = setTimeout(
+            () => reject(new Error(`${name}: no "${prefix}" line within ${timeoutMs} ms\n${stderr.slice(-2_000)}`)),
+            timeoutMs,
+          );
           const waiter = {
             prefix,
             resolve: (text: string) => {

@@ -56,7 +56,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 process.on('exit', () => group.killAllNow());
 const began = Date.now();
-console.log(`chaos: ${selected.length} scenarios x ${runs} runs on ${cpus().length} cores (${cpus()[0]?.model}), Node ${process.version}, load ${loadavg()[0]!.toFixed(1)}`);
+console.log(
+  `chaos: ${selected.length} scenarios x ${runs} runs on ${cpus().length} cores (${cpus()[0]?.model}), Node ${process.version}, load ${loadavg()[0]!.toFixed(1)}`,
+);
 try {
   const redis = await startPrivateRedis(group);
   try {
@@ -66,7 +68,19 @@ try {
       try {
         report = await scenarios[name]!(group, redis.url);
       } catch (error) {
-        report = { name, fault: 'the scenario itself failed', runs: 0, accepted: 0, completed: 0, lost: 0, duplicated: 0, recovery: [], recoveryMeans: '', notes: [], violations: [String((error as Error).stack ?? error)] };
+        report = {
+          name,
+          fault: 'the scenario itself failed',
+          runs: 0,
+          accepted: 0,
+          completed: 0,
+          lost: 0,
+          duplicated: 0,
+          recovery: [],
+          recoveryMeans: '',
+          notes: [],
+          violations: [String((error as Error).stack ?? error)],
+        };
       }
       reports.push(report);
       printReport(report, Date.now() - started);
@@ -81,7 +95,9 @@ try {
 console.log(`\n| scenario | runs | accepted | completed | lost | duplicated | recovery p50 | recovery p99 | recovery = |`);
 console.log(`|---|---:|---:|---:|---:|---:|---:|---:|---|`);
 for (const r of reports) {
-  console.log(`| ${r.name} | ${r.runs} | ${r.accepted} | ${r.completed} | ${r.lost} | ${r.duplicated} | ${ms(quantile(r.recovery, 0.5))} | ${ms(quantile(r.recovery, 0.99))} | ${r.recoveryMeans} |`);
+  console.log(
+    `| ${r.name} | ${r.runs} | ${r.accepted} | ${r.completed} | ${r.lost} | ${r.duplicated} | ${ms(quantile(r.recovery, 0.5))} | ${ms(quantile(r.recovery, 0.99))} | ${r.recoveryMeans} |`,
+  );
 }
 const broken = reports.filter((r) => r.violations.length > 0);
 console.log(`\nchaos: ${reports.length} scenarios in ${ms(Date.now() - began)}, ${broken.length} with broken guarantees`);
@@ -89,7 +105,9 @@ process.exitCode = broken.length > 0 ? 1 : 0;
 
 function printReport(r: ScenarioReport, tookMs: number): void {
   console.log(`\n## ${r.name} (${ms(tookMs)})\n  ${r.fault}`);
-  console.log(`  lost ${r.lost} of ${r.accepted} acknowledged, ${r.duplicated} duplicated side effects, ${r.completed} completed; recovery p50 ${ms(quantile(r.recovery, 0.5))}, p99 ${ms(quantile(r.recovery, 0.99))} (${r.recoveryMeans})`);
+  console.log(
+    `  lost ${r.lost} of ${r.accepted} acknowledged, ${r.duplicated} duplicated side effects, ${r.completed} completed; recovery p50 ${ms(quantile(r.recovery, 0.5))}, p99 ${ms(quantile(r.recovery, 0.99))} (${r.recoveryMeans})`,
+  );
   for (const note of r.notes) console.log(`  - ${note}`);
   for (const violation of r.violations) console.log(`  !! ${violation}`);
 }

@@ -39,5 +39,6 @@ export function addRun(report: ScenarioReport, run: number, tally: RunTally, ext
   for (const id of tally.lost.slice(0, 5)) report.violations.push(`run ${run}: ${id} ended ${tally.outcomes.get(id)}`);
   if (tally.lost.length > 5) report.violations.push(`run ${run}: … and ${tally.lost.length - 5} more`);
   if (extra.drift) report.violations.push(`run ${run}: ${extra.drift}`);
-  if (extra.unhealthy && extra.unhealthy.length > 0) report.violations.push(`run ${run}: node(s) ${extra.unhealthy.join(', ')} reported themselves unhealthy`);
+  if (extra.unhealthy && extra.unhealthy.length > 0)
+    report.violations.push(`run ${run}: node(s) ${extra.unhealthy.join(', ')} reported themselves unhealthy`);
 }

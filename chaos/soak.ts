@@ -77,7 +77,9 @@ try {
   await measureCapacity(server.base, agent); // warm-up
   const capacity = await measureCapacity(server.base, agent);
   const rate = Math.max(10, Math.round(capacity * load));
-  console.log(`soak: ${minutes} min at ${rate} req/s (${Math.round(load * 100)}% of a measured ${capacity.toFixed(0)} req/s), echo jobs, Redis store; ${cpus().length} cores, Node ${process.version}`);
+  console.log(
+    `soak: ${minutes} min at ${rate} req/s (${Math.round(load * 100)}% of a measured ${capacity.toFixed(0)} req/s), echo jobs, Redis store; ${cpus().length} cores, Node ${process.version}`,
+  );
   console.log('| minute | accepted | other | p50 ms | p99 ms | RSS MB | heap after GC MB | Redis MB |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
   const samples: Sample[] = [];
@@ -99,18 +101,26 @@ try {
       redisMb: (await redis.usedMemory()) / 1048576,
     };
     samples.push(sample);
-    console.log(`| ${sample.minute.toFixed(1)} | ${sample.accepted} | ${sample.other} | ${sample.p50.toFixed(1)} | ${sample.p99.toFixed(1)} | ${sample.rssMb.toFixed(1)} | ${sample.heapMb.toFixed(1)} | ${sample.redisMb.toFixed(1)} |`);
+    console.log(
+      `| ${sample.minute.toFixed(1)} | ${sample.accepted} | ${sample.other} | ${sample.p50.toFixed(1)} | ${sample.p99.toFixed(1)} | ${sample.rssMb.toFixed(1)} | ${sample.heapMb.toFixed(1)} | ${sample.redisMb.toFixed(1)} |`,
+    );
   }
   // Slopes over the second half: the first minutes fill caches, JIT and the retention window.
   const half = samples.slice(Math.floor(samples.length / 2));
   const per = (pick: (s: Sample) => number) => slope(half.map((s) => ({ x: s.minute, y: pick(s) })));
   console.log(`\nslopes over the second half (${half.length} windows), per minute:`);
-  console.log(`  RSS ${per((s) => s.rssMb).toFixed(2)} MB/min, heap after GC ${per((s) => s.heapMb).toFixed(2)} MB/min, Redis ${per((s) => s.redisMb).toFixed(2)} MB/min`);
+  console.log(
+    `  RSS ${per((s) => s.rssMb).toFixed(2)} MB/min, heap after GC ${per((s) => s.heapMb).toFixed(2)} MB/min, Redis ${per((s) => s.redisMb).toFixed(2)} MB/min`,
+  );
   console.log(`  p50 ${per((s) => s.p50).toFixed(2)} ms/min, p99 ${per((s) => s.p99).toFixed(2)} ms/min`);
   const first = samples[0]!;
   const last = samples[samples.length - 1]!;
-  console.log(`  latency drift first → last window: p50 ${first.p50.toFixed(1)} → ${last.p50.toFixed(1)} ms, p99 ${first.p99.toFixed(1)} → ${last.p99.toFixed(1)} ms`);
-  console.log(`  refused or failed requests: ${samples.reduce((n, s) => n + s.other, 0)} of ${samples.reduce((n, s) => n + s.other + s.accepted, 0)}`);
+  console.log(
+    `  latency drift first → last window: p50 ${first.p50.toFixed(1)} → ${last.p50.toFixed(1)} ms, p99 ${first.p99.toFixed(1)} → ${last.p99.toFixed(1)} ms`,
+  );
+  console.log(
+    `  refused or failed requests: ${samples.reduce((n, s) => n + s.other, 0)} of ${samples.reduce((n, s) => n + s.other + s.accepted, 0)}`,
+  );
   agent.destroy();
   server.child.kill('SIGTERM');
   await Promise.race([server.exited, sleep(10_000)]);

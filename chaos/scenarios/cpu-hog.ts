@@ -26,10 +26,18 @@ export async function cpuHogScenario(options: CpuHogOptions): Promise<ScenarioRe
     try {
       await Promise.all([cluster.startNode(`h0-${run}`), cluster.startNode(`h1-${run}`)]);
       const submittedAt = Date.now();
-      const ordinary = await cluster.submit('work', Array.from({ length: 20 }, () => ({ ms: 300 })));
+      const ordinary = await cluster.submit(
+        'work',
+        Array.from({ length: 20 }, () => ({ ms: 300 })),
+      );
       const [hog] = await cluster.submit('hog', [{ ms: 2.5 * leaseMs }]);
       await sleep(50);
-      ordinary.push(...(await cluster.submit('work', Array.from({ length: 20 }, () => ({ ms: 300 })))));
+      ordinary.push(
+        ...(await cluster.submit(
+          'work',
+          Array.from({ length: 20 }, () => ({ ms: 300 })),
+        )),
+      );
       const ids = [hog!, ...ordinary];
       await cluster.settled(ids, 60_000);
       const tally = await cluster.tally(ids, (id) => (id === hog ? 'JOB_QUARANTINED' : 'completed'));
@@ -37,7 +45,9 @@ export async function cpuHogScenario(options: CpuHogOptions): Promise<ScenarioRe
       const [record] = await cluster.records([hog!]);
       if (record?.finishedAt !== undefined) report.recovery.push(record.finishedAt - submittedAt);
       const reruns = (await cluster.records(ordinary)).filter((r) => (r?.attempt ?? 0) > 1).length;
-      report.notes.push(`run ${run}: hog ended ${tally.outcomes.get(hog!)} after ${record?.attempt} attempts; ${reruns} ordinary jobs ran more than once`);
+      report.notes.push(
+        `run ${run}: hog ended ${tally.outcomes.get(hog!)} after ${record?.attempt} attempts; ${reruns} ordinary jobs ran more than once`,
+      );
     } finally {
       await cluster.close();
     }

@@ -19,7 +19,11 @@ export interface IdempotencyStormOptions {
  */
 export async function idempotencyStormScenario(options: IdempotencyStormOptions): Promise<ScenarioReport> {
   const { group, runs = 3, requests = 1_000 } = options;
-  const report = emptyReport('1,000 concurrent requests, one Idempotency-Key', `${requests} concurrent POSTs with one key over 2 quickstart nodes (Redis store)`, '');
+  const report = emptyReport(
+    '1,000 concurrent requests, one Idempotency-Key',
+    `${requests} concurrent POSTs with one key over 2 quickstart nodes (Redis store)`,
+    '',
+  );
   for (let run = 0; run < runs; run++) {
     const redis = await startPrivateRedis(group);
     const nodes = await Promise.all([0, 1].map((i) => startQuickstart(group, `idem-${run}-${i}`, { REDIS_URL: redis.url })));
@@ -35,7 +39,9 @@ export async function idempotencyStormScenario(options: IdempotencyStormOptions)
       const replayed = outcomes.filter((o) => o.headers['idempotent-replayed'] === 'true').length;
       // 409 IDEMPOTENCY_IN_FLIGHT (with Retry-After) is the documented answer while the first
       // request with the key is being accepted; a retry after it must get the job.
-      const inFlight = outcomes.filter((o) => o.status === 409 && o.body.includes('IDEMPOTENCY_IN_FLIGHT') && o.headers['retry-after'] !== undefined).length;
+      const inFlight = outcomes.filter(
+        (o) => o.status === 409 && o.body.includes('IDEMPOTENCY_IN_FLIGHT') && o.headers['retry-after'] !== undefined,
+      ).length;
       const retry = await post(`${nodes[1]!.base}/jobs/sleep`, '{"ms":100}', agent, { 'idempotency-key': key });
       const retryId = retry.status === 202 || retry.status === 200 ? (JSON.parse(retry.body) as { id: string }).id : undefined;
       const client = new Redis(redis.url);
@@ -44,10 +50,15 @@ export async function idempotencyStormScenario(options: IdempotencyStormOptions)
       report.runs++;
       report.accepted += ids.size;
       report.duplicated += Math.max(0, jobKeys - 1);
-      report.notes.push(`run ${run}: statuses ${JSON.stringify(Object.fromEntries(statuses))}, ${ids.size} distinct id(s), ${replayed} replayed, ${inFlight} told to retry (409), ${jobKeys} job(s) in Redis; a retry afterwards got the same job: ${retryId !== undefined && ids.has(retryId)}`);
-      if (ids.size !== 1 || jobKeys !== 1) report.violations.push(`run ${run}: ${ids.size} ids answered, ${jobKeys} jobs stored; expected exactly one`);
-      if ((statuses.get(202) ?? 0) + (statuses.get(200) ?? 0) + inFlight !== requests) report.violations.push(`run ${run}: some answers were neither the job nor 409 IDEMPOTENCY_IN_FLIGHT with Retry-After`);
-      if (retryId === undefined || !ids.has(retryId)) report.violations.push(`run ${run}: a retry after the storm got ${retry.status} ${retry.body.slice(0, 200)}`);
+      report.notes.push(
+        `run ${run}: statuses ${JSON.stringify(Object.fromEntries(statuses))}, ${ids.size} distinct id(s), ${replayed} replayed, ${inFlight} told to retry (409), ${jobKeys} job(s) in Redis; a retry afterwards got the same job: ${retryId !== undefined && ids.has(retryId)}`,
+      );
+      if (ids.size !== 1 || jobKeys !== 1)
+        report.violations.push(`run ${run}: ${ids.size} ids answered, ${jobKeys} jobs stored; expected exactly one`);
+      if ((statuses.get(202) ?? 0) + (statuses.get(200) ?? 0) + inFlight !== requests)
+        report.violations.push(`run ${run}: some answers were neither the job nor 409 IDEMPOTENCY_IN_FLIGHT with Retry-After`);
+      if (retryId === undefined || !ids.has(retryId))
+        report.violations.push(`run ${run}: a retry after the storm got ${retry.status} ${retry.body.slice(0, 200)}`);
     } finally {
       agent.destroy();
       for (const node of nodes) node.child.kill('SIGKILL');

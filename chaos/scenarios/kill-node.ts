@@ -19,16 +19,26 @@ export interface KillNodeOptions {
  */
 export async function killNodeScenario(options: KillNodeOptions): Promise<ScenarioReport> {
   const { group, redisUrl, runs = 3, running = 100, jobMs = 3_000, leaseMs = 1_000 } = options;
-  const report = emptyReport('kill -9 of a node', `SIGKILL a node holding ${running} running jobs (${jobMs} ms each), 2 other nodes up, leaseMs ${leaseMs}`, 'kill → each of its jobs running again on another node');
+  const report = emptyReport(
+    'kill -9 of a node',
+    `SIGKILL a node holding ${running} running jobs (${jobMs} ms each), 2 other nodes up, leaseMs ${leaseMs}`,
+    'kill → each of its jobs running again on another node',
+  );
   for (let run = 0; run < runs; run++) {
     const cluster = new ChaosCluster(group, redisUrl, { LEASE_MS: String(leaseMs) });
     try {
       // The survivors are up first but frozen while the victim claims, so that it alone holds
       // the jobs and the kill comes while they run, however slowly the processes start.
-      const survivors = await Promise.all([cluster.startNode(`survivor-a-${run}`, { WORKERS: String(running) }), cluster.startNode(`survivor-b-${run}`, { WORKERS: String(running) })]);
+      const survivors = await Promise.all([
+        cluster.startNode(`survivor-a-${run}`, { WORKERS: String(running) }),
+        cluster.startNode(`survivor-b-${run}`, { WORKERS: String(running) }),
+      ]);
       for (const survivor of survivors) survivor.child.kill('SIGSTOP');
       const victim = await cluster.startNode(`victim-${run}`, { WORKERS: String(running) });
-      const ids = await cluster.submit('work', Array.from({ length: running }, () => ({ ms: jobMs })));
+      const ids = await cluster.submit(
+        'work',
+        Array.from({ length: running }, () => ({ ms: jobMs })),
+      );
       await until(() => victim.started().length >= running, `the victim to start ${running} jobs`, 30_000);
       for (const survivor of survivors) survivor.child.kill('SIGCONT');
       const held = new Set(victim.started());

@@ -27,10 +27,14 @@ export async function killParentNodeScenario(options: KillParentNodeOptions): Pr
     try {
       const nodes = await Promise.all([0, 1, 2].map((i) => cluster.startNode(`n${i}-${run}`)));
       const [parent] = await cluster.submit('fan', [{ width, ms: 1_000 }]);
-      await until(async () => {
-        const record = (await cluster.records([parent!]))[0];
-        return record?.status === 'waitingChildren' && record.childCount === width;
-      }, 'the parent to wait for its children', 20_000);
+      await until(
+        async () => {
+          const record = (await cluster.records([parent!]))[0];
+          return record?.status === 'waitingChildren' && record.childCount === width;
+        },
+        'the parent to wait for its children',
+        20_000,
+      );
       const host = nodes.find((n) => n.started().includes(parent!))!;
       host.child.kill('SIGKILL');
       const killedAt = Date.now();
@@ -41,7 +45,8 @@ export async function killParentNodeScenario(options: KillParentNodeOptions): Pr
       addRun(report, run, tally, { drift: await cluster.countsDrift(), unhealthy: cluster.unhealthy() });
       const [record] = await cluster.records([parent!]);
       if (record?.startedAt !== undefined) report.recovery.push(record.startedAt - killedAt);
-      if (record?.childCount !== width || children.length !== width) report.violations.push(`run ${run}: the parent has ${children.length} children (childCount ${record?.childCount}), expected ${width}`);
+      if (record?.childCount !== width || children.length !== width)
+        report.violations.push(`run ${run}: the parent has ${children.length} children (childCount ${record?.childCount}), expected ${width}`);
       if ((record?.attempt ?? 0) < 2) report.violations.push(`run ${run}: the parent did not run again (attempt ${record?.attempt})`);
       const ledger = readLedger(cluster.ledgerDir);
       const childRuns = children.reduce((sum, c) => sum + (ledger.get(c.id)?.length ?? 0), 0);

@@ -20,7 +20,11 @@ export interface OverloadOptions {
 export async function overloadScenario(options: OverloadOptions): Promise<ScenarioReport> {
   const { group, redisUrl, seconds = 60 } = options;
   const rate = 1_000;
-  const report = emptyReport('10x overload (open model)', `${rate} req/s for ${seconds} s at the quickstart (Redis store, 2 workers × sleep 20 ms ≈ 100 jobs/s, QUEUE_LIMIT 200)`, 'latency of a 503');
+  const report = emptyReport(
+    '10x overload (open model)',
+    `${rate} req/s for ${seconds} s at the quickstart (Redis store, 2 workers × sleep 20 ms ≈ 100 jobs/s, QUEUE_LIMIT 200)`,
+    'latency of a 503',
+  );
   const server = await startQuickstart(group, 'overload', { REDIS_URL: redisUrl, WORKERS: '2', QUEUE_LIMIT: '200' });
   const agent = new Agent({ keepAlive: true, maxSockets: 512 });
   try {

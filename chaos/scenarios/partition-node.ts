@@ -34,7 +34,10 @@ export async function partitionNodeScenario(options: PartitionNodeOptions): Prom
       const other = await cluster.startNode(`direct-${run}`);
       other.child.kill('SIGSTOP'); // so that the partitioned node alone claims the jobs
       const cutOff = await cluster.startNode(`proxied-${run}`, { REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
-      const ids = await cluster.submit('work', Array.from({ length: 10 }, () => ({ ms: 3_000 })));
+      const ids = await cluster.submit(
+        'work',
+        Array.from({ length: 10 }, () => ({ ms: 3_000 })),
+      );
       await until(() => cutOff.started().length >= 10, 'the proxied node to start 10 jobs', 30_000);
       other.child.kill('SIGCONT');
       await proxy.cut();
@@ -44,7 +47,10 @@ export async function partitionNodeScenario(options: PartitionNodeOptions): Prom
       await cluster.settled(ids, 30_000);
       // The healed node must work again: with the other node frozen, only it can run these.
       other.child.kill('SIGSTOP');
-      const more = await cluster.submit('work', Array.from({ length: 20 }, () => ({ ms: 200 })));
+      const more = await cluster.submit(
+        'work',
+        Array.from({ length: 20 }, () => ({ ms: 200 })),
+      );
       await cluster.settled(more, 30_000);
       other.child.kill('SIGCONT');
       const tally = await cluster.tally([...ids, ...more]);
@@ -65,6 +71,8 @@ export async function partitionNodeScenario(options: PartitionNodeOptions): Prom
       await proxy.close();
     }
   }
-  report.notes.unshift(`${fenced} jobs taken over during the partition, all kept the newer attempt's result; ${staleDone} attempts of the cut-off node finished their work anyway (the duplicates) and none overwrote a record`);
+  report.notes.unshift(
+    `${fenced} jobs taken over during the partition, all kept the newer attempt's result; ${staleDone} attempts of the cut-off node finished their work anyway (the duplicates) and none overwrote a record`,
+  );
   return report;
 }

@@ -33,17 +33,24 @@ export async function pauseNodeScenario(options: PauseNodeOptions): Promise<Scen
       // takes a few seconds to start); frozen long enough that their timers are overdue at
       // SIGCONT, so they finish at once, before any renewal can tell them they lost the lease,
       // while the other node's newer attempts still run: stale settlements arrive first.
-      const ids = await cluster.submit('work', Array.from({ length: 10 }, () => ({ ms: 5_000 })));
+      const ids = await cluster.submit(
+        'work',
+        Array.from({ length: 10 }, () => ({ ms: 5_000 })),
+      );
       await until(() => paused.started().length >= 10, 'the node to start 10 jobs', 30_000);
       const startedAt = Date.now();
       await cluster.startNode(`other-${run}`);
       paused.child.kill('SIGSTOP');
       const stoppedAt = Date.now();
-      if (stoppedAt - startedAt > 4_500) report.notes.push(`run ${run}: the node was frozen ${stoppedAt - startedAt} ms into its 5 s jobs: too late to test fencing`);
+      if (stoppedAt - startedAt > 4_500)
+        report.notes.push(`run ${run}: the node was frozen ${stoppedAt - startedAt} ms into its 5 s jobs: too late to test fencing`);
       await sleep(4_500);
       paused.child.kill('SIGCONT');
       // After healing it must go on working: more jobs, some of which it runs.
-      const more = await cluster.submit('work', Array.from({ length: 20 }, () => ({ ms: 200 })));
+      const more = await cluster.submit(
+        'work',
+        Array.from({ length: 20 }, () => ({ ms: 200 })),
+      );
       await cluster.settled([...ids, ...more], 30_000);
       const tally = await cluster.tally([...ids, ...more]);
       addRun(report, run, tally, { drift: await cluster.countsDrift(), unhealthy: cluster.unhealthy() });
@@ -55,7 +62,8 @@ export async function pauseNodeScenario(options: PauseNodeOptions): Promise<Scen
         if (record.startedAt !== undefined) report.recovery.push(record.startedAt - stoppedAt);
         const staleRan = ledger.get(record.id)?.some((e) => e.node === paused.id) ?? false;
         if (staleRan) staleDone++;
-        if (node === paused.id) report.violations.push(`run ${run}: ${record.id} kept the result of the paused node's stale attempt ${record.attempt}`);
+        if (node === paused.id)
+          report.violations.push(`run ${run}: ${record.id} kept the result of the paused node's stale attempt ${record.attempt}`);
         else fenced++;
       }
       const afterHeal = (await cluster.records(more)).filter((r) => (r?.output as { node?: string } | undefined)?.node === paused.id).length;
@@ -64,6 +72,8 @@ export async function pauseNodeScenario(options: PauseNodeOptions): Promise<Scen
       await cluster.close();
     }
   }
-  report.notes.unshift(`${fenced} jobs taken over while the node was frozen; all kept the newer attempt's result; ${staleDone} stale attempts finished their work after SIGCONT (the duplicates) and none overwrote a record`);
+  report.notes.unshift(
+    `${fenced} jobs taken over while the node was frozen; all kept the newer attempt's result; ${staleDone} stale attempts finished their work after SIGCONT (the duplicates) and none overwrote a record`,
+  );
   return report;
 }

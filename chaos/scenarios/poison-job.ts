@@ -45,7 +45,10 @@ export async function poisonJobScenario(options: PoisonJobOptions): Promise<Scen
       await sleep(500);
       const submittedAt = Date.now();
       const [poison] = await cluster.submit('poison', [{}]);
-      const ordinary = await cluster.submit('work', Array.from({ length: 40 }, () => ({ ms: 300 })));
+      const ordinary = await cluster.submit(
+        'work',
+        Array.from({ length: 40 }, () => ({ ms: 300 })),
+      );
       const ids = [poison!, ...ordinary];
       await cluster.settled(ids, 60_000);
       done = true;

@@ -54,10 +54,15 @@ export async function redisRestartScenario(options: RedisRestartOptions): Promis
           restarted.catch(() => undefined);
         }
         submits.push(
-          cluster.submit('work', Array.from({ length: 5 }, () => ({ ms: 200 }))).then(
-            (ids) => void acked.push(...ids),
-            () => void (refused += 5),
-          ),
+          cluster
+            .submit(
+              'work',
+              Array.from({ length: 5 }, () => ({ ms: 200 })),
+            )
+            .then(
+              (ids) => void acked.push(...ids),
+              () => void (refused += 5),
+            ),
         );
         await sleep(20);
       }
@@ -69,7 +74,9 @@ export async function redisRestartScenario(options: RedisRestartOptions): Promis
       const records = await cluster.records(pendingAtCrash);
       for (const record of records) if (record?.status === 'completed') report.recovery.push(record.finishedAt! - crashAt);
       const missing = [...tally.outcomes.values()].filter((o) => o === 'missing').length;
-      report.notes.push(`run ${run}: ${acked.length} acknowledged, ${refused} refused while Redis was down, ${missing} acknowledged but missing after the restart, Redis down ${backAt - crashAt} ms`);
+      report.notes.push(
+        `run ${run}: ${acked.length} acknowledged, ${refused} refused while Redis was down, ${missing} acknowledged but missing after the restart, Redis down ${backAt - crashAt} ms`,
+      );
     } finally {
       await cluster.close();
       await redis.stop();

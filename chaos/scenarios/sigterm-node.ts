@@ -27,10 +27,19 @@ export async function sigtermNodeScenario(options: SigtermNodeOptions): Promise<
     const cluster = new ChaosCluster(group, redisUrl, { LEASE_MS: String(leaseMs), GRACE_MS: String(graceMs) });
     try {
       const leaving = await cluster.startNode(`leaving-${run}`, { WORKERS: '20' });
-      const short = await cluster.submit('work', Array.from({ length: 10 }, () => ({ ms: 500 })));
-      const long = await cluster.submit('work', Array.from({ length: 10 }, () => ({ ms: 8_000 })));
+      const short = await cluster.submit(
+        'work',
+        Array.from({ length: 10 }, () => ({ ms: 500 })),
+      );
+      const long = await cluster.submit(
+        'work',
+        Array.from({ length: 10 }, () => ({ ms: 8_000 })),
+      );
       await until(() => leaving.started().length >= 20, 'the leaving node to start 20 jobs', 30_000);
-      const backlog = await cluster.submit('work', Array.from({ length: 40 }, () => ({ ms: 200 })));
+      const backlog = await cluster.submit(
+        'work',
+        Array.from({ length: 40 }, () => ({ ms: 200 })),
+      );
       const staying = await cluster.startNode(`staying-${run}`, { WORKERS: '20' });
       leaving.child.kill('SIGTERM');
       const termAt = Date.now();
@@ -54,7 +63,8 @@ export async function sigtermNodeScenario(options: SigtermNodeOptions): Promise<
           `${records.filter((r) => (r?.attempt ?? 0) >= 2).length}/10 long jobs handed back; ${claimedWhileDraining} jobs claimed while draining; ` +
           `${staying.started().length} started on the staying node`,
       );
-      if (leaving.child.exitCode !== 0) report.violations.push(`run ${run}: the leaving node exited with ${leaving.child.exitCode ?? leaving.child.signalCode}`);
+      if (leaving.child.exitCode !== 0)
+        report.violations.push(`run ${run}: the leaving node exited with ${leaving.child.exitCode ?? leaving.child.signalCode}`);
       if (claimedWhileDraining > 0) report.violations.push(`run ${run}: the draining node claimed ${claimedWhileDraining} new jobs after SIGTERM`);
     } finally {
       await cluster.close();

@@ -20,7 +20,11 @@ export interface SlowlorisOptions {
  */
 export async function slowlorisScenario(options: SlowlorisOptions): Promise<ScenarioReport> {
   const { group, sockets = 1_000, seconds = 40 } = options;
-  const report = emptyReport('slowloris + legitimate traffic', `${sockets} sockets trickling header lines (one per 2 s) for ${seconds} s, 50 legitimate req/s, quickstart (memory store)`, 'server closes a slow socket');
+  const report = emptyReport(
+    'slowloris + legitimate traffic',
+    `${sockets} sockets trickling header lines (one per 2 s) for ${seconds} s, 50 legitimate req/s, quickstart (memory store)`,
+    'server closes a slow socket',
+  );
   const server = await startQuickstart(group, 'slowloris', {});
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const slow: Socket[] = [];
@@ -50,7 +54,11 @@ export async function slowlorisScenario(options: SlowlorisOptions): Promise<Scen
     clearInterval(trickle);
     const stillOpen = slow.filter((s) => !s.destroyed).length;
     const ok = (list: Outcome[]) => list.filter((o) => o.status === 202).length;
-    const p = (list: Outcome[], q: number) => quantile(list.filter((o) => o.status === 202).map((o) => o.ms), q).toFixed(1);
+    const p = (list: Outcome[], q: number) =>
+      quantile(
+        list.filter((o) => o.status === 202).map((o) => o.ms),
+        q,
+      ).toFixed(1);
     report.runs = 1;
     report.accepted = ok(during);
     report.completed = ok(during);

@@ -29,7 +29,8 @@ export function readImageHeader(bytes: Uint8Array): ImageHeader | undefined {
 export function checkImage(header: ImageHeader, contentType: string, maxPixels: number): void {
   const declared = contentType === 'image/png' ? 'png' : contentType === 'image/jpeg' ? 'jpeg' : undefined;
   if (declared === undefined) throw new ImageRejectedError('IMAGE_UNSUPPORTED', `${contentType} is not image/png or image/jpeg`);
-  if (declared !== header.format) throw new ImageRejectedError('IMAGE_TYPE_MISMATCH', `declared ${contentType} but the bytes are a ${header.format.toUpperCase()}`);
+  if (declared !== header.format)
+    throw new ImageRejectedError('IMAGE_TYPE_MISMATCH', `declared ${contentType} but the bytes are a ${header.format.toUpperCase()}`);
   if (header.width === 0 || header.height === 0) throw new ImageRejectedError('IMAGE_CORRUPT', `the header gives ${header.width}x${header.height}`);
   const pixels = header.width * header.height;
   if (pixels > maxPixels) {

@@ -50,7 +50,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PipelineCon
           ...(env['S3_REGION'] ? { region: env['S3_REGION'] } : {}),
         }
       : undefined,
-    widths: (env['IMAGE_WIDTHS'] || '64,256,1024').split(',').map((w) => int(w.trim(), 0)).filter((w) => w > 0),
+    widths: (env['IMAGE_WIDTHS'] || '64,256,1024')
+      .split(',')
+      .map((w) => int(w.trim(), 0))
+      .filter((w) => w > 0),
     maxPixels: int(env['MAX_PIXELS'], 40_000_000),
     maxUploadBytes: int(env['MAX_UPLOAD_BYTES'], 20 * 1_048_576),
     logger: env['LOG'] !== 'off',

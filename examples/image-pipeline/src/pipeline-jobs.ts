@@ -44,7 +44,8 @@ export function imagePipelineJobs(options: PipelineOptions) {
   const widths = options.widths ?? [64, 256, 1024];
   const maxPixels = options.maxPixels ?? 40_000_000;
   const { blobs, location } = options;
-  if (options.isolation !== 'inline' && !location) throw new TypeError("imagePipelineJobs: isolation 'thread' needs a location (threads open their own store)");
+  if (options.isolation !== 'inline' && !location)
+    throw new TypeError("imagePipelineJobs: isolation 'thread' needs a location (threads open their own store)");
 
   const probe = defineJob({
     name: `${name}.probe`,
@@ -57,7 +58,10 @@ export function imagePipelineJobs(options: PipelineOptions) {
   const resizeSpec = { name: `${name}.resize`, retry: { attempts: 3, backoff: { type: 'exponential' as const, delayMs: 100 } }, timeoutMs: 60_000 };
   const resize =
     options.isolation === 'inline'
-      ? defineJob({ ...resizeSpec, run: (input: Parameters<typeof resizeImage>[1], ctx): Promise<ResizedImage> => resizeImage(blobs, input, ctx.signal) })
+      ? defineJob({
+          ...resizeSpec,
+          run: (input: Parameters<typeof resizeImage>[1], ctx): Promise<ResizedImage> => resizeImage(blobs, input, ctx.signal),
+        })
       : defineJob({ ...resizeSpec, isolation: 'thread', module: resizeModule });
 
   const parent = defineJob({
@@ -80,7 +84,11 @@ export function imagePipelineJobs(options: PipelineOptions) {
       const sizes = await Promise.all(
         targets.map(async (width) => {
           // With inline isolation the location is never read (the main thread's store is used).
-          const resized = await ctx.spawn(resize, { blob, width, format: source.format, maxPixels, location: location ?? { kind: 'fs', dir: '' } }, { key: `w${width}` });
+          const resized = await ctx.spawn(
+            resize,
+            { blob, width, format: source.format, maxPixels, location: location ?? { kind: 'fs', dir: '' } },
+            { key: `w${width}` },
+          );
           ctx.progress({ step: 'resize', done: ++done, total: targets.length });
           return resized;
         }),

@@ -42,7 +42,9 @@ async function image(format: 'png' | 'jpeg', width: number, height: number): Pro
     pixels[i + 1] = 128;
     pixels[i + 2] = 255 - pixels[i]!;
   }
-  return sharp(pixels, { raw: { width, height, channels: 3 } }).toFormat(format).toBuffer();
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .toFormat(format)
+    .toBuffer();
 }
 
 async function post(body: Buffer, contentType: string, wait = true): Promise<Response> {
@@ -75,11 +77,15 @@ describe('examples/image-pipeline over HTTP', () => {
       text += decoder.decode(chunk as Uint8Array, { stream: true });
       if (/event: job\.(completed|failed)/.test(text)) break;
     }
-    for (const match of text.matchAll(/event: job\.progress\ndata: (.+)\n/g)) progress.push((JSON.parse(match[1]!) as { progress: unknown }).progress);
+    for (const match of text.matchAll(/event: job\.progress\ndata: (.+)\n/g))
+      progress.push((JSON.parse(match[1]!) as { progress: unknown }).progress);
     expect(text).toMatch(/event: job\.completed/);
     expect(progress).toContainEqual({ step: 'resize', done: 2, total: 2 });
 
-    const job = (await (await fetch(`${base}/images/${id}`)).json()) as { status: string; output: { format: string; width: number; height: number; sizes: Sized[]; keys: string[] } };
+    const job = (await (await fetch(`${base}/images/${id}`)).json()) as {
+      status: string;
+      output: { format: string; width: number; height: number; sizes: Sized[]; keys: string[] };
+    };
     expect(job).toMatchObject({ status: 'completed', output: { format: 'png', width: 640, height: 400 } });
     expect(job.output.sizes.map((s) => [s.width, s.height])).toEqual([
       [64, 40],
@@ -105,8 +111,21 @@ describe('examples/image-pipeline over HTTP', () => {
   it.each([
     ['a file that is not an image', () => Buffer.from('GIF89a, or rather not an image at all'), 'image/png', 'IMAGE_UNSUPPORTED'],
     ['PNG bytes sent as image/jpeg', () => image('png', 100, 100), 'image/jpeg', 'IMAGE_TYPE_MISMATCH'],
-    ['a PNG signature without its IHDR chunk', () => Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64, 7)]), 'image/png', 'IMAGE_CORRUPT'],
-    ['an image over the pixel bound (a decompression bomb: few bytes, many pixels)', () => sharp({ create: { width: 5_000, height: 3_000, channels: 3, background: '#000' } }).png().toBuffer(), 'image/png', 'IMAGE_TOO_LARGE'],
+    [
+      'a PNG signature without its IHDR chunk',
+      () => Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64, 7)]),
+      'image/png',
+      'IMAGE_CORRUPT',
+    ],
+    [
+      'an image over the pixel bound (a decompression bomb: few bytes, many pixels)',
+      () =>
+        sharp({ create: { width: 5_000, height: 3_000, channels: 3, background: '#000' } })
+          .png()
+          .toBuffer(),
+      'image/png',
+      'IMAGE_TOO_LARGE',
+    ],
   ] as const)('fails the job with a reason for %s, never crashing', async (_name, make, contentType, reason) => {
     const body = await make();
     const res = await post(body, contentType);

@@ -52,7 +52,12 @@ export async function createUploadService(config: UploadConfig): Promise<UploadS
       // One socket per worker at most: the SDK's default pool (50) would cap the workers silently.
       requestHandler: { httpAgent: { maxSockets: config.workers }, httpsAgent: { maxSockets: config.workers } },
       ...(config.endpoint
-        ? { endpoint: config.endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const }
+        ? {
+            endpoint: config.endpoint,
+            forcePathStyle: true,
+            requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+            responseChecksumValidation: 'WHEN_REQUIRED' as const,
+          }
         : {}),
     },
   });

@@ -15,7 +15,8 @@ export interface S3Server {
 /** A real S3 protocol server (s3rver) on a free loopback port with one bucket. */
 export async function startS3Server(bucket = 'payloads'): Promise<S3Server> {
   const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
-  const make = (port: number) => new S3rver({ address: '127.0.0.1', port, directory, silent: true, configureBuckets: [{ name: bucket, configs: [] }] });
+  const make = (port: number) =>
+    new S3rver({ address: '127.0.0.1', port, directory, silent: true, configureBuckets: [{ name: bucket, configs: [] }] });
   let server = make(0);
   const { port } = await server.run();
   let running = true;

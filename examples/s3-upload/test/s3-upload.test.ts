@@ -52,7 +52,12 @@ describe('examples/s3-upload over HTTP', () => {
     expect(job).toMatchObject({ status: 'completed', output: { count: 120 } });
     expect(new Set(job.output.keys).size).toBe(120);
     for (const i of [0, 41, 119]) expect(await read(job.output.keys[i]!)).toEqual(body.payloads[i]);
-    const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const client = new S3Client({
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
     const objects = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'e2e/objects/' }));
     client.destroy();
     expect(objects.KeyCount).toBe(40);

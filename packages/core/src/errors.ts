@@ -72,7 +72,16 @@ export class InputError extends ScalableApiError {
 /** How a job ended when it did not complete: what `handle.result()` rejects with. */
 export class JobError extends ScalableApiError {
   constructor(
-    code: 'JOB_TIMEOUT' | 'JOB_CANCELLED' | 'JOB_FAILED' | 'CHILD_FAILED' | 'JOB_QUARANTINED' | 'JOB_NOT_FOUND' | 'LEASE_LOST' | 'EVENTS_OVERFLOW' | 'THREAD_CRASHED',
+    code:
+      | 'JOB_TIMEOUT'
+      | 'JOB_CANCELLED'
+      | 'JOB_FAILED'
+      | 'CHILD_FAILED'
+      | 'JOB_QUARANTINED'
+      | 'JOB_NOT_FOUND'
+      | 'LEASE_LOST'
+      | 'EVENTS_OVERFLOW'
+      | 'THREAD_CRASHED',
     message?: string,
     options?: ScalableApiErrorOptions,
   ) {

@@ -23,7 +23,10 @@ export interface AttemptInstrument {
 }
 
 /** Merges propagated meta under the caller's own (the caller's keys win). */
-export function withPropagated(instrumentation: Instrumentation | undefined, meta: Record<string, string> | undefined): Record<string, string> | undefined {
+export function withPropagated(
+  instrumentation: Instrumentation | undefined,
+  meta: Record<string, string> | undefined,
+): Record<string, string> | undefined {
   const extra = instrumentation?.propagate();
   if (!extra) return meta;
   return meta ? { ...extra, ...meta } : extra;

@@ -25,10 +25,7 @@ export type DispatcherMessage =
   | { type: 'dispatcher.resume' };
 
 export type WorkerMessage =
-  | { type: 'job.assigned'; job: ClaimedJob }
-  | { type: 'worker.rest' }
-  | { type: 'worker.fault'; error: unknown }
-  | { type: 'worker.stop' };
+  { type: 'job.assigned'; job: ClaimedJob } | { type: 'worker.rest' } | { type: 'worker.fault'; error: unknown } | { type: 'worker.stop' };
 
 /** How a spawned child's settlement reaches the code awaiting it. */
 export interface ChildWaiter {
@@ -36,9 +33,7 @@ export interface ChildWaiter {
 }
 
 export type ParentMessage =
-  | { type: 'child.spawned'; id: string; waiter: ChildWaiter }
-  | { type: 'child.settled'; event: SettledJobEvent }
-  | { type: 'parent.finished' };
+  { type: 'child.spawned'; id: string; waiter: ChildWaiter } | { type: 'child.settled'; event: SettledJobEvent } | { type: 'parent.finished' };
 
 export const msg = {
   workersIdle: (reports: IdleReport[]): DispatcherMessage => ({ type: 'workers.idle', reports }),

@@ -7,10 +7,14 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 describe('docs/getting-started.md', () => {
   it('runs examples/getting-started and prints what the guide says it prints', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--conditions=source', '--import', 'tsx', 'examples/getting-started/src/main.ts'], {
-      cwd: root,
-      timeout: 30_000,
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', 'examples/getting-started/src/main.ts'],
+      {
+        cwd: root,
+        timeout: 30_000,
+      },
+    );
     expect(stdout.trim().split('\n')).toEqual([
       'resize: { width: 64, bytes: 6400 }',
       'album: { total: 134400 }',

@@ -39,7 +39,13 @@ function trace(logic: AnyStateMachine, steps: Step[]) {
   const seen: unknown[] = [];
   for (const step of steps) {
     if (actor.getSnapshot().status !== 'active') break;
-    actor.send(step.type === 'job.assigned' ? { type: 'job.assigned', job: { id: step.id, name: 'noop' } as ClaimedJob } : step.type === 'worker.fault' ? { type: 'worker.fault', error: new Error('boom') } : step);
+    actor.send(
+      step.type === 'job.assigned'
+        ? { type: 'job.assigned', job: { id: step.id, name: 'noop' } as ClaimedJob }
+        : step.type === 'worker.fault'
+          ? { type: 'worker.fault', error: new Error('boom') }
+          : step,
+    );
     const s = actor.getSnapshot();
     seen.push({ status: s.status, value: s.value, activity: { ...s.context.activity }, error: (s.error as Error | undefined)?.message });
   }
@@ -57,7 +63,14 @@ type DispatchStep =
   | { type: 'tick'; ms: number };
 
 const dispatchStepArb: fc.Arbitrary<DispatchStep> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ type: fc.constant('workers.idle' as const), workers: fc.uniqueArray(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 4 }), released: fc.boolean() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      type: fc.constant('workers.idle' as const),
+      workers: fc.uniqueArray(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 4 }),
+      released: fc.boolean(),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ type: fc.constant('work.available' as const), add: fc.integer({ min: 0, max: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('jobs.claimed' as const), jobs: fc.integer({ min: 0, max: 3 }) }) },
   { weight: 1, arbitrary: fc.constant({ type: 'workers.rest' as const }) },
@@ -71,7 +84,11 @@ const dispatchStepArb: fc.Arbitrary<DispatchStep> = fc.oneof(
 async function traceDispatcher(logic: AnyStateMachine, steps: DispatchStep[]) {
   const clock = new SimulatedClock();
   const sent: string[] = [];
-  const workers = Array.from({ length: 6 }, (_, i) => ({ id: `w${i}`, send: (e: { type: string; job?: ClaimedJob }) => sent.push(`w${i} ${e.type} ${e.job?.id ?? ''}`) }) as unknown as AnyActorRef);
+  const workers = Array.from(
+    { length: 6 },
+    (_, i) =>
+      ({ id: `w${i}`, send: (e: { type: string; job?: ClaimedJob }) => sent.push(`w${i} ${e.type} ${e.job?.id ?? ''}`) }) as unknown as AnyActorRef,
+  );
   let seq = 0;
   let queued = 2;
   const take = (max: number, capacity: ReadonlyMap<string, number> | undefined) => {
@@ -107,7 +124,10 @@ async function traceDispatcher(logic: AnyStateMachine, steps: DispatchStep[]) {
   for (const step of steps) {
     if (step.type === 'tick') await clock.advance(step.ms);
     else if (step.type === 'workers.idle') {
-      actor.send({ type: 'workers.idle', reports: step.workers.map((i) => ({ worker: workers[i]!, released: step.released ? (i % 2 ? 'limited' : 'free') : undefined })) });
+      actor.send({
+        type: 'workers.idle',
+        reports: step.workers.map((i) => ({ worker: workers[i]!, released: step.released ? (i % 2 ? 'limited' : 'free') : undefined })),
+      });
     } else if (step.type === 'jobs.claimed') {
       actor.send({ type: 'jobs.claimed', result: take(step.jobs, undefined), asked: step.jobs });
     } else if (step.type === 'work.available') {
@@ -169,11 +189,23 @@ describe('withHotTransitions', () => {
       actions: { bump: assign({ n: ({ context }) => context.n + 1 }), note: () => undefined },
       guards: { ok: () => true },
     });
-    const withTarget = base.createMachine({ context: { n: 0 }, initial: 'a', states: { a: { on: { go: { target: 'b', actions: 'note' } } }, b: {} } });
+    const withTarget = base.createMachine({
+      context: { n: 0 },
+      initial: 'a',
+      states: { a: { on: { go: { target: 'b', actions: 'note' } } }, b: {} },
+    });
     const guarded = base.createMachine({ context: { n: 0 }, initial: 'a', states: { a: { on: { go: { guard: 'ok', actions: 'note' } } } } });
     const builtin = base.createMachine({ context: { n: 0 }, initial: 'a', states: { a: { on: { go: { actions: 'bump' } } } } });
-    const eventless = base.createMachine({ context: { n: 0 }, initial: 'a', states: { a: { always: { guard: 'ok', actions: 'note' }, on: { go: { actions: 'note' } } } } });
-    const compound = base.createMachine({ context: { n: 0 }, initial: 'a', states: { a: { initial: 'x', states: { x: {} }, on: { go: { actions: 'note' } } } } });
+    const eventless = base.createMachine({
+      context: { n: 0 },
+      initial: 'a',
+      states: { a: { always: { guard: 'ok', actions: 'note' }, on: { go: { actions: 'note' } } } },
+    });
+    const compound = base.createMachine({
+      context: { n: 0 },
+      initial: 'a',
+      states: { a: { initial: 'x', states: { x: {} }, on: { go: { actions: 'note' } } } },
+    });
     const inline = base.createMachine({ context: { n: 0 }, initial: 'a', states: { a: { on: { go: { actions: () => undefined } } } } });
     for (const machine of [withTarget, guarded, builtin, eventless, compound, inline]) {
       expect(() => withHotTransitions(machine, { state: 'a', event: 'go' })).toThrow(TypeError);

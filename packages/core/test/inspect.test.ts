@@ -53,7 +53,8 @@ describe('createJobSystem({ inspect })', () => {
     await expect.poll(() => [...machines().values()].sort(), { timeout: 10_000 }).toEqual(['dispatcher', 'parent', 'supervisor', 'worker', 'worker']);
     // Not only the actors' births: their messages and state changes flow too.
     const ids = machines();
-    const eventsTo = (machine: string) => messages.filter((m) => m.type === '@xstate.event' && ids.get(m.sessionId) === machine).map((m) => m.event?.type);
+    const eventsTo = (machine: string) =>
+      messages.filter((m) => m.type === '@xstate.event' && ids.get(m.sessionId) === machine).map((m) => m.event?.type);
     await expect.poll(() => eventsTo('worker'), { timeout: 10_000 }).toContain('job.assigned');
     expect(eventsTo('dispatcher')).toContain('workers.idle');
     expect(eventsTo('parent')).toContain('child.settled');

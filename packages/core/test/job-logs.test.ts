@@ -45,7 +45,8 @@ describe('job lifecycle logs', () => {
       ['info', 'working'],
       ['debug', 'job completed'],
     ]);
-    for (const line of leafLines) expect(line.fields).toMatchObject({ jobId: expect.any(String), attempt: 1, parentId: handle.id, rootId: handle.id });
+    for (const line of leafLines)
+      expect(line.fields).toMatchObject({ jobId: expect.any(String), attempt: 1, parentId: handle.id, rootId: handle.id });
     expect(leafLines[1]!.fields['step']).toBe(1);
     expect(lines.filter((l) => l.fields['jobId'] === handle.id).map((l) => l.msg)).toEqual(['job attempt started', 'job completed']);
   });

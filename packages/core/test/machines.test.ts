@@ -29,7 +29,11 @@ const pipeline = machineSetup({
       },
     },
     done: { type: 'final' },
-    failed: { entry: () => { throw new Error('child failed'); } },
+    failed: {
+      entry: () => {
+        throw new Error('child failed');
+      },
+    },
   },
   output: ({ context }) => ({ doubled: context.doubled }),
 });

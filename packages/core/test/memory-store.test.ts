@@ -22,7 +22,10 @@ describe('the memory store’s event log', () => {
   const opArb: fc.Arbitrary<Op> = fc.oneof(
     { weight: 3, arbitrary: fc.constant({ op: 'enqueue' as const }) },
     { weight: 3, arbitrary: fc.constant({ op: 'claim' as const }) },
-    { weight: 3, arbitrary: fc.record({ op: fc.constant('settle' as const), how: fc.constantFrom('completed', 'failed', 'cancelled', 'retry', 'retry-later') }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({ op: fc.constant('settle' as const), how: fc.constantFrom('completed', 'failed', 'cancelled', 'retry', 'retry-later') }),
+    },
     { weight: 1, arbitrary: fc.constant({ op: 'progress' as const }) },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('wait' as const), waiting: fc.boolean() }) },
     { weight: 1, arbitrary: fc.constant({ op: 'cancel' as const }) },

@@ -25,7 +25,10 @@ const mid = defineJob({
   name: 'mid',
   run: async (width: number, ctx) => (await Promise.all(Array.from({ length: width }, (_, i) => ctx.spawn(leaf, i, { key: `l${i}` })))).length,
 });
-const root = defineJob({ name: 'root', run: async (_: undefined, ctx) => (await ctx.spawn(mid, 2, { key: 'a' })) + (await ctx.spawn(mid, 3, { key: 'b' })) });
+const root = defineJob({
+  name: 'root',
+  run: async (_: undefined, ctx) => (await ctx.spawn(mid, 2, { key: 'a' })) + (await ctx.spawn(mid, 3, { key: 'b' })),
+});
 const broken = defineJob({
   name: 'broken',
   run: (): never => {

@@ -46,7 +46,12 @@ describe('property: every job settles exactly once', () => {
         plans.forEach((plan, i) => {
           if (plan.cancelAt !== undefined) clock.setTimeout(() => void handles[i]!.cancel(), plan.cancelAt);
         });
-        const outcomes = handles.map((h) => h.result().then(() => 'completed', (e: { code: string }) => e.code));
+        const outcomes = handles.map((h) =>
+          h.result().then(
+            () => 'completed',
+            (e: { code: string }) => e.code,
+          ),
+        );
         await clock.advance(10_000);
         const results = await Promise.all(outcomes);
         const stats = await system.stats();

@@ -66,7 +66,11 @@ describe('retries', () => {
   });
 
   it('fails with JOB_FAILED after the last attempt', async () => {
-    const job = defineJob({ name: 'always', retry: { attempts: 3, backoff: { type: 'fixed', delayMs: 10 } }, run: () => Promise.reject(new Error('no')) });
+    const job = defineJob({
+      name: 'always',
+      retry: { attempts: 3, backoff: { type: 'fixed', delayMs: 10 } },
+      run: () => Promise.reject(new Error('no')),
+    });
     const { system, clock } = await setup({ jobs: [job], workers: 1 });
     const handle = await system.submit(job, undefined);
     await clock.advance(1_000);

@@ -56,7 +56,10 @@ describe('createS3BlobStore', () => {
   it('streams a body larger than one part as a multipart upload and leaves only the object and its reference', async () => {
     const store = await s3Store({ partSize: 5 * 1_048_576 });
     const body = randomBytes(12 * 1_048_576);
-    const ref = await store.put(Readable.from([body.subarray(0, 4_000_000), body.subarray(4_000_000)]), { contentType: 'image/png', maxBytes: 20 * 1_048_576 });
+    const ref = await store.put(Readable.from([body.subarray(0, 4_000_000), body.subarray(4_000_000)]), {
+      contentType: 'image/png',
+      maxBytes: 20 * 1_048_576,
+    });
     expect(ref.sha256).toBe(createHash('sha256').update(body).digest('hex'));
     expect((await readAll(store.open(ref.id))).equals(body)).toBe(true);
     const prefix = prefixes.get(store)!;

@@ -7,7 +7,11 @@ import { settle, setup } from './helpers.js';
  * A memory store whose settle fails a given number of times. A mock only for the fault itself
  * (an in-process store cannot become unreachable for real); everything else is the real store.
  */
-function flakyStore(clock: SimulatedClock, failures: number, error: () => Error = () => new Error('store unreachable')): JobStore & { failed: number } {
+function flakyStore(
+  clock: SimulatedClock,
+  failures: number,
+  error: () => Error = () => new Error('store unreachable'),
+): JobStore & { failed: number } {
   const inner = createMemoryStore({ clock });
   const store = Object.create(inner) as JobStore & { failed: number };
   store.failed = 0;
@@ -85,7 +89,14 @@ describe('a store outage while settling', () => {
     const job = defineJob({ name: 'work', run: () => ++runs });
     // What the Redis store throws while Redis restarts.
     const store = flakyStore(clock, 5, () => new SystemStateError('STORE_UNAVAILABLE', 'Redis: Connection is closed.'));
-    const { system } = await setup({ jobs: [job], workers: 2, clock, store, leaseMs: 30_000, restartIntensity: { maxRestarts: 1, withinMs: 60_000 } });
+    const { system } = await setup({
+      jobs: [job],
+      workers: 2,
+      clock,
+      store,
+      leaseMs: 30_000,
+      restartIntensity: { maxRestarts: 1, withinMs: 60_000 },
+    });
     const handle = await system.submit(job, undefined);
     await clock.tick();
     expect(store.failed).toBe(1);

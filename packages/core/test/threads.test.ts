@@ -127,7 +127,9 @@ describe("defineJob({ isolation: 'thread' })", () => {
 
   it('refuses a definition with a module but no thread isolation, or thread isolation without a module', () => {
     expect(() => defineJob({ name: 'x', isolation: 'thread' } as never)).toThrow(TypeError);
-    expect(() => defineJob({ name: 'x', isolation: 'thread', module: threadModule(new URL('file:///x.js')), run: () => 1 } as never)).toThrow(TypeError);
+    expect(() => defineJob({ name: 'x', isolation: 'thread', module: threadModule(new URL('file:///x.js')), run: () => 1 } as never)).toThrow(
+      TypeError,
+    );
     expect(() => threadModule('./relative.js')).toThrow(TypeError);
   });
 });

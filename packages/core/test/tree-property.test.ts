@@ -50,7 +50,10 @@ describe('property: job trees', () => {
           children: spec.children.map(toTree),
         });
         const handle = declared ? await system.submitTree(toTree(root)) : await system.submit(node, root);
-        const done = handle.result().then(() => undefined, () => undefined);
+        const done = handle.result().then(
+          () => undefined,
+          () => undefined,
+        );
         await clock.advance(100_000);
         await done;
         await clock.tick();

@@ -12,8 +12,9 @@ const fanout: AnyJobDefinition = defineJob({
   name: 'fanout',
   async run(input: FanInput, ctx: JobContext): Promise<{ leaves: number }> {
     if (input.depth === 0) return { leaves: 1 };
-    const children = Array.from({ length: input.width }, (_, i) =>
-      ctx.spawn(fanout, { depth: input.depth - 1, width: input.width }, { key: `c${i}` }) as Promise<{ leaves: number }>,
+    const children = Array.from(
+      { length: input.width },
+      (_, i) => ctx.spawn(fanout, { depth: input.depth - 1, width: input.width }, { key: `c${i}` }) as Promise<{ leaves: number }>,
     );
     const results = await Promise.all(children);
     return { leaves: results.reduce((sum, r) => sum + r.leaves, 0) };
@@ -70,7 +71,10 @@ describe('job trees', () => {
     const parent = defineJob({
       name: 'parent',
       async run(_: undefined, ctx) {
-        const results = await Promise.all([ctx.spawn(good, undefined, { onFailure: 'continue' }), ctx.spawn(bad, undefined, { onFailure: 'continue' })]);
+        const results = await Promise.all([
+          ctx.spawn(good, undefined, { onFailure: 'continue' }),
+          ctx.spawn(bad, undefined, { onFailure: 'continue' }),
+        ]);
         return results.map((r) => (r.status === 'completed' ? r.output : r.error.code));
       },
     });

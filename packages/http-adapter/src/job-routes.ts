@@ -32,7 +32,9 @@ export function jobRoutes(ctx: AdapterContext, info: { title: string; version: s
     app.addContentTypeParser('application/octet-stream', passStream);
     app.addContentTypeParser(/^image\/[\w.+-]+/, passStream);
 
-    app.setErrorHandler(problemErrorHandler({ retryAfterSeconds: ctx.limits.retryAfterSeconds, onProblem: (code) => ctx.metrics.countProblem(code) }));
+    app.setErrorHandler(
+      problemErrorHandler({ retryAfterSeconds: ctx.limits.retryAfterSeconds, onProblem: (code) => ctx.metrics.countProblem(code) }),
+    );
     app.setNotFoundHandler((request, reply) => notFound(app, ctx, request, reply));
 
     // Only installed when configured: a hook on every request costs a promise each, and intake
@@ -94,20 +96,35 @@ export function jobRoutes(ctx: AdapterContext, info: { title: string; version: s
     );
 
     const idDoc = (summary: string, responses: Record<number, string>, produces?: string): { config: { openapi: RouteDoc } } => ({
-      config: { openapi: { summary, tags: ['jobs'], responses: { ...responses, 401: 'Missing or invalid credentials', 404: 'No such job (JOB_NOT_FOUND)' }, ...(produces ? { produces } : {}) } },
+      config: {
+        openapi: {
+          summary,
+          tags: ['jobs'],
+          responses: { ...responses, 401: 'Missing or invalid credentials', 404: 'No such job (JOB_NOT_FOUND)' },
+          ...(produces ? { produces } : {}),
+        },
+      },
     });
 
-    app.get<{ Params: { id: string } }>('/:id', idDoc('A job: status, progress, attempts, timestamps, result or error', { 200: 'The job' }), async (request: IdRequest, reply) => {
-      const record = await loadJob(ctx, request, request.params.id);
-      return reply.header('cache-control', 'no-store').send(jobView(record));
-    });
+    app.get<{ Params: { id: string } }>(
+      '/:id',
+      idDoc('A job: status, progress, attempts, timestamps, result or error', { 200: 'The job' }),
+      async (request: IdRequest, reply) => {
+        const record = await loadJob(ctx, request, request.params.id);
+        return reply.header('cache-control', 'no-store').send(jobView(record));
+      },
+    );
 
-    app.get<{ Params: { id: string } }>('/:id/tree', idDoc('The whole job tree below this job', { 200: 'The tree' }), async (request: IdRequest, reply) => {
-      await loadJob(ctx, request, request.params.id);
-      const tree = await fromStore(ctx.system.tree(request.params.id, { maxNodes: 10_000 }));
-      if (!tree) throw new HttpProblemError('JOB_NOT_FOUND', 'The job is gone.');
-      return reply.header('cache-control', 'no-store').send(treeView(tree));
-    });
+    app.get<{ Params: { id: string } }>(
+      '/:id/tree',
+      idDoc('The whole job tree below this job', { 200: 'The tree' }),
+      async (request: IdRequest, reply) => {
+        await loadJob(ctx, request, request.params.id);
+        const tree = await fromStore(ctx.system.tree(request.params.id, { maxNodes: 10_000 }));
+        if (!tree) throw new HttpProblemError('JOB_NOT_FOUND', 'The job is gone.');
+        return reply.header('cache-control', 'no-store').send(treeView(tree));
+      },
+    );
 
     app.delete<{ Params: { id: string } }>(
       '/:id',
@@ -125,7 +142,11 @@ export function jobRoutes(ctx: AdapterContext, info: { title: string; version: s
 
     app.get<{ Params: { id: string } }>(
       '/:id/events',
-      idDoc('Server-Sent Events of the job, resumable with Last-Event-ID', { 200: 'text/event-stream until the job settles', 503: 'Too many streams' }, 'text/event-stream'),
+      idDoc(
+        'Server-Sent Events of the job, resumable with Last-Event-ID',
+        { 200: 'text/event-stream until the job settles', 503: 'Too many streams' },
+        'text/event-stream',
+      ),
       eventsHandler(ctx),
     );
   };

@@ -166,7 +166,8 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
       if (doc) for (const method of methods) if (method !== 'HEAD') ctx.routes.push({ method, url: route.url, doc });
     });
     await scope.register(jobRoutes(ctx, info), { prefix });
-    if (options.dashboard) await scope.register(dashboardRoutes(ctx, options.dashboard === true ? {} : options.dashboard), { prefix: `${prefix}/dashboard` });
+    if (options.dashboard)
+      await scope.register(dashboardRoutes(ctx, options.dashboard === true ? {} : options.dashboard), { prefix: `${prefix}/dashboard` });
     if (ops !== false) await scope.register(opsRoutes(ctx), { prefix: normalisePrefix(ops?.prefix ?? '') });
   });
 

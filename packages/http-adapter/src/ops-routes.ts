@@ -23,11 +23,15 @@ export function opsRoutes(ctx: AdapterContext) {
       return reply.header('cache-control', 'no-store').send({ status: 'ok', health });
     });
 
-    app.get('/ready', doc('Readiness: 503 while shutting down, overloaded or unhealthy', { 200: 'Taking work', 503: 'Not taking work' }), async (request, reply) => {
-      const reason = notReadyReason(ctx);
-      if (reason) return sendProblem(request, reply, 'NOT_READY', reason, { retryAfterSeconds: ctx.limits.retryAfterSeconds });
-      return reply.header('cache-control', 'no-store').send({ status: 'ready' });
-    });
+    app.get(
+      '/ready',
+      doc('Readiness: 503 while shutting down, overloaded or unhealthy', { 200: 'Taking work', 503: 'Not taking work' }),
+      async (request, reply) => {
+        const reason = notReadyReason(ctx);
+        if (reason) return sendProblem(request, reply, 'NOT_READY', reason, { retryAfterSeconds: ctx.limits.retryAfterSeconds });
+        return reply.header('cache-control', 'no-store').send({ status: 'ready' });
+      },
+    );
 
     app.get('/metrics', doc('Prometheus text exposition', { 200: 'Metrics' }, 'text/plain'), async (_request, reply) => {
       const stats = await fromStore(ctx.system.stats());

@@ -7,7 +7,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
  * and a test keeps the three in sync.
  */
 export const httpProblemCodes = {
-  MALFORMED_REQUEST: 'The request could not be read: invalid JSON, a forbidden key (`__proto__`, `constructor.prototype`), nesting too deep, a bad header or id.',
+  MALFORMED_REQUEST:
+    'The request could not be read: invalid JSON, a forbidden key (`__proto__`, `constructor.prototype`), nesting too deep, a bad header or id.',
   UNSUPPORTED_MEDIA_TYPE: 'The Content-Type is neither JSON nor an accepted binary type for this job.',
   UNAUTHORIZED: 'Credentials are missing or invalid.',
   RATE_LIMITED: 'This client sent more requests than its rate allows. Retry after the delay given.',

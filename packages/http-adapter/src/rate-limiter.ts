@@ -26,7 +26,10 @@ export class RateLimiter {
   private readonly maxClients: number;
   private readonly buckets = new Map<string, Bucket>();
 
-  constructor(options: RateLimitOptions, private readonly now: () => number = () => performance.now()) {
+  constructor(
+    options: RateLimitOptions,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     if (!(options.perSecond > 0)) throw new TypeError('rate limit: perSecond must be positive');
     this.rate = options.perSecond / 1000;
     this.burst = Math.max(1, options.burst ?? options.perSecond);

@@ -17,7 +17,12 @@ const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
  */
 export function submitPrechecks(ctx: AdapterContext) {
   // Callback style rather than async: it runs on every submit, and a refusal is the rare case.
-  return function precheck(request: SubmitRequest, reply: FastifyReply, payload: Readable, done: (error: Error | null, payload?: Readable) => void): void {
+  return function precheck(
+    request: SubmitRequest,
+    reply: FastifyReply,
+    payload: Readable,
+    done: (error: Error | null, payload?: Readable) => void,
+  ): void {
     const refusal = refusalOf(ctx, request);
     if (!refusal) return done(null, payload);
     // The client may still be sending a large body we refuse to read: close the connection

@@ -13,7 +13,8 @@ const tracestatePattern = /^[\x20-\x7e]{1,512}$/;
  */
 export function traceMetaOf(request: FastifyRequest): Record<string, string> | undefined {
   const traceparent = request.headers['traceparent'];
-  if (typeof traceparent !== 'string' || !traceparentPattern.test(traceparent) || traceparent.startsWith('00-00000000000000000000000000000000')) return undefined;
+  if (typeof traceparent !== 'string' || !traceparentPattern.test(traceparent) || traceparent.startsWith('00-00000000000000000000000000000000'))
+    return undefined;
   const meta: Record<string, string> = { traceparent };
   const tracestate = request.headers['tracestate'];
   if (typeof tracestate === 'string' && tracestatePattern.test(tracestate)) meta['tracestate'] = tracestate;

@@ -24,7 +24,16 @@ describe('jobsPlugin auth', () => {
   });
 
   it('stores the tenant in job meta and scopes ids and idempotency keys by tenant', async () => {
-    t = await setup({ plugin: { auth: { keys: [{ key: keyA, tenant: 'a' }, { key: keyB, tenant: 'b' }] } } });
+    t = await setup({
+      plugin: {
+        auth: {
+          keys: [
+            { key: keyA, tenant: 'a' },
+            { key: keyB, tenant: 'b' },
+          ],
+        },
+      },
+    });
     const a = await post(t.app, '/jobs/echo', { n: 1 }, { 'x-api-key': keyA, 'idempotency-key': 'same' });
     const b = await post(t.app, '/jobs/echo', { n: 2 }, { 'x-api-key': keyB, 'idempotency-key': 'same' });
     expect(a.statusCode).toBe(202);
@@ -36,7 +45,16 @@ describe('jobsPlugin auth', () => {
   });
 
   it("lets a tenant see its jobs' children, which inherit the root's tenant", async () => {
-    t = await setup({ plugin: { auth: { keys: [{ key: keyA, tenant: 'a' }, { key: keyB, tenant: 'b' }] } } });
+    t = await setup({
+      plugin: {
+        auth: {
+          keys: [
+            { key: keyA, tenant: 'a' },
+            { key: keyB, tenant: 'b' },
+          ],
+        },
+      },
+    });
     const { id } = (await post(t.app, '/jobs/parent', { width: 1, ms: 0 }, { 'x-api-key': keyA })).json();
     await t.system.handle(id).result();
     const tree = (await t.app.inject({ method: 'GET', url: `/jobs/${id}/tree`, headers: { 'x-api-key': keyA } })).json();
@@ -66,7 +84,17 @@ describe('jobsPlugin auth', () => {
 
 describe('jobsPlugin rate limit', () => {
   it('answers 429 RATE_LIMITED with Retry-After once a client used its burst, per client', async () => {
-    t = await setup({ plugin: { auth: { keys: [{ key: keyA, tenant: 'a' }, { key: keyB, tenant: 'b' }] }, limits: { rate: { perSecond: 0.5, burst: 2 } } } });
+    t = await setup({
+      plugin: {
+        auth: {
+          keys: [
+            { key: keyA, tenant: 'a' },
+            { key: keyB, tenant: 'b' },
+          ],
+        },
+        limits: { rate: { perSecond: 0.5, burst: 2 } },
+      },
+    });
     expect((await post(t.app, '/jobs/echo', {}, { 'x-api-key': keyA })).statusCode).toBe(202);
     expect((await post(t.app, '/jobs/echo', {}, { 'x-api-key': keyA })).statusCode).toBe(202);
     const limited = await post(t.app, '/jobs/echo', {}, { 'x-api-key': keyA });

@@ -59,7 +59,11 @@ const badMs = fc.oneof(
 const schemaInvalid = fc
   .oneof(
     badMs.map((ms) => ({ ms })),
-    fc.dictionary(fc.string().filter((k) => k !== 'ms' && k !== '__proto__'), jsonValue, { maxKeys: 4 }),
+    fc.dictionary(
+      fc.string().filter((k) => k !== 'ms' && k !== '__proto__'),
+      jsonValue,
+      { maxKeys: 4 },
+    ),
     fc.oneof(fc.integer(), fc.string(), fc.boolean(), fc.constant(null), fc.array(jsonValue, { maxLength: 4 })),
   )
   .map((body): InjectOptions => ({ method: 'POST', url: '/jobs/sleep', headers: json, payload: JSON.stringify(body) }));
@@ -78,13 +82,19 @@ const unknownJob = fc
 
 /** Anything but JSON or a binary type. */
 const badMediaType = fc
-  .tuple(fc.constantFrom('text', 'audio', 'video', 'font', 'model', 'multipart', 'message', 'application', 'x-custom'), fc.stringMatching(/^[a-z0-9.+-]{1,30}$/))
+  .tuple(
+    fc.constantFrom('text', 'audio', 'video', 'font', 'model', 'multipart', 'message', 'application', 'x-custom'),
+    fc.stringMatching(/^[a-z0-9.+-]{1,30}$/),
+  )
   .filter(([type, sub]) => !sub.includes('json') && !(type === 'application' && sub === 'octet-stream'))
   .map(([type, sub]): InjectOptions => ({ method: 'POST', url: '/jobs/echo', headers: { 'content-type': `${type}/${sub}` }, payload: '{"a":1}' }));
 
 /** Prototype pollution attempts at any depth of an otherwise acceptable object. */
 const pollution = fc
-  .tuple(fc.constantFrom('{"__proto__":{"polluted":true}}', '{"constructor":{"prototype":{"polluted":true}}}'), fc.array(fc.stringMatching(/^[a-z]{1,8}$/), { maxLength: 5 }))
+  .tuple(
+    fc.constantFrom('{"__proto__":{"polluted":true}}', '{"constructor":{"prototype":{"polluted":true}}}'),
+    fc.array(fc.stringMatching(/^[a-z]{1,8}$/), { maxLength: 5 }),
+  )
   .map(([inner, path]) => path.reduceRight((acc, key) => `{"${key}":${acc}}`, inner))
   .map((payload): InjectOptions => ({ method: 'POST', url: '/jobs/echo', headers: json, payload }));
 
@@ -110,7 +120,18 @@ const wrongMethod = fc
   .tuple(fc.constantFrom('PUT', 'PATCH') as fc.Arbitrary<'PUT' | 'PATCH'>, fc.constantFrom('echo', 'sleep', 'nope'))
   .map(([method, name]): InjectOptions => ({ method, url: `/jobs/${name}`, headers: json, payload: '{"a":1}' }));
 
-const badRequest = fc.oneof(malformedJson, schemaInvalid, notAnObject, unknownJob, badMediaType, pollution, tooDeep, tooLarge, badIdempotencyKey, wrongMethod);
+const badRequest = fc.oneof(
+  malformedJson,
+  schemaInvalid,
+  notAnObject,
+  unknownJob,
+  badMediaType,
+  pollution,
+  tooDeep,
+  tooLarge,
+  badIdempotencyKey,
+  wrongMethod,
+);
 
 describe('jobsPlugin under fuzzed bad input', () => {
   it('answers every bad request with a 4xx problem and creates no job', async () => {

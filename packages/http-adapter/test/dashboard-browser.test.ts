@@ -12,7 +12,8 @@ import { createQuickstart, type Quickstart } from '../../../examples/quickstart/
  */
 const executablePath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const haveBrowser = existsSync(executablePath);
-if (!haveBrowser && process.env['CI']) throw new Error(`dashboard browser tests: no browser at ${executablePath} under CI (.ci/run installs chromium)`);
+if (!haveBrowser && process.env['CI'])
+  throw new Error(`dashboard browser tests: no browser at ${executablePath} under CI (.ci/run installs chromium)`);
 if (!haveBrowser) console.warn(`\n  !! dashboard browser tests SKIPPED: no browser at ${executablePath} (apt-get install chromium)\n`);
 
 const apiKey = 'dashboard-test-key-0123456789';
@@ -36,7 +37,16 @@ describe.skipIf(!haveBrowser)('dashboard (headless Chromium)', () => {
     base = `http://127.0.0.1:${(quickstart.app.server.address() as AddressInfo).port}`;
     browser = await chromium.launch({
       executablePath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     // Basic auth, as a person would type it into the browser's prompt: the key is the password.
     context = await browser.newContext({ httpCredentials: { username: 'me', password: apiKey }, viewport: { width: 1280, height: 860 } });
@@ -48,7 +58,11 @@ describe.skipIf(!haveBrowser)('dashboard (headless Chromium)', () => {
   });
 
   async function submit(name: string, input: unknown): Promise<string> {
-    const response = await fetch(`${base}/jobs/${name}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': apiKey }, body: JSON.stringify(input) });
+    const response = await fetch(`${base}/jobs/${name}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+      body: JSON.stringify(input),
+    });
     expect(response.status).toBe(202);
     return ((await response.json()) as { id: string }).id;
   }

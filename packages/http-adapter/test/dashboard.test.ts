@@ -68,7 +68,17 @@ describe('RecentJobs admission', () => {
     expect(recent.skipped).toBe(15);
     recent.observe(event('j10', 'job.completed', 1_100));
     expect(recent.get('j10')).toBeUndefined();
-    recent.observe({ type: 'job.failed', status: 'failed', id: 'j11', name: 'echo', seq: 3, at: 1_200, parentId: undefined, rootId: 'j11', error: { code: 'JOB_FAILED', message: 'x' } });
+    recent.observe({
+      type: 'job.failed',
+      status: 'failed',
+      id: 'j11',
+      name: 'echo',
+      seq: 3,
+      at: 1_200,
+      parentId: undefined,
+      rootId: 'j11',
+      error: { code: 'JOB_FAILED', message: 'x' },
+    });
     expect(recent.get('j11')).toMatchObject({ status: 'failed' });
     // A new second admits again.
     recent.observe(event('k1', 'job.queued', 2_000));
@@ -104,7 +114,9 @@ describe('jobsPlugin dashboard', () => {
 
   it('draws at most 256 worker tiles, however many workers the node has', async () => {
     const base = await server({ dashboard: true }, 300);
-    const { overview } = (await (await fetch(`${base}/jobs/dashboard/api/overview`)).json()) as { overview: { actors: { workers: unknown[]; workersTotal: number } } };
+    const { overview } = (await (await fetch(`${base}/jobs/dashboard/api/overview`)).json()) as {
+      overview: { actors: { workers: unknown[]; workersTotal: number } };
+    };
     expect(overview.actors.workers).toHaveLength(256);
     expect(overview.actors.workersTotal).toBe(300);
   });
@@ -122,7 +134,11 @@ describe('jobsPlugin dashboard', () => {
     // Hundreds of job events (several each) while the stream is read; the stream must coalesce them.
     const load = (async () => {
       for (let round = 0; round < 10; round++) {
-        await Promise.all(Array.from({ length: 50 }, (_, i) => fetch(`${base}/jobs/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ i }) })));
+        await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            fetch(`${base}/jobs/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ i }) }),
+          ),
+        );
       }
     })();
     while (lastCompleted < 500) {
@@ -153,13 +169,19 @@ describe('jobsPlugin dashboard', () => {
     ];
     const base = await server({ dashboard: true, auth: { keys } });
     const submit = async (key: string) => {
-      const response = await fetch(`${base}/jobs/echo`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key, prefer: 'wait=5' }, body: '{}' });
+      const response = await fetch(`${base}/jobs/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': key, prefer: 'wait=5' },
+        body: '{}',
+      });
       return ((await response.json()) as { id: string }).id;
     };
     const ofA = await submit(keys[0]!.key);
     const ofB = await submit(keys[1]!.key);
     const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`me:${key}`).toString('base64')}` });
-    const overview = (await (await fetch(`${base}/jobs/dashboard/api/overview`, { headers: basic(keys[0]!.key) })).json()) as { list: { jobs: { id: string }[] } };
+    const overview = (await (await fetch(`${base}/jobs/dashboard/api/overview`, { headers: basic(keys[0]!.key) })).json()) as {
+      list: { jobs: { id: string }[] };
+    };
     expect(overview.list.jobs.map((j) => j.id)).toEqual([ofA]);
     expect((await fetch(`${base}/jobs/dashboard/api/jobs/${ofB}`, { headers: basic(keys[0]!.key) })).status).toBe(404);
     expect((await fetch(`${base}/jobs/dashboard/api/jobs/${ofA}`, { headers: basic(keys[0]!.key) })).status).toBe(200);

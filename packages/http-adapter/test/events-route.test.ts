@@ -156,16 +156,19 @@ describe('GET {prefix}/:id/events', () => {
       httpRequest(`${base}/jobs/${id}/events`, (res) => {
         res.pause();
         // Read nothing until the job is done: the server must not buffer its 32 MB for us.
-        void t.system.handle(id).result().then(() => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => {
-            frames.push(...[...text.matchAll(/^event: (\S+)$/gm)].map((m) => m[1]!));
-            resolve(!text.includes('event: job.completed'));
+        void t.system
+          .handle(id)
+          .result()
+          .then(() => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (text += c));
+            res.on('end', () => {
+              frames.push(...[...text.matchAll(/^event: (\S+)$/gm)].map((m) => m[1]!));
+              resolve(!text.includes('event: job.completed'));
+            });
+            res.resume();
           });
-          res.resume();
-        });
       }).end();
     });
     expect(cutOff).toBe(true);

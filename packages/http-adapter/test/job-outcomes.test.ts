@@ -42,6 +42,9 @@ describe('job outcomes through the API', () => {
     const answer = await waiting;
     expect(answer.statusCode).toBe(200);
     expect(answer.json()).toMatchObject({ id, status: 'cancelled', error: { code: 'JOB_CANCELLED' } });
-    expect((await t.app.inject({ method: 'GET', url: `/jobs/${id}` })).json()).toMatchObject({ status: 'cancelled', error: { code: 'JOB_CANCELLED' } });
+    expect((await t.app.inject({ method: 'GET', url: `/jobs/${id}` })).json()).toMatchObject({
+      status: 'cancelled',
+      error: { code: 'JOB_CANCELLED' },
+    });
   });
 });

@@ -25,7 +25,10 @@ describe('GET {prefix}/:id', () => {
   it('shows the error of a failed job', async () => {
     t = await setup();
     const { id } = (await t.app.inject({ method: 'POST', url: '/jobs/fail' })).json();
-    await t.system.handle(id).result().catch(() => {});
+    await t.system
+      .handle(id)
+      .result()
+      .catch(() => {});
     const job = (await t.app.inject({ method: 'GET', url: `/jobs/${id}` })).json();
     expect(job).toMatchObject({ status: 'failed', error: { code: 'JOB_FAILED' } });
     expect(job).not.toHaveProperty('output');
@@ -82,10 +85,11 @@ describe('DELETE {prefix}/:id', () => {
     await expect(t.system.handle(id).result()).rejects.toMatchObject({ code: 'JOB_CANCELLED' });
     const tree = (await t.app.inject({ method: 'GET', url: `/jobs/${id}/tree` })).json();
     expect(tree.status).toBe('cancelled');
-    await expect.poll(async () => (await t.app.inject({ method: 'GET', url: `/jobs/${id}/tree` })).json().children.map((c: { status: string }) => c.status), { timeout: 15_000 }).toEqual([
-      'cancelled',
-      'cancelled',
-    ]);
+    await expect
+      .poll(async () => (await t.app.inject({ method: 'GET', url: `/jobs/${id}/tree` })).json().children.map((c: { status: string }) => c.status), {
+        timeout: 15_000,
+      })
+      .toEqual(['cancelled', 'cancelled']);
   });
 
   it('answers 200 with outcome settled for a job that already finished', async () => {

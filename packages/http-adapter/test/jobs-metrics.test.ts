@@ -5,7 +5,21 @@ import { JobsMetrics } from '../src/jobs-metrics.js';
 const base = { name: 'echo', parentId: undefined, seq: 1 };
 const ev = (id: string, type: JobEvent['type'], at: number, extra: Record<string, unknown> = {}) =>
   ({ ...base, id, rootId: id, type, at, status: 'queued', ...extra }) as unknown as JobEvent;
-const stats = { submitted: 0, completed: 0, failed: 0, cancelled: 0, rejected: 0, queued: 0, delayed: 0, running: 0, waitingChildren: 0, workers: 1, idleWorkers: 1, restarts: 0, health: 'healthy' } as unknown as JobSystemStats;
+const stats = {
+  submitted: 0,
+  completed: 0,
+  failed: 0,
+  cancelled: 0,
+  rejected: 0,
+  queued: 0,
+  delayed: 0,
+  running: 0,
+  waitingChildren: 0,
+  workers: 1,
+  idleWorkers: 1,
+  restarts: 0,
+  health: 'healthy',
+} as unknown as JobSystemStats;
 const line = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
 
 describe('JobsMetrics wait and run times', () => {

@@ -12,7 +12,10 @@ async function app() {
     throw new Error('secret detail of a bug');
   });
   server.get('/coded', async () => {
-    throw Object.assign(new Error('Input for x is invalid'), { code: 'INPUT_INVALID', details: { issues: [{ message: 'bad', path: [{ key: 'a' }, 0] }] } });
+    throw Object.assign(new Error('Input for x is invalid'), {
+      code: 'INPUT_INVALID',
+      details: { issues: [{ message: 'bad', path: [{ key: 'a' }, 0] }] },
+    });
   });
   server.get('/overload', async () => {
     throw Object.assign(new Error('full'), { code: 'QUEUE_FULL' });

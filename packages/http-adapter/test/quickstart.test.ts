@@ -22,7 +22,12 @@ function png(width: number, height: number): Buffer {
   ihdr.set([8, 2, 0, 0, 0], 8);
   const rows = Buffer.alloc((width * 3 + 1) * height);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) rows.set([x % 256, y % 256, 128], y * (width * 3 + 1) + 1 + x * 3);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 function jpeg(width: number, height: number): Buffer {
@@ -67,7 +72,11 @@ describe('examples/quickstart', () => {
     const { base, output } = await startQuickstart();
     expect(output()).toContain(`curl -si -X POST ${base}/jobs/echo`);
     const post = (name: string, body: unknown) =>
-      fetch(`${base}/jobs/${name}`, { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'wait=20' }, body: JSON.stringify(body) });
+      fetch(`${base}/jobs/${name}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', prefer: 'wait=20' },
+        body: JSON.stringify(body),
+      });
     expect(await (await post('echo', { a: [1, 2] })).json()).toMatchObject({ status: 'completed', output: { a: [1, 2] } });
     expect(await (await post('sleep', { ms: 10 })).json()).toMatchObject({ status: 'completed', output: { sleptMs: 10 } });
     expect(await (await post('flaky', { failTimes: 2 })).json()).toMatchObject({ status: 'completed', output: { attempts: 3 } });
@@ -75,20 +84,32 @@ describe('examples/quickstart', () => {
     expect((await post('fanout', { depth: 6, width: 20 })).status).toBe(422);
     expect((await post('sleep', { ms: 60_001 })).status).toBe(422);
     const picture = png(320, 200);
-    const image = await fetch(`${base}/jobs/thumbnail`, { method: 'POST', headers: { 'content-type': 'image/png', prefer: 'wait=20' }, body: picture });
+    const image = await fetch(`${base}/jobs/thumbnail`, {
+      method: 'POST',
+      headers: { 'content-type': 'image/png', prefer: 'wait=20' },
+      body: picture,
+    });
     const thumbnail = (await image.json()) as { status: string; output: { sizes: { width: number; height: number }[] } };
     expect(thumbnail).toMatchObject({ status: 'completed', output: { format: 'png', width: 320, height: 200, bytes: picture.length } });
     expect(thumbnail.output.sizes.map((s) => [s.width, s.height])).toEqual([
       [64, 40],
       [256, 160],
     ]);
-    const notImage = await fetch(`${base}/jobs/thumbnail`, { method: 'POST', headers: { 'content-type': 'image/gif', prefer: 'wait=20' }, body: 'GIF89a' });
+    const notImage = await fetch(`${base}/jobs/thumbnail`, {
+      method: 'POST',
+      headers: { 'content-type': 'image/gif', prefer: 'wait=20' },
+      body: 'GIF89a',
+    });
     expect(await notImage.json()).toMatchObject({ status: 'failed' });
   });
 
   it('on SIGTERM refuses new work with 503, finishes accepted jobs, then exits 0', async () => {
     const { base, exited } = await startQuickstart();
-    const accepted = fetch(`${base}/jobs/sleep`, { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'wait=20' }, body: JSON.stringify({ ms: 1_500 }) });
+    const accepted = fetch(`${base}/jobs/sleep`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', prefer: 'wait=20' },
+      body: JSON.stringify({ ms: 1_500 }),
+    });
     const running = async () => /^scalable_api_jobs_running 1$/m.test(await (await fetch(`${base}/metrics`)).text());
     while (!(await running())) await new Promise((resolve) => setTimeout(resolve, 20));
     child!.kill('SIGTERM');

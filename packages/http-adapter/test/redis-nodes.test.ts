@@ -62,7 +62,9 @@ await describeWithRedis('jobsPlugin on two nodes sharing a Redis store', () => {
     expect(res.status).toBe(202);
     const { id, durable } = (await res.json()) as { id: string; durable: boolean };
     expect(durable).toBe(true);
-    await expect.poll(async () => ((await (await fetch(`${b.base}/jobs/${id}`)).json()) as { status: string }).status, { timeout: 15_000 }).toBe('completed');
+    await expect
+      .poll(async () => ((await (await fetch(`${b.base}/jobs/${id}`)).json()) as { status: string }).status, { timeout: 15_000 })
+      .toBe('completed');
   });
 
   it('streams events on another node than the one that took the job, resumable there', async () => {
@@ -81,9 +83,13 @@ await describeWithRedis('jobsPlugin on two nodes sharing a Redis store', () => {
 
   it('cancels from any node, and shares idempotency keys across nodes', async () => {
     const { id } = (await (await fetch(`${a.base}/jobs/sleep`, json({ ms: 60_000 }))).json()) as { id: string };
-    await expect.poll(async () => ((await (await fetch(`${b.base}/jobs/${id}`)).json()) as { status: string }).status, { timeout: 15_000 }).toBe('running');
+    await expect
+      .poll(async () => ((await (await fetch(`${b.base}/jobs/${id}`)).json()) as { status: string }).status, { timeout: 15_000 })
+      .toBe('running');
     expect([200, 202]).toContain((await fetch(`${b.base}/jobs/${id}`, { method: 'DELETE' })).status);
-    await expect.poll(async () => ((await (await fetch(`${a.base}/jobs/${id}`)).json()) as { status: string }).status, { timeout: 15_000 }).toBe('cancelled');
+    await expect
+      .poll(async () => ((await (await fetch(`${a.base}/jobs/${id}`)).json()) as { status: string }).status, { timeout: 15_000 })
+      .toBe('cancelled');
 
     const key = { 'idempotency-key': `k-${prefix}` };
     const onA = (await (await fetch(`${a.base}/jobs/echo`, json({ n: 1 }, key))).json()) as { id: string };

@@ -89,7 +89,12 @@ describe('jobsPlugin trace context', () => {
     const id = await submitTraced(base, 'congo=t61rcWkgMzE');
     const spans = exporter.getFinishedSpans();
     expectNested(spans, id);
-    expect(spans.find((s) => s.attributes['job.id'] === id)!.spanContext().traceState?.get('congo')).toBe('t61rcWkgMzE');
+    expect(
+      spans
+        .find((s) => s.attributes['job.id'] === id)!
+        .spanContext()
+        .traceState?.get('congo'),
+    ).toBe('t61rcWkgMzE');
   });
 
   it('starts a new trace for a request without (or with a malformed) traceparent', async () => {

@@ -103,9 +103,7 @@ describe('binary bodies', () => {
     const job = await t.system.get(id);
     expect(job?.input).toEqual({ blob: { id: expect.any(String), size: total, contentType: 'application/octet-stream', sha256: run.sha256() } });
     await expect(t.system.handle(id).result()).resolves.toEqual({ bytes: total, sha256: (job!.input as { blob: { sha256: string } }).blob.sha256 });
-    console.info(
-      `50 MB upload: heap +${mb(heapGrowth)} MB, buffers +${mb(bufferGrowth)} MB, rss +${mb(rssGrowth)} MB (peaks over the start)`,
-    );
+    console.info(`50 MB upload: heap +${mb(heapGrowth)} MB, buffers +${mb(bufferGrowth)} MB, rss +${mb(rssGrowth)} MB (peaks over the start)`);
   }, 120_000);
 
   it('leaves no job and no temp file when the client disconnects mid-upload', async () => {

@@ -157,4 +157,3 @@ if #deferred > 0 and (not nxt or tonumber(nxt) > NOW + 250) then nxt = num(NOW +
 done(true)
 return { out, nxt or '' }
 `;
-

@@ -116,4 +116,3 @@ end
 done(false)
 return out
 `;
-

@@ -57,4 +57,3 @@ local outcome = cancel_tree(rec, ARGV[7])
 done(false)
 return outcome
 `;
-

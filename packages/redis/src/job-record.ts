@@ -2,7 +2,28 @@ import type { JobRecord, JobStatus, OnChildFailure, SerializedError } from '@sca
 import { decodeJson } from './json-codec.js';
 
 /** The hash fields a `JobRecord` is made of, in the order `toJobRecord` reads them. */
-export const jobRecordFields = ['s', 'n', 'i', 'p', 'a', 'ca', 'sa', 'fa', 'ra', 'pg', 'o', 'e', 'pa', 'r', 'ck', 'of', 'cc', 'pc', 'ik', 'm'] as const;
+export const jobRecordFields = [
+  's',
+  'n',
+  'i',
+  'p',
+  'a',
+  'ca',
+  'sa',
+  'fa',
+  'ra',
+  'pg',
+  'o',
+  'e',
+  'pa',
+  'r',
+  'ck',
+  'of',
+  'cc',
+  'pc',
+  'ik',
+  'm',
+] as const;
 
 export function toJobRecord(id: string, values: (string | null)[]): JobRecord | undefined {
   const [s, n, i, p, a, ca, sa, fa, ra, pg, o, e, pa, r, ck, of, cc, pc, ik, m] = values;
@@ -34,4 +55,3 @@ export function toJobRecord(id: string, values: (string | null)[]): JobRecord | 
     meta: decodeJson(m) as Record<string, string> | undefined,
   };
 }
-

@@ -138,20 +138,18 @@ export class RedisStore implements JobStore {
     args.push(String(capacity.length));
     for (const [name, cap] of capacity) args.push(name, String(cap));
     const [rows, next] = (await this.run('scalableClaim', args)) as [(string | number)[][], string];
-    const jobs = rows.map(
-      ([id, token, name, input, attempt, priority, parentId, rootId, createdAt, meta]): ClaimedJob => ({
-        id: String(id),
-        token: Number(token),
-        name: String(name),
-        input: decodeJson(input as string),
-        attempt: Number(attempt),
-        priority: Number(priority),
-        parentId: parentId === '' ? undefined : String(parentId),
-        rootId: String(rootId),
-        createdAt: Number(createdAt),
-        meta: decodeJson(meta as string) as Record<string, string> | undefined,
-      }),
-    );
+    const jobs = rows.map(([id, token, name, input, attempt, priority, parentId, rootId, createdAt, meta]): ClaimedJob => ({
+      id: String(id),
+      token: Number(token),
+      name: String(name),
+      input: decodeJson(input as string),
+      attempt: Number(attempt),
+      priority: Number(priority),
+      parentId: parentId === '' ? undefined : String(parentId),
+      rootId: String(rootId),
+      createdAt: Number(createdAt),
+      meta: decodeJson(meta as string) as Record<string, string> | undefined,
+    }));
     return { jobs, nextRunAt: next === '' ? undefined : Number(next) };
   }
 

@@ -54,4 +54,3 @@ end
 done(true)
 return out
 `;
-

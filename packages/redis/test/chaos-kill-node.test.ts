@@ -13,7 +13,9 @@ await describeWithRedis('chaos: kill -9 of a node holding running jobs', () => {
     const group = new ProcessGroup();
     try {
       const report = await killNodeScenario({ group, redisUrl, runs: 1, running: 20, jobMs: 1_000, leaseMs: 1_000 });
-      console.info(`chaos kill -9: lost ${report.lost} of ${report.accepted}, ${report.duplicated} duplicated, recovery ${report.recovery.length} samples, max ${Math.max(...report.recovery)} ms`);
+      console.info(
+        `chaos kill -9: lost ${report.lost} of ${report.accepted}, ${report.duplicated} duplicated, recovery ${report.recovery.length} samples, max ${Math.max(...report.recovery)} ms`,
+      );
       expect(report.violations).toEqual([]);
       expect(report).toMatchObject({ runs: 1, accepted: 20, completed: 20, lost: 0 });
       expect(report.recovery).toHaveLength(20);

@@ -102,10 +102,14 @@ await describeWithRedis('createRedisStore across processes', () => {
       expect(outcomes.every((o) => o.ok)).toBe(true);
     }
     const started = () => nodes.reduce((sum, node) => sum + node.started.length, 0);
-    await until(async () => {
-      const counts = await store.counts();
-      return started() >= jobs && counts.queued + counts.running + counts.delayed === 0;
-    }, 'all 20,000 jobs to run', 60_000);
+    await until(
+      async () => {
+        const counts = await store.counts();
+        return started() >= jobs && counts.queued + counts.running + counts.delayed === 0;
+      },
+      'all 20,000 jobs to run',
+      60_000,
+    );
     const all = nodes.flatMap((node) => node.started);
     // No node died, so no job ran twice.
     expect(all).toHaveLength(jobs);

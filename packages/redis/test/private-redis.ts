@@ -19,9 +19,13 @@ export function randomPort(): number {
 /** Starts a throwaway `redis-server` on loopback with the given settings; resolves once it answers. */
 export async function startRedisServer(settings: string[], port = randomPort()): Promise<PrivateRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'sa-redis-'));
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...settings], {
-    stdio: 'ignore',
-  });
+  const server = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...settings],
+    {
+      stdio: 'ignore',
+    },
+  );
   for (let i = 0; i < 100 && spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim() !== 'PONG'; i++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -31,7 +31,11 @@ if (!given && !canStartRedis) {
       servers.push(await startRedisServer(settings, base + i));
     }
     nodes = servers.map((s) => ({ host: '127.0.0.1', port: s.port }));
-    const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+    const create = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { encoding: 'utf8' },
+    );
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
     // The cluster is usable once every node agrees that all slots are covered.
     const probe = new Cluster(nodes);

@@ -48,7 +48,9 @@ if (!canStartRedis) console.warn('\n!!! Redis OOM suite SKIPPED: install redis-s
       }
       await store.claim({ owner: 'me', max: 0, leaseMs: 60_000 }); // a last pass of retention
       expect(await store.counts()).toMatchObject({ queued: 0, completed: 0 });
-      expect(await store.enqueue(refused!, { limit: 1_000_000 })).toEqual(refused!.map((j) => ({ ok: true, id: j.id, created: true, status: 'queued' })));
+      expect(await store.enqueue(refused!, { limit: 1_000_000 })).toEqual(
+        refused!.map((j) => ({ ok: true, id: j.id, created: true, status: 'queued' })),
+      );
     } finally {
       await store.close();
     }

@@ -55,7 +55,9 @@ await describeWithRedis('createRedisStore', () => {
     // Port 1 on loopback: nothing listens, the connection is refused at once.
     const store = createRedisStore({ url: 'redis://127.0.0.1:1', prefix: testPrefix() });
     try {
-      await expect(store.enqueue([{ id: 'a', name: 'n', input: {}, priority: 0 }], { limit: 10 })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      await expect(store.enqueue([{ id: 'a', name: 'n', input: {}, priority: 0 }], { limit: 10 })).rejects.toMatchObject({
+        code: 'STORE_UNAVAILABLE',
+      });
       await expect(store.get('a')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
     } finally {
       await store.close();

@@ -107,15 +107,26 @@ class S3BlobStore implements BlobStore {
   private async putSmall(body: Buffer, ref: string, meter: ByteMeter, options: BlobPutOptions): Promise<BlobRef> {
     const sha256 = meter.digest();
     await this.lock.run(sha256, async () => {
-      await this.client.send(new this.s3.PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(sha256, ref), Body: Buffer.alloc(0), ContentLength: 0 }));
+      await this.client.send(
+        new this.s3.PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(sha256, ref), Body: Buffer.alloc(0), ContentLength: 0 }),
+      );
       if (!(await this.exists(this.objectKey(sha256)))) {
-        await this.client.send(new this.s3.PutObjectCommand({ Bucket: this.bucket, Key: this.objectKey(sha256), Body: body, ContentType: options.contentType }));
+        await this.client.send(
+          new this.s3.PutObjectCommand({ Bucket: this.bucket, Key: this.objectKey(sha256), Body: body, ContentType: options.contentType }),
+        );
       }
     });
     return { id: blobId(sha256, ref), size: meter.bytes, contentType: options.contentType, sha256 };
   }
 
-  private async putLarge(head: Buffer[], rest: AsyncIterator<Buffer>, ref: string, meter: ByteMeter, source: Readable, options: BlobPutOptions): Promise<BlobRef> {
+  private async putLarge(
+    head: Buffer[],
+    rest: AsyncIterator<Buffer>,
+    ref: string,
+    meter: ByteMeter,
+    source: Readable,
+    options: BlobPutOptions,
+  ): Promise<BlobRef> {
     const upload = `${this.prefix}uploads/${ref}`;
     const body = Readable.from(
       (async function* () {
@@ -141,7 +152,9 @@ class S3BlobStore implements BlobStore {
     }
     const sha256 = meter.digest();
     await this.lock.run(sha256, async () => {
-      await this.client.send(new this.s3.PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(sha256, ref), Body: Buffer.alloc(0), ContentLength: 0 }));
+      await this.client.send(
+        new this.s3.PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(sha256, ref), Body: Buffer.alloc(0), ContentLength: 0 }),
+      );
       if (!(await this.exists(this.objectKey(sha256)))) {
         await this.client.send(
           new this.s3.CopyObjectCommand({

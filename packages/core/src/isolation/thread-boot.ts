@@ -52,6 +52,9 @@ function tsxLoader(): string {
     tsx = pathToFileURL(cjs.replace(/\.cjs$/, '.mjs')).href;
     return tsx;
   } catch (error) {
-    throw new Error('Thread jobs run from TypeScript sources need tsx installed (or threads.loader set): a worker thread cannot load .ts files by itself.', { cause: error });
+    throw new Error(
+      'Thread jobs run from TypeScript sources need tsx installed (or threads.loader set): a worker thread cannot load .ts files by itself.',
+      { cause: error },
+    );
   }
 }

@@ -86,13 +86,17 @@ export class ThreadPool {
       if (this.slots.size < this.max) return this.assign(this.spawn(), task);
       this.waiting.push(task);
       // A task cancelled while it waits never reaches a thread.
-      request.signal.addEventListener('abort', () => {
-        const index = this.waiting.indexOf(task);
-        if (index >= 0) {
-          this.waiting.splice(index, 1);
-          reject(request.signal.reason);
-        }
-      }, { once: true });
+      request.signal.addEventListener(
+        'abort',
+        () => {
+          const index = this.waiting.indexOf(task);
+          if (index >= 0) {
+            this.waiting.splice(index, 1);
+            reject(request.signal.reason);
+          }
+        },
+        { once: true },
+      );
     });
   }
 
@@ -151,7 +155,9 @@ export class ThreadPool {
       slot.worker.postMessage(message);
     } catch (error) {
       // The input cannot be cloned (a function, a socket): the job's fault, not the thread's.
-      this.release(slot)?.reject(new NonRetryableError(`The input of ${task.job.name} cannot be sent to a thread: ${(error as Error).message}`, { cause: error }));
+      this.release(slot)?.reject(
+        new NonRetryableError(`The input of ${task.job.name} cannot be sent to a thread: ${(error as Error).message}`, { cause: error }),
+      );
       this.next(slot);
     }
   }

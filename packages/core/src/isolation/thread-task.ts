@@ -36,7 +36,8 @@ export interface ThreadModule<Task extends ThreadTask = ThreadTask> {
  */
 export function threadModule<M extends { default: ThreadTask }>(url: URL | string): ThreadModule<M['default']> {
   const href = url instanceof URL ? url.href : url;
-  if (!/^(file|data):/.test(href)) throw new TypeError(`threadModule: give a file: URL (new URL('./task.js', import.meta.url)), got ${JSON.stringify(href)}`);
+  if (!/^(file|data):/.test(href))
+    throw new TypeError(`threadModule: give a file: URL (new URL('./task.js', import.meta.url)), got ${JSON.stringify(href)}`);
   return Object.freeze({ url: href });
 }
 

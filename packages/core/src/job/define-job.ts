@@ -108,7 +108,11 @@ export function defineJob(
     throw new TypeError(`defineJob: name must be 1-100 characters of letters, digits, '.', '_' or '-' (got ${JSON.stringify(spec.name)})`);
   }
   const thread = spec.isolation === 'thread';
-  if (thread ? spec.module === undefined || spec.run !== undefined || spec.machine !== undefined : (spec.run === undefined) === (spec.machine === undefined)) {
+  if (
+    thread
+      ? spec.module === undefined || spec.run !== undefined || spec.machine !== undefined
+      : (spec.run === undefined) === (spec.machine === undefined)
+  ) {
     throw new TypeError(`defineJob(${spec.name}): give exactly one of run or machine, or isolation: 'thread' with a module`);
   }
   if (spec.concurrency !== undefined && !(Number.isInteger(spec.concurrency) && spec.concurrency > 0)) {

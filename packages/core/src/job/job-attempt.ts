@@ -82,7 +82,11 @@ export class JobAttempt {
       this.fail(error);
       return;
     }
-    if (isThenable(result)) result.then((output) => this.complete(output), (error: unknown) => this.fail(error));
+    if (isThenable(result))
+      result.then(
+        (output) => this.complete(output),
+        (error: unknown) => this.fail(error),
+      );
     else this.complete(result);
   }
 
@@ -118,12 +122,16 @@ export class JobAttempt {
           reject(error);
         },
       });
-      this.signal.addEventListener('abort', () => {
-        if (actor.getSnapshot().status === 'active') {
-          actor.stop();
-          release();
-        }
-      }, { once: true });
+      this.signal.addEventListener(
+        'abort',
+        () => {
+          if (actor.getSnapshot().status === 'active') {
+            actor.stop();
+            release();
+          }
+        },
+        { once: true },
+      );
       actor.start();
     });
   }
@@ -138,7 +146,9 @@ export class JobAttempt {
     // Our own errors keep their code (a spawn refused with WAITING_PARENTS_FULL, a child that
     // failed the parent); anything else the job threw becomes JOB_FAILED with it as the cause.
     const error =
-      thrown instanceof ScalableApiError ? thrown : new JobError('JOB_FAILED', thrown instanceof Error ? thrown.message : String(thrown), { cause: thrown });
+      thrown instanceof ScalableApiError
+        ? thrown
+        : new JobError('JOB_FAILED', thrown instanceof Error ? thrown.message : String(thrown), { cause: thrown });
     const final = thrown instanceof NonRetryableError || error.code === 'CHILD_FAILED';
     this.finish(this.failure(serializeError(error), final));
   }

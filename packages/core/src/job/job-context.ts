@@ -46,6 +46,4 @@ export interface SpawnOptions<P extends OnChildFailure = OnChildFailure> {
 }
 
 /** A settled child, as a value: what `'continue'` spawns and `ctx.children()` give. */
-export type ChildResult<O> =
-  | { id: string; status: 'completed'; output: O }
-  | { id: string; status: 'failed' | 'cancelled'; error: SerializedError };
+export type ChildResult<O> = { id: string; status: 'completed'; output: O } | { id: string; status: 'failed' | 'cancelled'; error: SerializedError };

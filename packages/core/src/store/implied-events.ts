@@ -53,7 +53,8 @@ export function impliedEvents(rec: EventSource, count: number): JobEvent[] {
   if (count >= 2) out.push({ type: 'job.started', status: 'running', attempt: 1, id, name, seq: 2, at: rec.startedAt!, parentId, rootId });
   if (count >= 3) {
     const at = rec.finishedAt!;
-    if (rec.status === 'completed') out.push({ type: 'job.completed', status: 'completed', output: rec.output, id, name, seq: 3, at, parentId, rootId });
+    if (rec.status === 'completed')
+      out.push({ type: 'job.completed', status: 'completed', output: rec.output, id, name, seq: 3, at, parentId, rootId });
     else if (rec.status === 'failed') out.push({ type: 'job.failed', status: 'failed', id, name, seq: 3, at, parentId, rootId, error: rec.error! });
     else out.push({ type: 'job.cancelled', status: 'cancelled', id, name, seq: 3, at, parentId, rootId, error: rec.error! });
   }

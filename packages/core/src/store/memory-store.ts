@@ -182,7 +182,16 @@ export class MemoryStore implements JobStore {
     this.tally[status]++;
     if (status === 'queued') {
       this.pushReady(rec);
-      this.publish(rec, { type: 'job.queued', status: 'queued', id: rec.id, name: rec.name, seq: ++rec.eventSeq, at: this.opNow, parentId: rec.parentId, rootId: rec.rootId });
+      this.publish(rec, {
+        type: 'job.queued',
+        status: 'queued',
+        id: rec.id,
+        name: rec.name,
+        seq: ++rec.eventSeq,
+        at: this.opNow,
+        parentId: rec.parentId,
+        rootId: rec.rootId,
+      });
     } else if (status === 'delayed') {
       this.delayed.push(rec.runAt!, rec);
       this.emit(rec, { type: 'job.delayed', status: 'delayed', runAt: rec.runAt! });
@@ -528,9 +537,18 @@ export class MemoryStore implements JobStore {
     rec.output = output;
     rec.error = error;
     if (status === 'completed') {
-      this.publish(rec, { type: 'job.completed', status, output, id: rec.id, name: rec.name, seq: ++rec.eventSeq, at: this.opNow, parentId: rec.parentId, rootId: rec.rootId });
-    }
-    else if (status === 'failed') this.emit(rec, { type: 'job.failed', status, error: error! });
+      this.publish(rec, {
+        type: 'job.completed',
+        status,
+        output,
+        id: rec.id,
+        name: rec.name,
+        seq: ++rec.eventSeq,
+        at: this.opNow,
+        parentId: rec.parentId,
+        rootId: rec.rootId,
+      });
+    } else if (status === 'failed') this.emit(rec, { type: 'job.failed', status, error: error! });
     else this.emit(rec, { type: 'job.cancelled', status, error: error! });
     if (rec.parentId === undefined) this.finishedRoots.push(rec);
     else this.childSettled(rec, now);

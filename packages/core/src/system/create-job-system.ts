@@ -23,7 +23,20 @@ import { actorsViewKey, readActorsView, type ActorsView } from './actor-view.js'
 import { Batcher } from './batcher.js';
 import { EventStream } from './event-stream.js';
 import { Handle } from './job-handle.js';
-import type { CancelResult, EventsOptions, Health, JobHandle, JobInfo, JobSystem, JobSystemOptions, JobSystemStats, StopOptions, SubmitOptions, TreeNode, TreeSpec } from './job-system.js';
+import type {
+  CancelResult,
+  EventsOptions,
+  Health,
+  JobHandle,
+  JobInfo,
+  JobSystem,
+  JobSystemOptions,
+  JobSystemStats,
+  StopOptions,
+  SubmitOptions,
+  TreeNode,
+  TreeSpec,
+} from './job-system.js';
 import { LeaseRenewer } from './lease-renewer.js';
 import { RateMeter } from './rate-meter.js';
 import { ResultWaiters } from './result-waiters.js';
@@ -428,7 +441,15 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
     const definition = this.jobs.get(job.name);
     if (!definition) {
       // The claim filters by name, so only a store bug gets here; fail the job, not the worker.
-      this.settleBatch.add({ id: job.id, token: job.token, outcome: 'failed', error: { code: 'JOB_TYPE_UNKNOWN', message: `No job named ${job.name} on ${this.nodeId}.` } }, () => {});
+      this.settleBatch.add(
+        {
+          id: job.id,
+          token: job.token,
+          outcome: 'failed',
+          error: { code: 'JOB_TYPE_UNKNOWN', message: `No job named ${job.name} on ${this.nodeId}.` },
+        },
+        () => {},
+      );
       this.reportIdle(worker, job.name);
       return;
     }
@@ -463,15 +484,19 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
     this.settleBatch.add(settlement, (error) => {
       this.drainCheck?.();
       if (error === undefined) return;
-      const outage = (error as { code?: unknown }).code === 'STORE_UNAVAILABLE' || (error as { cause?: { code?: unknown } }).cause?.code === 'STORE_UNAVAILABLE';
+      const outage =
+        (error as { code?: unknown }).code === 'STORE_UNAVAILABLE' || (error as { cause?: { code?: unknown } }).cause?.code === 'STORE_UNAVAILABLE';
       if (outage && tries < maxSettleRetries && this.state !== 'stopped') {
         this.logger.warn({ err: error, jobId: settlement.id, tries }, 'the store is unreachable; settling the job again later');
         this.settleRetries++;
-        this.clock.setTimeout(() => {
-          this.settleRetries--;
-          this.settle(settlement, undefined, tries + 1);
-          this.drainCheck?.();
-        }, Math.min(100 * 2 ** tries, 2_000));
+        this.clock.setTimeout(
+          () => {
+            this.settleRetries--;
+            this.settle(settlement, undefined, tries + 1);
+            this.drainCheck?.();
+          },
+          Math.min(100 * 2 ** tries, 2_000),
+        );
         return;
       }
       // The result is not recorded: the lease will run out and the job run again (at-least-once).
@@ -512,7 +537,9 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
   }
 
   setWaiting(lease: LeaseRef, waiting: boolean): void {
-    this.store.setWaiting(lease, waiting).catch((error: unknown) => this.logger.warn({ err: error, jobId: lease.id }, 'recording a waiting parent failed'));
+    this.store
+      .setWaiting(lease, waiting)
+      .catch((error: unknown) => this.logger.warn({ err: error, jobId: lease.id }, 'recording a waiting parent failed'));
   }
 
   runInThread(run: ThreadRun): Promise<unknown> {
@@ -588,5 +615,9 @@ function fromStore<T>(call: Promise<T>): Promise<T> {
 
 /** A digest of the input so a reused idempotency key with other input is caught. */
 function fingerprint(name: string, input: unknown): string {
-  return createHash('sha256').update(name).update('\0').update(JSON.stringify(input) ?? 'undefined').digest('base64url');
+  return createHash('sha256')
+    .update(name)
+    .update('\0')
+    .update(JSON.stringify(input) ?? 'undefined')
+    .digest('base64url');
 }

@@ -39,17 +39,22 @@ export class LeaseRenewer {
   private renew(): void {
     const attempts = [...this.attempts.values()];
     if (attempts.length === 0) return this.schedule();
-    this.store.renew(attempts.map((a) => ({ id: a.job.id, token: a.job.token })), this.leaseMs).then(
-      (held) => {
-        held.forEach((ok, i) => {
-          if (!ok) attempts[i]!.abort(new JobError('LEASE_LOST', `Job ${attempts[i]!.job.id} lost its lease.`));
-        });
-        this.schedule();
-      },
-      (error: unknown) => {
-        this.logger.error({ err: error }, 'renewing leases failed');
-        this.schedule();
-      },
-    );
+    this.store
+      .renew(
+        attempts.map((a) => ({ id: a.job.id, token: a.job.token })),
+        this.leaseMs,
+      )
+      .then(
+        (held) => {
+          held.forEach((ok, i) => {
+            if (!ok) attempts[i]!.abort(new JobError('LEASE_LOST', `Job ${attempts[i]!.job.id} lost its lease.`));
+          });
+          this.schedule();
+        },
+        (error: unknown) => {
+          this.logger.error({ err: error }, 'renewing leases failed');
+          this.schedule();
+        },
+      );
   }
 }

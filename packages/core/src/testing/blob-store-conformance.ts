@@ -62,7 +62,9 @@ export function runBlobStoreConformance(name: string, create: () => Promise<Blob
     });
 
     it('gives every put its own id, even for equal bytes', async () => {
-      const refs = await Promise.all(Array.from({ length: 5 }, () => store.put(bytes(10), { contentType: 'application/octet-stream', maxBytes: 100 })));
+      const refs = await Promise.all(
+        Array.from({ length: 5 }, () => store.put(bytes(10), { contentType: 'application/octet-stream', maxBytes: 100 })),
+      );
       expect(new Set(refs.map((r) => r.id)).size).toBe(5);
       expect(new Set(refs.map((r) => r.sha256)).size).toBe(1);
     });
@@ -74,7 +76,9 @@ export function runBlobStoreConformance(name: string, create: () => Promise<Blob
     });
 
     it('refuses a body over maxBytes with PAYLOAD_TOO_LARGE', async () => {
-      await expect(store.put(bytes(2_000), { contentType: 'application/octet-stream', maxBytes: 1_000 })).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+      await expect(store.put(bytes(2_000), { contentType: 'application/octet-stream', maxBytes: 1_000 })).rejects.toMatchObject({
+        code: 'PAYLOAD_TOO_LARGE',
+      });
     });
 
     it('rejects when the source fails midway (a client that disconnects)', async () => {

@@ -50,8 +50,7 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
     fixtures.push(fixture);
     const { store, clock } = fixture;
     const signals = recordSignals(store);
-    const claim = (owner: string, extra: Partial<ClaimRequest> = {}) =>
-      store.claim({ owner, max: 100, leaseMs: LEASE, ...extra });
+    const claim = (owner: string, extra: Partial<ClaimRequest> = {}) => store.claim({ owner, max: 100, leaseMs: LEASE, ...extra });
     const claimOne = async (owner: string, extra: Partial<ClaimRequest> = {}): Promise<ClaimedJob> => {
       const { jobs } = await claim(owner, { ...extra, max: 1 });
       expect(jobs).toHaveLength(1);
@@ -78,9 +77,21 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
           { ok: true, id: b.id, created: true, status: 'queued' },
         ]);
         expect(await store.get(a.id)).toMatchObject({
-          id: a.id, name: 'resize', status: 'queued', input: { w: 64, tags: ['a'] }, priority: 2, attempt: 0,
-          createdAt: clock.now(), rootId: a.id, parentId: undefined, onFailure: 'fail-parent', childCount: 0,
-          pendingChildren: 0, meta: { tenant: 't1' }, output: undefined, error: undefined,
+          id: a.id,
+          name: 'resize',
+          status: 'queued',
+          input: { w: 64, tags: ['a'] },
+          priority: 2,
+          attempt: 0,
+          createdAt: clock.now(),
+          rootId: a.id,
+          parentId: undefined,
+          onFailure: 'fail-parent',
+          childCount: 0,
+          pendingChildren: 0,
+          meta: { tenant: 't1' },
+          output: undefined,
+          error: undefined,
         });
         expect((await store.get(b.id))?.input).toBeNull();
         expect(await store.get('no-such-job')).toBeUndefined();
@@ -160,7 +171,12 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
     describe('claim', () => {
       it('hands out higher priorities first and equal priorities in submission order', async () => {
         const { add, claim } = await setup();
-        const [low, highA, highB, mid] = await add(newJob({ priority: 0 }), newJob({ priority: 5 }), newJob({ priority: 5 }), newJob({ priority: 1 }));
+        const [low, highA, highB, mid] = await add(
+          newJob({ priority: 0 }),
+          newJob({ priority: 5 }),
+          newJob({ priority: 5 }),
+          newJob({ priority: 1 }),
+        );
         const { jobs } = await claim('node-a');
         expect(jobs.map((j) => j.id)).toEqual([highA, highB, mid, low]);
       });
@@ -170,7 +186,17 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         const [a, b, c] = await add(newJob({ name: 'n', input: { x: 1 }, meta: { tenant: 't' } }), newJob(), newJob());
         const first = await claim('node-a', { max: 2 });
         expect(first.jobs.map((j) => j.id)).toEqual([a, b]);
-        expect(first.jobs[0]).toMatchObject({ id: a, name: 'n', input: { x: 1 }, attempt: 1, priority: 0, parentId: undefined, rootId: a, createdAt: clock.now(), meta: { tenant: 't' } });
+        expect(first.jobs[0]).toMatchObject({
+          id: a,
+          name: 'n',
+          input: { x: 1 },
+          attempt: 1,
+          priority: 0,
+          parentId: undefined,
+          rootId: a,
+          createdAt: clock.now(),
+          meta: { tenant: 't' },
+        });
         expect(first.jobs[0]!.token).toBeGreaterThan(0);
         expect((await claim('node-b', { max: 2 })).jobs.map((j) => j.id)).toEqual([c]);
         expect((await claim('node-b')).jobs).toEqual([]);
@@ -274,7 +300,9 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         expect(again.nextRunAt).toBeLessThanOrEqual(clock.now() + LEASE);
         const third = (await claim('node-c')).jobs;
         const fourth = (await claim('node-d')).jobs;
-        expect([...second, ...third.map((j) => j.id), ...fourth.map((j) => j.id)].filter((id) => stalled.includes(id)).sort()).toEqual([...stalled].sort());
+        expect([...second, ...third.map((j) => j.id), ...fourth.map((j) => j.id)].filter((id) => stalled.includes(id)).sort()).toEqual(
+          [...stalled].sort(),
+        );
         expect([third.length, fourth.length]).toEqual([1, 1]);
         expect(third[0]!.attempt).toBe(2);
       });
@@ -314,7 +342,12 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
           { ...jobs[2]!, outcome: 'cancelled', error: cancelled },
         ]);
         expect(outcomes).toEqual(['ok', 'ok', 'ok']);
-        expect(await store.get(a!)).toMatchObject({ status: 'completed', output: { url: 's3://x' }, finishedAt: clock.now(), startedAt: clock.now() - 10 });
+        expect(await store.get(a!)).toMatchObject({
+          status: 'completed',
+          output: { url: 's3://x' },
+          finishedAt: clock.now(),
+          startedAt: clock.now() - 10,
+        });
         expect(await store.get(b!)).toMatchObject({ status: 'failed', error: FAILED, output: undefined });
         expect(await store.get(c!)).toMatchObject({ status: 'cancelled', error: cancelled });
         expect(await store.counts()).toEqual({ queued: 0, delayed: 0, running: 0, waitingChildren: 0, completed: 1, failed: 1, cancelled: 1 });
@@ -549,7 +582,17 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         expect(events).toEqual([
           { type: 'job.queued', status: 'queued', id, name: 'n', seq: 1, at: enqueuedAt, parentId: undefined, rootId: id },
           { type: 'job.started', status: 'running', attempt: 1, id, name: 'n', seq: 2, at: enqueuedAt, parentId: undefined, rootId: id },
-          { type: 'job.completed', status: 'completed', output: { ok: true }, id, name: 'n', seq: 3, at: clock.now(), parentId: undefined, rootId: id },
+          {
+            type: 'job.completed',
+            status: 'completed',
+            output: { ok: true },
+            id,
+            name: 'n',
+            seq: 3,
+            at: clock.now(),
+            parentId: undefined,
+            rootId: id,
+          },
         ]);
         expect((await store.events(id!, 2)).map((e) => e.seq)).toEqual([3]);
         expect(await store.events(id!, 3)).toEqual([]);

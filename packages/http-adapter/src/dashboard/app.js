@@ -58,10 +58,12 @@ function renderOverview(o) {
   const a = o.actors;
   if (a) {
     const sup = a.supervisor;
-    $('supervisor').textContent = `supervisor ${sup.state} · ${sup.recentRestarts}/${sup.intensity.maxRestarts} restarts in ${sup.intensity.withinMs / 1000}s`;
+    $('supervisor').textContent =
+      `supervisor ${sup.state} · ${sup.recentRestarts}/${sup.intensity.maxRestarts} restarts in ${sup.intensity.withinMs / 1000}s`;
     $('supervisor').className = `badge ${sup.state}`;
     const busy = s.workers - s.idleWorkers;
-    $('actors-summary').textContent = `dispatcher ${a.dispatcher.state} · ${busy}/${s.workers} workers busy · ${s.actors} live actors · ${s.waitingParents} waiting parents`;
+    $('actors-summary').textContent =
+      `dispatcher ${a.dispatcher.state} · ${busy}/${s.workers} workers busy · ${s.actors} live actors · ${s.waitingParents} waiting parents`;
     const more = a.workersTotal - a.workers.length;
     $('workers').innerHTML = a.workers.map(workerTile).join('') + (more > 0 ? `<div class="worker muted">+${more} more idle workers</div>` : '');
   }
@@ -71,11 +73,14 @@ function renderOverview(o) {
     fillSelect(document.querySelector('[name=name]'), o.jobNames, state.filter.name);
   }
   $('jobs-summary').dataset.size = o.recent.size;
-  $('jobs-summary').dataset.sampling = o.recent.skipped > 0 ? ` · sampled past ${fmt(o.recent.admitPerSecond)} new jobs/s (failures always kept)` : '';
+  $('jobs-summary').dataset.sampling =
+    o.recent.skipped > 0 ? ` · sampled past ${fmt(o.recent.admitPerSecond)} new jobs/s (failures always kept)` : '';
 }
 
 function workerTile(w) {
-  const job = w.job ? `<a href="#/job/${esc(w.job.id)}">${esc(w.job.name)}</a> <span class="muted">${esc(w.job.id.slice(0, 8))}</span>` : '<span class="muted">idle</span>';
+  const job = w.job
+    ? `<a href="#/job/${esc(w.job.id)}">${esc(w.job.name)}</a> <span class="muted">${esc(w.job.id.slice(0, 8))}</span>`
+    : '<span class="muted">idle</span>';
   const gen = w.generation > 0 ? ` <span class="s-failed" title="restarted">↻${w.generation}</span>` : '';
   return `<div class="worker ${w.state}" data-testid="worker" data-state="${w.state}"><b>${esc(w.id)}</b>${gen} · ${w.state}<br>${job}<br><span class="muted">${w.jobsRun} jobs run</span></div>`;
 }
@@ -104,7 +109,9 @@ function renderCharts() {
 
 /** A line chart in a 400×120 viewBox; the legend with the last values and the scale goes in the caption. */
 function chart(svg, lines) {
-  const W = 400, H = 120, top = 6;
+  const W = 400,
+    H = 120,
+    top = 6;
   let max = 0;
   for (const line of lines) for (const v of line.values) if (v !== null && v > max) max = v;
   const scale = niceCeil(max);
@@ -166,9 +173,15 @@ function renderJob(detail) {
   $('job-attempt').textContent = `attempt ${job.attempt} · ${job.children.total} children, ${job.children.pending} pending`;
   const settled = ['completed', 'failed', 'cancelled'].includes(job.status);
   $('cancel').disabled = settled;
-  $('job-result').textContent = job.error ? JSON.stringify(job.error, null, 2) : job.status === 'completed' ? JSON.stringify(job.output, null, 2) : '…';
+  $('job-result').textContent = job.error
+    ? JSON.stringify(job.error, null, 2)
+    : job.status === 'completed'
+      ? JSON.stringify(job.output, null, 2)
+      : '…';
   const t0 = events[0]?.at ?? 0;
-  $('timeline').innerHTML = events.map((e) => `<li data-testid="timeline-event">+${e.at - t0} ms <b class="s-${e.status}">${e.type}</b> ${eventDetail(e)}</li>`).join('');
+  $('timeline').innerHTML = events
+    .map((e) => `<li data-testid="timeline-event">+${e.at - t0} ms <b class="s-${e.status}">${e.type}</b> ${eventDetail(e)}</li>`)
+    .join('');
   let count = 0;
   const node = (n) => {
     count++;

@@ -89,7 +89,13 @@ export class DashboardFeed {
       durable: this.system.store.durable,
       stats,
       actors: capWorkers(actorsView(this.system)),
-      recent: { size: this.recent.size, capacity: this.recent.capacity, admitPerSecond: this.recent.admitPerSecond, skipped: this.recent.skipped, ...this.recent.summary() },
+      recent: {
+        size: this.recent.size,
+        capacity: this.recent.capacity,
+        admitPerSecond: this.recent.admitPerSecond,
+        skipped: this.recent.skipped,
+        ...this.recent.summary(),
+      },
       jobNames: [...this.system.jobs.keys()],
     };
   }

@@ -75,15 +75,20 @@ export function dashboardRoutes(ctx: AdapterContext, options: DashboardOptions) 
 
     const page = (base: string) => files['index.html'].replace('%BASE%', base);
     app.get('/', async (_request, reply) => {
-      return reply
-        .type(assets['index.html'])
-        .header('cache-control', 'no-store')
-        // Own script and stylesheet only (inline style attributes draw chart colours and bars);
-        // no framing, so the cancel button cannot be clickjacked.
-        .header('content-security-policy', "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'self'; form-action 'none'; frame-ancestors 'none'")
-        .header('x-content-type-options', 'nosniff')
-        .header('referrer-policy', 'no-referrer')
-        .send(page(`${app.prefix}/`));
+      return (
+        reply
+          .type(assets['index.html'])
+          .header('cache-control', 'no-store')
+          // Own script and stylesheet only (inline style attributes draw chart colours and bars);
+          // no framing, so the cancel button cannot be clickjacked.
+          .header(
+            'content-security-policy',
+            "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'self'; form-action 'none'; frame-ancestors 'none'",
+          )
+          .header('x-content-type-options', 'nosniff')
+          .header('referrer-policy', 'no-referrer')
+          .send(page(`${app.prefix}/`))
+      );
     });
     for (const name of ['app.js', 'app.css'] as const) {
       app.get(`/${name}`, async (_request, reply) => reply.type(assets[name]).header('cache-control', 'no-cache').send(files[name]));
@@ -144,7 +149,8 @@ export function dashboardRoutes(ctx: AdapterContext, options: DashboardOptions) 
 
 function listFilter(query: Record<string, string | undefined>): LiveClient['filter'] {
   const status = query['status'];
-  if (status && !(jobStatuses as readonly string[]).includes(status)) throw new HttpProblemError('MALFORMED_REQUEST', `Unknown status ${JSON.stringify(status.slice(0, 32))}.`);
+  if (status && !(jobStatuses as readonly string[]).includes(status))
+    throw new HttpProblemError('MALFORMED_REQUEST', `Unknown status ${JSON.stringify(status.slice(0, 32))}.`);
   return {
     status: (status || undefined) as JobStatus | undefined,
     name: query['name'] || undefined,
@@ -166,7 +172,8 @@ async function authenticateDashboard(authenticate: (request: FastifyRequest) => 
   try {
     return await authenticate(target);
   } catch (error) {
-    if (error instanceof HttpProblemError && error.code === 'UNAUTHORIZED') throw new HttpProblemError('UNAUTHORIZED', error.message, { headers: basicChallenge });
+    if (error instanceof HttpProblemError && error.code === 'UNAUTHORIZED')
+      throw new HttpProblemError('UNAUTHORIZED', error.message, { headers: basicChallenge });
     throw error;
   }
 }
