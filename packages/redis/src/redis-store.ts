@@ -14,6 +14,7 @@ import type {
   JobStore,
   LeaseRef,
   NewJob,
+  RenewOutcome,
   SerializedError,
   Settlement,
   SettleOutcome,
@@ -153,10 +154,10 @@ export class RedisStore implements JobStore {
     return { jobs, nextRunAt: next === '' ? undefined : Number(next) };
   }
 
-  async renew(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]> {
+  async renew(leases: readonly LeaseRef[], leaseMs: number): Promise<RenewOutcome[]> {
     if (leases.length === 0) return [];
     const args = [String(leaseMs), ...leases.flatMap((l) => [l.id, String(l.token)])];
-    return ((await this.run('scalableRenew', args)) as number[]).map((r) => r === 1);
+    return ((await this.run('scalableRenew', args)) as number[]).map((r): RenewOutcome => (r === 1 ? { held: true } : { held: false }));
   }
 
   async settle(settlements: readonly Settlement[]): Promise<SettleOutcome[]> {
@@ -197,6 +198,17 @@ export class RedisStore implements JobStore {
   async get(id: string): Promise<JobRecord | undefined> {
     const values = await this.call(() => this.client.hmget(this.key('j', id), ...jobRecordFields));
     return toJobRecord(id, values);
+  }
+
+  async getMany(ids: readonly string[]): Promise<(JobRecord | undefined)[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.client.pipeline();
+    for (const id of ids) pipeline.hmget(this.key('j', id), ...jobRecordFields);
+    const replies = (await this.call(() => pipeline.exec())) ?? [];
+    return replies.map(([error, values], i) => {
+      if (error) throw new SystemStateError('STORE_UNAVAILABLE', error.message, { cause: error });
+      return toJobRecord(ids[i]!, values as (string | null)[]);
+    });
   }
 
   async children(id: string): Promise<JobRecord[]> {

@@ -18,7 +18,10 @@ export interface JobStore {
   /** Adds jobs. Each is refused with `QUEUE_FULL` if the number of queued and delayed jobs would pass `limit`. */
   enqueue(jobs: readonly NewJob[], options: EnqueueOptions): Promise<EnqueueOutcome[]>;
 
-  /** Hands out up to `max` ready jobs under a lease owned by `owner`. */
+  /**
+   * Hands out up to `max` ready jobs under a lease owned by `owner`. A job whose cancel was
+   * requested while it ran and whose lease then ran out is settled `cancelled`, never handed out.
+   */
   claim(request: ClaimRequest): Promise<ClaimResult>;
 
   /**
@@ -27,8 +30,19 @@ export interface JobStore {
    */
   claimNow?(request: ClaimRequest): ClaimResult;
 
-  /** Extends leases; `false` for a lease that is no longer held (expired and taken, or settled). */
-  renew(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]>;
+  /**
+   * Extends leases. Each answer says whether the lease is still held and, if it is, whether a
+   * cancel was requested for the job: the store is the record of a cancel, so a running attempt
+   * learns of it within one renew interval even when the `job.cancel.requested` signal was lost.
+   */
+  renew(leases: readonly LeaseRef[], leaseMs: number): Promise<RenewOutcome[]>;
+
+  /**
+   * Records of many jobs in one round trip (`undefined` for an unknown id), in the order asked.
+   * Reconciliation reads through it: after a lost signal, waiting parents, result waiters and
+   * event streams re-derive what they missed from the records.
+   */
+  getMany(ids: readonly string[]): Promise<(JobRecord | undefined)[]>;
 
   /** Records how attempts ended. A settlement whose token is not the job's current one is `stale` and changes nothing. */
   settle(settlements: readonly Settlement[]): Promise<SettleOutcome[]>;
@@ -56,8 +70,19 @@ export interface JobStore {
 
   counts(): Promise<StoreCounts>;
 
-  /** Signals for every node: work to claim, job events, cancellations of running jobs. */
+  /**
+   * Signals for every node: work to claim, job events, cancellations of running jobs. They are
+   * hints, never the record: a store may lose some (a subscriber connection dropped) and then
+   * sends `signals.resumed`, after which listeners re-derive their state from the records.
+   */
   subscribe(listener: StoreListener): () => void;
+
+  /**
+   * Optional: the id for a new job. A store split into shards names the shard in the id, so a
+   * child lands in its tree's shard (`parentId`) and an idempotency key always in the same one.
+   * Without it, ids come from `newJobId()`.
+   */
+  newId?(placement: JobPlacement): string;
 
   close(): Promise<void>;
 }
@@ -77,6 +102,12 @@ export interface NewJob {
   fingerprint?: string | undefined;
   parentId?: string | undefined;
   rootId?: string | undefined;
+  /**
+   * The fencing token of the parent's attempt that spawns this job: a spawn from an attempt that
+   * no longer holds the parent (a zombie after a lapsed lease) is refused with `LEASE_LOST`.
+   * Unset for declared trees (the parent is in the same batch) and for jobs without a parent.
+   */
+  parentToken?: number | undefined;
   /** Unique among the children of `parentId`: a second spawn with the key returns the first child. */
   childKey?: string | undefined;
   /** What the parent does when this child fails. */
@@ -104,7 +135,13 @@ export interface EnqueueOptions {
 export type EnqueueOutcome =
   | { ok: true; id: string; created: true; status: JobStatus }
   | { ok: true; id: string; created: false; status: JobStatus; name: string; fingerprint: string | undefined }
-  | { ok: false; code: 'QUEUE_FULL' | 'JOB_NOT_FOUND' };
+  | { ok: false; code: 'QUEUE_FULL' | 'JOB_NOT_FOUND' | 'LEASE_LOST' };
+
+/** Where a new job should live; see `JobStore.newId`. */
+export interface JobPlacement {
+  parentId?: string | undefined;
+  idempotencyKey?: string | undefined;
+}
 
 export interface ClaimRequest {
   /** Identifies the claiming node; leases and cancel signals name it. */
@@ -147,6 +184,9 @@ export type Settlement = LeaseRef &
     | { outcome: 'cancelled'; error: SerializedError }
     | { outcome: 'retry'; error: SerializedError; runAt: number }
   );
+
+/** A renewal's answer: still held (perhaps with a cancel to act on), or lost to expiry or settlement. */
+export type RenewOutcome = { held: true; cancel?: SerializedError | undefined } | { held: false };
 
 export type SettleOutcome = 'ok' | 'stale';
 
@@ -192,6 +232,8 @@ export type StoreSignal =
   | { type: 'job.event'; event: JobEvent }
   | { type: 'job.cancel.requested'; id: string; owner: string; reason: SerializedError }
   /** A job (with its subtree) left retention; whatever it referenced (blobs) can go. */
-  | { type: 'job.dropped'; id: string; meta: Record<string, string> | undefined };
+  | { type: 'job.dropped'; id: string; meta: Record<string, string> | undefined }
+  /** Signals may have been lost (the subscriber reconnected): re-derive from the records. */
+  | { type: 'signals.resumed' };
 
 export type StoreListener = (signal: StoreSignal) => void;

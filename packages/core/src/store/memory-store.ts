@@ -15,6 +15,7 @@ import type {
   JobRecord,
   JobStore,
   LeaseRef,
+  RenewOutcome,
   NewJob,
   Settlement,
   SettleOutcome,
@@ -310,14 +311,15 @@ export class MemoryStore implements JobStore {
     return best;
   }
 
-  async renew(leases: readonly LeaseRef[], leaseMs: number): Promise<boolean[]> {
+  async renew(leases: readonly LeaseRef[], leaseMs: number): Promise<RenewOutcome[]> {
     this.assertOpen();
     const now = this.stamp();
-    return leases.map((lease) => {
+    return leases.map((lease): RenewOutcome => {
       const rec = this.held(lease);
-      if (!rec || rec.leaseExpiresAt <= now) return false;
+      if (!rec || rec.leaseExpiresAt <= now) return { held: false };
       rec.leaseExpiresAt = now + leaseMs;
-      return true;
+      const cancel = rec.extra?.cancelRequested;
+      return cancel ? { held: true, cancel } : { held: true };
     });
   }
 
@@ -384,6 +386,13 @@ export class MemoryStore implements JobStore {
   async get(id: string): Promise<JobRecord | undefined> {
     const rec = this.records.get(id);
     return rec ? toRecord(rec) : undefined;
+  }
+
+  async getMany(ids: readonly string[]): Promise<(JobRecord | undefined)[]> {
+    return ids.map((id) => {
+      const rec = this.records.get(id);
+      return rec ? toRecord(rec) : undefined;
+    });
   }
 
   async children(id: string): Promise<JobRecord[]> {

@@ -6,7 +6,7 @@ import type { JobStore } from '../store/job-store.js';
 
 /**
  * Keeps the leases of this node's attempts alive: every third of the lease, one `renew` call for
- * all of them. An attempt whose lease the store no longer grants (it ran out and another node
+ * all of them. A renewal that reports a requested cancel aborts the attempt with `JOB_CANCELLED`. An attempt whose lease the store no longer grants (it ran out and another node
  * took the job) is aborted with `LEASE_LOST`: its result would be fenced off anyway.
  */
 export class LeaseRenewer {
@@ -45,9 +45,12 @@ export class LeaseRenewer {
         this.leaseMs,
       )
       .then(
-        (held) => {
-          held.forEach((ok, i) => {
-            if (!ok) attempts[i]!.abort(new JobError('LEASE_LOST', `Job ${attempts[i]!.job.id} lost its lease.`));
+        (outcomes) => {
+          outcomes.forEach((outcome, i) => {
+            const attempt = attempts[i]!;
+            if (!outcome.held) attempt.abort(new JobError('LEASE_LOST', `Job ${attempt.job.id} lost its lease.`));
+            // The store is the record of a cancel: this reaches the attempt even if the signal was lost.
+            else if (outcome.cancel) attempt.abort(new JobError('JOB_CANCELLED', outcome.cancel.message));
           });
           this.schedule();
         },

@@ -247,7 +247,11 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         const [id] = await add(newJob());
         const lease = await claimOne('node-a');
         await clock.advance(900);
-        expect(await store.renew([lease, { id: id!, token: lease.token + 1 }, { id: 'missing', token: 1 }], LEASE)).toEqual([true, false, false]);
+        expect(await store.renew([lease, { id: id!, token: lease.token + 1 }, { id: 'missing', token: 1 }], LEASE)).toEqual([
+          { held: true },
+          { held: false },
+          { held: false },
+        ]);
         await clock.advance(900);
         expect((await claim('node-b')).jobs).toEqual([]);
         expect(await store.get(id!)).toMatchObject({ status: 'running', attempt: 1 });
@@ -258,7 +262,7 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         const [id] = await add(newJob());
         const first = await claimOne('node-a');
         await clock.advance(LEASE);
-        expect(await store.renew([first], LEASE)).toEqual([false]);
+        expect(await store.renew([first], LEASE)).toEqual([{ held: false }]);
         const second = await claimOne('node-b');
         expect(second).toMatchObject({ id, attempt: 2 });
         expect(second.token).toBeGreaterThan(first.token);
@@ -480,7 +484,7 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         const childLease = await claimOne('node-b', { names: ['child'] });
         await store.settle([{ ...parentLease, outcome: 'completed', output: 'early' }]);
         // No longer held by its node: nothing of the old attempt can touch it.
-        expect(await store.renew([parentLease], LEASE)).toEqual([false]);
+        expect(await store.renew([parentLease], LEASE)).toEqual([{ held: false }]);
         expect(await store.cancel(parentId!)).toBe('cancelling');
         await signals.waitFor((s) => s.type === 'job.cancel.requested' && s.id === childId && s.owner === 'node-b');
         await store.settle([{ ...childLease, outcome: 'cancelled', error: { code: 'JOB_CANCELLED', message: 'x' } }]);
@@ -551,7 +555,7 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         expect(await store.setWaiting(lease, true)).toBe(true);
         expect(await status(id!)).toBe('waitingChildren');
         expect(await store.counts()).toMatchObject({ running: 0, waitingChildren: 1 });
-        expect(await store.renew([lease], LEASE)).toEqual([true]);
+        expect(await store.renew([lease], LEASE)).toEqual([{ held: true }]);
         expect(await store.setWaiting(lease, false)).toBe(true);
         expect(await status(id!)).toBe('running');
         expect(await store.setWaiting({ id: id!, token: lease.token + 1 }, true)).toBe(false);
