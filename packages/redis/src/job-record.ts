@@ -28,7 +28,7 @@ export const jobRecordFields = [
 export function toJobRecord(id: string, values: (string | null)[]): JobRecord | undefined {
   const [s, n, i, p, a, ca, sa, fa, ra, pg, o, e, pa, r, ck, of, cc, pc, ik, m] = values;
   if (!s) return undefined;
-  // Cleared fields are written as '' (see lua-library.ts): both mean "not set".
+  // Cleared fields are written as '' (see lua/context.lua): both mean "not set".
   const num = (v: string | null | undefined) => (v ? Number(v) : undefined);
   const str = (v: string | null | undefined) => (v ? v : undefined);
   return {

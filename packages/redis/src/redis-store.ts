@@ -23,7 +23,8 @@ import type {
 } from '@scalable-api/core';
 import { jobRecordFields, toJobRecord } from './job-record.js';
 import { assertPlainText, decodeJson, encodeError, encodeJson } from './json-codec.js';
-import { redisScripts, type RedisScriptName } from './redis-scripts.js';
+import { FunctionCaller } from './function-caller.js';
+import { functionLibrary, type FunctionName } from './function-library.js';
 import { SignalChannel } from './signal-channel.js';
 
 export interface RedisStoreOptions {
@@ -49,22 +50,19 @@ export interface RedisStoreOptions {
   sweepMs?: number;
 }
 
-type ScriptCall = (key: string, ...args: (string | number)[]) => Promise<unknown>;
-type ScriptClient = Record<RedisScriptName, ScriptCall>;
-
 const CANCELLED: SerializedError = { code: 'JOB_CANCELLED', message: 'The job was cancelled.' };
 const statuses: readonly JobStatus[] = ['queued', 'delayed', 'running', 'waitingChildren', 'completed', 'failed', 'cancelled'];
 
 /**
- * The store for many machines. Every transition is one Lua script (EVALSHA through ioredis'
- * `defineCommand`), so it is atomic whichever node runs it, and a batch of enqueues, claims or
- * settlements is one round trip. Signals are published by the same scripts on `{prefix}:signals`
+ * The store for many machines. Every transition is one call of a Redis function (`FCALL`; the
+ * library is in `lua/`), so it is atomic whichever node runs it, and a batch of enqueues, claims
+ * or settlements is one round trip. Signals are published by the same scripts on `{prefix}:signals`
  * and reach every node's `subscribe` listeners through a second, subscribed connection.
  */
 export class RedisStore implements JobStore {
   readonly durable = true;
   private readonly client: Redis | Cluster;
-  private readonly scripts: ScriptClient;
+  private readonly functions: FunctionCaller;
   private readonly ownsClient: boolean;
   private readonly base: string;
   private readonly countsKey: string;
@@ -82,8 +80,7 @@ export class RedisStore implements JobStore {
     // Connection errors reach callers as STORE_UNAVAILABLE from the operation that hit them;
     // without a listener ioredis would also print each reconnect attempt.
     if (this.ownsClient) this.client.on('error', () => {});
-    for (const [name, lua] of Object.entries(redisScripts)) this.client.defineCommand(name, { numberOfKeys: 1, lua });
-    this.scripts = this.client as unknown as ScriptClient;
+    this.functions = new FunctionCaller(this.client, functionLibrary);
     this.base = `{${prefix}}:`;
     this.countsKey = `${this.base}counts`;
     this.clock = options.clock ?? { now: () => Date.now() };
@@ -120,7 +117,7 @@ export class RedisStore implements JobStore {
         job.meta === undefined ? '' : JSON.stringify(job.meta),
       );
     }
-    const rows = (await this.run('scalableEnqueue', args)) as (string | number)[][];
+    const rows = (await this.run('enqueue', args)) as (string | number)[][];
     return rows.map((row, i): EnqueueOutcome => {
       if (row[0] === 1) return { ok: true, id: jobs[i]!.id, created: true, status: row[1] as JobStatus };
       if (row[0] === 2) {
@@ -138,7 +135,7 @@ export class RedisStore implements JobStore {
     const capacity = [...(request.capacity ?? [])];
     args.push(String(capacity.length));
     for (const [name, cap] of capacity) args.push(name, String(cap));
-    const [rows, next] = (await this.run('scalableClaim', args)) as [(string | number)[][], string];
+    const [rows, next] = (await this.run('claim', args)) as [(string | number)[][], string];
     const jobs = rows.map(([id, token, name, input, attempt, priority, parentId, rootId, createdAt, meta]): ClaimedJob => ({
       id: String(id),
       token: Number(token),
@@ -157,7 +154,7 @@ export class RedisStore implements JobStore {
   async renew(leases: readonly LeaseRef[], leaseMs: number): Promise<RenewOutcome[]> {
     if (leases.length === 0) return [];
     const args = [String(leaseMs), ...leases.flatMap((l) => [l.id, String(l.token)])];
-    return ((await this.run('scalableRenew', args)) as number[]).map((r): RenewOutcome => (r === 1 ? { held: true } : { held: false }));
+    return ((await this.run('renew', args)) as number[]).map((r): RenewOutcome => (r === 1 ? { held: true } : { held: false }));
   }
 
   async settle(settlements: readonly Settlement[]): Promise<SettleOutcome[]> {
@@ -179,20 +176,20 @@ export class RedisStore implements JobStore {
       }
       args.push(s.id, String(s.token), outcome, payload, s.outcome === 'retry' ? String(s.runAt) : '');
     }
-    return ((await this.run('scalableSettle', args)) as number[]).map((r) => (r === 1 ? 'ok' : 'stale'));
+    return ((await this.run('settle', args)) as number[]).map((r) => (r === 1 ? 'ok' : 'stale'));
   }
 
   async setWaiting(lease: LeaseRef, waiting: boolean): Promise<boolean> {
-    return (await this.run('scalableSetWaiting', [lease.id, String(lease.token), waiting ? '1' : '0'])) === 1;
+    return (await this.run('set_waiting', [lease.id, String(lease.token), waiting ? '1' : '0'])) === 1;
   }
 
   async progress(lease: LeaseRef, value: unknown): Promise<boolean> {
     const json = encodeJson(value, `progress of job ${lease.id}`);
-    return (await this.run('scalableProgress', [lease.id, String(lease.token), json])) === 1;
+    return (await this.run('progress', [lease.id, String(lease.token), json])) === 1;
   }
 
   async cancel(id: string, reason: SerializedError = CANCELLED): Promise<CancelOutcome> {
-    return (await this.run('scalableCancel', [id, encodeError(reason)])) as CancelOutcome;
+    return (await this.run('cancel', [id, encodeError(reason)])) as CancelOutcome;
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
@@ -261,9 +258,9 @@ export class RedisStore implements JobStore {
     return `${this.base}${kind}:${id}`;
   }
 
-  private async run(script: RedisScriptName, args: string[]): Promise<unknown> {
+  private async run(fn: FunctionName, args: string[]): Promise<unknown> {
     const now = String(this.clock.now());
-    return this.call(() => this.scripts[script](this.countsKey, now, ...this.config, ...args));
+    return this.call(() => this.functions.call(fn, this.base, [now, ...this.config, ...args]));
   }
 
   private async call<T>(operation: () => Promise<T>): Promise<T> {

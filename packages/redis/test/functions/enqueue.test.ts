@@ -1,0 +1,54 @@
+import { expect, it } from 'vitest';
+import { describeWithRedis } from '../redis-fixture.js';
+import { T0, useFunctionHarness } from './function-harness.js';
+
+await describeWithRedis('function enqueue', () => {
+  const harness = useFunctionHarness();
+
+  it('writes each job as one hash, queues it by name and counts it', async () => {
+    const h = await harness();
+    const reply = await h.call('enqueue', 10, '0', ...h.newJob('a', { input: '{"x":1}', priority: 2 }), ...h.newJob('b', { name: 'm' }));
+    expect(reply).toEqual([
+      [1, 'queued'],
+      [1, 'queued'],
+    ]);
+    expect(await h.job('a')).toMatchObject({ n: 'n', s: 'queued', i: '{"x":1}', p: '2', ca: String(T0), r: 'a' });
+    expect(await h.client.zrange(h.key('q:n'), 0, -1, 'WITHSCORES')).toEqual(['0000000000000001a', '-2']);
+    expect(await h.client.zrange(h.key('q:m'), 0, -1)).toEqual(['0000000000000002b']);
+    expect(await h.counts()).toMatchObject({ queued: '2' });
+  });
+
+  it('answers QUEUE_FULL at the bound, and for the whole batch when atomic', async () => {
+    const h = await harness();
+    expect(await h.call('enqueue', 1, '0', ...h.newJob('a'), ...h.newJob('b'))).toEqual([
+      [1, 'queued'],
+      [0, 'QUEUE_FULL'],
+    ]);
+    expect(await h.call('enqueue', 2, '1', ...h.newJob('c'), ...h.newJob('d'))).toEqual([
+      [0, 'QUEUE_FULL'],
+      [0, 'QUEUE_FULL'],
+    ]);
+    expect(await h.client.exists(h.key('j:c'), h.key('j:d'))).toBe(0);
+  });
+
+  it('returns the job found by idempotency key or child key instead of adding one', async () => {
+    const h = await harness();
+    await h.call('enqueue', 10, '0', ...h.newJob('p', { idem: 'k', fingerprint: 'f1' }));
+    expect(await h.call('enqueue', 10, '0', ...h.newJob('q', { idem: 'k' }))).toEqual([[2, 'p', 'queued', 'n', 'f1']]);
+    await h.call('enqueue', 10, '0', ...h.newJob('c1', { parent: 'p', childKey: 'x' }));
+    expect(await h.call('enqueue', 10, '0', ...h.newJob('c2', { parent: 'p', childKey: 'x' }))).toEqual([[2, 'c1', 'queued', 'n', '']]);
+    expect(await h.job('p')).toMatchObject({ cc: '1', pc: '1' });
+    expect(await h.client.lrange(h.key('c:p'), 0, -1)).toEqual(['c1']);
+  });
+
+  it('refuses a child of an unknown parent with JOB_NOT_FOUND', async () => {
+    const h = await harness();
+    expect(await h.call('enqueue', 10, '0', ...h.newJob('c', { parent: 'nobody' }))).toEqual([[0, 'JOB_NOT_FOUND']]);
+  });
+
+  it('holds a job with a future runAt in the delayed set', async () => {
+    const h = await harness();
+    expect(await h.call('enqueue', 10, '0', ...h.newJob('a', { runAt: T0 + 500 }))).toEqual([[1, 'delayed']]);
+    expect(await h.client.zrange(h.key('delayed'), 0, -1, 'WITHSCORES')).toEqual(['a', String(T0 + 500)]);
+  });
+});

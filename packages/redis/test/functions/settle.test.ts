@@ -1,0 +1,60 @@
+import { expect, it } from 'vitest';
+import { describeWithRedis } from '../redis-fixture.js';
+import { T0, useFunctionHarness, type FunctionHarness } from './function-harness.js';
+
+async function running(h: FunctionHarness, ...ids: string[]) {
+  await h.call('enqueue', 100, '0', ...ids.flatMap((id) => h.newJob(id)));
+  await h.call('claim', 'node-1', ids.length, 1_000, -1, 0);
+}
+
+await describeWithRedis('function settle', () => {
+  const harness = useFunctionHarness();
+
+  it('records completed, failed and retried attempts of the current token, and nothing for a stale one', async () => {
+    const h = await harness();
+    await running(h, 'a', 'b', 'c');
+    h.now = T0 + 10;
+    const err = '{"code":"JOB_FAILED","message":"boom"}';
+    const reply = await h.call(
+      'settle',
+      'a',
+      1,
+      'completed',
+      '{"ok":true}',
+      '',
+      'b',
+      1,
+      'failed',
+      err,
+      '',
+      'c',
+      1,
+      'retry',
+      err,
+      T0 + 500,
+      'a',
+      7,
+      'failed',
+      err,
+      '',
+    );
+    expect(reply).toEqual([1, 1, 1, 0]);
+    expect(await h.job('a')).toMatchObject({ s: 'completed', o: '{"ok":true}', fa: String(T0 + 10), ow: '' });
+    expect(await h.job('b')).toMatchObject({ s: 'failed', e: err });
+    expect(await h.job('c')).toMatchObject({ s: 'delayed', ra: String(T0 + 500) });
+    expect(await h.client.zcard(h.key('leases'))).toBe(0);
+    expect(await h.counts()).toMatchObject({ running: '0', completed: '1', failed: '1', delayed: '1' });
+    expect(await h.client.lrange(h.key('roots'), 0, -1)).toEqual(['a', 'b']);
+  });
+
+  it('settles a parent only after its last child, bottom-up', async () => {
+    const h = await harness();
+    await running(h, 'p');
+    await h.call('enqueue', 10, '0', ...h.newJob('c', { parent: 'p' }));
+    expect(await h.call('settle', 'p', 1, 'completed', '1', '')).toEqual([1]);
+    expect(await h.job('p')).toMatchObject({ s: 'waitingChildren', df: 'completed' });
+    const [[child]] = (await h.call('claim', 'node-1', 1, 1_000, -1, 0)) as [unknown[][]];
+    expect(await h.call('settle', 'c', (child as unknown[])[1] as number, 'completed', '2', '')).toEqual([1]);
+    expect(await h.job('p')).toMatchObject({ s: 'completed', o: '1' });
+  });
+});
