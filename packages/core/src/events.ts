@@ -22,6 +22,8 @@ export type JobEvent =
   | (JobEventBase & { type: 'job.progress'; status: 'running' | 'waitingChildren'; progress: unknown })
   | (JobEventBase & { type: 'job.waiting'; status: 'waitingChildren' })
   | (JobEventBase & { type: 'job.retrying'; status: 'delayed' | 'queued'; attempt: number; runAt: number; error: SerializedError })
+  /** Handed back unrun or unfinished by its node (it was stopping, or could not use the claim): queued again, the attempt not counted. */
+  | (JobEventBase & { type: 'job.released'; status: 'queued' })
   | (JobEventBase & { type: 'job.completed'; status: 'completed'; output: unknown })
   | (JobEventBase & { type: 'job.failed'; status: 'failed'; error: SerializedError })
   | (JobEventBase & { type: 'job.cancelled'; status: 'cancelled'; error: SerializedError });

@@ -7,7 +7,12 @@ import { runStoreConformance, SimulatedClock } from '../src/testing/index.js';
 
 runStoreConformance('createMemoryStore', (options) => {
   const clock = new SimulatedClock();
-  return { store: createMemoryStore({ ...options, clock }), clock, cleanup: () => {} };
+  return {
+    store: createMemoryStore({ ...options, clock }),
+    clock,
+    supports: { released: true, parentToken: true, renewCancel: true, deepTrees: true },
+    cleanup: () => {},
+  };
 });
 
 describe('the memory store’s event log', () => {

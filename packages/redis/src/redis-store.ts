@@ -171,10 +171,17 @@ export class RedisStore implements JobStore {
           outcome = 'failed';
           payload = encodeError({ code: 'JOB_FAILED', message: (error as Error).message });
         }
+      } else if (s.outcome === 'released') {
+        // TEMPORARY, until the settle script knows 'released' (the conformance cases gated by
+        // `supports.released`): sent as a retry due now, so the job runs again instead of being
+        // read as cancelled, though the attempt is counted.
+        outcome = 'retry';
+        payload = encodeError({ code: 'SHUTTING_DOWN', message: 'Released by its node.' });
       } else {
         payload = encodeError(s.error);
       }
-      args.push(s.id, String(s.token), outcome, payload, s.outcome === 'retry' ? String(s.runAt) : '');
+      const runAt = s.outcome === 'retry' ? String(s.runAt) : s.outcome === 'released' ? String(this.clock.now()) : '';
+      args.push(s.id, String(s.token), outcome, payload, runAt);
     }
     return ((await this.run('settle', args)) as number[]).map((r) => (r === 1 ? 'ok' : 'stale'));
   }

@@ -183,6 +183,12 @@ export type Settlement = LeaseRef &
     | { outcome: 'failed'; error: SerializedError }
     | { outcome: 'cancelled'; error: SerializedError }
     | { outcome: 'retry'; error: SerializedError; runAt: number }
+    /**
+     * Handed back by a node that is stopping or could not use the claim: queued again at once,
+     * the attempt not counted (the next claim has the same `attempt`) and no stall recorded. A
+     * job whose cancel was requested is settled `cancelled` instead.
+     */
+    | { outcome: 'released' }
   );
 
 /** A renewal's answer: still held (perhaps with a cancel to act on), or lost to expiry or settlement. */

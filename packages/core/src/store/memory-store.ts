@@ -125,6 +125,8 @@ export class MemoryStore implements JobStore {
     }
     const parent = job.parentId === undefined ? undefined : this.records.get(job.parentId);
     if (job.parentId !== undefined && (!parent || isTerminal(parent.status))) return { ok: false, code: 'JOB_NOT_FOUND' };
+    // A spawn from an attempt that no longer holds its parent (a zombie after a lapsed lease).
+    if (parent && job.parentToken !== undefined && !this.holds(parent, job.parentToken, now)) return { ok: false, code: 'LEASE_LOST' };
     if (parent && job.childKey !== undefined) {
       const existing = this.records.get(parent.extra?.childKeys?.get(job.childKey) ?? '');
       if (existing) {
@@ -330,15 +332,21 @@ export class MemoryStore implements JobStore {
       const rec = this.held(s);
       if (!rec) return 'stale';
       this.release(rec);
+      const cancel = rec.extra?.cancelRequested;
       if (s.outcome === 'completed') {
         this.finish(rec, 'completed', now, s.output, undefined);
-      } else if (s.outcome === 'retry' && !rec.extra?.cancelRequested) {
-        rec.error = s.error;
-        this.requeue(rec, s.runAt, now, s.error);
       } else if (s.outcome === 'failed') {
         this.finish(rec, 'failed', now, undefined, s.error);
+      } else if (s.outcome === 'cancelled') {
+        this.finish(rec, 'cancelled', now, undefined, s.error);
+      } else if (cancel) {
+        // Asked to stop while it ran: a retry or a hand-back would only run it again.
+        this.finish(rec, 'cancelled', now, undefined, cancel);
+      } else if (s.outcome === 'retry') {
+        rec.error = s.error;
+        this.requeue(rec, s.runAt, now, s.error);
       } else {
-        this.finish(rec, 'cancelled', now, undefined, s.outcome === 'cancelled' ? s.error : (rec.extra?.cancelRequested ?? CANCELLED));
+        this.giveBack(rec);
       }
       return 'ok';
     });
@@ -449,6 +457,11 @@ export class MemoryStore implements JobStore {
     return rec;
   }
 
+  /** Whether the attempt with `token` still holds `rec`, by the same test as `renew`. */
+  private holds(rec: Rec, token: number, now: number): boolean {
+    return this.held({ id: rec.id, token }) === rec && rec.leaseExpiresAt > now;
+  }
+
   private pushReady(rec: Rec): void {
     let queue = this.ready.get(rec.name);
     if (!queue) {
@@ -523,6 +536,17 @@ export class MemoryStore implements JobStore {
     } else {
       this.emit(rec, { type: 'job.queued', status: 'queued' });
     }
+  }
+
+  /** A released job: queued again as if the attempt had not been claimed (see `Settlement`). */
+  private giveBack(rec: Rec): void {
+    // The event first: it writes out the implied `job.started` from the record as it still is.
+    this.emit(rec, { type: 'job.released', status: 'queued' });
+    this.move(rec, 'queued');
+    rec.attempt--;
+    if (rec.attempt === 0) rec.startedAt = undefined;
+    this.pushReady(rec);
+    this.signals.push({ type: 'work.available' });
   }
 
   private finish(rec: Rec, status: 'completed' | 'failed' | 'cancelled', now: number, output: unknown, error: SerializedError | undefined): void {

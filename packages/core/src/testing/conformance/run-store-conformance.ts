@@ -1,0 +1,36 @@
+import { describe } from 'vitest';
+import { describeCancel } from './describe-cancel.js';
+import { describeClaim } from './describe-claim.js';
+import { describeEnqueue } from './describe-enqueue.js';
+import { describeEvents } from './describe-events.js';
+import { describeLeases } from './describe-leases.js';
+import { describeRetention } from './describe-retention.js';
+import { describeSettle } from './describe-settle.js';
+import { describeTrees } from './describe-trees.js';
+import { conformanceSetup, type StoreFactory } from './store-fixture.js';
+
+/**
+ * The one suite every `JobStore` runs, so the memory store and the Redis store cannot drift
+ * apart. Time is the fixture's `SimulatedClock`; signals may arrive asynchronously (a remote
+ * store publishes them), so assertions on signals wait for them, bounded in real time. Each
+ * area is its own `describe…(setup)`, in the file of that name.
+ *
+ * @example
+ * runStoreConformance('memory', (options) => {
+ *   const clock = new SimulatedClock();
+ *   return { store: createMemoryStore({ ...options, clock }), clock, cleanup: () => {} };
+ * });
+ */
+export function runStoreConformance(name: string, factory: StoreFactory): void {
+  describe(`JobStore conformance: ${name}`, () => {
+    const setup = conformanceSetup(factory);
+    describeEnqueue(setup);
+    describeClaim(setup);
+    describeLeases(setup);
+    describeSettle(setup);
+    describeCancel(setup);
+    describeTrees(setup);
+    describeEvents(setup);
+    describeRetention(setup);
+  });
+}
