@@ -1,13 +1,33 @@
 import { errorCodes, type ErrorCode } from '@scalable-api/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { HttpProblemError, sendProblem, type ProblemCode, type ProblemIssue } from './problem.js';
+import { HttpProblemError, problemStatuses, sendProblem, type ProblemCode, type ProblemIssue } from './problem.js';
 
 export interface ProblemErrorHandlerOptions {
   /** Seconds a client should wait after a 503 (queue full, shutting down). */
   retryAfterSeconds: number;
   /** Counts each rejection by code, for /metrics. */
   onProblem?: (code: ProblemCode) => void;
+  /**
+   * Errors fastify raises on its not-found route (a `QUERY` without a Content-Type is refused
+   * before any handler runs) are answered as the scope's 404/405 instead of a 400.
+   */
+  onNotFound?: (request: FastifyRequest, reply: FastifyReply) => FastifyReply;
 }
+
+/**
+ * Core codes whose message is written for the caller: it names only what the caller sent or a
+ * bound it hit. Every other core code gets its documented title, because its message may carry
+ * internals (`Redis: Reached the max retries…`, a script name, a tenant-scoped idempotency key);
+ * the error itself, cause included, goes to the log.
+ */
+const callerFacing: ReadonlySet<ErrorCode> = new Set([
+  'INPUT_INVALID',
+  'JOB_TYPE_UNKNOWN',
+  'QUEUE_FULL',
+  'WAITING_PARENTS_FULL',
+  'CHILDREN_LIMIT',
+  'PAYLOAD_TOO_LARGE',
+]);
 
 /**
  * Turns whatever a route throws into an RFC 9457 problem: the adapter's own errors, the core's
@@ -16,9 +36,11 @@ export interface ProblemErrorHandlerOptions {
  */
 export function problemErrorHandler(options: ProblemErrorHandlerOptions) {
   return function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    if (request.is404 && options.onNotFound && !(error instanceof HttpProblemError)) return options.onNotFound(request, reply);
     const { code, detail, headers, issues } = classify(error);
     options.onProblem?.(code);
     if (code === 'INTERNAL_ERROR') request.log.error({ err: error }, 'unhandled error in the jobs adapter');
+    else if (problemStatuses[code] >= 500) request.log.warn({ err: error, code }, 'request refused');
     return sendProblem(request, reply, code, detail, { headers, issues, retryAfterSeconds: options.retryAfterSeconds });
   };
 }
@@ -37,7 +59,7 @@ function classify(error: unknown): Classified {
   if (typeof coded.code === 'string' && Object.hasOwn(errorCodes, coded.code)) {
     const code = coded.code as ErrorCode;
     const issues = code === 'INPUT_INVALID' ? issuesOf(coded.details) : undefined;
-    return { code, detail: String(coded.message ?? code), headers: {}, issues };
+    return { code, detail: publicDetail(code, coded), headers: {}, issues };
   }
   const status = typeof coded.statusCode === 'number' ? coded.statusCode : 500;
   const message = typeof coded.message === 'string' ? coded.message : 'Bad request';
@@ -45,6 +67,17 @@ function classify(error: unknown): Classified {
   if (status === 415 || coded.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return plain('UNSUPPORTED_MEDIA_TYPE', message);
   if (status >= 400 && status < 500) return plain('MALFORMED_REQUEST', message);
   return plain('INTERNAL_ERROR', 'An unexpected error occurred.');
+}
+
+function publicDetail(code: ErrorCode, error: { message?: unknown; details?: unknown }): string {
+  if (callerFacing.has(code) && typeof error.message === 'string') return error.message;
+  if (code === 'IDEMPOTENCY_CONFLICT') {
+    const existing = (error.details as { existingId?: unknown } | undefined)?.existingId;
+    return typeof existing === 'string'
+      ? `This Idempotency-Key is already used by job ${existing} with another job type or other input.`
+      : errorCodes[code];
+  }
+  return errorCodes[code];
 }
 
 function plain(code: ProblemCode, detail: string): Classified {
@@ -81,4 +114,15 @@ function segmentOf(segment: unknown): string | number {
  */
 export function problemFrameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   sendProblem(request, reply, 'MALFORMED_REQUEST', typeof error.message === 'string' ? error.message.slice(0, 300) : 'Malformed URL.');
+}
+
+/**
+ * For the host app's `setNotFoundHandler`: its unknown routes answered as problems like the
+ * plugin's own. The plugin cannot install it itself (the root's 404s are the host app's).
+ *
+ * @example
+ * app.setNotFoundHandler(problemNotFound);
+ */
+export function problemNotFound(request: FastifyRequest, reply: FastifyReply): void {
+  sendProblem(request, reply, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?', 1)[0]!.slice(0, 200)}.`);
 }
