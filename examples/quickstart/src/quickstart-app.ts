@@ -1,5 +1,12 @@
 import { createJobSystem, type JobStore, type JobSystem, type JobSystemOptions } from '@scalable-api/core';
-import { createFsBlobStore, jobsPlugin, problemFrameworkErrors, type BlobStore, type JobsPluginOptions } from '@scalable-api/http-adapter';
+import {
+  createFsBlobStore,
+  jobsPlugin,
+  problemFrameworkErrors,
+  problemNotFound,
+  type BlobStore,
+  type JobsPluginOptions,
+} from '@scalable-api/http-adapter';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { demoJobs } from './demo-jobs.js';
 
@@ -61,6 +68,8 @@ export async function createQuickstart(config: QuickstartConfig): Promise<Quicks
     onConstructorPoisoning: 'error',
     frameworkErrors: problemFrameworkErrors,
   });
+  // Unknown routes outside the plugin's (the root is this app's) are problems like its own.
+  app.setNotFoundHandler(problemNotFound);
   // The server's pino logger is the jobs' logger too: job lines carry job id, name, attempt,
   // parent and root ids beside the request lines.
   const system = createJobSystem({

@@ -15,5 +15,5 @@ export {
   type ProblemCode,
   type ProblemIssue,
 } from './problem.js';
-export { problemFrameworkErrors } from './problem-error-handler.js';
+export { problemFrameworkErrors, problemNotFound } from './problem-error-handler.js';
 export type { RateLimitOptions } from './rate-limiter.js';

@@ -1,3 +1,4 @@
+import { isTerminal, type JobStatus } from '@scalable-api/core';
 import type { FastifyContentTypeParser, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fromStore, loadJob, type AdapterContext } from './adapter-context.js';
 import { eventsHandler } from './events-route.js';
@@ -33,7 +34,11 @@ export function jobRoutes(ctx: AdapterContext, info: { title: string; version: s
     app.addContentTypeParser(/^image\/[\w.+-]+/, passStream);
 
     app.setErrorHandler(
-      problemErrorHandler({ retryAfterSeconds: ctx.limits.retryAfterSeconds, onProblem: (code) => ctx.metrics.countProblem(code) }),
+      problemErrorHandler({
+        retryAfterSeconds: ctx.limits.retryAfterSeconds,
+        onProblem: (code) => ctx.metrics.countProblem(code),
+        onNotFound: (request, reply) => notFound(app, ctx, request, reply),
+      }),
     );
     app.setNotFoundHandler((request, reply) => notFound(app, ctx, request, reply));
 
@@ -132,11 +137,12 @@ export function jobRoutes(ctx: AdapterContext, info: { title: string; version: s
       { ...idDoc('Cancel a job and its subtree', { 200: 'Cancelled, or already settled', 202: 'Running: cancellation requested' }), bodyLimit: 1024 },
       async (request: IdRequest, reply) => {
         const { id } = request.params;
-        await loadJob(ctx, request, id);
+        const before = await loadJob(ctx, request, id);
         const outcome = await fromStore(ctx.system.cancel(id));
         if (outcome === 'not_found') throw new HttpProblemError('JOB_NOT_FOUND', 'The job is gone.');
-        const status = (await fromStore(ctx.system.get(id)))?.status ?? 'cancelled';
-        return reply.code(outcome === 'cancelling' ? 202 : 200).send({ id, outcome, status });
+        return reply
+          .code(outcome === 'cancelling' ? 202 : 200)
+          .send({ id, outcome, status: await statusAfterCancel(ctx, id, outcome, before.status) });
       },
     );
 
@@ -150,6 +156,25 @@ export function jobRoutes(ctx: AdapterContext, info: { title: string; version: s
       eventsHandler(ctx),
     );
   };
+}
+
+/**
+ * The status a cancel answers with, the same whichever store and node: it follows the store's
+ * outcome, never a second read racing the owner. `cancelling` is a job (running, or a parent
+ * ending) whose owner has yet to stop it: it keeps the status it had, even when the owner is this
+ * very node and stops it before a second read would run (which made the memory store answer
+ * `cancelled` where Redis answered `running`). `settled`: the job ended on its own first.
+ */
+async function statusAfterCancel(
+  ctx: AdapterContext,
+  id: string,
+  outcome: 'cancelled' | 'cancelling' | 'settled',
+  before: JobStatus,
+): Promise<JobStatus> {
+  if (outcome === 'cancelled') return 'cancelled';
+  if (outcome === 'cancelling') return isTerminal(before) ? 'running' : before;
+  if (isTerminal(before)) return before;
+  return (await fromStore(ctx.system.get(id)))?.status ?? 'cancelled';
 }
 
 /** A 405 with Allow when the path exists under another method, else a 404; both as problems. */

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fromStore, type AdapterContext } from './adapter-context.js';
 import type { RouteDoc } from './openapi.js';
 import { problemErrorHandler } from './problem-error-handler.js';
@@ -15,7 +15,25 @@ const doc = (summary: string, responses: Record<number, string>, produces?: stri
  */
 export function opsRoutes(ctx: AdapterContext) {
   return async function register(app: FastifyInstance): Promise<void> {
-    app.setErrorHandler(problemErrorHandler({ retryAfterSeconds: ctx.limits.retryAfterSeconds }));
+    const notAllowed = (request: FastifyRequest, reply: FastifyReply) => {
+      ctx.metrics.countProblem('METHOD_NOT_ALLOWED');
+      return sendProblem(request, reply, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here.`, { headers: { allow: 'GET, HEAD' } });
+    };
+    const notFound = (request: FastifyRequest, reply: FastifyReply) => {
+      ctx.metrics.countProblem('ROUTE_NOT_FOUND');
+      return sendProblem(request, reply, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?', 1)[0]!.slice(0, 200)}.`);
+    };
+    const handleError = problemErrorHandler({ retryAfterSeconds: ctx.limits.retryAfterSeconds, onNotFound: notFound });
+    // fastify refuses a `QUERY` without a Content-Type before the route's handler runs: on the
+    // 405 routes that is still a 405.
+    app.setErrorHandler((error: Error, request, reply) =>
+      (request.routeOptions.config as { methodNotAllowed?: boolean }).methodNotAllowed
+        ? notAllowed(request, reply)
+        : handleError(error, request, reply),
+    );
+    // The root's 404s belong to the host app (`problemNotFound` makes them problems too); under a
+    // prefix of their own, every unknown path is ours.
+    if (app.prefix !== '') app.setNotFoundHandler(notFound);
 
     app.get('/health', doc('Liveness: 503 only when the system gave up (unhealthy)', { 200: 'Alive', 503: 'Unhealthy' }), async (request, reply) => {
       const health = ctx.system.health();
@@ -38,6 +56,14 @@ export function opsRoutes(ctx: AdapterContext) {
       const body = ctx.metrics.render(stats, { sseConnections: ctx.sse.size, draining: ctx.draining });
       return reply.type('text/plain; version=0.0.4; charset=utf-8').header('cache-control', 'no-store').send(body);
     });
+
+    // Another method on an ops path is a 405 with Allow, and a path below one a 404, both as
+    // problems. OPTIONS stays with the host app (a CORS plugin answers preflights).
+    const otherMethods = app.supportedMethods.filter((method) => method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS');
+    for (const path of ['/health', '/ready', '/metrics']) {
+      app.route({ method: otherMethods, url: path, config: { methodNotAllowed: true }, bodyLimit: 1024, handler: notAllowed });
+      app.route({ method: [...otherMethods, 'GET'], url: `${path}/*`, bodyLimit: 1024, handler: notFound });
+    }
   };
 }
 

@@ -92,6 +92,16 @@ describe('DELETE {prefix}/:id', () => {
       .toEqual(['cancelled', 'cancelled']);
   });
 
+  it('answers 202 cancelling with the status it had for a running job, as the Redis store does (not a racing re-read)', async () => {
+    t = await setup();
+    const { id } = (await post(t.app, '/jobs/sleep', { ms: 60_000 })).json();
+    await expect.poll(async () => (await t.system.get(id))?.status, { timeout: 15_000 }).toBe('running');
+    const res = await t.app.inject({ method: 'DELETE', url: `/jobs/${id}` });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ id, outcome: 'cancelling', status: 'running' });
+    await expect(t.system.handle(id).result()).rejects.toMatchObject({ code: 'JOB_CANCELLED' });
+  });
+
   it('answers 200 with outcome settled for a job that already finished', async () => {
     t = await setup();
     const { id } = (await post(t.app, '/jobs/echo', {})).json();
@@ -118,5 +128,18 @@ describe('routing problems', () => {
     const deep = await t.app.inject({ method: 'GET', url: '/jobs/a/b/c/d' });
     expect(deep.statusCode).toBe(404);
     expect(deep.json().code).toBe('ROUTE_NOT_FOUND');
+  });
+
+  it('answers 405 with Allow for an unknown method such as QUERY without a Content-Type, not 400', async () => {
+    t = await setup();
+    const { id } = (await post(t.app, '/jobs/echo', {})).json();
+    for (const url of [`/jobs/${id}`, `/jobs/${id}/events`, '/jobs/echo']) {
+      const query = await t.app.inject({ method: 'QUERY' as 'GET', url });
+      expect(query.statusCode, url).toBe(405);
+      expect(query.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(query.json().code).toBe('METHOD_NOT_ALLOWED');
+      expect(query.headers.allow).toBeDefined();
+    }
+    expect((await t.app.inject({ method: 'QUERY' as 'GET', url: '/jobs/a/b/c' })).json().code).toBe('ROUTE_NOT_FOUND');
   });
 });

@@ -46,6 +46,34 @@ describe('GET /health and /ready', () => {
   });
 });
 
+describe('routing problems next to the ops routes', () => {
+  it('answer another method on /health, /ready, /metrics with 405 and Allow, as problems', async () => {
+    t = await setup();
+    for (const path of ['/health', '/ready', '/metrics'])
+      for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'QUERY'] as const) {
+        const res = await t.app.inject({ method: method as 'GET', url: path });
+        expect(res.statusCode, `${method} ${path}`).toBe(405);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(res.headers.allow).toBe('GET, HEAD');
+        expect(res.json().code).toBe('METHOD_NOT_ALLOWED');
+      }
+  });
+
+  it('answer unknown paths below them, and anything under an ops prefix of their own, with a 404 problem', async () => {
+    t = await setup();
+    const below = await t.app.inject({ method: 'GET', url: '/metrics/extra' });
+    expect(below.statusCode).toBe(404);
+    expect(below.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(below.json().code).toBe('ROUTE_NOT_FOUND');
+    await t.close();
+    t = await setup({ plugin: { ops: { prefix: '/_' } } });
+    const other = await t.app.inject({ method: 'GET', url: '/_/healthz' });
+    expect(other.statusCode).toBe(404);
+    expect(other.json().code).toBe('ROUTE_NOT_FOUND');
+    expect((await t.app.inject({ method: 'DELETE', url: '/_/ready' })).statusCode).toBe(405);
+  });
+});
+
 describe('GET /metrics', () => {
   it('exposes job counters, queue depth, wait and run histograms and HTTP statuses as Prometheus text', async () => {
     t = await setup();

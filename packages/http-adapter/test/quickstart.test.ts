@@ -101,6 +101,17 @@ describe('examples/quickstart', () => {
       body: 'GIF89a',
     });
     expect(await notImage.json()).toMatchObject({ status: 'failed' });
+    // Whatever a client gets wrong next to the API is a problem document too.
+    for (const [method, path, status] of [
+      ['GET', '/nope', 404],
+      ['GET', '/healthz', 404],
+      ['PUT', '/health', 405],
+      ['POST', '/metrics', 405],
+    ] as const) {
+      const res = await fetch(`${base}${path}`, { method });
+      expect(res.status, `${method} ${path}`).toBe(status);
+      expect(res.headers.get('content-type'), `${method} ${path}`).toMatch(/^application\/problem\+json/);
+    }
   });
 
   it('on SIGTERM refuses new work with 503, finishes accepted jobs, then exits 0', async () => {
