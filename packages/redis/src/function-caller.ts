@@ -14,8 +14,14 @@ export class FunctionCaller {
     private readonly client: Redis | Cluster,
     private readonly library: FunctionLibrary,
   ) {
+    // A connection that comes back may be to a server that restarted empty: load again then.
+    let dropped = false;
+    client.on('close', () => {
+      dropped = true;
+    });
     client.on('ready', () => {
-      this.loading = undefined;
+      if (dropped) this.loading = undefined;
+      dropped = false;
     });
   }
 

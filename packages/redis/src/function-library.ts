@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs';
  * Files are joined in this order, each wrapped in a function that receives the library table
  * (`local lib = ...`), so a file sees only what the files before it put on `lib`.
  */
-const files = ['context', 'queues', 'events', 'tree', 'commit', 'enqueue', 'claim', 'settle', 'held', 'cancel'] as const;
+const files = ['context', 'queues', 'events', 'tree', 'commit', 'enqueue', 'claim', 'settle', 'held', 'cancel', 'read'] as const;
 
 /** The functions the library registers; each is called as `<library name>_<function>`. */
-export type FunctionName = 'enqueue' | 'claim' | 'settle' | 'renew' | 'set_waiting' | 'progress' | 'cancel';
+export type FunctionName = 'enqueue' | 'claim' | 'settle' | 'renew' | 'set_waiting' | 'progress' | 'cancel' | 'get_many' | 'children';
 
 export interface FunctionLibrary {
   /**

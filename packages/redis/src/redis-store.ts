@@ -26,6 +26,7 @@ import { assertPlainText, decodeJson, encodeError, encodeJson } from './json-cod
 import { FunctionCaller } from './function-caller.js';
 import { functionLibrary, type FunctionName } from './function-library.js';
 import { SignalChannel } from './signal-channel.js';
+import { SignalSubscriber } from './signal-subscriber.js';
 
 export interface RedisStoreOptions {
   /** Where to connect when no `client` is given; default `redis://127.0.0.1:6379`. */
@@ -43,12 +44,22 @@ export interface RedisStoreOptions {
   /** Events kept per job for readers that resume (SSE `Last-Event-ID`). */
   eventsPerJob?: number;
   /**
+   * The subscribed connection to receive signals on, shared with other stores (the shards of one
+   * store on one server, say); the store never closes it. Default: a connection of its own,
+   * opened on the first `subscribe` and closed with the store.
+   */
+  subscriber?: SignalSubscriber;
+  /**
    * How often (real ms) a subscribed store looks for leases that ran out — a node that died —
    * and tells its own listeners there is work, so an idle node claims (and so requeues) them.
    * Default 1,000; 0 turns it off.
    */
   sweepMs?: number;
 }
+
+/** Jobs per read call: a call reads this many records at most, so none holds Redis for long. */
+const READ_SLICE = 500;
+const recordFieldArgs = [String(jobRecordFields.length), ...jobRecordFields];
 
 const CANCELLED: SerializedError = { code: 'JOB_CANCELLED', message: 'The job was cancelled.' };
 const statuses: readonly JobStatus[] = ['queued', 'delayed', 'running', 'waitingChildren', 'completed', 'failed', 'cancelled'];
@@ -69,7 +80,10 @@ export class RedisStore implements JobStore {
   private readonly clock: Pick<Clock, 'now'>;
   private readonly config: string[];
   private readonly signals: SignalChannel;
+  private readonly subscriber: SignalSubscriber;
+  private readonly ownsSubscriber: boolean;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(options: RedisStoreOptions = {}) {
     const prefix = options.prefix ?? 'scalable-api';
@@ -84,7 +98,9 @@ export class RedisStore implements JobStore {
     this.base = `{${prefix}}:`;
     this.countsKey = `${this.base}counts`;
     this.clock = options.clock ?? { now: () => Date.now() };
-    this.signals = new SignalChannel(this.client, `${this.base}signals`, `${this.base}leases`, this.clock, options.sweepMs ?? 1_000);
+    this.ownsSubscriber = options.subscriber === undefined;
+    this.subscriber = options.subscriber ?? new SignalSubscriber(this.client);
+    this.signals = new SignalChannel(this.client, this.subscriber, `${this.base}signals`, `${this.base}leases`, this.clock, options.sweepMs ?? 1_000);
     this.config = [
       String(options.eventsPerJob ?? 100),
       String(options.retention?.count ?? 10_000),
@@ -115,6 +131,7 @@ export class RedisStore implements JobStore {
         job.onFailure ?? 'fail-parent',
         String(job.awaitChildren ?? 0),
         job.meta === undefined ? '' : JSON.stringify(job.meta),
+        job.parentToken === undefined ? '' : String(job.parentToken),
       );
     }
     const rows = (await this.run('enqueue', args)) as (string | number)[][];
@@ -124,7 +141,7 @@ export class RedisStore implements JobStore {
         const fingerprint = row[4] === '' ? undefined : String(row[4]);
         return { ok: true, id: String(row[1]), created: false, status: row[2] as JobStatus, name: String(row[3]), fingerprint };
       }
-      return { ok: false, code: row[1] as 'QUEUE_FULL' | 'JOB_NOT_FOUND' };
+      return { ok: false, code: row[1] as 'QUEUE_FULL' | 'JOB_NOT_FOUND' | 'LEASE_LOST' };
     });
   }
 
@@ -154,7 +171,10 @@ export class RedisStore implements JobStore {
   async renew(leases: readonly LeaseRef[], leaseMs: number): Promise<RenewOutcome[]> {
     if (leases.length === 0) return [];
     const args = [String(leaseMs), ...leases.flatMap((l) => [l.id, String(l.token)])];
-    return ((await this.run('renew', args)) as number[]).map((r): RenewOutcome => (r === 1 ? { held: true } : { held: false }));
+    return ((await this.run('renew', args)) as (number | string)[]).map((r): RenewOutcome => {
+      if (r === 0) return { held: false };
+      return r === 1 ? { held: true } : { held: true, cancel: JSON.parse(r as string) as SerializedError };
+    });
   }
 
   async settle(settlements: readonly Settlement[]): Promise<SettleOutcome[]> {
@@ -172,16 +192,11 @@ export class RedisStore implements JobStore {
           payload = encodeError({ code: 'JOB_FAILED', message: (error as Error).message });
         }
       } else if (s.outcome === 'released') {
-        // TEMPORARY, until the settle script knows 'released' (the conformance cases gated by
-        // `supports.released`): sent as a retry due now, so the job runs again instead of being
-        // read as cancelled, though the attempt is counted.
-        outcome = 'retry';
-        payload = encodeError({ code: 'SHUTTING_DOWN', message: 'Released by its node.' });
+        payload = '';
       } else {
         payload = encodeError(s.error);
       }
-      const runAt = s.outcome === 'retry' ? String(s.runAt) : s.outcome === 'released' ? String(this.clock.now()) : '';
-      args.push(s.id, String(s.token), outcome, payload, runAt);
+      args.push(s.id, String(s.token), outcome, payload, s.outcome === 'retry' ? String(s.runAt) : '');
     }
     return ((await this.run('settle', args)) as number[]).map((r) => (r === 1 ? 'ok' : 'stale'));
   }
@@ -200,34 +215,32 @@ export class RedisStore implements JobStore {
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
-    const values = await this.call(() => this.client.hmget(this.key('j', id), ...jobRecordFields));
-    return toJobRecord(id, values);
+    return (await this.getMany([id]))[0];
   }
 
   async getMany(ids: readonly string[]): Promise<(JobRecord | undefined)[]> {
-    if (ids.length === 0) return [];
-    const pipeline = this.client.pipeline();
-    for (const id of ids) pipeline.hmget(this.key('j', id), ...jobRecordFields);
-    const replies = (await this.call(() => pipeline.exec())) ?? [];
-    return replies.map(([error, values], i) => {
-      if (error) throw new SystemStateError('STORE_UNAVAILABLE', error.message, { cause: error });
-      return toJobRecord(ids[i]!, values as (string | null)[]);
-    });
+    // Slices keep each call short on Redis; sent together, they still make one round trip.
+    const slices: Promise<unknown>[] = [];
+    for (let i = 0; i < ids.length; i += READ_SLICE) {
+      slices.push(this.read('get_many', [...recordFieldArgs, ...ids.slice(i, i + READ_SLICE)]));
+    }
+    const replies = (await Promise.all(slices)) as (string | null)[][][];
+    return replies.flat().map((values, i) => toJobRecord(ids[i]!, values));
   }
 
   async children(id: string): Promise<JobRecord[]> {
-    const ids = await this.call(() => this.client.lrange(this.key('c', id), 0, -1));
-    if (ids.length === 0) return [];
-    const pipeline = this.client.pipeline();
-    for (const childId of ids) pipeline.hmget(this.key('j', childId), ...jobRecordFields);
-    const replies = (await this.call(() => pipeline.exec())) ?? [];
     const out: JobRecord[] = [];
-    replies.forEach(([error, values], i) => {
-      if (error) throw new SystemStateError('STORE_UNAVAILABLE', error.message, { cause: error });
-      const record = toJobRecord(ids[i]!, values as (string | null)[]);
-      if (record) out.push(record);
-    });
-    return out;
+    for (let offset = 0; ; offset += READ_SLICE) {
+      const [ids, values] = (await this.read('children', [id, String(offset), String(READ_SLICE), ...recordFieldArgs])) as [
+        string[],
+        (string | null)[][],
+      ];
+      ids.forEach((childId, i) => {
+        const record = toJobRecord(childId, values[i]!);
+        if (record) out.push(record);
+      });
+      if (ids.length < READ_SLICE) return out;
+    }
   }
 
   async events(id: string, afterSeq: number): Promise<JobEvent[]> {
@@ -253,16 +266,32 @@ export class RedisStore implements JobStore {
     return this.signals.add(listener);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /** Closes what the store opened (not a given `client` or `subscriber`); the process can exit after it. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
     this.closed = true;
-    const quits: Promise<unknown>[] = [this.signals.close()];
-    if (this.ownsClient) quits.push(this.client.quit().catch(() => this.client.disconnect()));
+    await this.signals.close();
+    const quits: Promise<unknown>[] = [];
+    if (this.ownsSubscriber) quits.push(this.subscriber.close());
+    // quit() waits for Redis to answer, which a connection that is down would never do.
+    if (this.ownsClient)
+      quits.push(
+        this.client.status === 'ready' ? this.client.quit().catch(() => this.client.disconnect()) : Promise.resolve(this.client.disconnect()),
+      );
     await Promise.all(quits);
   }
 
   private key(kind: string, id: string): string {
     return `${this.base}${kind}:${id}`;
+  }
+
+  /** A read-only function: no clock, no configuration. */
+  private async read(fn: FunctionName, args: string[]): Promise<unknown> {
+    return this.call(() => this.functions.call(fn, this.base, args));
   }
 
   private async run(fn: FunctionName, args: string[]): Promise<unknown> {
@@ -271,14 +300,24 @@ export class RedisStore implements JobStore {
   }
 
   private async call<T>(operation: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new SystemStateError('STORE_UNAVAILABLE', 'The Redis store is closed.');
+    if (this.closed) throw new SystemStateError('STORE_UNAVAILABLE', 'The job store is closed.');
     if (this.signals.ready) await this.signals.ready;
     try {
       return await operation();
     } catch (error) {
-      throw new SystemStateError('STORE_UNAVAILABLE', `Redis: ${(error as Error).message}`, { cause: error });
+      throw storeError(error);
     }
   }
+}
+
+/**
+ * What a caller (and, through the HTTP adapter, a client) is told when Redis fails a call: a
+ * stable code and a plain message. Redis' own text names internals (function names, client
+ * settings such as "max retries per request"), so it travels only as the `cause`, for logs.
+ */
+function storeError(error: unknown): SystemStateError {
+  const full = error instanceof Error && error.message.startsWith('OOM');
+  return new SystemStateError('STORE_UNAVAILABLE', full ? 'The job store is out of memory.' : 'The job store is unavailable.', { cause: error });
 }
 
 /**

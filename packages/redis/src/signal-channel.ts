@@ -1,21 +1,23 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { Clock, JobEvent, StoreListener, StoreSignal } from '@scalable-api/core';
+import type { Clock, StoreListener, StoreSignal } from '@scalable-api/core';
+import { parseSignalMessage } from './signal-message.js';
+import type { SignalSubscriber } from './signal-subscriber.js';
 
 /**
- * The receiving end of a store's signals. The scripts publish what each call changed on one
- * channel under the prefix; every node listens on a connection of its own (a subscribed
- * connection can do nothing else), opened on the first `add` and closed with the store even when
- * the command client was the caller's.
+ * The receiving end of a store's signals. The functions publish what each call changed on one
+ * channel under the prefix; this listens on it through a `SignalSubscriber` (the store's own, or
+ * one shared by several stores), from the first `add` until the store closes.
  */
 export class SignalChannel {
-  private subscriber: Redis | Cluster | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private listeners: StoreListener[] = [];
+  private unlisten: Promise<() => void> | undefined;
   /** Resolves once the subscription is live; the store's calls wait for it so no signal they cause is missed. */
   ready: Promise<unknown> | undefined;
 
   constructor(
     private readonly client: Redis | Cluster,
+    private readonly subscriber: SignalSubscriber,
     private readonly channel: string,
     private readonly leasesKey: string,
     private readonly clock: Pick<Clock, 'now'>,
@@ -24,14 +26,12 @@ export class SignalChannel {
 
   add(listener: StoreListener): () => void {
     this.listeners.push(listener);
-    if (!this.subscriber) {
-      const subscriber = this.client.duplicate();
-      this.subscriber = subscriber;
-      subscriber.on('message', (_channel: string, message: string) => this.deliver(message));
-      // A lost connection reconnects and resubscribes by itself; what it missed, readers get
-      // from the job's event list by seq.
-      subscriber.on('error', () => {});
-      this.ready = subscriber.subscribe(this.channel).catch(() => undefined);
+    if (!this.unlisten) {
+      this.unlisten = this.subscriber.listen(this.channel, {
+        onMessage: (message) => this.dispatch(parseSignalMessage(message)),
+        onResumed: () => this.dispatch([{ type: 'signals.resumed' }]),
+      });
+      this.ready = this.unlisten;
       if (this.sweepMs > 0) {
         this.sweeper = setInterval(() => void this.sweep(), this.sweepMs);
         this.sweeper.unref();
@@ -45,8 +45,7 @@ export class SignalChannel {
   async close(): Promise<void> {
     this.listeners = [];
     clearInterval(this.sweeper);
-    const subscriber = this.subscriber;
-    if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
+    if (this.unlisten) (await this.unlisten)();
   }
 
   /**
@@ -62,20 +61,17 @@ export class SignalChannel {
     }
   }
 
-  private deliver(message: string): void {
-    let items: (StoreSignal | JobEvent)[];
-    try {
-      items = JSON.parse(message) as (StoreSignal | JobEvent)[];
-    } catch {
-      return; // not ours: someone else published on the channel
-    }
-    // Job events are published bare (they are most of the traffic); only they carry a seq.
-    this.dispatch(items.map((item): StoreSignal => ('seq' in item ? { type: 'job.event', event: item } : item)));
-  }
-
   private dispatch(signals: StoreSignal[]): void {
     for (const signal of signals) {
-      for (const listener of this.listeners) listener(signal);
+      for (const listener of this.listeners) {
+        try {
+          listener(signal);
+        } catch (error) {
+          // A listener's bug must not escape into the Redis client's event handler (an uncaught
+          // exception there takes the process down) nor keep the signal from the other listeners.
+          process.emitWarning(error as Error);
+        }
+      }
     }
   }
 }

@@ -59,6 +59,7 @@ if (!given && !canStartRedis) {
     return {
       store,
       clock,
+      supports: { released: true, parentToken: true, renewCancel: true },
       async cleanup() {
         for (const node of client.nodes('master')) {
           const keys = await node.keys(`{${prefix}}:*`);

@@ -2,16 +2,16 @@
 --   KEYS[1]    the store's key prefix     ARGV[1…5] the common arguments (context.lua)
 --   ARGV[6]    the bound on queued plus delayed jobs
 --   ARGV[7]    '1': all or nothing (refuse the whole batch if the bound cannot take it)
---   ARGV[8…]   per job, 13 fields ('' for absent): id, name, input JSON, priority, runAt,
+--   ARGV[8…]   per job, 14 fields ('' for absent): id, name, input JSON, priority, runAt,
 --              idempotency key, fingerprint, parent id, root id, child key, on-failure,
---              awaitChildren (a count), meta JSON
+--              awaitChildren (a count), meta JSON, parent token (the spawning attempt's)
 --   Returns per job {1, status} (added) | {2, id, status, name, fingerprint} (found by a key)
---   | {0, code} (refused).
+--   | {0, code} (refused: QUEUE_FULL, JOB_NOT_FOUND, LEASE_LOST).
 local lib = ...
 local C = lib.C
 local load, put, jk, terminal, current = lib.load, lib.put, lib.jk, lib.terminal, lib.current
 
-local W = 13
+local W = 14
 
 local function by_idem(key)
   if key == '' then return nil end
@@ -55,11 +55,16 @@ lib.register('enqueue', function(keys, args)
     local await = tonumber(arg(j, 11))
     local found = by_idem(idem)
     local parent = parent_id ~= '' and load(parent_id)
-    if not found and parent and not terminal(parent.s) then found = by_child_key(parent_id, ck) end
+    local parent_token = arg(j, 13)
+    -- A spawn from an attempt that no longer holds its parent (a zombie after a lapsed lease).
+    local fenced = parent and not terminal(parent.s) and parent_token ~= '' and not lib.holds(parent, parent_token)
+    if not found and parent and not terminal(parent.s) and not fenced then found = by_child_key(parent_id, ck) end
     if found then
       out[j] = existing(found)
     elseif parent_id ~= '' and (not parent or terminal(parent.s)) then
       out[j] = { 0, 'JOB_NOT_FOUND' }
+    elseif fenced then
+      out[j] = { 0, 'LEASE_LOST' }
     elseif await <= 0 and current('queued') + current('delayed') >= LIMIT then
       out[j] = { 0, 'QUEUE_FULL' }
     else

@@ -5,7 +5,8 @@
 --   KEYS[1]    the store's key prefix     ARGV[1…5] the common arguments (context.lua)
 --   ARGV[6]    lease ms
 --   ARGV[7…]   (id, token) pairs
---   Returns 1 (still held, lease extended) or 0 (lost) per pair.
+--   Returns per pair 0 (lost), 1 (still held, lease extended) or, for a held job whose cancel
+--   was requested, the reason (error JSON): the record carries a cancel whatever pub/sub lost.
 --
 -- set_waiting
 --   KEYS[1]    the store's key prefix     ARGV[1…5] the common arguments (context.lua)
@@ -31,7 +32,7 @@ lib.register('renew', function(keys, args)
       put(rec, 'la', la)
       C.LEASE_ADD[#C.LEASE_ADD + 1] = la
       C.LEASE_ADD[#C.LEASE_ADD + 1] = id
-      out[j] = 1
+      out[j] = lib.present(rec.cr) and rec.cr or 1
     else
       out[j] = 0
     end

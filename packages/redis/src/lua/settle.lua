@@ -1,7 +1,8 @@
 -- settle: records how attempts ended.
 --   KEYS[1]    the store's key prefix     ARGV[1…5] the common arguments (context.lua)
 --   ARGV[6…]   per settlement, 5 fields: id, token, outcome ('completed' | 'failed' |
---              'cancelled' | 'retry'), payload (output or error JSON, '' for none), runAt ('' unless retry)
+--              'cancelled' | 'retry' | 'released'), payload (output or error JSON, '' for none),
+--              runAt ('' unless retry)
 --   Returns per settlement 1 (ok) or 0 (stale: not the job's current attempt).
 local lib = ...
 local C = lib.C
@@ -51,6 +52,8 @@ lib.register('settle', function(keys, args)
         elseif outcome == 'retry' and not present(cancel_reason) then
           lib.put(rec, 'e', payload)
           lib.requeue(rec, tonumber(args[o + 5]), payload)
+        elseif outcome == 'released' and not present(cancel_reason) then
+          lib.release(rec)
         elseif outcome == 'failed' then
           lib.finish(rec, 'failed', nil, payload)
         else

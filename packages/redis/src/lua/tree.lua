@@ -116,9 +116,25 @@ function lib.requeue(rec, run_at, err)
   end
 end
 
+-- Handed back by its node unrun or unfinished: queued again at once as if the attempt had not
+-- been claimed (the attempt is not counted, no stall recorded).
+function lib.release(rec)
+  -- The event first: it names the attempt as the record still has it.
+  emit(rec, 'job.released', 'queued')
+  move(rec, 'queued')
+  put(rec, 'a', tonumber(rec.a) - 1)
+  if present(rec.ow) then put(rec, 'ow', '') end
+  lib.push_ready(rec)
+end
+
 -- The lease token check every operation of a running attempt goes through (fencing).
 function lib.held(id, token)
   local rec = load(id)
   if not rec or tonumber(rec.t) ~= tonumber(token) or not held_status(rec.s) or not present(rec.ow) then return nil end
   return rec
+end
+
+-- Held, and the lease not yet run out: what a spawn from the attempt needs.
+function lib.holds(rec, token)
+  return tonumber(rec.t) == tonumber(token) and held_status(rec.s) and present(rec.ow) and tonumber(rec.la) > C.NOW
 end

@@ -46,6 +46,21 @@ await describeWithRedis('function enqueue', () => {
     expect(await h.call('enqueue', 10, '0', ...h.newJob('c', { parent: 'nobody' }))).toEqual([[0, 'JOB_NOT_FOUND']]);
   });
 
+  it('refuses with LEASE_LOST a spawn whose parent token is not the held, unexpired attempt', async () => {
+    const h = await harness();
+    await h.call('enqueue', 10, '0', ...h.newJob('p'));
+    await h.call('claim', 'node-1', 1, 1_000, -1, 0);
+    expect(
+      await h.call('enqueue', 10, '0', ...h.newJob('c1', { parent: 'p', parentToken: 1 }), ...h.newJob('c2', { parent: 'p', parentToken: 2 })),
+    ).toEqual([
+      [1, 'queued'],
+      [0, 'LEASE_LOST'],
+    ]);
+    h.now = T0 + 1_000;
+    expect(await h.call('enqueue', 10, '0', ...h.newJob('c3', { parent: 'p', parentToken: 1 }))).toEqual([[0, 'LEASE_LOST']]);
+    expect(await h.job('p')).toMatchObject({ cc: '1', pc: '1' });
+  });
+
   it('holds a job with a future runAt in the delayed set', async () => {
     const h = await harness();
     expect(await h.call('enqueue', 10, '0', ...h.newJob('a', { runAt: T0 + 500 }))).toEqual([[1, 'delayed']]);

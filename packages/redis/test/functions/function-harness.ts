@@ -59,7 +59,7 @@ export function useFunctionHarness() {
         for (const key of keys) out[key] = (await client.dumpBuffer(key))?.toString('base64') ?? '';
         return out;
       },
-      /** One job as the enqueue function takes it (13 fields), with defaults. */
+      /** One job as the enqueue function takes it (14 fields), with defaults. */
       newJob: (id: string, fields: Partial<Record<JobField, string | number>> = {}) => {
         const f = {
           name: 'n',
@@ -74,6 +74,7 @@ export function useFunctionHarness() {
           onFailure: 'fail-parent',
           awaitChildren: 0,
           meta: '',
+          parentToken: '',
           ...fields,
         };
         return [
@@ -90,6 +91,7 @@ export function useFunctionHarness() {
           f.onFailure,
           f.awaitChildren,
           f.meta,
+          f.parentToken,
         ].map(String);
       },
     };
@@ -98,5 +100,17 @@ export function useFunctionHarness() {
 }
 
 type JobField =
-  'name' | 'input' | 'priority' | 'runAt' | 'idem' | 'fingerprint' | 'parent' | 'root' | 'childKey' | 'onFailure' | 'awaitChildren' | 'meta';
+  | 'name'
+  | 'input'
+  | 'priority'
+  | 'runAt'
+  | 'idem'
+  | 'fingerprint'
+  | 'parent'
+  | 'root'
+  | 'childKey'
+  | 'onFailure'
+  | 'awaitChildren'
+  | 'meta'
+  | 'parentToken';
 export type FunctionHarness = Awaited<ReturnType<ReturnType<typeof useFunctionHarness>>>;

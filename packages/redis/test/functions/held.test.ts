@@ -15,6 +15,15 @@ await describeWithRedis('functions renew, set_waiting and progress', () => {
     expect(await h.client.zscore(h.key('leases'), 'a')).toBe(String(T0 + 1_500));
   });
 
+  it('renew answers the reason of a cancel requested for a held job', async () => {
+    const h = await harness();
+    await h.call('enqueue', 10, '0', ...h.newJob('a'), ...h.newJob('b'));
+    await h.call('claim', 'node-1', 2, 1_000, -1, 0);
+    const reason = '{"code":"JOB_CANCELLED","message":"stop"}';
+    expect(await h.call('cancel', 'a', reason)).toBe('cancelling');
+    expect(await h.call('renew', 1_000, 'a', 1, 'b', 1)).toEqual([reason, 1]);
+  });
+
   it('set_waiting moves a held job between running and waitingChildren', async () => {
     const h = await harness();
     await h.call('enqueue', 10, '0', ...h.newJob('a'));

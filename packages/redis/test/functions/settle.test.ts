@@ -47,6 +47,18 @@ await describeWithRedis('function settle', () => {
     expect(await h.client.lrange(h.key('roots'), 0, -1)).toEqual(['a', 'b']);
   });
 
+  it('queues a released job again at once without counting the attempt, unless its cancel was requested', async () => {
+    const h = await harness();
+    await running(h, 'a', 'b');
+    await h.call('cancel', 'b', '{"code":"JOB_CANCELLED","message":"stop"}');
+    expect(await h.call('settle', 'a', 1, 'released', '', '', 'b', 1, 'released', '', '')).toEqual([1, 1]);
+    expect(await h.job('a')).toMatchObject({ s: 'queued', a: '0', t: '1', ow: '', st: '0' });
+    expect(await h.job('b')).toMatchObject({ s: 'cancelled' });
+    expect(await h.counts()).toMatchObject({ queued: '1', running: '0', cancelled: '1' });
+    const [jobs] = (await h.call('claim', 'node-2', 1, 1_000, -1, 0)) as [unknown[][]];
+    expect(jobs.map((j) => j.slice(0, 5))).toEqual([['a', 2, 'n', '{}', 1]]);
+  });
+
   it('settles a parent only after its last child, bottom-up', async () => {
     const h = await harness();
     await running(h, 'p');
