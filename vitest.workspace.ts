@@ -40,6 +40,11 @@ export default defineConfig({
         test: { name: 'image-pipeline', root: 'examples/image-pipeline', include: ['test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
       },
       {
+        // No `source` condition: this project packs the packages and installs the tarballs
+        // into a fresh project outside the workspace, as a user would (docs/install.md).
+        test: { name: 'install', root: 'test/install', include: ['**/*.test.ts'], testTimeout: 120_000, hookTimeout: 300_000 },
+      },
+      {
         ...source,
         test: { name: 's3-upload', root: 'examples/s3-upload', include: ['test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
       },

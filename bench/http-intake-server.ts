@@ -13,8 +13,8 @@
  * The job systems keep the quickstart's defaults (retention of 10,000 finished jobs; an earlier
  * version kept 200,000, which made the benchmark mostly about the garbage collector).
  */
-import { createJobSystem } from '@scalable-api/core';
-import { createFsBlobStore, jobsPlugin } from '@scalable-api/http-adapter';
+import { createFsBlobStore, createJobSystem } from '@scalable-api/core';
+import { jobsPlugin } from '@scalable-api/http-adapter';
 import Fastify from 'fastify';
 import { echo, sleep } from '../examples/quickstart/src/demo-jobs.js';
 

@@ -19,11 +19,9 @@
  *   node --conditions=source --import tsx bench/images.ts
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import S3rver from 's3rver';
+import { startS3Server } from '@scalable-api/test-support/s3-server';
 import sharp from 'sharp';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
@@ -149,12 +147,10 @@ async function run(variant: string, env: Record<string, string>, images: Buffer[
   }
 }
 
-const directory = await mkdtemp(join(os.tmpdir(), 'bench-s3-'));
-const s3 = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: 'bench', configs: [] }] });
-const { port } = await s3.run();
+const s3 = await startS3Server('bench');
 const env = {
-  S3_BUCKET: 'bench',
-  S3_ENDPOINT: `http://127.0.0.1:${port}`,
+  S3_BUCKET: s3.bucket,
+  S3_ENDPOINT: s3.endpoint,
   AWS_ACCESS_KEY_ID: 'S3RVER',
   AWS_SECRET_ACCESS_KEY: 'S3RVER',
   WORKERS: '8',
@@ -194,4 +190,3 @@ if (inline) {
   }
 }
 await s3.close();
-await rm(directory, { recursive: true, force: true });

@@ -1,4 +1,5 @@
-import { createFsBlobStore, createS3BlobStore, type BlobStore } from '@scalable-api/core';
+import { createFsBlobStore, type BlobStore } from '@scalable-api/core';
+import { createS3BlobStore } from '@scalable-api/core/s3';
 
 /**
  * Where the pipeline's blobs live, as plain data: a worker thread cannot be handed the main

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { createImagePipeline, type ImagePipeline } from '../src/index.js';
-import { startS3Server } from './s3-server.js';
+import { startS3Server } from '@scalable-api/test-support/s3-server';
 
 let s3: Awaited<ReturnType<typeof startS3Server>>;
 let pipeline: ImagePipeline;
 let base: string;
 
 beforeAll(async () => {
-  s3 = await startS3Server();
+  s3 = await startS3Server('images');
   // Credentials come from the environment, as in production; worker threads inherit it.
   process.env['AWS_ACCESS_KEY_ID'] = 'S3RVER';
   process.env['AWS_SECRET_ACCESS_KEY'] = 'S3RVER';

@@ -1,5 +1,4 @@
-import { defineJob, type JobContext } from '@scalable-api/core';
-import type { BlobStore } from '@scalable-api/http-adapter';
+import { defineJob, type BlobStore, type JobContext } from '@scalable-api/core';
 import { z } from 'zod';
 import { imagePipelineJobs } from '@scalable-api/example-image-pipeline';
 

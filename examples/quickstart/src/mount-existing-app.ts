@@ -1,5 +1,5 @@
-import { createJobSystem, defineJob, type JobSystem } from '@scalable-api/core';
-import { createFsBlobStore, jobsPlugin, problemFrameworkErrors } from '@scalable-api/http-adapter';
+import { createFsBlobStore, createJobSystem, defineJob, type JobSystem } from '@scalable-api/core';
+import { jobsPlugin, problemFrameworkErrors } from '@scalable-api/http-adapter';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 

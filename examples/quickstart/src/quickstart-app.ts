@@ -1,12 +1,5 @@
-import { createJobSystem, type JobStore, type JobSystem, type JobSystemOptions } from '@scalable-api/core';
-import {
-  createFsBlobStore,
-  jobsPlugin,
-  problemFrameworkErrors,
-  problemNotFound,
-  type BlobStore,
-  type JobsPluginOptions,
-} from '@scalable-api/http-adapter';
+import { createFsBlobStore, createJobSystem, type BlobStore, type JobStore, type JobSystem, type JobSystemOptions } from '@scalable-api/core';
+import { jobsPlugin, problemFrameworkErrors, problemNotFound, type JobsPluginOptions } from '@scalable-api/http-adapter';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { demoJobs } from './demo-jobs.js';
 

@@ -1,4 +1,5 @@
-import { createJobSystem, createS3BlobStore, type BlobStore, type JobSystem } from '@scalable-api/core';
+import { createJobSystem, type BlobStore, type JobSystem } from '@scalable-api/core';
+import { createS3BlobStore } from '@scalable-api/core/s3';
 import { jobsPlugin, problemFrameworkErrors } from '@scalable-api/http-adapter';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { uploadJobs } from './upload-jobs.js';

@@ -1,14 +1,14 @@
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFromEnv, createUploadService, type UploadService } from '../src/upload-app.js';
-import { startS3Server, type S3Server } from './s3-server.js';
+import { startS3Server, type S3Server } from '@scalable-api/test-support/s3-server';
 
 let s3: S3Server;
 let service: UploadService;
 let base: string;
 
 beforeAll(async () => {
-  s3 = await startS3Server();
+  s3 = await startS3Server('payloads');
   process.env['AWS_ACCESS_KEY_ID'] = 'S3RVER';
   process.env['AWS_SECRET_ACCESS_KEY'] = 'S3RVER';
   const config = configFromEnv({ WORKERS: '3', S3_BUCKET: s3.bucket, S3_ENDPOINT: s3.endpoint, S3_PREFIX: 'e2e/', LOG: 'off' });

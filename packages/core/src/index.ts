@@ -47,7 +47,6 @@ export type { AttemptInstrument, Instrumentation } from './instrumentation.js';
 export type { BlobPutOptions, BlobRef, BlobStore } from './blobs/blob-store.js';
 export { blobIdPattern } from './blobs/blob-id.js';
 export { createFsBlobStore, type FsBlobStoreOptions } from './blobs/fs-blob-store.js';
-export { createS3BlobStore, type S3BlobStoreOptions } from './blobs/s3-blob-store.js';
 export { releaseBlobsOnDrop, type ReleaseBlobsOptions } from './blobs/release-blobs-on-drop.js';
 export { silentLogger } from './logger.js';
 export type { Logger } from './logger.js';

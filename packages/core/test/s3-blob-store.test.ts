@@ -6,9 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJobSystem, createMemoryStore, createS3BlobStore, defineJob, releaseBlobsOnDrop, type BlobStore } from '@scalable-api/core';
+import { createJobSystem, createMemoryStore, defineJob, releaseBlobsOnDrop, type BlobStore } from '@scalable-api/core';
+import { createS3BlobStore } from '@scalable-api/core/s3';
 import { runBlobStoreConformance } from '@scalable-api/core/testing';
-import { startS3Server, type S3Server } from './s3-server.js';
+import { startS3Server, type S3Server } from '@scalable-api/test-support/s3-server';
 
 let server: S3Server;
 let client: S3Client;

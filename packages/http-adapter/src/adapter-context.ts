@@ -1,7 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { errorCodes, type JobInfo, type JobSystem } from '@scalable-api/core';
+import { errorCodes, type BlobStore, type JobInfo, type JobSystem } from '@scalable-api/core';
 import type { FastifyRequest } from 'fastify';
-import type { BlobStore } from './blob-store.js';
 import type { JobEventHub } from './job-event-hub.js';
 import type { JobsMetrics } from './jobs-metrics.js';
 import type { CollectedRoute } from './openapi.js';

@@ -2,8 +2,6 @@ export { jobsPlugin, type JobsDecorator, type JobsLimits, type JobsPluginOptions
 export { jobsPlugin as default } from './jobs-plugin.js';
 export type { AuthOptions } from './auth-hook.js';
 export type { DashboardOptions } from './dashboard/dashboard-routes.js';
-export type { BlobPutOptions, BlobRef, BlobStore } from './blob-store.js';
-export { createFsBlobStore, type FsBlobStoreOptions } from './fs-blob-store.js';
 export { buildOpenApi, inputSchema, type RouteDoc } from './openapi.js';
 export {
   HttpProblemError,

@@ -1,11 +1,9 @@
-import { releaseBlobsOnDrop, type JobSystem } from '@scalable-api/core';
+import { createFsBlobStore, releaseBlobsOnDrop, type BlobStore, type JobSystem } from '@scalable-api/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AdapterContext, ResolvedLimits } from './adapter-context.js';
 import { createAuthenticator, isTenant, type AuthOptions } from './auth-hook.js';
 import { dashboardRoutes, type DashboardOptions } from './dashboard/dashboard-routes.js';
-import type { BlobStore } from './blob-store.js';
-import { createFsBlobStore } from './fs-blob-store.js';
 import { jobRoutes } from './job-routes.js';
 import { JobEventHub } from './job-event-hub.js';
 import { JobsMetrics } from './jobs-metrics.js';

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
-import type { JobHandle, SubmitOptions } from '@scalable-api/core';
+import type { BlobRef, JobHandle, SubmitOptions } from '@scalable-api/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AdapterContext } from './adapter-context.js';
-import type { BlobRef } from './blob-store.js';
 import { HttpProblemError } from './problem.js';
 import { traceMetaOf } from './trace-headers.js';
 

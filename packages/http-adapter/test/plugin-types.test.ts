@@ -1,7 +1,7 @@
-import type { JobSystem } from '@scalable-api/core';
+import type { BlobStore, JobSystem } from '@scalable-api/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { describe, expectTypeOf, it } from 'vitest';
-import jobsPluginDefault, { jobsPlugin, problemStatuses, type BlobStore, type JobsPluginOptions, type ProblemCode } from '../src/index.js';
+import jobsPluginDefault, { jobsPlugin, problemStatuses, type JobsPluginOptions, type ProblemCode } from '../src/index.js';
 
 /**
  * Type-level checks, enforced by `tsc -p packages/http-adapter/test` (the runtime part is

@@ -2,12 +2,12 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createJobSystem } from '@scalable-api/core';
+import { createFsBlobStore, createJobSystem } from '@scalable-api/core';
 import { createRedisStore } from '@scalable-api/redis';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from '../../redis/test/redis-fixture.js';
-import { createFsBlobStore, jobsPlugin } from '../src/index.js';
+import { jobsPlugin } from '../src/index.js';
 import { testJobs } from './setup.js';
 
 interface Node {

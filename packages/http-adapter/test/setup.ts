@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createJobSystem, defineJob, NonRetryableError, type JobSystemOptions } from '@scalable-api/core';
+import { createFsBlobStore, createJobSystem, defineJob, NonRetryableError, type BlobStore, type JobSystemOptions } from '@scalable-api/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { createFsBlobStore, jobsPlugin, problemFrameworkErrors, type BlobStore, type JobsPluginOptions } from '../src/index.js';
+import { jobsPlugin, problemFrameworkErrors, type JobsPluginOptions } from '../src/index.js';
 
 /** The fixtures every adapter test runs against: real jobs on a real job system. */
 export function testJobs(blobs: BlobStore) {

@@ -28,7 +28,7 @@ export interface BlobPutOptions {
  * carry the reference (never the bytes), and the job's upload is removed when the job store drops
  * the job after its retention (`job.dropped`).
  *
- * Implementations: `createFsBlobStore` (the default: a directory) and `createS3BlobStore` (any
+ * Implementations: `createFsBlobStore` (the default: a directory) and `createS3BlobStore` from `@scalable-api/core/s3` (any
  * S3-compatible object store, shared by every node). `runBlobStoreConformance` from
  * `@scalable-api/core/testing` is the contract as a test suite.
  *

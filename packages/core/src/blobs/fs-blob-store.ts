@@ -20,7 +20,7 @@ export interface FsBlobStoreOptions {
  * never sees half a file and a crash leaves only `.part` files to sweep. References and objects
  * change under a per-digest lock, so in one process a `put` and the last `remove` of the same
  * bytes cannot race. Only this machine can read these: with several machines, use
- * `createS3BlobStore`.
+ * `createS3BlobStore` from `@scalable-api/core/s3`.
  *
  * @example
  * const blobs = await createFsBlobStore();

@@ -2,10 +2,10 @@ import { Readable } from 'node:stream';
 import type * as S3 from '@aws-sdk/client-s3';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type * as Storage from '@aws-sdk/lib-storage';
-import { blobId, blobNotFound, missingBlob, newRefPart, parseBlobId } from './blob-id.js';
-import type { BlobPutOptions, BlobRef, BlobStore } from './blob-store.js';
-import { ByteMeter } from './byte-meter.js';
-import { KeyedLock } from './keyed-lock.js';
+import { blobId, blobNotFound, missingBlob, newRefPart, parseBlobId } from '../blobs/blob-id.js';
+import type { BlobPutOptions, BlobRef, BlobStore } from '../blobs/blob-store.js';
+import { ByteMeter } from '../blobs/byte-meter.js';
+import { KeyedLock } from '../blobs/keyed-lock.js';
 
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -41,7 +41,8 @@ type StorageModule = typeof Storage;
  * object is left pointing at nothing (reads give ENOENT, never wrong bytes); docs/large-payloads.md
  * gives the rule.
  *
- * The AWS SDK packages are optional peers, loaded only when this store is created.
+ * Imported from `@scalable-api/core/s3`, so the root entry's types never name the AWS SDK;
+ * its packages are optional peers, loaded only when this store is created.
  *
  * @example
  * const blobs = await createS3BlobStore({

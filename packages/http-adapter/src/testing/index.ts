@@ -1,1 +1,0 @@
-export { runBlobStoreConformance } from './blob-store-conformance.js';

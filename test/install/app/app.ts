@@ -1,0 +1,38 @@
+// The app a new user writes, installed from the tarballs: type-checked with skipLibCheck false, then run.
+import { createJobSystem, defineJob, type JobStore } from '@scalable-api/core';
+import { jobsPlugin } from '@scalable-api/http-adapter';
+import { createRedisStore } from '@scalable-api/redis';
+import Fastify from 'fastify';
+import { z } from 'zod';
+
+export const add = defineJob({
+  name: 'add',
+  input: z.object({ a: z.number(), b: z.number() }),
+  async run({ a, b }) {
+    return { sum: a + b };
+  },
+});
+
+const redisUrl = process.env['REDIS_URL'];
+const store: JobStore | undefined = redisUrl ? createRedisStore({ url: redisUrl, prefix: process.env['REDIS_PREFIX'] ?? 'install-test' }) : undefined;
+const system = createJobSystem({ jobs: [add], workers: 2, ...(store ? { store } : {}) });
+await system.start();
+
+const handle = await system.submit(add, { a: 1, b: 2 });
+const output = await handle.result();
+const sum: number = output.sum;
+// @ts-expect-error the input type travels from the job definition through the installed types
+await system.submit(add, { a: 'one', b: 2 }).catch(() => undefined);
+
+const app = Fastify({ requestTimeout: 10_000 });
+await app.register(jobsPlugin, { system, prefix: '/jobs' });
+const response = await app.inject({ method: 'POST', url: '/jobs/add', payload: { a: 2, b: 3 }, headers: { prefer: 'wait=10' } });
+const health = await app.inject({ method: 'GET', url: '/health' });
+
+process.stdout.write(
+  JSON.stringify({ sum, http: { status: response.statusCode, body: response.json() }, health: health.statusCode, durable: system.store.durable }) +
+    '\n',
+);
+await app.close();
+await system.stop();
+await store?.close();
