@@ -1,11 +1,11 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { createJobSystem } from '@scalable-api/core';
+import { createFsBlobStore, createJobSystem } from '@scalable-api/core';
 import { createRedisStore } from '@scalable-api/redis';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from '../../redis/test/redis-fixture.js';
-import { createFsBlobStore, jobsPlugin } from '../src/index.js';
+import { jobsPlugin } from '../src/index.js';
 import { post, setup, testJobs, type Setup } from './setup.js';
 
 /** What a problem document must never show a caller: store internals, scopes, control characters. */
