@@ -1,6 +1,6 @@
-import type { ServerResponse } from 'node:http';
 import { errorCodes, type BlobStore, type JobInfo, type JobSystem } from '@scalable-api/core';
 import type { FastifyRequest } from 'fastify';
+import type { SseSlots } from './events/sse-slots.js';
 import type { JobEventHub } from './job-event-hub.js';
 import type { JobsMetrics } from './jobs-metrics.js';
 import type { CollectedRoute } from './openapi.js';
@@ -18,8 +18,11 @@ export interface ResolvedLimits {
   overloadHoldMs: number;
   sseHeartbeatMs: number;
   sseMaxConnections: number;
+  sseMaxPerTenant: number;
+  sseTreeNodes: number;
   sseBufferBytes: number;
   idempotencyKeysInFlight: number;
+  reconcileMs: number;
 }
 
 /** What the routes share: one per registration of the plugin. */
@@ -40,7 +43,7 @@ export interface AdapterContext {
   readonly binaryJobs: ReadonlySet<string> | undefined;
   /** Idempotency keys whose first request is still being accepted (scoped by tenant). */
   readonly inflight: Set<string>;
-  readonly sse: Set<ServerResponse>;
+  readonly sse: SseSlots;
   /** The plugin's routes with their docs, for the OpenAPI document. */
   readonly routes: CollectedRoute[];
   draining: boolean;

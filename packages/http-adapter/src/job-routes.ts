@@ -1,7 +1,7 @@
 import { isTerminal, type JobStatus } from '@scalable-api/core';
 import type { FastifyContentTypeParser, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fromStore, loadJob, type AdapterContext } from './adapter-context.js';
-import { eventsHandler } from './events-route.js';
+import { eventsHandler } from './events/events-route.js';
 import { jobView, treeView } from './job-view.js';
 import { jsonBodyParser } from './json-body-parser.js';
 import { buildOpenApi, type RouteDoc } from './openapi.js';
@@ -146,11 +146,16 @@ export function jobRoutes(ctx: AdapterContext, info: { title: string; version: s
       },
     );
 
-    app.get<{ Params: { id: string } }>(
+    app.get<{ Params: { id: string }; Querystring: { tree?: string } }>(
       '/:id/events',
       idDoc(
-        'Server-Sent Events of the job, resumable with Last-Event-ID',
-        { 200: 'text/event-stream until the job settles', 503: 'Too many streams' },
+        'Server-Sent Events of the job (with tree=1: of its whole tree), resumable with Last-Event-ID',
+        {
+          200: 'text/event-stream until the job (the tree) settles',
+          204: 'The job settled and the reader has every event: do not reconnect',
+          429: 'Too many streams of this tenant',
+          503: 'Too many streams on this node',
+        },
         'text/event-stream',
       ),
       eventsHandler(ctx),

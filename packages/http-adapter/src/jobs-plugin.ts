@@ -6,6 +6,7 @@ import { createAuthenticator, isTenant, type AuthOptions } from './auth-hook.js'
 import { dashboardRoutes, type DashboardOptions } from './dashboard/dashboard-routes.js';
 import { jobRoutes } from './job-routes.js';
 import { JobEventHub } from './job-event-hub.js';
+import { SseSlots } from './events/sse-slots.js';
 import { JobsMetrics } from './jobs-metrics.js';
 import type { RouteDoc } from './openapi.js';
 import { opsRoutes } from './ops-routes.js';
@@ -27,6 +28,12 @@ export interface JobsLimits {
   retryAfterSeconds?: number;
   /** /ready reports overload for this long after a submit was refused with QUEUE_FULL. Default 1 s. */
   overloadHoldMs?: number;
+  /**
+   * Event streams and `Prefer: wait` hear jobs through the store's signals, which are hints: this
+   * often (and after a subscriber reconnect) every watched job is re-read from the store in one
+   * batched call, so a lost message delays an answer by at most this much. Default 5 s.
+   */
+  reconcileMs?: number;
   /** Per-client token bucket (client = tenant, else IP); off by default. */
   rate?: RateLimitOptions;
   sse?: {
@@ -34,6 +41,10 @@ export interface JobsLimits {
     heartbeatMs?: number;
     /** Open event streams on this node. Default 10,000. */
     maxConnections?: number;
+    /** Open event streams of one tenant (of one IP without tenants), so one client cannot take every slot. Default 1,000. */
+    maxPerTenant?: number;
+    /** Jobs a `?tree=1` stream follows (the first ones in tree order). Default 2,000. */
+    treeNodes?: number;
     /** Bytes queued for one slow reader before it is cut off (it resumes with Last-Event-ID). Default 1 MiB. */
     bufferBytes?: number;
   };
@@ -98,7 +109,10 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
     submits: new SubmitCoalescer(options.system),
     prefix,
     blobs,
-    hub: new JobEventHub(),
+    hub: new JobEventHub(options.system.store, {
+      reconcileMs: limits.reconcileMs,
+      onError: (error) => app.log.warn({ err: error }, 'could not reconcile watched jobs'),
+    }),
     metrics: new JobsMetrics(),
     limits,
     authenticate: options.auth ? createAuthenticator(options.auth) : undefined,
@@ -106,7 +120,7 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
     rateLimiter: options.limits?.rate ? new RateLimiter(options.limits.rate) : undefined,
     binaryJobs: options.binaryJobs ? new Set(options.binaryJobs) : undefined,
     inflight: new Set(),
-    sse: new Set(),
+    sse: new SseSlots(limits.sseMaxConnections, limits.sseMaxPerTenant),
     routes: [],
     draining: false,
     lastOverloadAt: 0,
@@ -115,9 +129,10 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
   // One store listener feeds the event streams and the metrics; uploads are referenced from
   // `meta.blob` and released when the store drops their job after its retention.
   const unsubscribeEvents = options.system.store.subscribe((signal) => {
-    if (signal.type !== 'job.event') return;
-    ctx.metrics.observe(signal.event);
-    ctx.hub.publish(signal.event);
+    if (signal.type === 'job.event') {
+      ctx.metrics.observe(signal.event);
+      ctx.hub.publish(signal.event);
+    } else if (signal.type === 'signals.resumed') void ctx.hub.reconcile();
   });
   const unsubscribeBlobs = releaseBlobsOnDrop(options.system.store, blobs, {
     metaKey: 'blob',
@@ -173,10 +188,11 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
   // wait for them. They can resume elsewhere with Last-Event-ID.
   app.addHook('preClose', async () => {
     ctx.draining = true;
-    for (const res of ctx.sse) res.end();
+    for (const res of [...ctx.sse]) res.end();
   });
   app.addHook('onClose', async () => {
     unsubscribeEvents();
+    ctx.hub.close();
     unsubscribeBlobs();
     if (ownsBlobs) await blobs.close();
   });
@@ -192,8 +208,11 @@ function resolveLimits(limits: JobsLimits): ResolvedLimits {
     overloadHoldMs: limits.overloadHoldMs ?? 1_000,
     sseHeartbeatMs: limits.sse?.heartbeatMs ?? 15_000,
     sseMaxConnections: limits.sse?.maxConnections ?? 10_000,
+    sseMaxPerTenant: limits.sse?.maxPerTenant ?? 1_000,
+    sseTreeNodes: limits.sse?.treeNodes ?? 2_000,
     sseBufferBytes: limits.sse?.bufferBytes ?? 1_048_576,
     idempotencyKeysInFlight: 100_000,
+    reconcileMs: limits.reconcileMs ?? 5_000,
   };
 }
 

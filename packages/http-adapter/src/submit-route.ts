@@ -4,6 +4,7 @@ import type { BlobRef, JobHandle, SubmitOptions } from '@scalable-api/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AdapterContext } from './adapter-context.js';
 import { HttpProblemError } from './problem.js';
+import { settledWithin } from './settled-within.js';
 import { traceMetaOf } from './trace-headers.js';
 
 type SubmitRequest = FastifyRequest<{ Params: { name: string } }>;
@@ -129,7 +130,7 @@ async function submitInFull(ctx: AdapterContext, request: SubmitRequest, reply: 
   if (blob && !handle.created) await ctx.blobs.remove(blob.id);
   const wait = preferWaitSeconds(request.headers.prefer, ctx.limits.maxWaitSeconds);
   if (wait > 0) {
-    const settled = await settledWithin(handle, wait * 1000);
+    const settled = await settledWithin(ctx, handle.id, wait * 1000, reply.raw);
     if (settled) {
       reply.header('location', `${ctx.prefix}/${handle.id}`);
       if (!handle.created) reply.header('idempotent-replayed', 'true');
@@ -137,28 +138,6 @@ async function submitInFull(ctx: AdapterContext, request: SubmitRequest, reply: 
     }
   }
   return accepted(ctx, reply, handle);
-}
-
-type Settled = { status: 'completed'; output: unknown } | { status: 'failed' | 'cancelled'; error: { code: string; message: string } };
-
-/** The job's outcome if it settles within `ms`, else undefined (the job keeps running). */
-async function settledWithin(handle: JobHandle, ms: number): Promise<Settled | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  const outcome = handle.result().then(
-    (output): Settled => ({ status: 'completed', output: output ?? null }),
-    (error: { code?: string; message?: string }): Settled => ({
-      status: error?.code === 'JOB_CANCELLED' ? 'cancelled' : 'failed',
-      error: { code: String(error?.code ?? 'JOB_FAILED'), message: String(error?.message ?? 'failed') },
-    }),
-  );
-  try {
-    return await Promise.race([outcome, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**

@@ -1,81 +1,9 @@
-import { request as httpRequest, type ClientRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { listen as listenOn } from './listen.js';
 import { post, setup, type Setup } from './setup.js';
-
-interface SseFrame {
-  id?: number;
-  event?: string;
-  data?: unknown;
-  comment?: string;
-}
-
-interface SseReader {
-  status: Promise<number>;
-  frames: SseFrame[];
-  /** Resolves when the server ends the stream. */
-  ended: Promise<void>;
-  /** Resolves once `n` events (frames with an id) arrived. */
-  events(n: number): Promise<SseFrame[]>;
-  /** Resolves once a frame matching `predicate` arrived. */
-  frame(predicate: (frame: SseFrame) => boolean): Promise<SseFrame>;
-  close(): void;
-}
-
-/** A real-socket SSE client: parses frames as bytes arrive. */
-function readSse(base: string, path: string, headers: Record<string, string> = {}): SseReader {
-  const frames: SseFrame[] = [];
-  const waiters: Array<() => void> = [];
-  let req: ClientRequest;
-  let resolveStatus!: (status: number) => void;
-  const status = new Promise<number>((resolve) => (resolveStatus = resolve));
-  const ended = new Promise<void>((resolve, reject) => {
-    req = httpRequest(`${base}${path}`, { headers }, (res) => {
-      resolveStatus(res.statusCode ?? 0);
-      let buffer = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const frame: SseFrame = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) frame.comment = line.slice(1).trim();
-            else if (line.startsWith('id: ')) frame.id = Number(line.slice(4));
-            else if (line.startsWith('event: ')) frame.event = line.slice(7);
-            else if (line.startsWith('data: ')) frame.data = JSON.parse(line.slice(6));
-          }
-          frames.push(frame);
-          for (const wake of waiters.splice(0)) wake();
-        }
-      });
-      res.on('end', () => resolve());
-      res.on('error', () => resolve());
-    });
-    req.on('error', reject);
-    req.end();
-  });
-  const events = () => frames.filter((f) => f.id !== undefined);
-  return {
-    status,
-    frames,
-    ended,
-    async events(n) {
-      while (events().length < n) await new Promise<void>((resolve) => waiters.push(resolve));
-      return events();
-    },
-    async frame(predicate) {
-      for (;;) {
-        const found = frames.find(predicate);
-        if (found) return found;
-        await new Promise<void>((resolve) => waiters.push(resolve));
-      }
-    },
-    close: () => req.destroy(),
-  };
-}
+import { readSse } from './sse-client.js';
 
 let t: Setup;
 let base: string;
@@ -85,8 +13,7 @@ afterEach(async () => {
 
 async function listen(options?: Parameters<typeof setup>[0]) {
   t = await setup(options);
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  base = await listenOn(t.app);
 }
 
 describe('GET {prefix}/:id/events', () => {
@@ -127,8 +54,9 @@ describe('GET {prefix}/:id/events', () => {
     await sse.ended;
     expect(sse.frames.filter((f) => f.id !== undefined).map((f) => f.event)).toEqual(['job.queued', 'job.started', 'job.completed']);
     const after = readSse(base, `/jobs/${id}/events`, { 'last-event-id': '3' });
+    expect(await after.status).toBe(204);
     await after.ended;
-    expect(after.frames.filter((f) => f.id !== undefined)).toEqual([]);
+    expect(after.frames).toEqual([]);
   });
 
   it('sends heartbeat comments while the job is quiet', async () => {
@@ -151,8 +79,7 @@ describe('GET {prefix}/:id/events', () => {
   it('cuts off a reader that stops reading once its buffer bound is reached; it resumes with Last-Event-ID', async () => {
     await listen({ plugin: { limits: { sse: { bufferBytes: 64 * 1024 } } } });
     const { id } = (await post(t.app, '/jobs/chatty', { n: 1_000, size: 32 * 1024 })).json();
-    const frames: string[] = [];
-    const cutOff = await new Promise<boolean>((resolve) => {
+    const seen = await new Promise<number[]>((resolve) => {
       httpRequest(`${base}/jobs/${id}/events`, (res) => {
         res.pause();
         // Read nothing until the job is done: the server must not buffer its 32 MB for us.
@@ -163,19 +90,101 @@ describe('GET {prefix}/:id/events', () => {
             let text = '';
             res.setEncoding('utf8');
             res.on('data', (c: string) => (text += c));
-            res.on('end', () => {
-              frames.push(...[...text.matchAll(/^event: (\S+)$/gm)].map((m) => m[1]!));
-              resolve(!text.includes('event: job.completed'));
+            res.on('close', () => {
+              // Only whole frames count: the cut may fall inside one.
+              const whole = text.slice(0, text.lastIndexOf('\n\n') + 2);
+              resolve([...whole.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])));
             });
             res.resume();
           });
       }).end();
     });
-    expect(cutOff).toBe(true);
-    expect(frames.length).toBeLessThan(1_003);
-    const resumed = readSse(base, `/jobs/${id}/events`, { 'last-event-id': String(frames.length) });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.length).toBeLessThan(1_002);
+    const resumed = readSse(base, `/jobs/${id}/events`, { 'last-event-id': String(seen.at(-1)) });
     await resumed.ended;
-    expect(resumed.frames.filter((f) => f.id !== undefined).at(-1)?.event).toBe('job.completed');
+    const rest = resumed.frames.filter((f) => f.id !== undefined);
+    // After what it saw (the store keeps a bounded log per job, so the oldest may be gone).
+    expect(rest[0]!.id).toBeGreaterThan(seen.at(-1)!);
+    expect(rest.at(-1)?.event).toBe('job.completed');
+  });
+
+  it('frees the socket, its queued bytes and its slot of every paused reader (20 at once), not only ends their responses', async () => {
+    await listen({ plugin: { limits: { sse: { bufferBytes: 64 * 1024 } } } });
+    const serverSockets: Socket[] = [];
+    t.app.server.on('connection', (socket: Socket) => serverSockets.push(socket));
+    const ids: string[] = [];
+    // ~5 MB of events each: more than loopback's socket buffers take in for a reader that does not read.
+    for (let i = 0; i < 20; i++) ids.push((await post(t.app, '/jobs/chatty', { n: 160, size: 32 * 1024 })).json().id);
+    const clientSockets: Socket[] = [];
+    await Promise.all(
+      ids.map(
+        (id) =>
+          new Promise<void>((resolve) => {
+            const req = httpRequest(`${base}/jobs/${id}/events`, (res) => {
+              // A reader that holds its socket open and never reads.
+              res.pause();
+              resolve();
+            });
+            req.on('socket', (socket) => clientSockets.push(socket));
+            req.on('error', () => {});
+            req.end();
+          }),
+      ),
+    );
+    await Promise.all(ids.map((id) => t.system.handle(id).result()));
+    const openStreams = async () => Number(/^scalable_api_sse_connections (\d+)$/m.exec((await t.app.inject('/metrics')).body)?.[1]);
+    await expect.poll(openStreams, { timeout: 10_000 }).toBe(0);
+    // Nothing is left queued in this process for them: their sockets are gone.
+    const queued = () => serverSockets.reduce((sum, socket) => sum + (socket.destroyed ? 0 : socket.writableLength), 0);
+    await expect.poll(queued, { timeout: 10_000 }).toBe(0);
+    expect(serverSockets.filter((socket) => !socket.destroyed)).toHaveLength(0);
+    for (const socket of clientSockets) socket.destroy();
+  });
+
+  it('bounds open streams per tenant as well as per node: one tenant cannot take every slot', async () => {
+    const keys = [
+      { key: 'tenant-a-key-0123456789', tenant: 'a' },
+      { key: 'tenant-b-key-0123456789', tenant: 'b' },
+    ];
+    await listen({ plugin: { auth: { keys }, limits: { sse: { maxPerTenant: 2, maxConnections: 10 } } } });
+    const a = { 'x-api-key': keys[0]!.key };
+    const b = { 'x-api-key': keys[1]!.key };
+    const ofA = (await post(t.app, '/jobs/sleep', { ms: 60_000 }, a)).json().id;
+    const ofB = (await post(t.app, '/jobs/sleep', { ms: 60_000 }, b)).json().id;
+    const streams = [readSse(base, `/jobs/${ofA}/events`, a), readSse(base, `/jobs/${ofA}/events`, a)];
+    for (const stream of streams) expect(await stream.status).toBe(200);
+    const third = await fetch(`${base}/jobs/${ofA}/events`, { headers: a });
+    expect(third.status).toBe(429);
+    expect(third.headers.get('retry-after')).toBeTruthy();
+    expect(((await third.json()) as { code: string }).code).toBe('RATE_LIMITED');
+    const other = readSse(base, `/jobs/${ofB}/events`, b);
+    expect(await other.status).toBe(200);
+    // A closed stream gives its slot back.
+    streams[0]!.close();
+    await streams[0]!.ended;
+    await expect
+      .poll(async () => (await fetch(`${base}/jobs/${ofA}/events`, { headers: a, signal: AbortSignal.timeout(500) }).catch(() => undefined))?.status)
+      .toBe(200);
+    for (const stream of [...streams, other]) stream.close();
+  });
+
+  it('answers 204 to a reader of a settled job that has every event, so an EventSource stops reconnecting', async () => {
+    await listen();
+    const { id } = (await post(t.app, '/jobs/echo', { a: 1 })).json();
+    await t.system.handle(id).result();
+    const first = readSse(base, `/jobs/${id}/events`);
+    await first.ended;
+    const last = first.frames.filter((f) => f.id !== undefined).at(-1)!.id!;
+    // What an EventSource does after the stream ends: reconnect with the last id it saw.
+    const again = await fetch(`${base}/jobs/${id}/events`, { headers: { 'last-event-id': String(last) } });
+    expect(again.status).toBe(204);
+    expect(await again.text()).toBe('');
+    // One event short: that event, then the end.
+    const short = readSse(base, `/jobs/${id}/events`, { 'last-event-id': String(last - 1) });
+    expect(await short.status).toBe(200);
+    await short.ended;
+    expect(short.frames.filter((f) => f.id !== undefined).map((f) => f.id)).toEqual([last]);
   });
 
   it('answers 400 for a malformed Last-Event-ID and 404 for an unknown job, as problems', async () => {

@@ -1,4 +1,3 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { createFsBlobStore, createJobSystem } from '@scalable-api/core';
 import { createRedisStore } from '@scalable-api/redis';
 import Fastify from 'fastify';
@@ -6,6 +5,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from '../../redis/test/redis-fixture.js';
 import { jobsPlugin } from '../src/index.js';
+import { startRedisRelay } from './redis-relay.js';
 import { post, setup, testJobs, type Setup } from './setup.js';
 
 /** What a problem document must never show a caller: store internals, scopes, control characters. */
@@ -32,34 +32,10 @@ describe('problem details', () => {
   });
 });
 
-/** A TCP relay to Redis that can be cut: every later connection attempt is refused. */
-async function relayTo(target: URL): Promise<{ url: string; cut(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((inbound) => {
-    const outbound = connect(Number(target.port || 6379), target.hostname);
-    for (const socket of [inbound, outbound]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => {});
-    }
-    inbound.pipe(outbound).pipe(inbound);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    cut: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      }),
-  };
-}
-
 await describeWithRedis('problem details from a Redis-backed node', () => {
   it('say the store is unavailable without the Redis client error, which goes to the log', async () => {
     const prefix = testPrefix();
-    const relay = await relayTo(new URL(redisUrl));
+    const relay = await startRedisRelay(new URL(redisUrl));
     const client = new Redis(relay.url, { maxRetriesPerRequest: 1, retryStrategy: (times) => Math.min(times * 20, 100) });
     client.on('error', () => {});
     const blobs = await createFsBlobStore();

@@ -124,14 +124,12 @@ export function dashboardRoutes(ctx: AdapterContext, options: DashboardOptions) 
     app.get<{ Querystring: Record<string, string | undefined> }>('/api/live', async (request, reply) => {
       const jobId = request.query['job'] || undefined;
       if (jobId !== undefined) await loadJob(ctx, request, jobId);
-      if (ctx.sse.size >= ctx.limits.sseMaxConnections) throw new HttpProblemError('NOT_READY', 'Too many open event streams on this node.');
+      // Counted with the API's streams: the plugin ends them all on close, and the bounds are shared.
+      ctx.sse.take(request.tenant ?? `ip:${request.ip}`, reply.raw);
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
       res.write('retry: 2000\n\n');
-      // Counted with the API's streams: the plugin ends them all on close, and the bound is shared.
-      ctx.sse.add(res);
-      res.on('close', () => ctx.sse.delete(res));
       const client: LiveClient = {
         res,
         tenant: request.tenant,
