@@ -16,6 +16,7 @@ export type {
 export { actorsView } from './system/actor-view.js';
 export type { ActorsView, WorkerView } from './system/actor-view.js';
 export { defineJob } from './job/define-job.js';
+export { newJobId } from './job/new-job-id.js';
 export { threadModule } from './isolation/thread-task.js';
 export type { ThreadContext, ThreadModule, ThreadTask, ThreadTaskInput, ThreadTaskOutput } from './isolation/thread-task.js';
 export type { ThreadPoolOptions } from './isolation/thread-pool.js';

@@ -135,7 +135,9 @@ export interface EnqueueOptions {
 export type EnqueueOutcome =
   | { ok: true; id: string; created: true; status: JobStatus }
   | { ok: true; id: string; created: false; status: JobStatus; name: string; fingerprint: string | undefined }
-  | { ok: false; code: 'QUEUE_FULL' | 'JOB_NOT_FOUND' | 'LEASE_LOST' };
+  | { ok: false; code: 'QUEUE_FULL' | 'JOB_NOT_FOUND' | 'LEASE_LOST' }
+  /** A store split into shards: this job's shard did not answer, while others of the batch were stored. */
+  | { ok: false; code: 'STORE_UNAVAILABLE' };
 
 /** Where a new job should live; see `JobStore.newId`. */
 export interface JobPlacement {

@@ -313,7 +313,9 @@ class JobSystemRuntime implements JobSystem, AttemptHost {
       throw this.reject(
         outcome.code === 'QUEUE_FULL'
           ? new OverloadError('QUEUE_FULL', `The queue holds ${this.queueLimit} jobs, its bound.`)
-          : new JobError('JOB_NOT_FOUND'),
+          : outcome.code === 'STORE_UNAVAILABLE'
+            ? new SystemStateError('STORE_UNAVAILABLE', 'The job store did not accept the job.')
+            : new JobError('JOB_NOT_FOUND'),
       );
     }
     if (!outcome.created && (outcome.name !== name || outcome.fingerprint !== job.fingerprint)) {

@@ -66,6 +66,11 @@ export function conformanceSetup(factory: StoreFactory) {
     const fixture = await factory(options);
     fixtures.push(fixture);
     const { store, clock } = fixture;
+    place = undefined;
+    if (store.newId) {
+      const anchor = store.newId({});
+      place = (parentId) => store.newId!({ parentId: parentId ?? anchor });
+    }
     const signals = recordSignals(store);
     const claim = (owner: string, extra: Partial<ClaimRequest> = {}) => store.claim({ owner, max: 100, leaseMs: LEASE, ...extra });
     const claimOne = async (owner: string, extra: Partial<ClaimRequest> = {}): Promise<ClaimedJob> => {
@@ -91,9 +96,18 @@ export type ConformanceContext = Awaited<ReturnType<ConformanceSetup>>;
 
 let serial = 0;
 
+/**
+ * For a store that places jobs (`newId`: a sharded store), every job of a test goes beside the
+ * test's first one, so each test tells one shard's story: the store must route every call to
+ * that shard and find the work there, whichever shard it is. What spans shards has tests of its
+ * own. Set by `setup()`; the cases of a file run one after the other.
+ */
+let place: ((parentId: string | undefined) => string) | undefined;
+
 /** A ready-to-run job with a unique id; tests override only what they are about. */
 export function newJob(overrides: Partial<NewJob> = {}): NewJob {
-  return { id: `job-${++serial}-${randomUUID().slice(0, 8)}`, name: 'noop', input: {}, priority: 0, ...overrides };
+  const id = place?.(overrides.parentId) ?? `job-${++serial}-${randomUUID().slice(0, 8)}`;
+  return { id, name: 'noop', input: {}, priority: 0, ...overrides };
 }
 
 /** Keeps every signal a store sends; `waitFor` tolerates stores that deliver them asynchronously. */
