@@ -319,12 +319,3 @@ function storeError(error: unknown): SystemStateError {
   const full = error instanceof Error && error.message.startsWith('OOM');
   return new SystemStateError('STORE_UNAVAILABLE', full ? 'The job store is out of memory.' : 'The job store is unavailable.', { cause: error });
 }
-
-/**
- * @example
- * const store = createRedisStore({ url: process.env.REDIS_URL, prefix: 'thumbnails' });
- * const system = createJobSystem({ jobs, workers: 32, store });
- */
-export function createRedisStore(options?: RedisStoreOptions): RedisStore {
-  return new RedisStore(options);
-}

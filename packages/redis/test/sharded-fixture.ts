@@ -1,0 +1,32 @@
+import { Redis, type Cluster } from 'ioredis';
+import { redisUrl } from './redis-fixture.js';
+
+/**
+ * Deletes every key of a sharded store: its shards' `{prefix:i…}` tags and the `{prefix}` tag of
+ * its layout record. SCAN, so a shared Redis is never blocked; each server or master in turn.
+ */
+export async function deleteShardedPrefix(prefix: string, servers: (Redis | Cluster | string)[] = [redisUrl]): Promise<void> {
+  for (const server of servers) {
+    const nodes =
+      typeof server === 'string'
+        ? [new Redis(server)]
+        : 'nodes' in server && typeof server.nodes === 'function'
+          ? (server as Cluster).nodes('master')
+          : [server as Redis];
+    try {
+      for (const node of nodes) {
+        for (const pattern of [`{${prefix}:*`, `{${prefix}}:*`]) {
+          let cursor = '0';
+          do {
+            const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
+            cursor = next;
+            // One DEL per key: on a Cluster node the keys of one call may sit in different slots.
+            for (const key of keys) await node.del(key);
+          } while (cursor !== '0');
+        }
+      }
+    } finally {
+      if (typeof server === 'string') await nodes[0]!.quit();
+    }
+  }
+}
