@@ -57,6 +57,8 @@ export function createRedisStore(options: RedisStoreOptions | ShardedRedisStoreO
   if (typeof shards === 'number') {
     if (url !== undefined && client !== undefined) throw new TypeError('createRedisStore: give either url or client, not both');
     const shared = client ?? connect(url ?? defaultUrl);
+    // Each shard's store listens on the connection it shares (reconnects, to reload its functions).
+    shared.setMaxListeners(shared.getMaxListeners() + shards);
     clients = Array.from({ length: shards }, () => shared);
   } else {
     if (url !== undefined || client !== undefined)
