@@ -2,6 +2,7 @@ import { Redis, type Cluster } from 'ioredis';
 import { RedisStore, type RedisStoreOptions } from './redis-store.js';
 import { shardPrefix } from './shard-router.js';
 import { ShardedRedisStore } from './sharded-store.js';
+import { SignalSubscriber } from './signal-subscriber.js';
 
 const defaultUrl = 'redis://127.0.0.1:6379';
 
@@ -54,12 +55,15 @@ export function createRedisStore(options: RedisStoreOptions | ShardedRedisStoreO
     return connection;
   };
   let clients: (Redis | Cluster)[];
+  let subscriber: SignalSubscriber | undefined;
   if (typeof shards === 'number') {
     if (url !== undefined && client !== undefined) throw new TypeError('createRedisStore: give either url or client, not both');
     const shared = client ?? connect(url ?? defaultUrl);
     // Each shard's store listens on the connection it shares (reconnects, to reload its functions).
     shared.setMaxListeners(shared.getMaxListeners() + shards);
     clients = Array.from({ length: shards }, () => shared);
+    // One subscribed connection for all of them, each shard on its own channel.
+    subscriber = new SignalSubscriber(shared);
   } else {
     if (url !== undefined || client !== undefined)
       throw new TypeError('createRedisStore: with a list of shards, give each shard its URL or client in the list');
@@ -71,10 +75,22 @@ export function createRedisStore(options: RedisStoreOptions | ShardedRedisStoreO
     for (const connection of owned) connection.disconnect();
     throw new RangeError(`createRedisStore: shards must be 1 to 1024, not ${typeof shards === 'number' ? shards : `a list of ${count}`}`);
   }
-  const stores = clients.map((connection, shard) => new RedisStore({ ...common, client: connection, prefix: shardPrefix(prefix, shard, count) }));
+  const stores = clients.map(
+    (connection, shard) =>
+      new RedisStore({ ...common, client: connection, prefix: shardPrefix(prefix, shard, count), ...(subscriber ? { subscriber } : {}) }),
+  );
   return new ShardedRedisStore({
     shards: stores,
-    owned,
+    async release() {
+      await subscriber?.close();
+      // quit() waits for Redis to answer; a connection that is down would wait for its reconnect.
+      await Promise.all(
+        owned.map(async (connection) => {
+          if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());
+          else connection.disconnect();
+        }),
+      );
+    },
     layoutClient: clients[0]!,
     prefix,
     clock: common.clock ?? { now: () => Date.now() },

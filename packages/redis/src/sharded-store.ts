@@ -31,8 +31,8 @@ import { TickRotation } from './tick-rotation.js';
 
 export interface ShardedStoreParts {
   shards: RedisStore[];
-  /** Connections the sharded store made itself and closes (not the caller's). */
-  owned: (Redis | Cluster)[];
+  /** Closes what was opened for the shards (never a caller's client), once the shards' stores are closed. */
+  release(): Promise<void>;
   /** A client that reaches shard 0, where the shard count is recorded. */
   layoutClient: Redis | Cluster;
   prefix: string;
@@ -70,6 +70,7 @@ export class ShardedRedisStore implements JobStore {
   private listeners: StoreListener[] = [];
   private unsubscribes: (() => void)[] | undefined;
   private layout: Promise<void> | undefined;
+  private resuming = false;
   private closed = false;
 
   constructor(private readonly parts: ShardedStoreParts) {
@@ -270,11 +271,25 @@ export class ShardedRedisStore implements JobStore {
     this.listeners = [];
     for (const unsubscribe of this.unsubscribes ?? []) unsubscribe();
     await Promise.all(this.shards.map((store) => store.close()));
-    await Promise.all(this.parts.owned.map((client) => client.quit().catch(() => client.disconnect())));
+    await this.parts.release();
   }
 
   private signal(shard: number, signal: StoreSignal): void {
     if (signal.type === 'work.available' || signal.type === 'signals.resumed') this.hints.work(shard);
+    if (signal.type === 'signals.resumed') {
+      // Shards on one subscribed connection resume together: listeners re-derive once for all.
+      if (this.resuming) return;
+      this.resuming = true;
+      queueMicrotask(() => {
+        this.resuming = false;
+        this.emit(signal);
+      });
+      return;
+    }
+    this.emit(signal);
+  }
+
+  private emit(signal: StoreSignal): void {
     for (const listener of this.listeners) listener(signal);
   }
 

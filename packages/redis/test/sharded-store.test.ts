@@ -11,7 +11,8 @@ await describeWithRedis('createRedisStore({ shards }) on one Redis', () => {
     const clock = new SimulatedClock();
     const prefix = testPrefix();
     const store = createRedisStore({ shards: 4, url: redisUrl, prefix, clock, ...options });
-    return { store, clock, cleanup: () => deleteShardedPrefix(prefix) };
+    // What RedisStore declares: each shard is one.
+    return { store, clock, supports: { released: true, parentToken: true, renewCancel: true }, cleanup: () => deleteShardedPrefix(prefix) };
   });
 
   const opened: { store: ShardedRedisStore; prefix: string }[] = [];
@@ -146,7 +147,7 @@ await describeWithRedis('createRedisStore({ shards }) on one Redis', () => {
         },
       });
     });
-    const store = new ShardedRedisStore({ ...parts, shards: counted, owned: [] });
+    const store = new ShardedRedisStore({ ...parts, shards: counted, release: async () => {} });
     const queued: string[] = [];
     store.subscribe((signal) => signal.type === 'job.event' && queued.push(signal.event.id));
     await store.claim({ owner: 'a', max: 1, leaseMs: 60_000 }); // looks everywhere: every shard is empty
