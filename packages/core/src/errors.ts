@@ -113,6 +113,47 @@ export interface SerializedError {
   details?: Record<string, unknown>;
 }
 
+// The errors the stores and the runtime record on their own account, defined once for
+// TypeScript (the Redis store's Lua scripts write the same JSON; keep them in step).
+
+/**
+ * The reason a cancel records when the caller gives none.
+ *
+ * @example await store.cancel(id, defaultCancelError);
+ */
+export const defaultCancelError: SerializedError = Object.freeze({ code: 'JOB_CANCELLED', message: 'The job was cancelled.' });
+
+/**
+ * Why a store cancels the unfinished children of a parent that failed or was cancelled.
+ *
+ * @example parentEndedError('job-1', 'failed') // { code: 'JOB_CANCELLED', message: 'Parent job-1 failed.' }
+ */
+export function parentEndedError(parentId: string, status: 'failed' | 'cancelled'): SerializedError {
+  return { code: 'JOB_CANCELLED', message: `Parent ${parentId} ${status}.` };
+}
+
+/**
+ * Why a declared parent fails when a child under `'fail-parent'` did not complete.
+ *
+ * @example childFailedError({ id: 'c1', name: 'resize', status: 'failed', error })
+ */
+export function childFailedError(child: { id: string; name: string; status: string; error: SerializedError | undefined }): SerializedError {
+  return {
+    code: 'CHILD_FAILED',
+    message: `Child ${child.id} (${child.name}) ${child.status}.`,
+    details: { childId: child.id, childError: child.error },
+  };
+}
+
+/**
+ * Why a job that kept losing its lease is failed instead of tried again.
+ *
+ * @example quarantinedError(3) // { code: 'JOB_QUARANTINED', message: 'The job lost its lease 3 times; it is not retried.' }
+ */
+export function quarantinedError(stalls: number): SerializedError {
+  return { code: 'JOB_QUARANTINED', message: `The job lost its lease ${stalls} times; it is not retried.` };
+}
+
 export function serializeError(error: ScalableApiError): SerializedError {
   const out: SerializedError = { code: error.code, message: error.message };
   const cause = error.cause;

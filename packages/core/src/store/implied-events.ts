@@ -1,5 +1,5 @@
 import type { SerializedError } from '../errors.js';
-import type { JobEvent } from '../events.js';
+import { queuedEvent, settledEvent, startedEvent, type JobEvent, type SettledJobEvent } from '../events.js';
 
 /** What the memory store's record holds that a job's first events can be rebuilt from. */
 export interface EventSource {
@@ -44,19 +44,12 @@ export function isImplied(rec: EventSource, event: JobEvent): boolean {
 }
 
 /**
- * The first `count` events of the job, as `isImplied` accepted them, with their keys in the order
- * the store writes them live (a resumed SSE stream then sends the same JSON as a live one).
+ * The first `count` events of the job, as `isImplied` accepted them, built by the same creators
+ * as the live ones (a resumed SSE stream then sends the same JSON as a live one).
  */
 export function impliedEvents(rec: EventSource, count: number): JobEvent[] {
-  const { id, name, parentId, rootId } = rec;
-  const out: JobEvent[] = [{ type: 'job.queued', status: 'queued', id, name, seq: 1, at: rec.createdAt, parentId, rootId }];
-  if (count >= 2) out.push({ type: 'job.started', status: 'running', attempt: 1, id, name, seq: 2, at: rec.startedAt!, parentId, rootId });
-  if (count >= 3) {
-    const at = rec.finishedAt!;
-    if (rec.status === 'completed')
-      out.push({ type: 'job.completed', status: 'completed', output: rec.output, id, name, seq: 3, at, parentId, rootId });
-    else if (rec.status === 'failed') out.push({ type: 'job.failed', status: 'failed', id, name, seq: 3, at, parentId, rootId, error: rec.error! });
-    else out.push({ type: 'job.cancelled', status: 'cancelled', id, name, seq: 3, at, parentId, rootId, error: rec.error! });
-  }
+  const out: JobEvent[] = [queuedEvent(rec, 1, rec.createdAt)];
+  if (count >= 2) out.push(startedEvent(rec, 2, rec.startedAt!, 1));
+  if (count >= 3) out.push(settledEvent(rec, 3, rec.finishedAt!, rec.status as SettledJobEvent['status'], rec.output, rec.error));
   return out;
 }

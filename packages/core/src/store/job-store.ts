@@ -225,15 +225,8 @@ export interface JobRecord {
   meta: Record<string, string> | undefined;
 }
 
-export interface StoreCounts {
-  queued: number;
-  delayed: number;
-  running: number;
-  waitingChildren: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-}
+/** How many jobs the store holds in each status (`zeroCounts()` is the empty one). */
+export type StoreCounts = Record<JobStatus, number>;
 
 export type StoreSignal =
   | { type: 'work.available' }

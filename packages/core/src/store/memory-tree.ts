@@ -1,0 +1,166 @@
+import { childFailedError, parentEndedError, type SerializedError } from '../errors.js';
+import { cancelledEvent, completedEvent, failedEvent, queuedEvent, waitingEvent } from '../events.js';
+import { isTerminal, type TerminalStatus } from '../job/job-status.js';
+import type { CancelOutcome } from './job-store.js';
+import { extraOf, type Rec } from './memory-record.js';
+import type { MemoryState } from './memory-state.js';
+
+// Job trees in the memory store: a parent settles after its last child, a failed or cancelled
+// parent takes its unfinished subtree with it, and finished trees leave by retention.
+//
+// No step here recurses. A settled child is put on `state.settledChildren`, a job to cancel on
+// `state.toCancel`, and one loop (`drain`) works both lists until they are empty: a pagination
+// chain 100,000 deep settles up, and a parent of 100,000 children is cancelled, in constant
+// stack. Every cascade finishes inside the store call that started it, so a reader of the
+// memory store never sees one half done.
+
+/**
+ * Ends a job (released from its lease first). A job with unsettled children holds its outcome
+ * back and waits for them; otherwise it settles and its parent hears of it. Runs the cascade it
+ * starts to the end.
+ */
+export function finishJob(state: MemoryState, rec: Rec, status: TerminalStatus, output: unknown, error: SerializedError | undefined): void {
+  settle(state, rec, status, output, error);
+  if (!state.cascading) drainCascades(state);
+}
+
+/**
+ * Cancels a job and its whole subtree: what is not running ends now; a running job is marked
+ * and its owner is asked to stop. Answers as `JobStore.cancel` does.
+ */
+export function cancelJob(state: MemoryState, rec: Rec, reason: SerializedError): CancelOutcome {
+  if (isTerminal(rec.status)) return 'settled';
+  // Running, or already ending and only waiting for its children: its end comes later.
+  const later = rec.owner !== undefined || rec.extra?.deferred !== undefined;
+  state.toCancel.push(rec);
+  state.cancelReasons.push(reason);
+  drainCascades(state);
+  return !later && isTerminal(rec.status) ? 'cancelled' : 'cancelling';
+}
+
+/** Works the cascade lists until both are empty. */
+export function drainCascades(state: MemoryState): void {
+  if (state.cascading || (state.settledChildren.length === 0 && state.toCancel.length === 0)) return;
+  state.cascading = true;
+  try {
+    for (;;) {
+      const child = state.settledChildren.pop();
+      if (child) {
+        childSettled(state, child);
+        continue;
+      }
+      const rec = state.toCancel.pop();
+      if (!rec) return;
+      cancelOne(state, rec, state.cancelReasons.pop()!);
+    }
+  } finally {
+    state.cascading = false;
+  }
+}
+
+function settle(state: MemoryState, rec: Rec, status: TerminalStatus, output: unknown, error: SerializedError | undefined): void {
+  state.release(rec);
+  const extra = rec.extra;
+  if (extra && extra.pendingChildren > 0) {
+    // A job tree settles bottom-up: the parent's outcome waits for its last child. A parent
+    // that failed or was cancelled takes its unfinished subtree with it (nobody could use those
+    // results); one that completed early lets its children finish.
+    extra.deferred = { status, output, error };
+    if (rec.status !== 'waitingChildren') {
+      state.move(rec, 'waitingChildren');
+      state.publish(rec, waitingEvent(rec, ++rec.eventSeq, state.now));
+    }
+    if (status !== 'completed') cancelChildren(state, rec, parentEndedError(rec.id, status));
+    return;
+  }
+  if (extra) extra.deferred = undefined;
+  state.move(rec, status);
+  const now = state.now;
+  rec.finishedAt = now;
+  rec.output = output;
+  rec.error = error;
+  if (status === 'completed') state.publish(rec, completedEvent(rec, ++rec.eventSeq, now, output));
+  else if (status === 'failed') state.publish(rec, failedEvent(rec, ++rec.eventSeq, now, error!));
+  else state.publish(rec, cancelledEvent(rec, ++rec.eventSeq, now, error!));
+  if (rec.parentId === undefined) state.finishedRoots.push(rec);
+  else state.settledChildren.push(rec);
+}
+
+function childSettled(state: MemoryState, child: Rec): void {
+  const parent = state.records.get(child.parentId!);
+  if (!parent || isTerminal(parent.status)) return;
+  const tree = extraOf(parent);
+  tree.pendingChildren--;
+  if (tree.deferred) {
+    if (tree.pendingChildren === 0) settle(state, parent, tree.deferred.status, tree.deferred.output, tree.deferred.error);
+    return;
+  }
+  // Dynamic parents are woken by the child's event on the node that runs them; declared
+  // parents have no code running yet, so the store itself decides what happens to them.
+  if (!tree.declared || parent.status !== 'waitingChildren') return;
+  if (child.status !== 'completed' && (child.extra?.onFailure ?? 'fail-parent') === 'fail-parent') {
+    settle(state, parent, 'failed', undefined, childFailedError(child));
+  } else if (tree.pendingChildren === 0) {
+    state.move(parent, 'queued');
+    state.pushReady(parent);
+    state.publish(parent, queuedEvent(parent, ++parent.eventSeq, state.now));
+    state.signals.push({ type: 'work.available' });
+  }
+}
+
+function cancelOne(state: MemoryState, rec: Rec, reason: SerializedError): void {
+  if (isTerminal(rec.status)) return;
+  if (rec.extra?.deferred) {
+    // Already ending, waiting for its children: hurry them along, keep its outcome.
+    cancelChildren(state, rec, reason);
+  } else if (rec.owner !== undefined) {
+    // Running somewhere: the owner aborts the attempt and settles it as cancelled. Its
+    // children are cancelled here already so none starts in the meantime.
+    extraOf(rec).cancelRequested = reason;
+    state.signals.push({ type: 'job.cancel.requested', id: rec.id, owner: rec.owner, reason });
+    cancelChildren(state, rec, reason);
+  } else {
+    settle(state, rec, 'cancelled', undefined, reason);
+  }
+}
+
+function cancelChildren(state: MemoryState, rec: Rec, reason: SerializedError): void {
+  const children = rec.extra?.children;
+  if (!children) return;
+  // Pushed last first, so they are cancelled in spawn order.
+  for (let i = children.length - 1; i >= 0; i--) {
+    const child = state.records.get(children[i]!);
+    if (!child || isTerminal(child.status)) continue;
+    state.toCancel.push(child);
+    state.cancelReasons.push(reason);
+  }
+}
+
+/** Drops the oldest finished trees past the retention count or age. */
+export function trimRetention(state: MemoryState): void {
+  for (;;) {
+    const head = state.finishedRoots.peek();
+    if (!head) return;
+    const tooMany = state.finishedRoots.length > state.retentionCount;
+    if (!tooMany && head.finishedAt! + state.retentionAgeMs > state.now) return;
+    state.finishedRoots.shift();
+    dropTree(state, head);
+  }
+}
+
+function dropTree(state: MemoryState, root: Rec): void {
+  const stack = [root];
+  while (stack.length > 0) {
+    const rec = stack.pop()!;
+    if (!isTerminal(rec.status)) continue; // a fire-and-forget child still running stays
+    state.records.delete(rec.id);
+    state.tally[rec.status]--;
+    const key = rec.extra?.idempotencyKey;
+    if (key !== undefined && state.idempotency.get(key) === rec.id) state.idempotency.delete(key);
+    if (state.listeners.length > 0) state.signals.push({ type: 'job.dropped', id: rec.id, meta: rec.meta });
+    for (const childId of rec.extra?.children ?? []) {
+      const child = state.records.get(childId);
+      if (child) stack.push(child);
+    }
+  }
+}
