@@ -22,12 +22,13 @@ export type { ThreadContext, ThreadModule, ThreadTask, ThreadTaskInput, ThreadTa
 export type { ThreadPoolOptions } from './isolation/thread-pool.js';
 export type { AnyJobDefinition, JobDefinition, JobInput, JobOptions, JobOutput, MachineJobInput } from './job/define-job.js';
 export type { ChildResult, JobContext, SpawnOptions } from './job/job-context.js';
-export { jobStatuses, isTerminal } from './job/job-status.js';
+export { jobStatuses, isTerminal, zeroCounts } from './job/job-status.js';
 export type { JobStatus, TerminalStatus } from './job/job-status.js';
 export { backoffDelay } from './job/retry-policy.js';
 export type { BackoffPolicy, RetryPolicy } from './job/retry-policy.js';
 export {
   errorCodes,
+  defaultCancelError,
   deserializeError,
   InputError,
   isScalableApiError,
@@ -40,7 +41,7 @@ export {
 } from './errors.js';
 export type { ErrorCode, SerializedError } from './errors.js';
 export { isSettledEvent } from './events.js';
-export type { JobEvent, JobEventType, SettledJobEvent } from './events.js';
+export type { JobEvent, JobEventOf, JobEventType, SettledJobEvent } from './events.js';
 export { systemClock } from './clock.js';
 export type { Clock, TimerHandle } from './clock.js';
 export { withPropagated } from './instrumentation.js';

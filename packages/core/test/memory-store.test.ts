@@ -10,7 +10,7 @@ runStoreConformance('createMemoryStore', (options) => {
   return {
     store: createMemoryStore({ ...options, clock }),
     clock,
-    supports: { released: true, parentToken: true, renewCancel: true, deepTrees: true },
+    supports: { released: true, parentToken: true, renewCancel: true },
     cleanup: () => {},
   };
 });

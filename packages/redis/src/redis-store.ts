@@ -1,5 +1,5 @@
 import { Redis, type Cluster } from 'ioredis';
-import { SystemStateError } from '@scalable-api/core';
+import { defaultCancelError, jobStatuses, SystemStateError } from '@scalable-api/core';
 import type {
   CancelOutcome,
   ClaimedJob,
@@ -60,9 +60,6 @@ export interface RedisStoreOptions {
 /** Jobs per read call: a call reads this many records at most, so none holds Redis for long. */
 const READ_SLICE = 500;
 const recordFieldArgs = [String(jobRecordFields.length), ...jobRecordFields];
-
-const CANCELLED: SerializedError = { code: 'JOB_CANCELLED', message: 'The job was cancelled.' };
-const statuses: readonly JobStatus[] = ['queued', 'delayed', 'running', 'waitingChildren', 'completed', 'failed', 'cancelled'];
 
 /**
  * The store for many machines. Every transition is one call of a Redis function (`FCALL`; the
@@ -210,7 +207,7 @@ export class RedisStore implements JobStore {
     return (await this.run('progress', [lease.id, String(lease.token), json])) === 1;
   }
 
-  async cancel(id: string, reason: SerializedError = CANCELLED): Promise<CancelOutcome> {
+  async cancel(id: string, reason: SerializedError = defaultCancelError): Promise<CancelOutcome> {
     return (await this.run('cancel', [id, encodeError(reason)])) as CancelOutcome;
   }
 
@@ -257,7 +254,7 @@ export class RedisStore implements JobStore {
   async counts(): Promise<StoreCounts> {
     const hash = await this.call(() => this.client.hgetall(this.countsKey));
     const out = {} as StoreCounts;
-    for (const status of statuses) out[status] = Number(hash[status] ?? 0);
+    for (const status of jobStatuses) out[status] = Number(hash[status] ?? 0);
     return out;
   }
 

@@ -1,6 +1,7 @@
 import { describe } from 'vitest';
 import { describeCancel } from './describe-cancel.js';
 import { describeClaim } from './describe-claim.js';
+import { describeDeepTrees } from './describe-deep-trees.js';
 import { describeEnqueue } from './describe-enqueue.js';
 import { describeEvents } from './describe-events.js';
 import { describeLeases } from './describe-leases.js';
@@ -30,6 +31,7 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
     describeSettle(setup);
     describeCancel(setup);
     describeTrees(setup);
+    describeDeepTrees(setup);
     describeEvents(setup);
     describeRetention(setup);
   });

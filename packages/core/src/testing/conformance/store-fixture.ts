@@ -24,8 +24,6 @@ export interface StoreCapabilities {
   parentToken?: true;
   /** `renew` answers `{ held: true, cancel }` for a held job whose cancel was requested. */
   renewCancel?: true;
-  /** Settling up a 2,000-deep chain, and cancelling or dropping a 2,000-wide or -deep tree, within one test. */
-  deepTrees?: true;
 }
 
 export type StoreCapability = keyof StoreCapabilities;
