@@ -7,6 +7,7 @@ export const errorCodes = {
   QUEUE_FULL: 'The queue is at its bound; the job was not accepted. Retry later.',
   WAITING_PARENTS_FULL: 'Too many parent jobs are waiting for children; the spawn was refused.',
   CHILDREN_LIMIT: 'A parent spawned more children than its bound allows.',
+  RESULT_WAITERS_FULL: 'Too many callers are waiting for job results on this node; the wait was refused (the job runs on).',
   JOB_TIMEOUT: 'The job ran longer than its timeoutMs; its signal was aborted.',
   JOB_CANCELLED: 'The job was cancelled before it finished.',
   JOB_FAILED: 'The job threw; after its retries the last error is kept as `cause`.',
@@ -48,7 +49,11 @@ export class ScalableApiError extends Error {
 
 /** Rejections caused by a bound or the system's state: the caller should retry later. */
 export class OverloadError extends ScalableApiError {
-  constructor(code: 'QUEUE_FULL' | 'WAITING_PARENTS_FULL' | 'CHILDREN_LIMIT', message?: string, options?: ScalableApiErrorOptions) {
+  constructor(
+    code: 'QUEUE_FULL' | 'WAITING_PARENTS_FULL' | 'CHILDREN_LIMIT' | 'RESULT_WAITERS_FULL',
+    message?: string,
+    options?: ScalableApiErrorOptions,
+  ) {
     super(code, message, options);
     this.name = 'OverloadError';
   }

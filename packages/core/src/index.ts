@@ -13,6 +13,8 @@ export type {
   TreeNode,
   TreeSpec,
 } from './system/job-system.js';
+export type { NodeCounters, NodeLiveState, NodeLiveStore } from './system/node-state.js';
+export type { WaitOptions } from './system/result-waiters.js';
 export { actorsView } from './system/actor-view.js';
 export type { ActorsView, WorkerView } from './system/actor-view.js';
 export { defineJob } from './job/define-job.js';
@@ -20,11 +22,20 @@ export { newJobId } from './job/new-job-id.js';
 export { threadModule } from './isolation/thread-task.js';
 export type { ThreadContext, ThreadModule, ThreadTask, ThreadTaskInput, ThreadTaskOutput } from './isolation/thread-task.js';
 export type { ThreadPoolOptions } from './isolation/thread-pool.js';
-export type { AnyJobDefinition, JobDefinition, JobInput, JobOptions, JobOutput, MachineJobInput } from './job/define-job.js';
+export type {
+  AnyJobDefinition,
+  JobDefinition,
+  JobInput,
+  JobOptions,
+  JobOutput,
+  MachineJobDefinition,
+  MachineJobInput,
+  RunJobDefinition,
+  ThreadJobDefinition,
+} from './job/define-job.js';
 export type { ChildResult, JobContext, SpawnOptions } from './job/job-context.js';
 export { jobStatuses, isTerminal, zeroCounts } from './job/job-status.js';
 export type { JobStatus, TerminalStatus } from './job/job-status.js';
-export { backoffDelay } from './job/retry-policy.js';
 export type { BackoffPolicy, RetryPolicy } from './job/retry-policy.js';
 export {
   errorCodes,
@@ -44,7 +55,6 @@ export { isSettledEvent } from './events.js';
 export type { JobEvent, JobEventOf, JobEventType, SettledJobEvent } from './events.js';
 export { systemClock } from './clock.js';
 export type { Clock, TimerHandle } from './clock.js';
-export { withPropagated } from './instrumentation.js';
 export type { AttemptInstrument, Instrumentation } from './instrumentation.js';
 export type { BlobPutOptions, BlobRef, BlobStore } from './blobs/blob-store.js';
 export { blobIdPattern } from './blobs/blob-id.js';
@@ -52,8 +62,8 @@ export { createFsBlobStore, type FsBlobStoreOptions } from './blobs/fs-blob-stor
 export { releaseBlobsOnDrop, type ReleaseBlobsOptions } from './blobs/release-blobs-on-drop.js';
 export { silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
-export { createMemoryStore, MemoryStore } from './store/memory-store.js';
-export type { MemoryStoreOptions } from './store/memory-store.js';
+export { createMemoryStore } from './store/memory-store.js';
+export type { MemoryStore, MemoryStoreOptions } from './store/memory-store.js';
 export type {
   CancelOutcome,
   ClaimedJob,
@@ -74,7 +84,5 @@ export type {
   StoreListener,
   StoreSignal,
 } from './store/job-store.js';
-export { supervisorLogic } from './supervisor/supervisor-logic.js';
-export { dispatcherLogic } from './dispatcher/dispatcher-logic.js';
-export { workerLogic, WorkerCrash } from './worker/worker-logic.js';
-export { parentLogic } from './tree/parent-logic.js';
+/** What `createJobSystem({ inspect })` passes to an inspector: xstate's inspection events. */
+export type { InspectionEvent } from 'xstate';

@@ -26,7 +26,7 @@ export interface DispatcherRuntime {
   pollMs: number;
   /**
    * An idle worker is told to rest only after this long without work. Under a steady stream it
-   * gets its next job first and stays `running`, which saves two state transitions per job.
+   * gets its next job first and stays `engaged`, which saves two state transitions per job.
    */
   restMs: number;
 }
@@ -286,9 +286,9 @@ function minDefined(a: number | undefined, b: number | undefined): number | unde
 }
 
 /**
- * Workers idle since `before` or earlier go to `idle` (they stay in the idle stack, ready for the
+ * Workers idle since `before` or earlier go to `resting` (they stay in the idle stack, ready for the
  * next job). Only those: resting every idle worker each `restMs` made the few that a steady stream
- * keeps busy go to `idle` and back to `running` over and over — two full transitions per worker
+ * keeps busy go to `resting` and back to `engaged` over and over — two full transitions per worker
  * every 25 ms, a tenth of all jobs in the HTTP intake benchmark.
  */
 function rest(state: DispatchState, before: number): void {

@@ -24,19 +24,43 @@ export interface MachineJobInput<I> {
   ctx: JobContext;
 }
 
-/**
- * A registered kind of job. `Input` is what `submit()` accepts, `Output` what `result()` gives.
- * The types ride along as a phantom field so they flow to `submit()` without a registry.
- */
-export interface JobDefinition<Name extends string = string, Input = unknown, Output = unknown> extends JobOptions<Name> {
-  readonly kind: 'run' | 'machine' | 'thread';
+/** What every kind of job definition carries. */
+interface JobDefinitionBase<Name extends string, Input, Output> extends JobOptions<Name> {
   readonly schema: StandardSchemaV1 | undefined;
-  readonly run: ((input: never, ctx: JobContext) => unknown) | undefined;
-  readonly machine: AnyActorLogic | undefined;
-  /** Thread jobs: the module (a `file:` URL) whose default export runs in the system's thread pool. */
-  readonly module?: string;
   readonly '~types'?: { input: Input; output: Output };
 }
+
+/** A job whose logic is a function (`run:`), called on the event loop. */
+export interface RunJobDefinition<Name extends string = string, Input = unknown, Output = unknown> extends JobDefinitionBase<Name, Input, Output> {
+  readonly kind: 'run';
+  /** Called with the validated input (its type is `Input` once the schema has parsed it). */
+  readonly run: (input: unknown, ctx: JobContext) => unknown;
+}
+
+/** A job whose logic is an xstate actor logic (`machine:`); its states show in the inspector. */
+export interface MachineJobDefinition<Name extends string = string, Input = unknown, Output = unknown> extends JobDefinitionBase<
+  Name,
+  Input,
+  Output
+> {
+  readonly kind: 'machine';
+  readonly machine: AnyActorLogic;
+}
+
+/** A job whose logic is a module's default export, run in the system's worker threads. */
+export interface ThreadJobDefinition<Name extends string = string, Input = unknown, Output = unknown> extends JobDefinitionBase<Name, Input, Output> {
+  readonly kind: 'thread';
+  /** The module (a `file:` URL) whose default export runs in the system's thread pool. */
+  readonly module: string;
+}
+
+/**
+ * A registered kind of job, one of three by `kind`. `Input` is what `submit()` accepts, `Output`
+ * what `result()` gives. The types ride along as a phantom field so they flow to `submit()`
+ * without a registry.
+ */
+export type JobDefinition<Name extends string = string, Input = unknown, Output = unknown> =
+  RunJobDefinition<Name, Input, Output> | MachineJobDefinition<Name, Input, Output> | ThreadJobDefinition<Name, Input, Output>;
 
 export type AnyJobDefinition = JobDefinition<string, any, any>;
 export type JobInput<J> = J extends JobDefinition<string, infer I, unknown> ? I : never;
@@ -118,20 +142,21 @@ export function defineJob(
   if (spec.concurrency !== undefined && !(Number.isInteger(spec.concurrency) && spec.concurrency > 0)) {
     throw new TypeError(`defineJob(${spec.name}): concurrency must be a positive integer`);
   }
-  if (spec.timeoutMs !== undefined && !(spec.timeoutMs > 0)) {
-    throw new TypeError(`defineJob(${spec.name}): timeoutMs must be positive`);
+  if (spec.timeoutMs !== undefined && !(typeof spec.timeoutMs === 'number' && spec.timeoutMs > 0)) {
+    // Infinity is allowed (no timeout); the clock chunks delays past a timer's 2^31-1 ms range.
+    throw new TypeError(`defineJob(${spec.name}): timeoutMs must be a positive number of ms (or Infinity for none)`);
   }
-  const definition: AnyJobDefinition = {
-    kind: thread ? 'thread' : spec.run ? 'run' : 'machine',
-    name: spec.name,
-    schema: spec.input,
-    run: spec.run,
-    machine: spec.machine,
-    ...(thread ? { module: spec.module!.url } : {}),
-  };
-  if (spec.retry !== undefined) definition.retry = spec.retry;
-  if (spec.timeoutMs !== undefined) definition.timeoutMs = spec.timeoutMs;
-  if (spec.concurrency !== undefined) definition.concurrency = spec.concurrency;
-  if (spec.priority !== undefined) definition.priority = spec.priority;
+  const options: JobOptions<string> & { schema: StandardSchemaV1 | undefined } = { name: spec.name, schema: spec.input };
+  if (spec.retry !== undefined) options.retry = spec.retry;
+  if (spec.timeoutMs !== undefined && spec.timeoutMs !== Infinity) options.timeoutMs = spec.timeoutMs;
+  if (spec.concurrency !== undefined) options.concurrency = spec.concurrency;
+  if (spec.priority !== undefined) options.priority = spec.priority;
+  // The one place the input type is forgotten: `run` is only ever called with input the job's
+  // schema (or its declared type) has already admitted.
+  const definition: AnyJobDefinition = thread
+    ? { ...options, kind: 'thread', module: spec.module!.url }
+    : spec.run
+      ? { ...options, kind: 'run', run: spec.run as (input: unknown, ctx: JobContext) => unknown }
+      : { ...options, kind: 'machine', machine: spec.machine! };
   return Object.freeze(definition);
 }

@@ -13,7 +13,7 @@ export interface WorkerView {
   generation: number;
   /** `idle` when the dispatcher holds it as free, even if its machine has not rested yet. */
   state: 'idle' | 'running' | 'stopped';
-  /** Told to rest by the dispatcher (its machine is in `idle`). */
+  /** Told to rest by the dispatcher (its machine is in `resting`). */
   rested: boolean;
   job: { id: string; name: string } | undefined;
   jobsRun: number;

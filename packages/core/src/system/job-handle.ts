@@ -1,8 +1,9 @@
 import type { JobStatus } from '../job/job-status.js';
 import type { CancelResult, JobHandle } from './job-system.js';
+import type { WaitOptions } from './result-waiters.js';
 
 export interface HandleHost {
-  waitResult(id: string): Promise<unknown>;
+  waitResult(id: string, options?: WaitOptions): Promise<unknown>;
   cancel(id: string): Promise<CancelResult>;
 }
 
@@ -15,8 +16,8 @@ export class Handle<Output> implements JobHandle<Output> {
     readonly status: JobStatus,
   ) {}
 
-  result(): Promise<Output> {
-    return this.host.waitResult(this.id) as Promise<Output>;
+  result(options?: WaitOptions): Promise<Output> {
+    return this.host.waitResult(this.id, options) as Promise<Output>;
   }
 
   cancel(): Promise<CancelResult> {

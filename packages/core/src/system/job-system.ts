@@ -9,10 +9,18 @@ import type { Instrumentation } from '../instrumentation.js';
 import type { ThreadPoolOptions } from '../isolation/thread-pool.js';
 import type { Logger } from '../logger.js';
 import type { JobRecord, JobStore, OnChildFailure } from '../store/job-store.js';
+import type { Health, NodeLiveStore } from './node-state.js';
+import type { WaitOptions } from './result-waiters.js';
+
+export type { Health };
 
 export interface JobSystemOptions<Jobs extends readonly AnyJobDefinition[] = readonly AnyJobDefinition[]> {
   jobs: Jobs;
-  /** Worker actors in this process: how many jobs run at once (waiting parents do not count). */
+  /**
+   * Worker actors in this process: how many jobs run at once (waiting parents do not count).
+   * `0` makes a producer node: it accepts, answers, cancels and streams, and never claims a job
+   * (another node with workers runs them on a shared store).
+   */
   workers: number;
   queue?: {
     /** Queued plus delayed jobs; a submit past it fails at once with `QUEUE_FULL`. Default 10,000. */
@@ -44,6 +52,17 @@ export interface JobSystemOptions<Jobs extends readonly AnyJobDefinition[] = rea
   pollMs?: number;
   /** An idle worker rests (its machine goes to `idle`) after this long without work. Default 25 ms. */
   restMs?: number;
+  /**
+   * Signals are hints: every `reconcileMs` (and at once after the store reports lost signals)
+   * waiting parents, result waiters and event streams are checked against the records. Default 5 s.
+   */
+  reconcileMs?: number;
+  results?: {
+    /** Callers waiting for results at once (`handle.result()`, `waitResult`); past it a wait fails with `RESULT_WAITERS_FULL`. Default 100,000. */
+    maxWaiters?: number;
+  };
+  /** How often `system.live` samples rates and the actors view. Default 1 s. */
+  sampleMs?: number;
   /** Identifies this node in leases; default a random id. */
   nodeId?: string;
   /** The worker threads that run `isolation: 'thread'` jobs (`max` bounds them). Started on first use. */
@@ -69,8 +88,11 @@ export interface JobHandle<Output = unknown> {
   readonly created: boolean;
   /** Status at submit time. */
   readonly status: JobStatus;
-  /** The job's output; rejects with a `JobError` (`JOB_FAILED`, `JOB_TIMEOUT`, `JOB_CANCELLED`, ...). */
-  result(): Promise<Output>;
+  /**
+   * The job's output; rejects with a `JobError` (`JOB_FAILED`, `JOB_TIMEOUT`, `JOB_CANCELLED`, ...).
+   * With `signal`, aborting it stops waiting (the job goes on) and frees the waiter.
+   */
+  result(options?: WaitOptions): Promise<Output>;
   /** Cancels the job and its subtree. */
   cancel(): Promise<CancelResult>;
 }
@@ -103,8 +125,6 @@ export interface TreeSpec<J extends AnyJobDefinition = AnyJobDefinition> {
   onFailure?: OnChildFailure;
   priority?: number;
 }
-
-export type Health = 'healthy' | 'unhealthy' | 'stopping' | 'stopped' | 'idle';
 
 export interface JobSystemStats {
   health: Health;
@@ -162,4 +182,20 @@ export interface JobSystem<Jobs extends readonly AnyJobDefinition[] = readonly A
   events(options?: EventsOptions): AsyncIterableIterator<JobEvent>;
   stats(): Promise<JobSystemStats>;
   health(): Health;
+  /**
+   * Resolves with the job's output or rejects with its error, whenever (and wherever) it settles.
+   * Bounded (`results.maxWaiters`); aborting `signal` gives up and frees the waiter.
+   *
+   * @example
+   * const output = await system.waitResult(id, { signal: AbortSignal.timeout(30_000) });
+   */
+  waitResult(id: string, options?: WaitOptions): Promise<unknown>;
+  /**
+   * The node's live state in an `@xstate/store` store, read-only: health, counters, rates and
+   * the actors view. Subscribe instead of polling `stats()`.
+   *
+   * @example
+   * system.live.select((s) => s.health).subscribe((health) => console.log(health));
+   */
+  readonly live: NodeLiveStore;
 }

@@ -12,6 +12,8 @@ export async function readTree(store: JobStore, id: string, maxNodes: number): P
   const rootNode = toNode(root);
   let budget = maxNodes - 1;
   let frontier: TreeNode[] = [rootNode];
+  /** Every node, breadth first: a node's children come after it. */
+  const order: TreeNode[] = [rootNode];
   while (frontier.length > 0 && budget > 0) {
     const next: TreeNode[] = [];
     const withChildren = frontier.filter((node) => childCounts.get(node)! > 0);
@@ -22,12 +24,14 @@ export async function readTree(store: JobStore, id: string, maxNodes: number): P
         const child = toNode(record);
         node.children.push(child);
         next.push(child);
+        order.push(child);
         budget--;
       }
     });
     frontier = next;
   }
-  aggregate(rootNode);
+  // Children before parents, without recursion: a chain can be as deep as `maxNodes`.
+  for (let i = order.length - 1; i >= 0; i--) aggregate(order[i]!);
   return rootNode;
 }
 
@@ -50,13 +54,11 @@ function toNode(record: JobRecord): TreeNode {
   return node;
 }
 
-function aggregate(node: TreeNode): number {
+/** A node's progress from its children's, which are already aggregated. */
+function aggregate(node: TreeNode): void {
   const settled = node.status === 'completed' || node.status === 'failed' || node.status === 'cancelled';
-  let value: number;
-  if (settled) value = 1;
-  else if (node.children.length > 0) value = node.children.reduce((sum, child) => sum + aggregate(child), 0) / node.children.length;
-  else value = typeof node.progress === 'number' && node.progress >= 0 && node.progress <= 1 ? node.progress : 0;
-  if (settled) for (const child of node.children) aggregate(child);
-  node.aggregateProgress = value;
-  return value;
+  if (settled) node.aggregateProgress = 1;
+  else if (node.children.length > 0)
+    node.aggregateProgress = node.children.reduce((sum, child) => sum + child.aggregateProgress, 0) / node.children.length;
+  else node.aggregateProgress = typeof node.progress === 'number' && node.progress >= 0 && node.progress <= 1 ? node.progress : 0;
 }

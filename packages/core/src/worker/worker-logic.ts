@@ -45,9 +45,14 @@ export class WorkerCrash extends Error {
 }
 
 /**
- * A worker runs one job at a time: `idle -> running -> idle`. It never asks for work while busy:
- * when its attempt ends it reports idle, and the dispatcher either assigns the next job (the
- * worker stays `running`, which saves a transition per job on a busy system) or tells it to rest.
+ * A worker runs one job at a time: `resting -> engaged -> resting`. It never asks for work while
+ * busy: when its attempt ends it reports idle, and the dispatcher either assigns the next job or,
+ * after `restMs` without one, tells it to rest.
+ *
+ * `engaged` is not "running a job": it is "given work since it last rested" — running a job, or
+ * between two jobs for less than `restMs`. A busy worker takes its next job without leaving
+ * `engaged` (one transition less per job); whether it holds a job now is the dispatcher's to say
+ * (its idle set; `actorsView` shows it) and `activity.job` records the last one.
  */
 export const workerMachine = setup({
   types: {
@@ -81,15 +86,15 @@ export const workerMachine = setup({
   id: 'worker',
   context: ({ input }) => ({ index: input.index, runtime: input.runtime, activity: { job: undefined, jobsRun: 0 } }),
   entry: 'reportReady',
-  initial: 'idle',
+  initial: 'resting',
   states: {
-    idle: {
-      on: { 'job.assigned': { target: 'running', actions: 'startAttempt' } },
+    resting: {
+      on: { 'job.assigned': { target: 'engaged', actions: 'startAttempt' } },
     },
-    running: {
+    engaged: {
       on: {
         'job.assigned': { actions: 'startAttempt' },
-        'worker.rest': { target: 'idle', actions: 'clearJob' },
+        'worker.rest': { target: 'resting', actions: 'clearJob' },
       },
     },
     stopped: { type: 'final' },
@@ -102,8 +107,8 @@ export const workerMachine = setup({
 
 /**
  * The worker the supervisor spawns: `workerMachine`, with the one transition every job takes
- * (`job.assigned` while `running`) answered without the interpreter. See `withHotTransitions`.
+ * (`job.assigned` while `engaged`) answered without the interpreter. See `withHotTransitions`.
  */
-export const workerLogic = withHotTransitions(workerMachine, { state: 'running', event: 'job.assigned' });
+export const workerLogic = withHotTransitions(workerMachine, { state: 'engaged', event: 'job.assigned' });
 
 export type WorkerActorRef = ActorRefFrom<typeof workerLogic>;

@@ -1,0 +1,195 @@
+import type { TimerHandle } from '../clock.js';
+import { ScalableApiError, SystemStateError } from '../errors.js';
+import type { JobEvent } from '../events.js';
+import type { AnyJobDefinition, JobInput, JobOutput } from '../job/define-job.js';
+import type { JobStore } from '../store/job-store.js';
+import { readTree } from '../tree/tree-view.js';
+import { actorsViewKey, readActorsView, type ActorsView } from './actor-view.js';
+import { EventStream } from './event-stream.js';
+import { Handle } from './job-handle.js';
+import type {
+  CancelResult,
+  EventsOptions,
+  Health,
+  JobHandle,
+  JobInfo,
+  JobSystem,
+  JobSystemStats,
+  StopOptions,
+  SubmitOptions,
+  TreeNode,
+  TreeSpec,
+} from './job-system.js';
+import type { NodeRuntime } from './node-runtime.js';
+import type { NodeLiveStore } from './node-state.js';
+import type { WaitOptions } from './result-waiters.js';
+import { Submitter } from './submitter.js';
+
+const CANCELLED_BY_USER = { code: 'JOB_CANCELLED', message: 'The job was cancelled.' } as const;
+
+/**
+ * What `createJobSystem` returns: the public face of one node. It holds the node runtime out of
+ * reach (`#node`), so callers go through validation, bounds and counters — never straight to the
+ * runtime's own enqueue — and it owns the node's lifecycle: start, drain, stop.
+ */
+export class JobSystemFacade<Jobs extends readonly AnyJobDefinition[]> implements JobSystem<Jobs> {
+  readonly #node: NodeRuntime;
+  readonly #submitter: Submitter;
+  readonly #ownsStore: boolean;
+
+  constructor(node: NodeRuntime, ownsStore: boolean) {
+    this.#node = node;
+    this.#ownsStore = ownsStore;
+    this.#submitter = new Submitter(node, this);
+  }
+
+  get nodeId(): string {
+    return this.#node.nodeId;
+  }
+
+  get store(): JobStore {
+    return this.#node.store;
+  }
+
+  get jobs(): ReadonlyMap<string, Jobs[number]> {
+    return this.#node.jobs;
+  }
+
+  get live(): NodeLiveStore {
+    return this.#node.state.store;
+  }
+
+  async start(): Promise<void> {
+    const node = this.#node;
+    const health = node.state.health;
+    if (health !== 'idle') throw new SystemStateError('NOT_STARTED', `start() called on a system that is ${health}`);
+    node.start();
+    node.state.store.trigger.started();
+    node.state.startSampling(() => readActorsView(node.supervisor, node.clock.now()));
+  }
+
+  async stop(options: StopOptions = {}): Promise<void> {
+    const node = this.#node;
+    const { state } = node;
+    if (state.health === 'stopped' || state.health === 'idle') {
+      state.store.trigger.stopped();
+      return;
+    }
+    const wasHealthy = state.health === 'healthy';
+    state.store.trigger.stopping();
+    if ((options.drain ?? true) && wasHealthy) {
+      // A durable store is shared: other nodes run what is queued. Claiming more here would only
+      // hand it back at the deadline (`npm run chaos sigterm` saw a draining node take 10 new
+      // jobs), so only the jobs already running finish. A memory store's queue has no other node:
+      // draining runs it down — unless this node runs nothing (`workers: 0`).
+      if (node.store.durable || node.workers === 0) node.pause();
+      await this.drained(options.timeoutMs ?? 30_000);
+    }
+    await node.shutdown();
+    state.stopSampling();
+    if (this.#ownsStore) await node.store.close();
+    state.flush();
+    state.store.trigger.stopped();
+  }
+
+  /** Resolves when nothing runs here and (for a store only this process uses, with workers) nothing is queued. */
+  private drained(timeoutMs: number): Promise<void> {
+    const node = this.#node;
+    return new Promise((resolve) => {
+      let timer: TimerHandle | undefined;
+      const finish = () => {
+        node.drainCheck = undefined;
+        if (timer !== undefined) node.clock.clearTimeout(timer);
+        resolve();
+      };
+      timer = node.clock.setTimeout(finish, timeoutMs);
+      node.drainCheck = () => {
+        if (node.attempts.size > 0 || node.settler.pending > 0) return;
+        if (node.store.durable || node.workers === 0) return finish();
+        node.store.counts().then((c) => {
+          if (c.queued + c.delayed + c.running + c.waitingChildren === 0) finish();
+        }, finish);
+      };
+      node.drainCheck();
+    });
+  }
+
+  health(): Health {
+    return this.#node.state.health;
+  }
+
+  /** Read by `actorsView(system)`; kept off the `JobSystem` interface. */
+  [actorsViewKey](): ActorsView | undefined {
+    return readActorsView(this.#node.supervisor, this.#node.clock.now());
+  }
+
+  submit<J extends Jobs[number]>(job: J, input: JobInput<J>, options: SubmitOptions = {}): Promise<JobHandle<JobOutput<J>>> {
+    return this.#submitter.submit(job, input, options) as Promise<JobHandle<JobOutput<J>>>;
+  }
+
+  submitByName(name: string, input: unknown, options: SubmitOptions = {}): Promise<JobHandle> {
+    return this.#submitter.submitByName(name, input, options);
+  }
+
+  submitTree<J extends Jobs[number]>(tree: TreeSpec<J>): Promise<JobHandle<JobOutput<J>>> {
+    return this.#submitter.submitTree(tree);
+  }
+
+  handle<O = unknown>(id: string): JobHandle<O> {
+    return new Handle<O>(this, id, false, 'queued');
+  }
+
+  get(id: string): Promise<JobInfo | undefined> {
+    return fromStore(this.#node.store.get(id));
+  }
+
+  tree(id: string, options: { maxNodes?: number } = {}): Promise<TreeNode | undefined> {
+    return fromStore(readTree(this.#node.store, id, options.maxNodes ?? 50_000));
+  }
+
+  cancel(id: string): Promise<CancelResult> {
+    return fromStore(this.#node.store.cancel(id, CANCELLED_BY_USER));
+  }
+
+  waitResult(id: string, options?: WaitOptions): Promise<unknown> {
+    return this.#node.results.wait(id, options);
+  }
+
+  events(options: EventsOptions = {}): AsyncIterableIterator<JobEvent> {
+    const { jobId, tree } = options;
+    const streams = this.#node.streams;
+    const accepts = jobId === undefined ? () => true : tree ? (e: JobEvent) => e.id === jobId || e.rootId === jobId : (e: JobEvent) => e.id === jobId;
+    const stream = new EventStream(options.bufferSize ?? 10_000, accepts, (s) => streams.delete(s), jobId);
+    streams.add(stream);
+    return stream;
+  }
+
+  async stats(): Promise<JobSystemStats> {
+    const node = this.#node;
+    const counts = await fromStore(node.store.counts());
+    node.state.flush();
+    const live = node.state.store.getSnapshot().context;
+    const dispatcher = node.supervisor?.getSnapshot().context.dispatcher.getSnapshot().context.state;
+    return {
+      health: live.health,
+      queued: counts.queued,
+      delayed: counts.delayed,
+      running: counts.running,
+      waitingChildren: counts.waitingChildren,
+      workers: live.workers,
+      idleWorkers: dispatcher?.idle.length ?? 0,
+      waitingParents: live.waitingParents,
+      actors: live.actors,
+      ...live.counters,
+      rates: node.state.currentRates(),
+    };
+  }
+}
+
+/** A store that fails to answer is `STORE_UNAVAILABLE` to callers (503 at the HTTP edge). */
+function fromStore<T>(call: Promise<T>): Promise<T> {
+  return call.catch((error: unknown) => {
+    if (error instanceof ScalableApiError) throw error;
+    throw new SystemStateError('STORE_UNAVAILABLE', 'The job store did not answer.', { cause: error });
+  });
+}
