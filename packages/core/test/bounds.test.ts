@@ -55,6 +55,25 @@ describe('input validation', () => {
     expect(runs).toBe(1);
   });
 
+  it('names every issue with its path, in the message and in details', async () => {
+    const job = defineJob({
+      name: 'order',
+      input: z.object({ customer: z.object({ email: z.email() }), items: z.array(z.object({ qty: z.number().int().positive() })) }),
+      run: () => 1,
+    });
+    const { system } = await setup({ jobs: [job], workers: 1 });
+    const bad = await settle(system.submit(job, { customer: { email: 'nope' }, items: [{ qty: 1 }, { qty: 0 }, { qty: 'x' as unknown as number }] }));
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.error.details.issues.map((i: { path: unknown[] }) => i.path)).toEqual([
+      ['customer', 'email'],
+      ['items', 1, 'qty'],
+      ['items', 2, 'qty'],
+    ]);
+    expect(bad.error.details.issueCount).toBe(3);
+    expect(bad.error.message).toMatch(/customer\.email: .*; items\[1\]\.qty: .*; items\[2\]\.qty: /);
+  });
+
   it('rejects an unknown job with JOB_TYPE_UNKNOWN', async () => {
     const job = defineJob({ name: 'known', run: () => 1 });
     const stranger = defineJob({ name: 'stranger', run: () => 1 });

@@ -1,7 +1,7 @@
 import { afterEach } from 'vitest';
 import { createJobSystem, type AnyJobDefinition, type JobSystem, type JobSystemOptions } from '@scalable-api/core';
 import { SimulatedClock } from '@scalable-api/core/testing';
-import type { Clock } from '@scalable-api/core';
+import type { Clock, JobStore, StoreSignal } from '@scalable-api/core';
 
 const systems: JobSystem[] = [];
 
@@ -50,4 +50,23 @@ export async function settle<T>(promise: Promise<T>): Promise<{ ok: true; value:
   } catch (error) {
     return { ok: false, error };
   }
+}
+
+/**
+ * A real store with one fault injected: the signals `drop` picks never reach the system (a
+ * subscriber connection that lost them). A mock only for the fault; everything else is the store.
+ */
+export function lossyStore<S extends JobStore>(inner: S, drop: (signal: StoreSignal) => boolean): S & { resume(): void } {
+  const listeners: ((signal: StoreSignal) => void)[] = [];
+  const store = Object.create(inner) as S & { resume(): void };
+  store.subscribe = (listener) => {
+    listeners.push(listener);
+    return inner.subscribe((signal) => {
+      if (!drop(signal)) listener(signal);
+    });
+  };
+  store.resume = () => {
+    for (const listener of listeners) listener({ type: 'signals.resumed' });
+  };
+  return store;
 }

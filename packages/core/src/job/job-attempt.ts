@@ -33,9 +33,6 @@ import { backoffDelay, defaultRetryPolicy, maxAttempts } from './retry-policy.js
  */
 export type AttemptPhase = 'running' | 'detached' | 'settled';
 
-/** The longest delay one timer takes (Node's limit); a longer timeout is armed in steps. */
-const maxTimerMs = 2 ** 31 - 1;
-
 /** One attempt of one job on this node, from claim to settlement. */
 export class JobAttempt {
   private phase: AttemptPhase = 'running';
@@ -91,7 +88,13 @@ export class JobAttempt {
     // Aborted before it started (a newer claim of the job, a cancel that came first).
     if (this.phase === 'settled') return;
     const { definition, job, host } = this;
-    if (definition.timeoutMs !== undefined) this.armTimeout(definition.timeoutMs);
+    if (definition.timeoutMs !== undefined) {
+      // Any length: the clock arms delays past a timer's 2^31-1 ms range in steps.
+      this.timer = host.clock.setTimeout(
+        () => this.abort(new JobError('JOB_TIMEOUT', `${job.name} ran longer than ${definition.timeoutMs} ms`)),
+        definition.timeoutMs,
+      );
+    }
     this.context = new AttemptContext(this);
     this.startedAt = host.clock.now();
     if (host.logger.isLevelEnabled?.('debug')) this.boundLogger().debug({ meta: job.meta }, 'job attempt started');
@@ -127,15 +130,6 @@ export class JobAttempt {
           progress: (value) => this.progress(value),
         });
     }
-  }
-
-  /** Timers hold at most 2^31-1 ms; a longer timeout re-arms until it is due. */
-  private armTimeout(remainingMs: number): void {
-    const step = Math.min(remainingMs, maxTimerMs);
-    this.timer = this.host.clock.setTimeout(() => {
-      if (remainingMs > step) return this.armTimeout(remainingMs - step);
-      this.abort(new JobError('JOB_TIMEOUT', `${this.job.name} ran longer than ${this.definition.timeoutMs} ms`));
-    }, step);
   }
 
   complete(output: unknown): void {

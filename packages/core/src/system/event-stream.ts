@@ -20,6 +20,8 @@ export class EventStream implements AsyncIterableIterator<JobEvent> {
   lastSeq = 0;
   /** `jobId` reached its end (a settled event passed on). */
   sawEnd = false;
+  /** Whether `lastSeq` is known: a stream starts where its job is when it opens (see `startAt`). */
+  baselined = false;
 
   constructor(
     private readonly bufferSize: number,
@@ -27,6 +29,12 @@ export class EventStream implements AsyncIterableIterator<JobEvent> {
     private readonly onClose: (stream: EventStream) => void,
     readonly jobId: string | undefined = undefined,
   ) {}
+
+  /** The job's last event when the stream opened: it passes on what comes after. */
+  startAt(seq: number): void {
+    if (!this.baselined && seq > this.lastSeq) this.lastSeq = seq;
+    this.baselined = true;
+  }
 
   get open(): boolean {
     return !this.ended && !this.failure;

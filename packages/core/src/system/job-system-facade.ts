@@ -85,7 +85,7 @@ export class JobSystemFacade<Jobs extends readonly AnyJobDefinition[]> implement
       if (node.store.durable || node.workers === 0) node.pause();
       await this.drained(options.timeoutMs ?? 30_000);
     }
-    await node.shutdown();
+    await node.shutdown(options.timeoutMs ?? 30_000);
     state.stopSampling();
     if (this.#ownsStore) await node.store.close();
     state.flush();
@@ -161,6 +161,13 @@ export class JobSystemFacade<Jobs extends readonly AnyJobDefinition[]> implement
     const accepts = jobId === undefined ? () => true : tree ? (e: JobEvent) => e.id === jobId || e.rootId === jobId : (e: JobEvent) => e.id === jobId;
     const stream = new EventStream(options.bufferSize ?? 10_000, accepts, (s) => streams.delete(s), jobId);
     streams.add(stream);
+    // Where the job is now, so that a reconciliation fills in only what the stream missed.
+    if (jobId !== undefined) {
+      this.#node.store.events(jobId, 0).then(
+        (past) => stream.startAt(past.length > 0 ? past[past.length - 1]!.seq : 0),
+        () => stream.startAt(0),
+      );
+    }
     return stream;
   }
 

@@ -154,7 +154,7 @@ export class NodeRuntime implements AttemptHost {
    * Ends this node's part: aborts what still runs (handed back), waits for claims in flight and
    * hands back what they bring, records every settlement, then stops the actors.
    */
-  async shutdown(): Promise<void> {
+  async shutdown(timeoutMs: number): Promise<void> {
     this.pause();
     this.claims.handBack();
     const shutdown = new SystemStateError('SHUTTING_DOWN', 'The system stopped before the job finished; it was handed back.');
@@ -162,7 +162,8 @@ export class NodeRuntime implements AttemptHost {
     // Claimed but not yet given to a worker (a worker was removed mid-claim): handed back too.
     const backlog = this.dispatcher?.getSnapshot().context.state as { backlog: ClaimedJob[] } | undefined;
     if (backlog && backlog.backlog.length > 0) this.handBackClaimed(backlog.backlog.splice(0));
-    await this.claims.idle();
+    // A store that never answers must not hold stop() forever: its claim's jobs then run out their lease.
+    await this.within(this.claims.idle(), timeoutMs);
     await this.enqueueBatch.idle();
     await this.settler.idle();
     this.settler.close();
@@ -175,6 +176,13 @@ export class NodeRuntime implements AttemptHost {
     this.unsubscribe?.();
     await this.threads?.close();
     for (const stream of this.streams) stream.end();
+  }
+
+  private within(work: Promise<void>, ms: number): Promise<void> {
+    if (ms <= 0) return Promise.race([work, Promise.resolve()]);
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = this.clock.setTimeout(resolve, ms)));
+    return Promise.race([work, deadline]).finally(() => this.clock.clearTimeout(timer!));
   }
 
   /** Jobs leased to this node that will not run here: back to the store, at once. */

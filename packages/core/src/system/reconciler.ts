@@ -144,7 +144,7 @@ export class Reconciler {
   }
 
   private async eventStreams(full: boolean): Promise<void> {
-    const streams = [...this.node.streams].filter((s) => s.jobId !== undefined && s.open && !s.sawEnd);
+    const streams = [...this.node.streams].filter((s) => s.jobId !== undefined && s.open && s.baselined && !s.sawEnd);
     if (streams.length === 0) return;
     let behind = streams;
     if (!full) {

@@ -15,15 +15,31 @@ export function validateInput(definition: AnyJobDefinition, input: unknown): unk
   return unwrap(definition, result);
 }
 
+/** Issues carried in an error, at most: a hostile input must not make a huge error body. */
+const maxIssues = 100;
+
 function unwrap(definition: AnyJobDefinition, result: StandardSchemaV1.Result<unknown>): unknown {
   if (result.issues) {
-    const issues = result.issues.slice(0, 20).map((issue) => ({
+    const issues = result.issues.slice(0, maxIssues).map((issue) => ({
       message: issue.message,
-      path: issue.path?.map((segment) => (typeof segment === 'object' ? segment.key : segment)),
+      path: (issue.path ?? []).map((segment) => (typeof segment === 'object' ? segment.key : segment)),
     }));
-    throw new InputError('INPUT_INVALID', `Input for ${definition.name} is invalid: ${issues[0]?.message ?? 'unknown issue'}`, {
-      details: { issues },
+    const listed = issues.map((issue) => `${pathText(issue.path)}: ${issue.message}`).join('; ');
+    const more = result.issues.length > issues.length ? ` (and ${result.issues.length - issues.length} more)` : '';
+    throw new InputError('INPUT_INVALID', `Input for ${definition.name} is invalid: ${listed}${more}`, {
+      details: { issues, issueCount: result.issues.length },
     });
   }
   return result.value;
+}
+
+/** `items[2].width` for a path, `(input)` for the input itself. */
+function pathText(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(input)';
+  let text = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') text += `[${segment}]`;
+    else text += text === '' ? String(segment) : `.${String(segment)}`;
+  }
+  return text;
 }
