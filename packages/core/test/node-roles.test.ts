@@ -66,5 +66,7 @@ describe('stop() with a claim in flight', () => {
     expect(ran).toBe(0);
     const record = await inner.get(handle.id);
     expect(record?.status).toBe('queued');
+    // Handed back as 'released': neither the attempt nor a stall counts against the job.
+    expect(record?.attempt).toBe(0);
   });
 });

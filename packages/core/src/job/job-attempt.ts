@@ -168,9 +168,20 @@ export class JobAttempt {
         this.fenced = true;
         return this.finish(undefined);
       default:
-        // Shutdown: hand the job back to run again elsewhere or after restart.
+        // A crashed worker: the job runs again (elsewhere or after the restart), this attempt counted.
         return this.finish({ id, token, outcome: 'retry', error, runAt: this.host.clock.now() });
     }
+  }
+
+  /**
+   * The node stops: the signal fires with `reason` and the job goes back to the queue as
+   * `released` — the attempt not counted and no stall recorded (it was not the job's fault).
+   */
+  handBack(reason: ScalableApiError): void {
+    if (this.phase === 'settled') return;
+    this.controller ??= new AbortController();
+    this.controller.abort(reason);
+    this.finish({ id: this.job.id, token: this.job.token, outcome: 'released' });
   }
 
   /** The worker running this attempt crashed: the attempt is handed back, and the worker slot is gone with it. */

@@ -1,6 +1,6 @@
 import type { AnyActorRef } from 'xstate';
 import type { Clock } from '../clock.js';
-import { JobError, serializeError, SystemStateError, type SerializedError } from '../errors.js';
+import { JobError, SystemStateError, type SerializedError } from '../errors.js';
 import type { AttemptHost } from '../job/attempt-host.js';
 import type { AnyJobDefinition } from '../job/define-job.js';
 import { JobAttempt } from '../job/job-attempt.js';
@@ -158,7 +158,7 @@ export class NodeRuntime implements AttemptHost {
     this.pause();
     this.claims.handBack();
     const shutdown = new SystemStateError('SHUTTING_DOWN', 'The system stopped before the job finished; it was handed back.');
-    for (const attempt of [...this.attempts.values()]) attempt.abort(shutdown);
+    for (const attempt of [...this.attempts.values()]) attempt.handBack(shutdown);
     // Claimed but not yet given to a worker (a worker was removed mid-claim): handed back too.
     const backlog = this.dispatcher?.getSnapshot().context.state as { backlog: ClaimedJob[] } | undefined;
     if (backlog && backlog.backlog.length > 0) this.handBackClaimed(backlog.backlog.splice(0));
@@ -187,9 +187,7 @@ export class NodeRuntime implements AttemptHost {
 
   /** Jobs leased to this node that will not run here: back to the store, at once. */
   private handBackClaimed(jobs: ClaimedJob[]): void {
-    const error = serializeError(new SystemStateError('SHUTTING_DOWN', 'The node stopped before the job started; it was handed back.'));
-    const now = this.clock.now();
-    for (const job of jobs) this.settler.settle({ id: job.id, token: job.token, outcome: 'retry', error, runAt: now }, undefined);
+    for (const job of jobs) this.settler.settle({ id: job.id, token: job.token, outcome: 'released' }, undefined);
   }
 
   // ---- what the actors and attempts call ------------------------------------------------------
