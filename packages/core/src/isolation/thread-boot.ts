@@ -29,11 +29,31 @@ const { workerData } = require('node:worker_threads');
 })().catch((error) => { setImmediate(() => { throw error; }); });
 `;
 
-export function threadBoot(loader: string | undefined): ThreadBoot {
+/** Where this process runs from: read once, given explicitly in tests. */
+export interface BootEnvironment {
+  /** The core itself runs from its TypeScript sources. */
+  fromSources: boolean;
+  execArgv: readonly string[];
+  nodeOptions: string | undefined;
+}
+
+const thisProcess: BootEnvironment = { fromSources, execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS };
+
+/**
+ * Whether the app runs under tsx (`tsx app.ts`, `node --import tsx`, `NODE_OPTIONS=--import=tsx`):
+ * its thread modules are then TypeScript files named `.js` in `new URL('./task.js', import.meta.url)`,
+ * which a thread can load only with tsx's loader too — even when the core itself is built JavaScript.
+ */
+export function runsUnderTsx(env: Pick<BootEnvironment, 'execArgv' | 'nodeOptions'>): boolean {
+  const isTsx = (arg: string) => /(^|[\\/=\s])tsx([\\/\s]|$)/.test(arg);
+  return env.execArgv.some(isTsx) || (env.nodeOptions !== undefined && isTsx(env.nodeOptions));
+}
+
+export function threadBoot(loader: string | undefined, env: BootEnvironment = thisProcess): ThreadBoot {
   const entry = new URL(fromSources ? './thread-main.ts' : './thread-main.js', import.meta.url).href;
   return {
     code,
-    data: { loader: loader ?? (fromSources ? tsxLoader() : undefined), entry },
+    data: { loader: loader ?? (env.fromSources || runsUnderTsx(env) ? tsxLoader() : undefined), entry },
     // Sources resolve workspace packages through the `source` export condition (as the tests do),
     // so a task module importing `@scalable-api/*` gets the same code in the thread.
     execArgv: fromSources ? ['--conditions=source'] : [],
@@ -48,13 +68,23 @@ function tsxLoader(): string {
   try {
     // The `require` condition resolves to the CommonJS build, whose register() cannot load the
     // ESM hooks inside a thread; the ESM build sits beside it.
-    const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
+    // From here (a dev dependency where sources run, the app's own tsx otherwise), else from the app's folder.
+    const cjs = resolveFrom(import.meta.url) ?? resolveFrom(pathToFileURL(`${process.cwd()}/`).href);
+    if (!cjs) throw new Error('tsx/esm/api not found');
     tsx = pathToFileURL(cjs.replace(/\.cjs$/, '.mjs')).href;
     return tsx;
   } catch (error) {
     throw new Error(
-      'Thread jobs run from TypeScript sources need tsx installed (or threads.loader set): a worker thread cannot load .ts files by itself.',
+      "Thread jobs run from TypeScript need tsx installed where the app can resolve it, or threads.loader set to a loader's register module (for tsx: import.meta.resolve('tsx/esm/api')): a worker thread cannot load .ts files by itself.",
       { cause: error },
     );
+  }
+}
+
+function resolveFrom(base: string): string | undefined {
+  try {
+    return createRequire(base).resolve('tsx/esm/api');
+  } catch {
+    return undefined;
   }
 }

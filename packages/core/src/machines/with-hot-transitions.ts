@@ -1,5 +1,25 @@
 import type { AnyActorScope, AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
 
+/**
+ * What this file relies on beyond xstate's documented API — each checked against this version
+ * of xstate, and `test/hot-transitions.test.ts` fails on any other until they are checked again:
+ *
+ * - `machine.transition(snapshot, event, scope)` as the one entry point the actor calls for an
+ *   event (`Actor#_process`), so replacing it on a derived logic object takes every event;
+ * - `Object.create(machine)` inheriting everything else (`root`, `id`, `toJSON`, `start`,
+ *   `getInitialSnapshot`, `implementations`). A `.provide()` on the result returns a plain
+ *   machine: the fast path is lost, never the behaviour;
+ * - `scope.actionExecutor({ type, info, params, exec })`, the executor the interpreter hands
+ *   custom actions to (deferred or immediate, as the actor decides);
+ * - `scope.system._sendInspectionEvent` (internal) to report the `@xstate.microstep` the
+ *   interpreter would have reported, with `_transitions`;
+ * - `machine.root.states[key]` (`.states`, `.always`, `.on[event]` as arrays of transition
+ *   definitions with `target`, `reenter`, `guard`, `actions`) to check a transition at load;
+ * - built-in actions being functions that carry a `resolve` property (`'resolve' in impl`),
+ *   which is how a named built-in is told from a named custom action.
+ */
+export const checkedXstateVersion = '5.33.3';
+
 /** A transition to take without the interpreter: `event` while the machine is in `state`. */
 export interface HotTransition {
   /** A top-level atomic state, as the snapshot's `value` names it. */
