@@ -44,4 +44,53 @@ describe('attempts keyed by (id, token)', () => {
     expect(await handle.result()).toBe(2);
     expect((await system.get(handle.id))?.attempt).toBe(2);
   });
+
+  it("refuses a zombie's spawn with LEASE_LOST: a node whose lease ran out adds no child", async () => {
+    const clock = new SimulatedClock();
+    const shared = createMemoryStore({ clock });
+    // Node A's view of the shared store: every call goes to it, except renewals, which fail.
+    const stalledStore = new Proxy(shared, {
+      get: (target, key) => {
+        if (key === 'renew') return () => Promise.reject(new Error('stalled'));
+        const value: unknown = Reflect.get(target, key);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const zombie = gate();
+    const finish = gate();
+    const spawned: { attempt: number; outcome: string }[] = [];
+    const child = defineJob({ name: 'child', run: () => 'child done' });
+    const parent = defineJob({
+      name: 'parent',
+      async run(_: undefined, ctx) {
+        if (ctx.attempt === 1) await zombie.promise;
+        try {
+          await ctx.spawn(child, undefined);
+          spawned.push({ attempt: ctx.attempt, outcome: 'ok' });
+          if (ctx.attempt === 2) await finish.promise;
+        } catch (error) {
+          spawned.push({ attempt: ctx.attempt, outcome: (error as { code?: string }).code ?? 'error' });
+          throw error;
+        }
+        return ctx.attempt;
+      },
+    });
+    // Node A claims the job and stalls (its renewals fail); node B takes the job over.
+    const { system: a } = await setup({ jobs: [child, parent], workers: 1, clock, store: stalledStore, leaseMs: 300, nodeId: 'a' });
+    const handle = await a.submit(parent, undefined);
+    await clock.tick();
+    await setup({ jobs: [child, parent], workers: 2, clock, store: shared, leaseMs: 300, pollMs: 100, nodeId: 'b' });
+    await clock.advance(400);
+    expect(spawned).toEqual([{ attempt: 2, outcome: 'ok' }]);
+    // A does not know yet; its attempt wakes up and spawns while B's attempt still runs.
+    zombie.open();
+    await clock.tick();
+    finish.open();
+    expect(await handle.result()).toBe(2);
+    expect(spawned).toEqual([
+      { attempt: 2, outcome: 'ok' },
+      { attempt: 1, outcome: 'LEASE_LOST' },
+    ]);
+    expect((await shared.children(handle.id)).length).toBe(1);
+  });
 });
