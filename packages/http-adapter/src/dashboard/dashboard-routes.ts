@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { loadJob, type AdapterContext } from '../adapter-context.js';
 import { problemErrorHandler } from '../problem-error-handler.js';
 import { HttpProblemError } from '../problem.js';
+import { retryJob } from './retry-job.js';
 import { DashboardFeed, type DashboardFeedOptions, type LiveClient } from './dashboard-feed.js';
 
 /** `dashboard: true` or these, all optional. */
@@ -112,12 +113,9 @@ export function dashboardRoutes(ctx: AdapterContext, options: DashboardOptions) 
       return { result: await ctx.system.cancel(request.params.id) };
     });
 
-    // Retry is a new job with the same name and input (and the caller's tenant): the old one
-    // keeps its outcome and history.
     app.post('/api/jobs/:id/retry', async (request: IdRequest, reply) => {
       const record = await loadJob(ctx, request, request.params.id);
-      const meta = request.tenant !== undefined ? { tenant: request.tenant } : undefined;
-      const handle = await ctx.system.submitByName(record.name, record.input, meta ? { meta } : {});
+      const handle = await retryJob(ctx, request, record);
       return reply.code(202).send({ id: handle.id, status: handle.status, retryOf: record.id });
     });
 
