@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RecentJobs } from '../src/dashboard/recent-jobs.js';
 import { ThroughputSeries } from '../src/dashboard/throughput-series.js';
+import type { FeedMessage, OverviewAnswer } from '../src/dashboard/feed-message.js';
 import { jobsPlugin, type JobsPluginOptions } from '../src/index.js';
 
 const event = (id: string, type: 'job.queued' | 'job.completed', at: number, name = 'echo'): JobEvent =>
@@ -95,9 +96,13 @@ afterEach(async () => {
 });
 
 const echo = defineJob({ name: 'echo', run: (input: Record<string, unknown>) => input });
+const hold = defineJob({
+  name: 'hold',
+  run: (_input: unknown, ctx) => new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true })),
+});
 
 async function server(plugin: Partial<JobsPluginOptions>, workers = 2): Promise<string> {
-  const system = createJobSystem({ jobs: [echo], workers });
+  const system = createJobSystem({ jobs: [echo, hold], workers });
   await system.start();
   const app = Fastify({ logger: false });
   await app.register(jobsPlugin, { system, prefix: '/jobs', ...plugin });
@@ -189,5 +194,49 @@ describe('jobsPlugin dashboard', () => {
     expect((await fetch(`${base}/jobs/dashboard/api/jobs/${ofB}`, { headers: { 'x-api-key': keys[1]!.key } })).status).toBe(200);
     // Actions need the dashboard's header: a cross-site form cannot send it.
     expect((await fetch(`${base}/jobs/dashboard/api/jobs/${ofA}/retry`, { method: 'POST', headers: basic(keys[0]!.key) })).status).toBe(400);
+  });
+
+  it("shows a tenant only its own jobs: no other tenant's job on a worker tile, counts of its own jobs, no node-wide charts", async () => {
+    const keys = [
+      { key: 'tenant-a-key-0123456789', tenant: 'a' },
+      { key: 'tenant-b-key-0123456789', tenant: 'b' },
+    ];
+    const base = await server({ dashboard: true, auth: { keys } });
+    const submit = async (key: string, name: string, wait = '') => {
+      const response = await fetch(`${base}/jobs/${name}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': key, ...(wait ? { prefer: wait } : {}) },
+        body: '{}',
+      });
+      return ((await response.json()) as { id: string }).id;
+    };
+    await submit(keys[0]!.key, 'echo', 'wait=5');
+    const secret = await submit(keys[1]!.key, 'hold');
+    for (let i = 0; i < 3; i++) await submit(keys[1]!.key, 'echo', 'wait=5');
+    type Answer = OverviewAnswer;
+    const overviewOf = async (key: string) =>
+      (await (await fetch(`${base}/jobs/dashboard/api/overview`, { headers: { 'x-api-key': key } })).json()) as Answer;
+    await expect
+      .poll(async () => (await overviewOf(keys[1]!.key)).overview.actors!.workers.some((w) => w.job?.id === secret), { timeout: 10_000 })
+      .toBe(true);
+
+    const { overview, points } = await overviewOf(keys[0]!.key);
+    expect(JSON.stringify(overview)).not.toContain(secret);
+    expect(overview.scope).toBe('tenant');
+    expect(overview.actors!.workers.filter((w) => w.hidden)).toHaveLength(1);
+    expect(overview.stats).toMatchObject({ completed: 1, running: 0, queued: 0 });
+    expect(overview.recent.byStatus).toEqual({ completed: 1 });
+    expect(points).toEqual([]);
+    // The live feed's first message says the same.
+    const controller = new AbortController();
+    const live = await fetch(`${base}/jobs/dashboard/api/live`, { headers: { 'x-api-key': keys[0]!.key }, signal: controller.signal });
+    const reader = live.body!.getReader();
+    let text = '';
+    while (!text.includes('\n\ndata: ') && !/data: .*\n\n/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    const message = JSON.parse(/data: (.*)\n\n/.exec(text)![1]!) as FeedMessage;
+    expect(message.overview.scope).toBe('tenant');
+    expect(message.overview.stats.completed).toBe(1);
+    expect(text).not.toContain(secret);
   });
 });

@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { actorsView, type ActorsView, type JobEvent, type JobStatus, type JobSystem, type JobSystemStats } from '@scalable-api/core';
 import { jobView } from '../job-view.js';
+import type { DashboardActors, FeedMessage, JobDetail, Overview } from './feed-message.js';
+import { tenantOverview } from './tenant-overview.js';
 import { RecentJobs, type RecentJob } from './recent-jobs.js';
 import { ThroughputSeries, type SeriesPoint } from './throughput-series.js';
 
@@ -81,12 +83,20 @@ export class DashboardFeed {
     }
   }
 
-  async overview(): Promise<Record<string, unknown>> {
+  /** The overview a tenant may see (the whole node's without tenants); `node` reuses a tick's node-wide one. */
+  async overview(tenant: string | undefined, node?: Overview): Promise<Overview> {
+    const whole = node ?? (await this.nodeOverview());
+    const visible = this.options.visible;
+    return visible ? tenantOverview(whole, this.recent, (job) => visible(job, tenant)) : whole;
+  }
+
+  private async nodeOverview(): Promise<Overview> {
     const stats: JobSystemStats = await this.system.stats();
     return {
       at: Date.now(),
       nodeId: this.system.nodeId,
       durable: this.system.store.durable,
+      scope: 'node',
       stats,
       actors: capWorkers(actorsView(this.system)),
       recent: {
@@ -100,6 +110,11 @@ export class DashboardFeed {
     };
   }
 
+  /** Chart history: node-wide, so none for a tenant. */
+  history(): SeriesPoint[] {
+    return this.options.visible ? [] : this.series.history();
+  }
+
   list(client: Pick<LiveClient, 'filter' | 'tenant'>): Promise<{ jobs: RecentJob[]; matched: number }> {
     const visible = this.options.visible;
     return this.recent.query({
@@ -110,7 +125,7 @@ export class DashboardFeed {
   }
 
   /** A job page: the record, its event timeline and its tree (capped). */
-  async job(id: string): Promise<Record<string, unknown> | undefined> {
+  async job(id: string): Promise<JobDetail | undefined> {
     const record = await this.system.get(id);
     if (!record) return undefined;
     const [events, tree] = await Promise.all([this.system.store.events(id, 0), this.system.tree(id, { maxNodes: this.options.treeNodes })]);
@@ -134,7 +149,7 @@ export class DashboardFeed {
       }
     }
     if (client.res.destroyed) return this.disconnect(client);
-    await this.send(client, await this.overview());
+    await this.send(client, await this.overview(client.tenant));
     this.schedule();
   }
 
@@ -163,30 +178,38 @@ export class DashboardFeed {
     }, 1_000 / this.options.updatesPerSecond);
   }
 
+  /** One node-wide overview per tick, and one per tenant watching. */
   private async tick(): Promise<void> {
-    const overview = await this.overview();
-    await Promise.all([...this.clients].map((client) => this.send(client, overview)));
+    const node = await this.nodeOverview();
+    const scoped = new Map<string | undefined, Promise<Overview>>();
+    await Promise.all(
+      [...this.clients].map(async (client) => {
+        let overview = scoped.get(client.tenant);
+        if (!overview) scoped.set(client.tenant, (overview = this.overview(client.tenant, node)));
+        await this.send(client, await overview);
+      }),
+    );
   }
 
   /** A connection's first message carries the full history and list: its marks start at zero. */
-  private async send(client: LiveClient, overview: Record<string, unknown>): Promise<void> {
+  private async send(client: LiveClient, overview: Overview): Promise<void> {
     const { res } = client;
     if (res.destroyed || res.writableEnded) return;
     if (res.writableLength > this.options.slowReaderBytes) return;
-    const message: Record<string, unknown> = { overview };
-    const points = this.series.history();
+    const message: FeedMessage = { overview };
+    const points = this.history();
     const fresh: SeriesPoint[] = points.filter((p) => p.t > client.lastPoint);
     if (fresh.length > 0) {
-      message['points'] = fresh;
+      message.points = fresh;
       client.lastPoint = fresh[fresh.length - 1]!.t;
     }
     if (client.listVersion !== this.recent.version) {
       client.listVersion = this.recent.version;
-      message['list'] = await this.list(client);
+      message.list = await this.list(client);
     }
     if (client.jobId !== undefined && client.jobDirty) {
       client.jobDirty = false;
-      message['job'] = (await this.job(client.jobId)) ?? null;
+      message.job = (await this.job(client.jobId)) ?? null;
     }
     if (res.destroyed || res.writableEnded) return;
     res.write(`data: ${JSON.stringify(message)}\n\n`);
@@ -206,7 +229,7 @@ export class DashboardFeed {
 /** Workers drawn per tick, busy ones first: a node with thousands of workers still sends a small message. */
 const maxWorkerTiles = 256;
 
-function capWorkers(view: ActorsView | undefined): (ActorsView & { workersTotal: number }) | null {
+function capWorkers(view: ActorsView | undefined): DashboardActors | null {
   if (!view) return null;
   const total = view.workers.length;
   if (total <= maxWorkerTiles) return { ...view, workersTotal: total };

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { loadJob, type AdapterContext } from '../adapter-context.js';
 import { problemErrorHandler } from '../problem-error-handler.js';
 import { HttpProblemError } from '../problem.js';
+import type { OverviewAnswer } from './feed-message.js';
 import { retryJob } from './retry-job.js';
 import { DashboardFeed, type DashboardFeedOptions, type LiveClient } from './dashboard-feed.js';
 
@@ -95,10 +96,10 @@ export function dashboardRoutes(ctx: AdapterContext, options: DashboardOptions) 
       app.get(`/${name}`, async (_request, reply) => reply.type(assets[name]).header('cache-control', 'no-cache').send(files[name]));
     }
 
-    app.get<{ Querystring: Record<string, string | undefined> }>('/api/overview', async (request) => {
+    app.get<{ Querystring: Record<string, string | undefined> }>('/api/overview', async (request): Promise<OverviewAnswer> => {
       const client = { tenant: request.tenant, filter: listFilter(request.query) };
-      const [overview, list] = await Promise.all([feed.overview(), feed.list(client)]);
-      return { overview, list, points: feed.series.history() };
+      const [overview, list] = await Promise.all([feed.overview(request.tenant), feed.list(client)]);
+      return { overview, list, points: feed.history() };
     });
 
     app.get('/api/jobs/:id', async (request: IdRequest) => {

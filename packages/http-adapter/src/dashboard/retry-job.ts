@@ -38,7 +38,8 @@ async function copyBlob(ctx: AdapterContext, id: string, contentType: string): P
   try {
     return await ctx.blobs.put(ctx.blobs.open(id), { contentType, maxBytes: ctx.limits.blobBytes });
   } catch (error) {
-    if ((error as { code?: unknown }).code === 'ENOENT') throw new HttpProblemError('JOB_NOT_FOUND', 'The upload of this job is gone.', { cause: error });
+    if ((error as { code?: unknown }).code === 'ENOENT')
+      throw new HttpProblemError('JOB_NOT_FOUND', 'The upload of this job is gone.', { cause: error });
     throw error;
   }
 }
