@@ -17,4 +17,19 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The dashboard page's script: plain JavaScript for the browser, typed by JSDoc and checked
+    // (with the DOM's types) by its own tsconfig, linted with the same promise rules.
+    files: ['packages/http-adapter/src/dashboard/app.js'],
+    extends: [tseslint.configs.base],
+    languageOptions: {
+      parserOptions: { project: './packages/http-adapter/src/dashboard/tsconfig.json', tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/no-unused-vars': 'error',
+    },
+  },
 );

@@ -1,13 +1,39 @@
+// @ts-check
 // The dashboard page: one EventSource to api/live, redrawn as messages arrive. No framework and
 // no build step; the server bounds what arrives (at most a few messages a second, 200 list rows,
-// 2,000 tree nodes), so plain string rendering stays fast with any number of jobs.
-const statuses = ['queued', 'delayed', 'running', 'waitingChildren', 'completed', 'failed', 'cancelled'];
+// 2,000 tree nodes), so plain string rendering stays fast with any number of jobs. Its types are
+// the server's (feed-message.ts), checked by `npm run typecheck`; the status filter's options
+// come from the server too (the core's one list of statuses), rendered into the page.
+
+/** @typedef {import('./feed-message.js').FeedMessage} FeedMessage */
+/** @typedef {import('./feed-message.js').Overview} Overview */
+/** @typedef {import('./feed-message.js').JobDetail} JobDetail */
+/** @typedef {NonNullable<FeedMessage['list']>} JobList */
+/** @typedef {NonNullable<FeedMessage['points']>[number]} SeriesPoint */
+/** @typedef {NonNullable<Overview['actors']>['workers'][number]} WorkerTile */
+/** @typedef {JobDetail['events'][number]} JobEvent */
+/** @typedef {NonNullable<JobDetail['tree']>} TreeNode */
+/** @typedef {{ label: string, color: string, values: (number | null)[] }} Line */
+
 const maxPoints = 300;
-const $ = (id) => document.getElementById(id);
+/**
+ * An element the page is known to have.
+ * @param {string} id
+ * @returns {HTMLElement}
+ */
+const $ = (id) => {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`the page has no #${id}`);
+  return element;
+};
+/** @type {{ points: SeriesPoint[], source: EventSource | undefined, jobId: string | undefined, filter: { status: string, name: string, roots: string }, names: string }} */
 const state = { points: [], source: undefined, jobId: undefined, filter: { status: '', name: '', roots: '' }, names: '' };
 
+/** @param {unknown} value */
 const esc = (value) => String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** @param {number | null | undefined} n */
 const fmt = (n) => (n === null || n === undefined ? '–' : n >= 1000 ? `${(n / 1000).toFixed(n >= 10_000 ? 0 : 1)}k` : `${Math.round(n * 10) / 10}`);
+/** @param {number} at */
 const ago = (at) => {
   const s = Math.max(0, Math.round((Date.now() - at) / 1000));
   return s < 60 ? `${s}s ago` : `${Math.floor(s / 60)}m ago`;
@@ -24,14 +50,19 @@ function connect() {
   state.source = source;
   source.onopen = () => setLive('live', 'live');
   source.onerror = () => setLive('reconnecting', '');
-  source.onmessage = (message) => apply(JSON.parse(message.data));
+  source.onmessage = (message) => apply(/** @type {FeedMessage} */ (JSON.parse(message.data)));
 }
 
+/**
+ * @param {string} text
+ * @param {string} cls
+ */
 function setLive(text, cls) {
   $('live').textContent = text;
   $('live').className = `badge ${cls}`;
 }
 
+/** @param {FeedMessage} message */
 function apply(message) {
   if (message.overview) renderOverview(message.overview);
   if (message.points) {
@@ -43,8 +74,11 @@ function apply(message) {
   if (message.job !== undefined) renderJob(message.job);
 }
 
+/** @param {Overview} o */
 function renderOverview(o) {
   const s = o.stats;
+  // A tenant sees its own jobs, counted among the recent ones; the node's charts are not its.
+  document.body.dataset['scope'] = o.scope;
   $('node').textContent = `${o.nodeId}${o.durable ? ' · durable store' : ' · memory store'}`;
   $('health').textContent = s.health;
   $('health').className = `badge ${s.health}`;
@@ -70,44 +104,68 @@ function renderOverview(o) {
   const names = o.jobNames.join(',');
   if (names !== state.names) {
     state.names = names;
-    fillSelect(document.querySelector('[name=name]'), o.jobNames, state.filter.name);
+    fillSelect(field('name'), o.jobNames, state.filter.name);
   }
-  $('jobs-summary').dataset.size = o.recent.size;
-  $('jobs-summary').dataset.sampling =
+  $('jobs-summary').dataset['size'] = String(o.recent.size);
+  $('jobs-summary').dataset['sampling'] =
     o.recent.skipped > 0 ? ` · sampled past ${fmt(o.recent.admitPerSecond)} new jobs/s (failures always kept)` : '';
 }
 
+/** @param {WorkerTile} w */
 function workerTile(w) {
   const job = w.job
     ? `<a href="#/job/${esc(w.job.id)}">${esc(w.job.name)}</a> <span class="muted">${esc(w.job.id.slice(0, 8))}</span>`
-    : '<span class="muted">idle</span>';
+    : `<span class="muted">${w.hidden ? 'another tenant’s job' : 'idle'}</span>`;
   const gen = w.generation > 0 ? ` <span class="s-failed" title="restarted">↻${w.generation}</span>` : '';
   return `<div class="worker ${w.state}" data-testid="worker" data-state="${w.state}"><b>${esc(w.id)}</b>${gen} · ${w.state}<br>${job}<br><span class="muted">${w.jobsRun} jobs run</span></div>`;
 }
 
+/**
+ * A form control of the filters.
+ * @param {string} name
+ * @returns {HTMLSelectElement}
+ */
+function field(name) {
+  const element = document.querySelector(`[name=${name}]`);
+  if (!(element instanceof HTMLSelectElement)) throw new Error(`the page has no select ${name}`);
+  return element;
+}
+
+/**
+ * @param {HTMLSelectElement} select
+ * @param {readonly string[]} values
+ * @param {string} current
+ */
 function fillSelect(select, values, current) {
   select.innerHTML = `<option value="">any</option>${values.map((v) => `<option${v === current ? ' selected' : ''}>${esc(v)}</option>`).join('')}`;
 }
 
+/** @param {HTMLElement} element */
+const svgOf = (element) => /** @type {SVGElement} */ (/** @type {unknown} */ (element));
+
 function renderCharts() {
   const p = state.points;
-  chart($('chart-depth'), [
+  chart(svgOf($('chart-depth')), [
     { label: 'queued', color: 'var(--queued)', values: p.map((x) => x.queued) },
     { label: 'running', color: 'var(--running)', values: p.map((x) => x.running) },
     { label: 'waiting', color: 'var(--waitingChildren)', values: p.map((x) => x.waitingChildren) },
   ]);
-  chart($('chart-rate'), [
+  chart(svgOf($('chart-rate')), [
     { label: 'completed/s', color: 'var(--completed)', values: p.map((x) => x.completed) },
     { label: 'submitted/s', color: '#7cc4ff', values: p.map((x) => x.submitted) },
     { label: 'failed/s', color: 'var(--failed)', values: p.map((x) => x.failed) },
   ]);
-  chart($('chart-latency'), [
+  chart(svgOf($('chart-latency')), [
     { label: 'p50', color: 'var(--completed)', values: p.map((x) => x.p50) },
     { label: 'p95', color: 'var(--waitingChildren)', values: p.map((x) => x.p95) },
   ]);
 }
 
-/** A line chart in a 400×120 viewBox; the legend with the last values and the scale goes in the caption. */
+/**
+ * A line chart in a 400×120 viewBox; the legend with the last values and the scale goes in the caption.
+ * @param {SVGElement} svg
+ * @param {Line[]} lines
+ */
 function chart(svg, lines) {
   const W = 400,
     H = 120,
@@ -116,7 +174,7 @@ function chart(svg, lines) {
   for (const line of lines) for (const v of line.values) if (v !== null && v > max) max = v;
   const scale = niceCeil(max);
   // The x axis grows with the history up to five minutes, so a fresh page is not one sliver.
-  const count = lines[0].values.length;
+  const count = lines[0]?.values.length ?? 0;
   const n = Math.min(maxPoints, Math.max(60, count));
   const offset = n - count;
   let out = [0.25, 0.5, 0.75].map((f) => `<line class="grid" x1="0" x2="${W}" y1="${top + (H - top) * f}" y2="${top + (H - top) * f}"/>`).join('');
@@ -133,13 +191,14 @@ function chart(svg, lines) {
     out += `<path class="series" stroke="${line.color}" d="${d}"/>`;
   }
   svg.innerHTML = out;
-  const caption = svg.previousElementSibling;
-  const title = caption.dataset.title ?? caption.textContent;
-  caption.dataset.title = title;
+  const caption = /** @type {HTMLElement} */ (svg.previousElementSibling);
+  const title = caption.dataset['title'] ?? caption.textContent ?? '';
+  caption.dataset['title'] = title;
   const legend = lines.map((l) => `<span style="color:${l.color}">${l.label} ${fmt(l.values.at(-1))}</span>`).join('');
   caption.innerHTML = `<span>${esc(title)} <span class="muted">≤ ${fmt(scale)}, last ${n >= 120 ? `${Math.round(n / 60)} min` : `${n} s`}</span></span><span class="legend">${legend}</span>`;
 }
 
+/** @param {number} v */
 function niceCeil(v) {
   if (v <= 1) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
@@ -147,9 +206,10 @@ function niceCeil(v) {
   return 10 * p;
 }
 
+/** @param {JobList} list */
 function renderList({ jobs, matched }) {
   const summary = $('jobs-summary');
-  summary.textContent = `${matched} match in the last ${summary.dataset.size ?? ''} seen${matched > jobs.length ? `, newest ${jobs.length} shown` : ''}${summary.dataset.sampling ?? ''}`;
+  summary.textContent = `${matched} match in the last ${summary.dataset['size'] ?? ''} seen${matched > jobs.length ? `, newest ${jobs.length} shown` : ''}${summary.dataset['sampling'] ?? ''}`;
   $('jobs').innerHTML = jobs
     .map(
       (j) =>
@@ -160,6 +220,7 @@ function renderList({ jobs, matched }) {
     .join('');
 }
 
+/** @param {JobDetail | null} detail */
 function renderJob(detail) {
   if (!detail) {
     $('job-status').textContent = 'gone';
@@ -169,10 +230,10 @@ function renderJob(detail) {
   $('job-title').textContent = `${job.name} ${job.id}`;
   $('job-status').textContent = job.status;
   $('job-status').className = `badge ${job.status}`;
-  $('job-progress').value = typeof job.progress === 'number' ? job.progress : tree ? tree.aggregateProgress : 0;
+  /** @type {HTMLProgressElement} */ ($('job-progress')).value = typeof job.progress === 'number' ? job.progress : tree ? tree.aggregateProgress : 0;
   $('job-attempt').textContent = `attempt ${job.attempt} · ${job.children.total} children, ${job.children.pending} pending`;
-  const settled = ['completed', 'failed', 'cancelled'].includes(job.status);
-  $('cancel').disabled = settled;
+  // Settled is what has a finish time: no second list of statuses here.
+  /** @type {HTMLButtonElement} */ ($('cancel')).disabled = job.finishedAt !== null;
   $('job-result').textContent = job.error
     ? JSON.stringify(job.error, null, 2)
     : job.status === 'completed'
@@ -183,6 +244,7 @@ function renderJob(detail) {
     .map((e) => `<li data-testid="timeline-event">+${e.at - t0} ms <b class="s-${e.status}">${e.type}</b> ${eventDetail(e)}</li>`)
     .join('');
   let count = 0;
+  /** @type {(n: TreeNode) => string} */
   const node = (n) => {
     count++;
     const bar = `<span class="bar"><i style="width:${Math.round(n.aggregateProgress * 100)}%"></i></span>`;
@@ -193,19 +255,21 @@ function renderJob(detail) {
   $('tree').innerHTML = html + (count >= treeCap ? `<p class="muted">first ${treeCap} nodes shown</p>` : '');
 }
 
+/** @param {JobEvent} e */
 function eventDetail(e) {
   if (e.type === 'job.started') return `attempt ${e.attempt}`;
   if (e.type === 'job.progress') return esc(JSON.stringify(e.progress)).slice(0, 80);
-  if (e.error) return `<span class="s-failed">${esc(e.error.code)}: ${esc(e.error.message)}</span>`;
+  if ('error' in e) return `<span class="s-failed">${esc(e.error.code)}: ${esc(e.error.message)}</span>`;
   return '';
 }
 
+/** @param {'cancel' | 'retry'} action */
 async function act(action) {
-  const response = await fetch(`api/jobs/${encodeURIComponent(state.jobId)}/${action}`, { method: 'POST', headers: { 'x-dashboard': '1' } });
-  const body = await response.json();
+  const response = await fetch(`api/jobs/${encodeURIComponent(state.jobId ?? '')}/${action}`, { method: 'POST', headers: { 'x-dashboard': '1' } });
+  const body = /** @type {{ id?: string, result?: string, code?: string }} */ (await response.json());
   if (!response.ok) return void ($('action-result').textContent = `${action}: ${body.code ?? response.status}`);
-  if (action === 'retry') location.hash = `#/job/${body.id}`;
-  else $('action-result').textContent = `cancel: ${body.result}`;
+  if (action === 'retry') location.hash = `#/job/${body.id ?? ''}`;
+  else $('action-result').textContent = `cancel: ${body.result ?? ''}`;
 }
 
 function route() {
@@ -219,10 +283,9 @@ function route() {
   connect();
 }
 
-fillSelect(document.querySelector('[name=status]'), statuses, '');
-$('filters').addEventListener('change', (event) => {
-  const field = (name) => event.currentTarget.elements.namedItem(name);
-  state.filter = { status: field('status').value, name: field('name').value, roots: field('roots').checked ? '1' : '' };
+$('filters').addEventListener('change', () => {
+  const roots = document.querySelector('[name=roots]');
+  state.filter = { status: field('status').value, name: field('name').value, roots: roots instanceof HTMLInputElement && roots.checked ? '1' : '' };
   connect();
 });
 $('cancel').addEventListener('click', () => void act('cancel'));

@@ -75,7 +75,9 @@ export function dashboardRoutes(ctx: AdapterContext, options: DashboardOptions) 
       }
     });
 
-    const page = (base: string) => files['index.html'].replace('%BASE%', base);
+    // The status filter lists the core's statuses: the page keeps no copy of them.
+    const statusOptions = jobStatuses.map((status) => `<option>${status}</option>`).join('');
+    const page = (base: string) => files['index.html'].replace('%BASE%', base).replace(/<!--statuses:[^>]*-->/, statusOptions);
     app.get('/', async (_request, reply) => {
       return (
         reply
