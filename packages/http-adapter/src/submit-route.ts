@@ -131,6 +131,9 @@ async function submitInFull(ctx: AdapterContext, request: SubmitRequest, reply: 
   const wait = preferWaitSeconds(request.headers.prefer, ctx.limits.maxWaitSeconds);
   if (wait > 0) {
     const settled = await settledWithin(ctx, handle.id, wait * 1000, reply.raw);
+    // A wait can end while the server closes; its kept-alive connection would then outlive
+    // close()'s sweep of idle ones and hold the process open.
+    if (ctx.draining) reply.header('connection', 'close');
     if (settled) {
       reply.header('location', `${ctx.prefix}/${handle.id}`);
       if (!handle.created) reply.header('idempotent-replayed', 'true');

@@ -129,6 +129,8 @@ export function dashboardRoutes(ctx: AdapterContext, options: DashboardOptions) 
       ctx.sse.take(request.tenant ?? `ip:${request.ip}`, reply.raw);
       reply.hijack();
       const res = reply.raw;
+      // The connection ends with the stream (see openSse).
+      res.shouldKeepAlive = false;
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
       res.write('retry: 2000\n\n');
       const client: LiveClient = {

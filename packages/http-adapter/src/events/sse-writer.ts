@@ -34,10 +34,13 @@ export function openSse(ctx: AdapterContext, request: FastifyRequest, reply: Fas
   const res = reply.raw;
   ctx.sse.take(request.tenant ?? `ip:${request.ip}`, res);
   reply.hijack();
+  // The connection ends with the stream: a client that keeps an ended stream's connection in its
+  // pool would otherwise hold an idle socket that `app.close()` waits on (a reconnecting
+  // EventSource opens a new one anyway).
+  res.shouldKeepAlive = false;
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-store, no-transform',
-    connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
   const { sseBufferBytes: bound, sseHeartbeatMs: heartbeatMs } = ctx.limits;
