@@ -60,7 +60,7 @@ export function createRedisStore(options: RedisStoreOptions | ShardedRedisStoreO
     if (url !== undefined && client !== undefined) throw new TypeError('createRedisStore: give either url or client, not both');
     const shared = client ?? connect(url ?? defaultUrl);
     // Each shard's store listens on the connection it shares (reconnects, to reload its functions).
-    shared.setMaxListeners(shared.getMaxListeners() + shards);
+    shared.setMaxListeners(shared.getMaxListeners() + shards + 2);
     clients = Array.from({ length: shards }, () => shared);
     // One subscribed connection for all of them, each shard on its own channel.
     subscriber = new SignalSubscriber(shared);
@@ -91,7 +91,7 @@ export function createRedisStore(options: RedisStoreOptions | ShardedRedisStoreO
         }),
       );
     },
-    layoutClient: clients[0]!,
+    clients,
     prefix,
     clock: common.clock ?? { now: () => Date.now() },
     probeMs: probeMs ?? 500,

@@ -33,8 +33,8 @@ export interface ShardedStoreParts {
   shards: RedisStore[];
   /** Closes what was opened for the shards (never a caller's client), once the shards' stores are closed. */
   release(): Promise<void>;
-  /** A client that reaches shard 0, where the shard count is recorded. */
-  layoutClient: Redis | Cluster;
+  /** The connection each shard's store uses (several shards may share one); shard 0's records the shard count. */
+  clients: (Redis | Cluster)[];
   prefix: string;
   clock: Pick<Clock, 'now'>;
   probeMs: number;
@@ -80,6 +80,9 @@ export class ShardedRedisStore implements JobStore {
     this.health = new ShardHealth(parts.shards.length);
     this.rotation = new TickRotation(parts.shards.length, this.live);
     this.lastCounts = parts.shards.map(emptyCounts);
+    const served = new Map<Redis | Cluster, number[]>();
+    parts.clients.forEach((client, shard) => served.set(client, [...(served.get(client) ?? []), shard]));
+    for (const [client, shards] of served) this.health.watch(client, shards);
   }
 
   /** How many shards: fixed for the life of the data (see docs/scaling-out.md). */
@@ -321,6 +324,8 @@ export class ShardedRedisStore implements JobStore {
 
   /** Runs one shard's operation and keeps its health up to date. */
   private async on<T>(shard: number, operation: (store: RedisStore) => Promise<T>): Promise<T> {
+    // Its connection is down: answer now rather than after the client's reconnect attempts.
+    if (this.health.unreachable(shard)) throw new SystemStateError('STORE_UNAVAILABLE', 'The job store is unavailable.');
     try {
       const result = await operation(this.shards[shard]!);
       this.health.answered(shard);
@@ -365,8 +370,8 @@ export class ShardedRedisStore implements JobStore {
     const count = String(this.shards.length);
     let recorded: string | null;
     try {
-      const set = await this.parts.layoutClient.set(key, count, 'NX');
-      recorded = set === 'OK' ? count : await this.parts.layoutClient.get(key);
+      const set = await this.parts.clients[0]!.set(key, count, 'NX');
+      recorded = set === 'OK' ? count : await this.parts.clients[0]!.get(key);
     } catch (error) {
       throw new SystemStateError('STORE_UNAVAILABLE', `Redis: ${(error as Error).message}`, { cause: error });
     }
