@@ -45,10 +45,10 @@ export class SignalSubscriber {
       const rest = current.filter((s) => s !== subscription);
       if (rest.length > 0) return void this.channels.set(channel, rest);
       this.channels.delete(channel);
-      if (!this.closed) connection.unsubscribe(channel).catch(() => {});
+      if (!this.closed) connection.sunsubscribe(channel).catch(() => {});
     };
     if (fresh) {
-      await connection.subscribe(channel).catch(() => {
+      await connection.ssubscribe(channel).catch(() => {
         this.gap = true;
       });
     }
@@ -68,11 +68,13 @@ export class SignalSubscriber {
     if (this.connection) return this.connection;
     // ioredis would subscribe again by itself after a reconnect, but without telling when the
     // subscription is live; this does it explicitly, and then announces the gap.
+    // Sharded pub/sub (SSUBSCRIBE, what the functions SPUBLISH): on a Cluster, ioredis then keeps
+    // one subscriber per master and sends each channel's subscription to the master of its slot.
     const connection = this.client.isCluster
-      ? (this.client as Cluster).duplicate(undefined, { redisOptions: { connectionName: 'scalable-api:signals' } })
+      ? (this.client as Cluster).duplicate(undefined, { shardedSubscribers: true, redisOptions: { connectionName: 'scalable-api:signals' } })
       : (this.client as Redis).duplicate({ connectionName: 'scalable-api:signals' });
     this.connection = connection;
-    connection.on('message', (channel: string, message: string) => {
+    connection.on('smessage', (channel: string, message: string) => {
       for (const subscription of this.channels.get(channel) ?? []) subscription.onMessage(message);
     });
     // Reported by the operations that hit a lost connection; without a listener ioredis would
@@ -93,7 +95,8 @@ export class SignalSubscriber {
     const names = [...this.channels.keys()];
     if (names.length === 0) return;
     try {
-      await connection.subscribe(...names);
+      // One call per channel: on a Cluster, channels of different slots cannot share one.
+      await Promise.all(names.map((name) => connection.ssubscribe(name)));
     } catch {
       return; // the connection went again; its next 'ready' tries again
     }

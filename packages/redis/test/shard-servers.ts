@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { describe, it } from 'vitest';
 import { canStartRedis } from './private-redis.js';
 
@@ -43,7 +43,8 @@ export async function startShardServers(
 
 async function startShardServer(settings: string[]): Promise<ShardServer> {
   let port = nextPort++;
-  while (await answers(port)) port = nextPort++;
+  // The port, and for a Cluster node its bus port (+10,000), must be free.
+  while ((await answers(port)) || (await answers(port + 10_000))) port = nextPort++;
   const dir = mkdtempSync(join(tmpdir(), 'sa-shard-'));
   let child: ChildProcess | undefined;
   const launch = async () => {
@@ -128,4 +129,43 @@ export function describeWithServers(name: string, suite: () => void): void {
   }
   console.warn(`\n!!! ${name}: SKIPPED — redis-server is not installed. CI would fail here. !!!\n`);
   describe.skip(name, suite);
+}
+
+export interface ShardCluster {
+  nodes: { host: string; port: number }[];
+  servers: ShardServer[];
+  stop(): Promise<void>;
+}
+
+/** A Redis Cluster of `masters` masters and no replicas, on spare loopback ports, as `redis-cli --cluster create` lays it out. */
+export async function startShardCluster(masters: number): Promise<ShardCluster> {
+  const servers = await startShardServers(masters, ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--appendonly', 'no']);
+  const nodes = servers.map((s) => ({ host: '127.0.0.1', port: s.port }));
+  const stop = () => Promise.all(servers.map((s) => s.stop())).then(() => undefined);
+  const create = spawnSync(
+    'redis-cli',
+    ['--cluster', 'create', ...nodes.map((n) => `${n.host}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (create.status !== 0) {
+    await stop();
+    throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+  }
+  // Usable once every node agrees that all slots are covered.
+  for (const node of nodes) {
+    const client = new Redis(node.port, node.host);
+    try {
+      for (let i = 0; i < 200 && !String(await client.cluster('INFO')).includes('cluster_state:ok'); i++) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      client.disconnect();
+    }
+  }
+  return { nodes, servers, stop };
+}
+
+/** A client of the cluster as the store wants it: sharded pub/sub on. */
+export function clusterClient(cluster: ShardCluster): Cluster {
+  return new Cluster(cluster.nodes, { shardedSubscribers: true });
 }

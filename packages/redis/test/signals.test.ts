@@ -50,9 +50,9 @@ if (!canStartRedis) console.warn('\n!!! signals suite SKIPPED: install redis-ser
     try {
       const channel = `{${prefix}}:signals`;
       for (const foreign of ['{}', 'garbage', '[1,null,"x"]', '[{"seq":1}]', '[{"type":"job.cancel.requested"}]', '{"type":"work.available"}']) {
-        await admin.publish(channel, foreign);
+        await admin.spublish(channel, foreign);
       }
-      await admin.publish(channel, '[{"type":"work.available"}]');
+      await admin.spublish(channel, '[{"type":"work.available"}]');
       await expect.poll(() => seen).toEqual([{ type: 'work.available' }]);
     } finally {
       await store.close();
@@ -70,7 +70,7 @@ if (!canStartRedis) console.warn('\n!!! signals suite SKIPPED: install redis-ser
       });
       const after: StoreSignal[] = [];
       store.subscribe((signal) => after.push(signal));
-      await admin.publish(`{${prefix}}:signals`, '[{"type":"work.available"}]');
+      await admin.spublish(`{${prefix}}:signals`, '[{"type":"work.available"}]');
       await expect.poll(() => after).toEqual([{ type: 'work.available' }]);
       expect(seen).toEqual([{ type: 'work.available' }]);
       await expect.poll(() => warnings.map((w) => w.message)).toEqual(['a listener bug']);

@@ -77,5 +77,7 @@ function lib.commit(retention)
   end
   if C.SEQ then redis.call('HSET', counts, 'seq', C.SEQ) end
   if C.AVAIL then C.SIG[#C.SIG + 1] = '{"type":"work.available"}' end
-  if #C.SIG > 0 then redis.call('PUBLISH', C.B .. 'signals', '[' .. table.concat(C.SIG, ',') .. ']') end
+  -- Sharded pub/sub (Redis 7): on a Cluster the message stays within the master that owns the
+  -- store's slot instead of being broadcast over the cluster bus to every node.
+  if #C.SIG > 0 then redis.call('SPUBLISH', C.B .. 'signals', '[' .. table.concat(C.SIG, ',') .. ']') end
 end
