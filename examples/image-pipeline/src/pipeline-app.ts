@@ -78,7 +78,7 @@ export async function createImagePipeline(config: PipelineConfig): Promise<Image
   const system = createJobSystem({ jobs, workers: config.workers, queue: { limit: config.queueLimit }, threads: { max: config.threads } });
   await system.start();
   const app = Fastify({ logger: config.logger ?? false, requestTimeout: 60_000, connectionTimeout: 70_000, frameworkErrors: problemFrameworkErrors });
-  await app.register(jobsPlugin, { system, blobs, prefix: '/images', binaryJobs: ['image'], limits: { blobBytes: config.maxUploadBytes } });
+  await app.register(jobsPlugin, { system, blobs, prefix: '/images', limits: { blobBytes: config.maxUploadBytes } });
   let stopping: Promise<void> | undefined;
   const shutdown = (graceMs: number) =>
     (stopping ??= (async () => {

@@ -66,6 +66,8 @@ export function imagePipelineJobs(options: PipelineOptions) {
 
   const parent = defineJob({
     name,
+    // The HTTP edge streams these bodies to the blob store; any other binary type is a 415.
+    accepts: ['image/png', 'image/jpeg'],
     input: z.object({ blob: blobRef }),
     timeoutMs: 120_000,
     async run({ blob }, ctx) {

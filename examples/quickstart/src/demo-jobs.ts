@@ -32,9 +32,21 @@ export const flaky = defineJob({
   },
 });
 
-const fanoutInput = z
-  .object({ depth: z.number().int().min(0).max(6), width: z.number().int().min(1).max(20) })
-  .refine(({ depth, width }) => treeSize(depth, width) <= maxFanoutNodes, { message: `the tree would have more than ${maxFanoutNodes} jobs` });
+/**
+ * One object schema per depth, each with the widest width that keeps the tree within
+ * `maxFanoutNodes`: the bound is in the schema itself, so the OpenAPI document states it exactly
+ * (a refinement would be invisible to JSON Schema).
+ */
+const fanoutInput = z.union(
+  Array.from({ length: 7 }, (_, depth) => {
+    let width = 20;
+    while (treeSize(depth, width) > maxFanoutNodes) width--;
+    return z.object({ depth: z.literal(depth), width: z.number().int().min(1).max(width) });
+  }) as unknown as [
+    z.ZodObject<{ depth: z.ZodLiteral<number>; width: z.ZodNumber }>,
+    ...z.ZodObject<{ depth: z.ZodLiteral<number>; width: z.ZodNumber }>[],
+  ],
+);
 
 /** A tree: `width` children of depth - 1 each, down to leaves at depth 0. */
 export const fanout = defineJob({

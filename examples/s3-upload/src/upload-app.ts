@@ -65,7 +65,7 @@ export async function createUploadService(config: UploadConfig): Promise<UploadS
   const system = createJobSystem({ jobs: uploadJobs(blobs), workers: config.workers, queue: { limit: config.queueLimit } });
   await system.start();
   const app = Fastify({ logger: config.logger ?? false, requestTimeout: 60_000, connectionTimeout: 70_000, frameworkErrors: problemFrameworkErrors });
-  await app.register(jobsPlugin, { system, blobs, prefix: '/uploads', binaryJobs: [], limits: { jsonBodyBytes: 8 * 1_048_576 } });
+  await app.register(jobsPlugin, { system, blobs, prefix: '/uploads', limits: { jsonBodyBytes: 8 * 1_048_576 } });
   let stopping: Promise<void> | undefined;
   const shutdown = (graceMs: number) =>
     (stopping ??= (async () => {

@@ -3,7 +3,6 @@ import type { FastifyRequest } from 'fastify';
 import type { SseSlots } from './events/sse-slots.js';
 import type { JobEventHub } from './job-event-hub.js';
 import type { JobsMetrics } from './jobs-metrics.js';
-import type { CollectedRoute } from './openapi.js';
 import { HttpProblemError } from './problem.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { SubmitCoalescer } from './submit-coalescer.js';
@@ -39,13 +38,11 @@ export interface AdapterContext {
   readonly authenticate: ((request: FastifyRequest) => Promise<string>) | undefined;
   readonly tenantOf: ((request: FastifyRequest) => string | undefined) | undefined;
   readonly rateLimiter: RateLimiter | undefined;
-  /** Job names that accept binary bodies; undefined: all. */
-  readonly binaryJobs: ReadonlySet<string> | undefined;
   /** Idempotency keys whose first request is still being accepted (scoped by tenant). */
   readonly inflight: Set<string>;
   readonly sse: SseSlots;
-  /** The plugin's routes with their docs, for the OpenAPI document. */
-  readonly routes: CollectedRoute[];
+  /** `servers` of the OpenAPI document; undefined: the origin it was fetched from. */
+  readonly servers: readonly { url: string; description?: string }[] | undefined;
   draining: boolean;
   /** When a submit was last refused for a bound; /ready reports overload for a while after. */
   lastOverloadAt: number;

@@ -1,37 +1,28 @@
 import { isTerminal, type JobStatus } from '@scalable-api/core';
-import type { FastifyContentTypeParser, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fromStore, loadJob, type AdapterContext } from './adapter-context.js';
 import { eventsHandler } from './events/events-route.js';
 import { jobView, treeView } from './job-view.js';
 import { jsonBodyParser } from './json-body-parser.js';
-import { buildOpenApi, type RouteDoc } from './openapi.js';
+import { openApiDocument, type RouteDoc } from './openapi.js';
 import { HttpProblemError, sendProblem } from './problem.js';
 import { problemErrorHandler } from './problem-error-handler.js';
-import { submitHandler, submitPrechecks } from './submit-route.js';
+import { submitRoutes } from './submit-routes.js';
 
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
-
-const accepted = {
-  type: 'object',
-  properties: { id: { type: 'string' }, status: { type: 'string' }, durable: { type: 'boolean' } },
-};
 
 /**
  * The job routes, registered in their own encapsulated context under the prefix: their parsers,
  * hooks, error and not-found handlers do not leak into the host app, and the host's do not
  * change how they answer.
  */
-export function jobRoutes(ctx: AdapterContext, info: { title: string; version: string }) {
+export function jobRoutes(ctx: AdapterContext) {
   return async function register(app: FastifyInstance): Promise<void> {
     // The plugin may sit inside a scope with a prefix of its own (`/v1`): Location headers and
     // the 405 lookup need the full one.
     ctx.prefix = app.prefix;
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(app, ctx.limits.jsonDepth));
-    // Binary bodies go to the handler as the raw stream; the blob store bounds and consumes it.
-    const passStream: FastifyContentTypeParser = (_request, payload, done) => done(null, payload);
-    app.addContentTypeParser('application/octet-stream', passStream);
-    app.addContentTypeParser(/^image\/[\w.+-]+/, passStream);
 
     app.setErrorHandler(
       problemErrorHandler({
@@ -62,43 +53,15 @@ export function jobRoutes(ctx: AdapterContext, info: { title: string; version: s
       done();
     });
 
-    // Built on first request: by then every route is registered, and neither routes nor jobs
-    // change afterwards.
-    let openApi: Record<string, unknown> | undefined;
-    app.get('/openapi.json', { config: { openapi: { summary: 'This document', tags: ['meta'], responses: { 200: 'OpenAPI 3.1' } } } }, async () => {
-      openApi ??= buildOpenApi({ ...info, routes: ctx.routes, jobs: ctx.system.jobs, binaryJobs: ctx.binaryJobs });
-      return openApi;
-    });
-
-    app.post<{ Params: { name: string } }>(
-      '/:name',
-      {
-        bodyLimit: ctx.limits.jsonBodyBytes,
-        preParsing: submitPrechecks(ctx),
-        schema: { response: { 202: accepted } },
-        config: {
-          openapi: {
-            summary: 'Submit a job',
-            tags: ['jobs'],
-            submit: true,
-            responses: {
-              200: 'Finished within `Prefer: wait=N`: { id, status, output | error, durable }',
-              202: 'Accepted: { id, status, durable }, Location of the job',
-              400: 'Malformed body or header',
-              401: 'Missing or invalid credentials',
-              404: 'No job of that name (JOB_TYPE_UNKNOWN)',
-              409: 'The same Idempotency-Key is still being accepted',
-              413: 'Body too large',
-              415: 'Unsupported media type',
-              422: "Input does not satisfy the job's schema, or the Idempotency-Key was used with another body",
-              429: 'Rate limited',
-              503: 'Queue full, shutting down or unhealthy',
-            },
-          },
-        },
-      },
-      submitHandler(ctx),
+    // Derived from the routes' schemas by @fastify/swagger (openapi.ts), built on first request.
+    app.get(
+      '/openapi.json',
+      { config: { openapi: { summary: 'This document', tags: ['meta'], responses: { 200: 'OpenAPI 3.1' } } } },
+      async (request) => openApiDocument(app, request, ctx.servers),
     );
+
+    // POST /{job} for each job, with its schema; binary parsers for what the jobs accept.
+    await app.register(submitRoutes(ctx));
 
     const idDoc = (summary: string, responses: Record<number, string>, produces?: string): { config: { openapi: RouteDoc } } => ({
       config: {

@@ -8,7 +8,7 @@ import { jobRoutes } from './job-routes.js';
 import { JobEventHub } from './job-event-hub.js';
 import { SseSlots } from './events/sse-slots.js';
 import { JobsMetrics } from './jobs-metrics.js';
-import type { RouteDoc } from './openapi.js';
+import { registerOpenApi } from './openapi.js';
 import { opsRoutes } from './ops-routes.js';
 import { HttpProblemError } from './problem.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limiter.js';
@@ -61,12 +61,12 @@ export interface JobsPluginOptions {
   limits?: JobsLimits;
   /** Where binary bodies go. Default: files in a fresh temp directory, removed on close. */
   blobs?: BlobStore;
-  /** Jobs that accept binary bodies. Default: every job. */
-  binaryJobs?: readonly string[];
   /** Where /health, /ready and /metrics live; `false` to leave them out. Default the root. */
   ops?: { prefix?: string } | false;
-  /** For the OpenAPI document. */
+  /** For the OpenAPI document. (Which jobs take binary bodies is the jobs' own `accepts`.) */
   info?: { title?: string; version?: string };
+  /** The OpenAPI document's `servers`. Default: the origin the document was fetched from. */
+  servers?: readonly { url: string; description?: string }[];
   /** A live dashboard at `{prefix}/dashboard`, behind the same auth as the job routes. Default off. */
   dashboard?: boolean | DashboardOptions;
 }
@@ -118,10 +118,9 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
     authenticate: options.auth ? createAuthenticator(options.auth) : undefined,
     tenantOf: options.tenant ? tenantResolver(options.tenant) : undefined,
     rateLimiter: options.limits?.rate ? new RateLimiter(options.limits.rate) : undefined,
-    binaryJobs: options.binaryJobs ? new Set(options.binaryJobs) : undefined,
     inflight: new Set(),
     sse: new SseSlots(limits.sseMaxConnections, limits.sseMaxPerTenant),
-    routes: [],
+    servers: options.servers,
     draining: false,
     lastOverloadAt: 0,
   };
@@ -168,17 +167,12 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
   if (!app.hasRequestDecorator('tenant')) app.decorateRequest('tenant', undefined);
 
   const info = { title: options.info?.title ?? 'scalable-api jobs', version: options.info?.version ?? '0.1.0' };
-  // One encapsulated scope around both route groups: the onRoute hook that feeds the OpenAPI
-  // document sees exactly the plugin's routes, and nothing here touches the host app's routes.
+  // One encapsulated scope around both route groups: the OpenAPI document (@fastify/swagger,
+  // registered here) sees exactly the plugin's routes, and nothing here touches the host app's.
   const ops = options.ops;
   await app.register(async (scope) => {
-    scope.addHook('onRoute', (route) => {
-      const doc = (route.config as { openapi?: RouteDoc } | undefined)?.openapi;
-      const methods = Array.isArray(route.method) ? route.method : [route.method];
-      // fastify adds a HEAD twin for every GET; it needs no operation of its own.
-      if (doc) for (const method of methods) if (method !== 'HEAD') ctx.routes.push({ method, url: route.url, doc });
-    });
-    await scope.register(jobRoutes(ctx, info), { prefix });
+    await registerOpenApi(scope, { ...info, servers: options.servers, auth: options.auth });
+    await scope.register(jobRoutes(ctx), { prefix });
     if (options.dashboard)
       await scope.register(dashboardRoutes(ctx, options.dashboard === true ? {} : options.dashboard), { prefix: `${prefix}/dashboard` });
     if (ops !== false) await scope.register(opsRoutes(ctx), { prefix: normalisePrefix(ops?.prefix ?? '') });

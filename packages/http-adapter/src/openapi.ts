@@ -1,6 +1,12 @@
+import swagger from '@fastify/swagger';
 import type { AnyJobDefinition } from '@scalable-api/core';
+import type { FastifyInstance, FastifyRequest, FastifySchema, RouteOptions } from 'fastify';
+import type { AuthOptions } from './auth-hook.js';
 
-/** What a route says about itself (in its `config.openapi`); the document is built from these. */
+/**
+ * What a route without a fastify schema says about itself (in its `config.openapi`): the
+ * document's operation for it is derived from this by `openApiTransform`.
+ */
 export interface RouteDoc {
   summary: string;
   description?: string;
@@ -9,26 +15,41 @@ export interface RouteDoc {
   responses: Record<number, string>;
   /** The response media type of the success statuses. Default application/json. */
   produces?: string;
-  /** A job submission route: expanded into one operation per registered job. */
-  submit?: boolean;
   headers?: Record<string, string>;
 }
 
-export interface CollectedRoute {
-  method: string;
-  url: string;
-  doc: RouteDoc;
+/** What the submit routes carry in `config` besides their fastify schema: the doc-only parts. */
+export interface SubmitDoc {
+  /** The job: its input schema becomes the JSON body's, its `accepts` the binary media types. */
+  job: AnyJobDefinition;
+  /** Error statuses → description (problem+json bodies, written by the error handler). */
+  problems: Record<number, string>;
+  /** False when the job takes no body at all (no schema, or one that accepts `undefined`). */
+  bodyRequired: boolean;
+  /** Byte bounds of the bodies, as enforced (413 beyond). */
+  jsonBodyBytes: number;
+  blobBytes: number;
+  jsonDepth: number;
 }
 
-export interface OpenApiInput {
+export interface OpenApiOptions {
   title: string;
   version: string;
-  routes: readonly CollectedRoute[];
-  jobs: ReadonlyMap<string, AnyJobDefinition>;
-  binaryJobs: ReadonlySet<string> | undefined;
+  /** Fixed `servers`; default: the origin the document was fetched from. */
+  servers?: readonly { url: string; description?: string }[] | undefined;
+  auth: AuthOptions | undefined;
 }
 
-const problemSchema = {
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route's operation in the OpenAPI document, for routes without a fastify schema. */
+    openapi?: RouteDoc;
+    /** A submit route's doc-only parts. */
+    submit?: SubmitDoc;
+  }
+}
+
+export const problemSchema = {
   type: 'object',
   required: ['type', 'title', 'status', 'detail', 'instance', 'code'],
   properties: {
@@ -38,78 +59,139 @@ const problemSchema = {
     detail: { type: 'string' },
     instance: { type: 'string' },
     code: { type: 'string' },
-    issues: { type: 'array', items: { type: 'object', properties: { path: { type: 'array' }, message: { type: 'string' } } } },
-    retryAfter: { type: 'integer' },
+    issues: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['path', 'message'],
+        properties: { path: { type: 'array', items: { type: ['string', 'integer'] } }, message: { type: 'string' } },
+      },
+    },
+    retryAfter: { type: 'integer', minimum: 1 },
   },
-};
+} as const;
+
+const problemRef = { $ref: '#/components/schemas/Problem' };
+const retryAfter = { type: 'integer', minimum: 1, description: 'Seconds to wait before retrying' };
+/** Statuses whose answers always carry `Retry-After` (sendProblem adds it). */
+const retried = new Set([409, 429, 503]);
 
 /**
- * An OpenAPI 3.1 document (its schemas are JSON Schema 2020-12, which is what Standard JSON
- * Schema converters emit). The submit route becomes one operation per job, with the job's input
- * schema when its Standard Schema can describe itself; a schema that cannot (or throws) is
- * documented as "any JSON" — validation still happens in the core either way. The plugin serves
- * it at `{prefix}/openapi.json`.
+ * Registers `@fastify/swagger` in the plugin's scope, so that the document is derived from the
+ * routes the plugin registers: their fastify schemas (headers, response bodies and headers, which
+ * fastify enforces and serialises) and, for what a schema cannot carry, their `config`: the
+ * submit routes' body comes from the job's own Standard Schema (the one the core validates
+ * with) and its `accepts` list; problem answers from the error table.
  *
  * @example
- * const doc = buildOpenApi({ title: 'jobs', version: '1', routes, jobs: system.jobs, binaryJobs: undefined });
+ * await registerOpenApi(scope, { title: 'jobs', version: '1', auth: undefined });
  */
-export function buildOpenApi(input: OpenApiInput): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {};
-  const add = (path: string, method: string, operation: unknown) => {
-    (paths[path] ??= {})[method.toLowerCase()] = operation;
-  };
-  for (const route of input.routes) {
-    const path = route.url.replace(/:(\w+)/g, '{$1}');
-    if (route.doc.submit) {
-      for (const [name, job] of [...input.jobs].sort(([a], [b]) => a.localeCompare(b))) {
-        add(path.replace('{name}', encodeURIComponent(name)), route.method, {
-          ...operation(route, `submit_${name.replace(/\W/g, '_')}`),
-          summary: `Submit a ${name} job`,
-          requestBody: requestBody(job, input.binaryJobs === undefined || input.binaryJobs.has(name)),
-          parameters: [
-            { name: 'Idempotency-Key', in: 'header', schema: { type: 'string', maxLength: 255 } },
-            { name: 'Prefer', in: 'header', schema: { type: 'string', example: 'wait=10' } },
-          ],
-        });
+export async function registerOpenApi(scope: FastifyInstance, options: OpenApiOptions): Promise<void> {
+  const securitySchemes = options.auth
+    ? {
+        apiKey: { type: 'apiKey' as const, in: 'header' as const, name: (options.auth.header ?? 'x-api-key').toLowerCase() },
+        bearer: { type: 'http' as const, scheme: 'bearer' },
       }
-    } else {
-      add(path, route.method, operation(route, operationId(route.method, path)));
+    : undefined;
+  await scope.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: options.title, version: options.version },
+      components: { schemas: { Problem: structuredClone(problemSchema) as never }, ...(securitySchemes ? { securitySchemes } : {}) },
+    },
+    transform: ({ schema, url, route }) => ({ schema: openApiTransform(schema, route, securitySchemes !== undefined), url }),
+  });
+}
+
+const optionalBody = 'x-body-optional';
+
+/** The document as served: `servers` is the configured list, or the origin of this request. */
+export function openApiDocument(app: FastifyInstance, request: FastifyRequest, servers: OpenApiOptions['servers']): Record<string, unknown> {
+  const doc = app.swagger() as unknown as { paths: Record<string, Record<string, Record<string, unknown>>> };
+  // swagger() builds once and caches: this runs on the cached object, and only once per operation.
+  for (const operations of Object.values(doc.paths)) {
+    for (const operation of Object.values(operations)) {
+      if (operation[optionalBody] !== true) continue;
+      delete operation[optionalBody];
+      (operation['requestBody'] as { required: boolean }).required = false;
     }
   }
-  return {
-    openapi: '3.1.0',
-    info: { title: input.title, version: input.version },
-    paths,
-    components: { schemas: { Problem: problemSchema } },
+  const list = servers ?? [{ url: `${request.protocol}://${request.host}` }];
+  return { ...doc, servers: list };
+}
+
+type Transformable = FastifySchema & Record<string, unknown>;
+
+/** One route's schema as the document states it (the route's own schema is never changed). */
+export function openApiTransform(schema: FastifySchema | undefined, route: RouteOptions, secured: boolean): Transformable {
+  const config = route.config ?? {};
+  if (config.submit) return submitOperation(schema ?? {}, config.submit, secured);
+  if (config.openapi) return documentedOperation(config.openapi, route.url, secured);
+  // Routes that say nothing about themselves (the fallback of unknown job names, the dashboard)
+  // are not part of the contract.
+  return { ...schema, hide: true };
+}
+
+function submitOperation(schema: FastifySchema, doc: SubmitDoc, secured: boolean): Transformable {
+  const { job } = doc;
+  const json = inputSchema(job);
+  const content: Record<string, unknown> = { 'application/json': { schema: json } };
+  const limits: Record<string, unknown> = {
+    // The JSON parser refuses prototype-poisoning keys anywhere in a body (400), whatever the schema.
+    'application/json': { maxBytes: doc.jsonBodyBytes, maxDepth: doc.jsonDepth, forbiddenKeys: ['__proto__', 'constructor.prototype'] },
   };
+  for (const type of job.accepts ?? []) {
+    content[type] = { schema: { type: 'string', contentMediaType: type } };
+    limits[type] = { maxBytes: doc.blobBytes };
+  }
+  const binary = job.accepts && job.accepts.length > 0;
+  const out: Transformable = {
+    ...schema,
+    description:
+      `JSON bodies of at most ${doc.jsonBodyBytes} bytes nested at most ${doc.jsonDepth} deep, without \`__proto__\` or \`constructor.prototype\` keys, validated by the job's schema (422 with every issue).` +
+      (binary
+        ? ` Binary bodies (${job.accepts!.join(', ')}) of at most ${doc.blobBytes} bytes are streamed to the blob store; the job gets { blob }.`
+        : ' Binary bodies are refused (415).'),
+    body: { content },
+    // Enforced bounds a JSON Schema cannot state about a body: 413 (bytes), 400 (depth) beyond.
+    'x-body-limits': limits,
+    response: { ...(schema.response as Record<string, unknown>), ...problemResponses(doc.problems) },
+  };
+  if (secured) out['security'] = [{ apiKey: [] }, { bearer: [] }];
+  // @fastify/swagger marks every body required; openApiDocument turns this mark into `required: false`.
+  if (!doc.bodyRequired) out[optionalBody] = true;
+  return out;
 }
 
-function operation(route: CollectedRoute, id: string): Record<string, unknown> {
-  const params = [...route.url.matchAll(/:(\w+)/g)]
-    .map((m) => m[1]!)
-    .filter((name) => !(route.doc.submit && name === 'name'))
-    .map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
-  const responses: Record<string, unknown> = {};
-  for (const [status, description] of Object.entries(route.doc.responses)) {
+function documentedOperation(doc: RouteDoc, url: string, secured: boolean): Transformable {
+  const response: Record<string, unknown> = {};
+  for (const [status, description] of Object.entries(doc.responses)) {
     const code = Number(status);
-    const media = code >= 400 ? 'application/problem+json' : (route.doc.produces ?? 'application/json');
-    const schema = code >= 400 ? { $ref: '#/components/schemas/Problem' } : {};
-    responses[status] = { description, content: { [media]: { schema } } };
+    if (code >= 400) Object.assign(response, problemResponses({ [code]: description }));
+    else response[status] = { description, content: { [doc.produces ?? 'application/json']: { schema: {} } } };
   }
-  const op: Record<string, unknown> = { operationId: id, summary: route.doc.summary, responses };
-  if (route.doc.description) op['description'] = route.doc.description;
-  if (route.doc.tags) op['tags'] = route.doc.tags;
-  if (params.length > 0) op['parameters'] = params;
-  return op;
+  const params = [...url.matchAll(/:(\w+)/g)].map((m) => m[1]!);
+  const out: Transformable = { summary: doc.summary, response };
+  if (doc.description) out.description = doc.description;
+  if (doc.tags) out.tags = doc.tags;
+  if (params.length > 0) {
+    out.params = { type: 'object', required: params, properties: Object.fromEntries(params.map((name) => [name, { type: 'string' }])) };
+  }
+  if (secured && doc.tags?.includes('jobs')) out['security'] = [{ apiKey: [] }, { bearer: [] }];
+  return out;
 }
 
-function requestBody(job: AnyJobDefinition, binary: boolean): Record<string, unknown> {
-  const content: Record<string, unknown> = { 'application/json': { schema: inputSchema(job) } };
-  if (binary) {
-    content['application/octet-stream'] = { schema: { type: 'string', contentMediaType: 'application/octet-stream' } };
-    content['image/*'] = { schema: { type: 'string', contentMediaType: 'image/*' } };
+function problemResponses(problems: Record<number, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [status, description] of Object.entries(problems)) {
+    const code = Number(status);
+    out[status] = {
+      description,
+      content: { 'application/problem+json': { schema: problemRef } },
+      ...(retried.has(code) ? { headers: { 'Retry-After': retryAfter } } : {}),
+    };
   }
-  return { required: false, content };
+  return out;
 }
 
 /**
@@ -131,12 +213,4 @@ export function inputSchema(job: AnyJobDefinition): Record<string, unknown> {
   } catch {
     return {};
   }
-}
-
-function operationId(method: string, path: string): string {
-  const words = path
-    .split('/')
-    .filter(Boolean)
-    .map((part) => part.replace(/[{}]/g, '').replace(/\W+/g, '_'));
-  return [method.toLowerCase(), ...words].join('_');
 }

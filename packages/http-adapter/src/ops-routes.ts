@@ -4,6 +4,13 @@ import type { RouteDoc } from './openapi.js';
 import { problemErrorHandler } from './problem-error-handler.js';
 import { sendProblem } from './problem.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The ops paths' other methods: a 405 even when fastify refuses the request before the handler. */
+    methodNotAllowed?: boolean;
+  }
+}
+
 const doc = (summary: string, responses: Record<number, string>, produces?: string): { config: { openapi: RouteDoc } } => ({
   config: { openapi: { summary, tags: ['operations'], responses, ...(produces ? { produces } : {}) } },
 });
@@ -27,9 +34,7 @@ export function opsRoutes(ctx: AdapterContext) {
     // fastify refuses a `QUERY` without a Content-Type before the route's handler runs: on the
     // 405 routes that is still a 405.
     app.setErrorHandler((error: Error, request, reply) =>
-      (request.routeOptions.config as { methodNotAllowed?: boolean }).methodNotAllowed
-        ? notAllowed(request, reply)
-        : handleError(error, request, reply),
+      request.routeOptions.config.methodNotAllowed ? notAllowed(request, reply) : handleError(error, request, reply),
     );
     // The root's 404s belong to the host app (`problemNotFound` makes them problems too); under a
     // prefix of their own, every unknown path is ours.

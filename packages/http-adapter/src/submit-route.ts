@@ -1,21 +1,23 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
-import type { BlobRef, JobHandle, SubmitOptions } from '@scalable-api/core';
+import type { AnyJobDefinition, BlobRef, JobHandle, SubmitOptions } from '@scalable-api/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AdapterContext } from './adapter-context.js';
 import { HttpProblemError } from './problem.js';
 import { settledWithin } from './settled-within.js';
 import { traceMetaOf } from './trace-headers.js';
 
-type SubmitRequest = FastifyRequest<{ Params: { name: string } }>;
+type SubmitRequest = FastifyRequest<{ Params: { name?: string } }>;
 
+/** The route schema states the same rule (`idempotencyKeySchema` in submit-routes.ts). */
 const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * Checks that need no body, run before the body is read (route `preParsing`): an unknown job, a
- * draining node or an oversized upload is refused without streaming 50 MB to disk first.
+ * draining node, a media type the job does not take or an oversized upload is refused without
+ * streaming 50 MB to disk first. `job` is undefined on the fallback route of unknown names.
  */
-export function submitPrechecks(ctx: AdapterContext) {
+export function submitPrechecks(ctx: AdapterContext, job: AnyJobDefinition | undefined) {
   // Callback style rather than async: it runs on every submit, and a refusal is the rare case.
   return function precheck(
     request: SubmitRequest,
@@ -23,22 +25,28 @@ export function submitPrechecks(ctx: AdapterContext) {
     payload: Readable,
     done: (error: Error | null, payload?: Readable) => void,
   ): void {
-    const refusal = refusalOf(ctx, request);
+    const refusal = refusalOf(ctx, job, request);
     if (!refusal) return done(null, payload);
     // The client may still be sending a large body we refuse to read: close the connection
     // after answering instead of letting Node drain it.
     const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
-    if (hasBody && isBinary(request)) reply.header('connection', 'close');
+    if (hasBody && !isJson(request)) reply.header('connection', 'close');
     done(refusal);
   };
 }
 
-function refusalOf(ctx: AdapterContext, request: SubmitRequest): HttpProblemError | undefined {
-  const { name } = request.params;
-  if (!ctx.system.jobs.has(name)) return new HttpProblemError('JOB_TYPE_UNKNOWN', `No job named ${JSON.stringify(name.slice(0, 100))}.`);
+function refusalOf(ctx: AdapterContext, job: AnyJobDefinition | undefined, request: SubmitRequest): HttpProblemError | undefined {
+  if (job === undefined) {
+    const name = request.params.name ?? '';
+    return new HttpProblemError('JOB_TYPE_UNKNOWN', `No job named ${JSON.stringify(name.slice(0, 100))}.`);
+  }
   if (ctx.draining) return new HttpProblemError('SHUTTING_DOWN', 'This node is shutting down; send the job to another node.');
-  if (!isBinary(request)) return undefined;
-  if (ctx.binaryJobs && !ctx.binaryJobs.has(name)) return new HttpProblemError('UNSUPPORTED_MEDIA_TYPE', `Job ${name} takes a JSON body only.`);
+  if (isJson(request)) return undefined;
+  const type = mediaTypeOf(request);
+  if (!accepts(job, type)) {
+    const takes = job.accepts && job.accepts.length > 0 ? `JSON or ${job.accepts.join(', ')}` : 'a JSON body only';
+    return new HttpProblemError('UNSUPPORTED_MEDIA_TYPE', `Job ${job.name} takes ${takes}, not ${JSON.stringify(type.slice(0, 100))}.`);
+  }
   if (Number(request.headers['content-length'] ?? 0) > ctx.limits.blobBytes) {
     return new HttpProblemError('PAYLOAD_TOO_LARGE', `The body is larger than ${ctx.limits.blobBytes} bytes.`);
   }
@@ -49,7 +57,7 @@ function refusalOf(ctx: AdapterContext, request: SubmitRequest): HttpProblemErro
  * `POST {prefix}/:name`: validate (by the core, against the job's schema), enqueue, answer 202.
  * Binary bodies are streamed to the blob store and the job gets `{ blob: BlobRef }` instead.
  */
-export function submitHandler(ctx: AdapterContext) {
+export function submitHandler(ctx: AdapterContext, name: string) {
   return function submit(request: SubmitRequest, reply: FastifyReply): Promise<FastifyReply> | undefined {
     const { headers } = request;
     if (
@@ -62,14 +70,14 @@ export function submitHandler(ctx: AdapterContext) {
       // The common request, a JSON body and nothing else, runs once per accepted job: no async
       // frame, no option objects and no promise chain of its own (the full path below cost
       // ~1.2 KB of garbage a request). Returning nothing tells fastify the reply comes later.
-      ctx.submits.enqueue(request.params.name, request.body, noOptions, (error, handle) => {
+      ctx.submits.enqueue(name, request.body, noOptions, (error, handle) => {
         if (error === undefined) return void accepted(ctx, reply, handle!);
         if (isOverload(error)) ctx.lastOverloadAt = Date.now();
         reply.send(error);
       });
       return undefined;
     }
-    return submitInFull(ctx, request, reply);
+    return submitInFull(ctx, name, request, reply);
   };
 }
 
@@ -82,8 +90,7 @@ function accepted(ctx: AdapterContext, reply: FastifyReply, handle: JobHandle): 
 }
 
 /** Everything a submit may carry: an upload, an idempotency key, a tenant, trace context, `Prefer: wait`. */
-async function submitInFull(ctx: AdapterContext, request: SubmitRequest, reply: FastifyReply): Promise<FastifyReply> {
-  const { name } = request.params;
+async function submitInFull(ctx: AdapterContext, name: string, request: SubmitRequest, reply: FastifyReply): Promise<FastifyReply> {
   const key = idempotencyKeyOf(request);
   const scopedKey = key === undefined ? undefined : `${request.tenant ?? ''}\u0000${key}`;
   if (scopedKey !== undefined) {
@@ -182,9 +189,19 @@ function fingerprint(name: string, body: string): string {
   return createHash('sha256').update(name).update('\u0000').update(body).digest('base64url');
 }
 
-function isBinary(request: FastifyRequest): boolean {
+/** No Content-Type is JSON's case too: an empty body, which the job's schema judges. */
+function isJson(request: FastifyRequest): boolean {
   const type = mediaTypeOf(request);
-  return type === 'application/octet-stream' || type.startsWith('image/');
+  return type === 'application/json' || type === '';
+}
+
+/** `accepts` holds lower-case types and `type/*` ranges (defineJob checks and lower-cases them). */
+function accepts(job: AnyJobDefinition, type: string): boolean {
+  if (job.accepts === undefined) return false;
+  for (const range of job.accepts) {
+    if (range === type || (range.endsWith('/*') && type.startsWith(range.slice(0, -1)) && type.length > range.length - 1)) return true;
+  }
+  return false;
 }
 
 function mediaTypeOf(request: FastifyRequest): string {

@@ -48,10 +48,10 @@ describe('GET {prefix}/openapi.json', () => {
     expect(doc.paths['/jobs/{id}'].get.parameters).toEqual([{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }]);
   });
 
-  it('lists binary media types only for the jobs that take them', async () => {
-    t = await setup({ plugin: { binaryJobs: ['digest'] } });
+  it('lists binary media types only for the jobs that accept them (defineJob accepts)', async () => {
+    t = await setup();
     const doc = (await t.app.inject({ method: 'GET', url: '/jobs/openapi.json' })).json();
-    expect(Object.keys(doc.paths['/jobs/digest'].post.requestBody.content)).toContain('image/*');
+    expect(Object.keys(doc.paths['/jobs/digest'].post.requestBody.content)).toEqual(['application/json', 'application/octet-stream', 'image/*']);
     expect(Object.keys(doc.paths['/jobs/echo'].post.requestBody.content)).toEqual(['application/json']);
   });
 });

@@ -91,8 +91,8 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/^scalable_api_job_wait_seconds_count 1$/m);
     expect(text).toMatch(/^scalable_api_job_run_seconds_count 1$/m);
     expect(text).toMatch(/^scalable_api_job_run_seconds_bucket\{le="\+Inf"\} 1$/m);
-    expect(text).toMatch(/^scalable_api_http_responses_total\{method="POST",route="\/jobs\/:name",status="202"\} 1$/m);
-    expect(text).toMatch(/^scalable_api_http_responses_total\{method="POST",route="\/jobs\/:name",status="422"\} 1$/m);
+    expect(text).toMatch(/^scalable_api_http_responses_total\{method="POST",route="\/jobs\/echo",status="202"\} 1$/m);
+    expect(text).toMatch(/^scalable_api_http_responses_total\{method="POST",route="\/jobs\/sleep",status="422"\} 1$/m);
     expect(text).toMatch(/^scalable_api_http_problems_total\{code="INPUT_INVALID"\} 1$/m);
     // Every sample line belongs to a declared metric family.
     const families = new Set([...text.matchAll(/^# TYPE (\S+) (counter|gauge|histogram)$/gm)].map((m) => m[1]));

@@ -100,7 +100,9 @@ describe('examples/quickstart', () => {
       headers: { 'content-type': 'image/gif', prefer: 'wait=20' },
       body: 'GIF89a',
     });
-    expect(await notImage.json()).toMatchObject({ status: 'failed' });
+    // thumbnail accepts image/png and image/jpeg: anything else is refused before it is stored.
+    expect(notImage.status).toBe(415);
+    expect(await notImage.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
     // Whatever a client gets wrong next to the API is a problem document too.
     for (const [method, path, status] of [
       ['GET', '/nope', 404],

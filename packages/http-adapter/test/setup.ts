@@ -75,6 +75,7 @@ export function testJobs(blobs: BlobStore) {
   /** Reads back its blob and hashes it: proves the upload arrived whole. */
   const digest = defineJob({
     name: 'digest',
+    accepts: ['application/octet-stream', 'image/*'],
     input: z.object({ blob: z.object({ id: z.string(), size: z.number(), contentType: z.string(), sha256: z.string() }) }),
     async run({ blob }) {
       const hash = createHash('sha256');

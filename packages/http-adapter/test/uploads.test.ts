@@ -147,10 +147,24 @@ describe('binary bodies', () => {
     await expect.poll(() => t.blobFiles(), { timeout: 20_000 }).toEqual([]);
   });
 
-  it('answers 415 for a binary body to a job that takes JSON only', async () => {
-    await listen({ plugin: { binaryJobs: ['digest'] } });
+  it('answers 415 for a binary body to a job that takes JSON only, before storing any of it', async () => {
+    await listen();
     const res = await t.app.inject({ method: 'POST', url: '/jobs/echo', headers: { 'content-type': 'image/jpeg' }, payload: Buffer.alloc(10) });
     expect(res.statusCode).toBe(415);
     expect(res.json().code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    // Over a real socket, with a body larger than any buffer: refused and closed, nothing stored.
+    const run = upload('/jobs/sleep', 8 * 1024 * 1024, { contentType: 'application/octet-stream' });
+    const answer = await run.response;
+    // The server answers and closes without reading; the client may see the 415 or a reset.
+    if (answer) expect(answer.status).toBe(415);
+    expect(await t.blobFiles()).toEqual([]);
+    expect((await t.system.stats()).submitted).toBe(0);
+  });
+
+  it("answers 415 for a media type outside the job's accepts", async () => {
+    await listen();
+    const res = await t.app.inject({ method: 'POST', url: '/jobs/digest', headers: { 'content-type': 'text/csv' }, payload: 'a,b' });
+    expect(res.statusCode).toBe(415);
+    expect(res.json().detail).toContain('application/octet-stream, image/*');
   });
 });

@@ -16,6 +16,13 @@ export interface JobOptions<Name extends string> {
   concurrency?: number;
   /** Default priority (higher runs first); `submit` may override it. */
   priority?: number;
+  /**
+   * Binary bodies the HTTP edge takes for this job, as media types or ranges (`'image/png'`,
+   * `'image/*'`, `'application/octet-stream'`). Such a body is streamed to the blob store and the
+   * job gets `{ blob: BlobRef }` as input. Default none: the job takes JSON only, and a binary
+   * body is refused with 415 before a byte of it is stored.
+   */
+  accepts?: readonly string[];
 }
 
 /** The input a machine job's actor receives: the job's input and its context. */
@@ -80,6 +87,9 @@ type ThreadSpec<Name extends string, M extends ThreadModule> = JobOptions<Name> 
 type SchemaThreadSpec<Name extends string, S extends StandardSchemaV1, M extends ThreadModule> = ThreadSpec<Name, M> & { input: S };
 
 type MachineInput<L extends AnyActorLogic> = InputFrom<L> extends MachineJobInput<infer I> ? I : never;
+
+/** `type/subtype` or `type/*` (RFC 9110 tokens); JSON is every job's own body, never a binary one. */
+const binaryMediaRange = /^(?!application\/json$)[a-z0-9!#$&^_.+-]+\/(?:\*|[a-z0-9!#$&^_.+-]+)$/i;
 
 /**
  * Defines a kind of job: its name, input schema, logic and policies.
@@ -146,11 +156,18 @@ export function defineJob(
     // Infinity is allowed (no timeout); the clock chunks delays past a timer's 2^31-1 ms range.
     throw new TypeError(`defineJob(${spec.name}): timeoutMs must be a positive number of ms (or Infinity for none)`);
   }
+  const badType = spec.accepts?.find((type) => !binaryMediaRange.test(type));
+  if (badType !== undefined) {
+    throw new TypeError(
+      `defineJob(${spec.name}): accepts takes binary media types such as 'image/png' or 'image/*' (got ${JSON.stringify(badType)})`,
+    );
+  }
   const options: JobOptions<string> & { schema: StandardSchemaV1 | undefined } = { name: spec.name, schema: spec.input };
   if (spec.retry !== undefined) options.retry = spec.retry;
   if (spec.timeoutMs !== undefined && spec.timeoutMs !== Infinity) options.timeoutMs = spec.timeoutMs;
   if (spec.concurrency !== undefined) options.concurrency = spec.concurrency;
   if (spec.priority !== undefined) options.priority = spec.priority;
+  if (spec.accepts !== undefined) options.accepts = Object.freeze(spec.accepts.map((type) => type.toLowerCase()));
   // The one place the input type is forgotten: `run` is only ever called with input the job's
   // schema (or its declared type) has already admitted.
   const definition: AnyJobDefinition = thread
