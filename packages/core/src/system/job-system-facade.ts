@@ -56,7 +56,7 @@ export class JobSystemFacade<Jobs extends readonly AnyJobDefinition[]> implement
   }
 
   get live(): NodeLiveStore {
-    return this.#node.state.store;
+    return this.#node.state.readOnly;
   }
 
   async start(): Promise<void> {
