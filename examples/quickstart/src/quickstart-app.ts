@@ -3,11 +3,24 @@ import { jobsPlugin, problemFrameworkErrors, problemNotFound, type JobsPluginOpt
 import Fastify, { type FastifyInstance } from 'fastify';
 import { demoJobs } from './demo-jobs.js';
 
+/**
+ * What this process is in a two-tier deployment: `api` accepts, answers, cancels and streams but
+ * runs no job (a producer node, `workers: 0`); `worker` runs jobs and serves no HTTP; `all` does
+ * both (the default, and the only role that makes sense without a shared store).
+ */
+export type QuickstartRole = 'api' | 'worker' | 'all';
+
+export const quickstartRoles: readonly QuickstartRole[] = ['api', 'worker', 'all'];
+
 export interface QuickstartConfig {
+  /** Default `all`. `api` and `worker` need `redisUrl`: the tiers meet only in the store. */
+  role?: QuickstartRole;
   workers: number;
   queueLimit: number;
   /** Set: the Redis store, so several processes form one system. */
   redisUrl?: string | undefined;
+  /** The Redis store's key prefix (`REDIS_PREFIX`); processes with the same one form one system. */
+  redisPrefix?: string | undefined;
   logger?: boolean | { level: string };
   /** The live dashboard at /jobs/dashboard. Default on. */
   dashboard?: boolean;
@@ -18,6 +31,8 @@ export interface QuickstartConfig {
 }
 
 export interface Quickstart {
+  role: QuickstartRole;
+  /** The HTTP server; on a `worker` it has no routes and is never listened on. */
   app: FastifyInstance;
   system: JobSystem;
   blobs: BlobStore;
@@ -27,12 +42,16 @@ export interface Quickstart {
 
 /** The env the quickstart reads, with its defaults (sized for I/O-bound demo jobs). */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): QuickstartConfig & { port: number; host: string; graceMs: number } {
+  const role = (env['ROLE'] || 'all') as QuickstartRole;
+  if (!quickstartRoles.includes(role)) throw new TypeError(`ROLE must be one of ${quickstartRoles.join(', ')} (got ${JSON.stringify(env['ROLE'])})`);
   return {
+    role,
     port: intFrom(env['PORT'], 3000),
     host: env['HOST'] || '127.0.0.1',
     workers: intFrom(env['WORKERS'], 64),
     queueLimit: intFrom(env['QUEUE_LIMIT'], 10_000),
     redisUrl: env['REDIS_URL'] || undefined,
+    redisPrefix: env['REDIS_PREFIX'] || undefined,
     graceMs: intFrom(env['SHUTDOWN_GRACE_MS'], 25_000),
     logger: env['LOG'] === 'off' ? false : { level: env['LOG'] || 'info' },
     dashboard: env['DASHBOARD'] !== 'off',
@@ -46,7 +65,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): QuickstartC
  * parser enforces them on its routes anyway.
  */
 export async function createQuickstart(config: QuickstartConfig): Promise<Quickstart> {
-  const store = config.redisUrl ? await redisStore(config.redisUrl) : undefined;
+  const role = config.role ?? 'all';
+  if (role !== 'all' && !config.redisUrl) {
+    throw new TypeError(`ROLE=${role} needs REDIS_URL: an api node and a worker node share jobs only through the store`);
+  }
+  const store = config.redisUrl ? await redisStore(config.redisUrl, config.redisPrefix) : undefined;
   const blobs = await createFsBlobStore();
   const app = Fastify({
     logger: config.logger ?? false,
@@ -68,33 +91,43 @@ export async function createQuickstart(config: QuickstartConfig): Promise<Quicks
   const system = createJobSystem({
     jobs: demoJobs(blobs),
     blobs,
-    workers: config.workers,
+    // A producer node: it accepts, answers, cancels and streams; the worker tier claims the jobs.
+    workers: role === 'api' ? 0 : config.workers,
     queue: { limit: config.queueLimit },
     logger: app.log,
     ...(store ? { store } : {}),
     ...(config.inspect ? { inspect: config.inspect } : {}),
   });
   await system.start();
-  await app.register(jobsPlugin, { dashboard: config.dashboard ?? true, ...config.plugin, system, blobs, prefix: config.plugin?.prefix ?? '/jobs' });
+  if (role !== 'worker') {
+    await app.register(jobsPlugin, {
+      dashboard: config.dashboard ?? true,
+      ...config.plugin,
+      system,
+      blobs,
+      prefix: config.plugin?.prefix ?? '/jobs',
+    });
+  }
 
   let stopping: Promise<void> | undefined;
   const shutdown = (graceMs: number) =>
     (stopping ??= (async () => {
       try {
-        await app.jobs.shutdown(graceMs);
+        if (role === 'worker') await system.stop({ drain: true, timeoutMs: graceMs });
+        else await app.jobs.shutdown(graceMs);
       } finally {
         await blobs.close();
         await store?.close();
       }
     })());
-  return { app, system, blobs, shutdown };
+  return { role, app, system, blobs, shutdown };
 }
 
 /** Imported only when REDIS_URL is set, so the memory-store quickstart never loads ioredis. */
-async function redisStore(url: string): Promise<JobStore> {
+async function redisStore(url: string, prefix: string | undefined): Promise<JobStore> {
   const specifier = '@scalable-api/redis';
-  const redis = (await import(specifier)) as { createRedisStore(options: { url: string }): JobStore | Promise<JobStore> };
-  return redis.createRedisStore({ url });
+  const redis = (await import(specifier)) as { createRedisStore(options: { url: string; prefix?: string }): JobStore | Promise<JobStore> };
+  return redis.createRedisStore({ url, ...(prefix ? { prefix } : {}) });
 }
 
 function intFrom(value: string | undefined, fallback: number): number {
