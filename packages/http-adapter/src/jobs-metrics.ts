@@ -127,7 +127,7 @@ export class JobsMetrics {
     gauge('jobs_waiting_children', 'Parents waiting for their children.', stats.waitingChildren);
     gauge('workers', 'Worker actors.', stats.workers);
     gauge('workers_idle', 'Idle worker actors.', stats.idleWorkers);
-    gauge('worker_restarts', 'Worker restarts since start.', stats.restarts);
+    counter('worker_restarts', 'Worker restarts since start (only ever goes up).', stats.restarts);
     gauge('healthy', '1 when the system is healthy.', stats.health === 'healthy' ? 1 : 0);
     gauge('draining', '1 while the HTTP edge refuses new work for shutdown.', extra.draining ? 1 : 0);
     gauge('sse_connections', 'Open event streams.', extra.sseConnections);

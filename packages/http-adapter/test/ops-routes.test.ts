@@ -85,6 +85,8 @@ describe('GET /metrics', () => {
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = res.body;
     expect(text).toMatch(/^scalable_api_jobs_submitted_total 1$/m);
+    // Restarts only go up: a counter, so rate() and increase() work on it.
+    expect(text).toMatch(/^# TYPE scalable_api_worker_restarts counter$/m);
     expect(text).toMatch(/^scalable_api_jobs_completed_total 1$/m);
     expect(text).toMatch(/^scalable_api_jobs_rejected_total 1$/m);
     expect(text).toMatch(/^scalable_api_jobs_queued 0$/m);
