@@ -74,7 +74,8 @@ export function opsRoutes(ctx: AdapterContext) {
 
 function notReadyReason(ctx: AdapterContext): string | undefined {
   if (ctx.draining) return 'Shutting down: draining accepted work.';
-  const health = ctx.system.health();
+  // The node's live state (an @xstate/store store the runtime keeps): read, never polled.
+  const { health } = ctx.system.live.get().context;
   if (health !== 'healthy') return `The job system is ${health}.`;
   if (Date.now() - ctx.lastOverloadAt < ctx.limits.overloadHoldMs) return 'Overloaded: the queue is at its bound.';
   return undefined;

@@ -239,4 +239,34 @@ describe('jobsPlugin dashboard', () => {
     expect(message.overview.stats.completed).toBe(1);
     expect(text).not.toContain(secret);
   });
+
+  it("draws its charts from the node's live state as the runtime samples it, without polling stats()", async () => {
+    const system = createJobSystem({ jobs: [echo, hold], workers: 2, sampleMs: 100 });
+    await system.start();
+    let polls = 0;
+    const stats = system.stats.bind(system);
+    system.stats = () => {
+      polls++;
+      return stats();
+    };
+    const app = Fastify({ logger: false });
+    await app.register(jobsPlugin, { system, prefix: '/jobs', dashboard: true });
+    apps.push({ app, system });
+    await app.ready();
+    for (let i = 0; i < 5; i++)
+      await app.inject({ method: 'POST', url: '/jobs/echo', headers: { 'content-type': 'application/json' }, payload: '{}' });
+    // No tab is open: the charts still get a point per sample of the runtime's live state.
+    await expect
+      .poll(async () => (await app.inject('/jobs/dashboard/api/overview')).json<OverviewAnswer>().points.reduce((sum, p) => sum + p.submitted, 0), {
+        timeout: 10_000,
+      })
+      .toBe(5);
+    await expect
+      .poll(async () => (await app.inject('/jobs/dashboard/api/overview')).json<OverviewAnswer>().points.length, { timeout: 10_000 })
+      .toBeGreaterThan(5);
+    // Only the overview requests above read stats(); the feed itself never polls it.
+    const idle = polls;
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(polls).toBe(idle);
+  });
 });

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { actorsView, type ActorsView, type JobEvent, type JobStatus, type JobSystem, type JobSystemStats } from '@scalable-api/core';
+import { type ActorsView, type JobEvent, type JobStatus, type JobSystem, type JobSystemStats } from '@scalable-api/core';
 import { jobView } from '../job-view.js';
 import type { DashboardActors, FeedMessage, JobDetail, Overview } from './feed-message.js';
 import { tenantOverview } from './tenant-overview.js';
@@ -48,7 +48,7 @@ export class DashboardFeed {
   private readonly clients = new Set<LiveClient>();
   private readonly byRoot = new Map<string, Set<LiveClient>>();
   private readonly unsubscribe: () => void;
-  private sampler: NodeJS.Timeout | undefined;
+  private readonly sampler: { unsubscribe(): void };
   private ticker: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -61,11 +61,11 @@ export class DashboardFeed {
     this.unsubscribe = system.store.subscribe((signal) => {
       if (signal.type === 'job.event') this.observe(signal.event);
     });
-    system.stats().then(
-      (stats) => this.series.prime(stats),
-      () => {},
-    );
-    this.sampler = setInterval(() => void this.sample(), 1_000).unref();
+    // The runtime samples the node's live state (`system.live`) every `sampleMs`; each sample is
+    // a second of the charts, with no timer or stats() poll of the feed's own. The counters come
+    // from that state; queue depths from the store, which is their record.
+    this.series.prime(system.live.get().context.counters);
+    this.sampler = system.live.select((state) => state.sampledAt).subscribe(() => void this.sample());
   }
 
   private observe(event: JobEvent): void {
@@ -77,7 +77,9 @@ export class DashboardFeed {
 
   private async sample(): Promise<void> {
     try {
-      this.series.tick(Date.now(), await this.system.stats());
+      const counts = await this.system.store.counts();
+      const { counters } = this.system.live.get().context;
+      this.series.tick(Date.now(), { ...counts, completed: counters.completed, failed: counters.failed, submitted: counters.submitted });
     } catch {
       // A store hiccup leaves a gap in the chart; the next second tries again.
     }
@@ -98,7 +100,8 @@ export class DashboardFeed {
       durable: this.system.store.durable,
       scope: 'node',
       stats,
-      actors: capWorkers(actorsView(this.system)),
+      // The runtime's last sample of its actors, not a fresh read of every actor per tick.
+      actors: capWorkers(this.system.live.get().context.view),
       recent: {
         size: this.recent.size,
         capacity: this.recent.capacity,
@@ -218,7 +221,7 @@ export class DashboardFeed {
   close(): void {
     this.closed = true;
     this.unsubscribe();
-    clearInterval(this.sampler);
+    this.sampler.unsubscribe();
     clearTimeout(this.ticker);
     for (const client of this.clients) client.res.end();
     this.clients.clear();
