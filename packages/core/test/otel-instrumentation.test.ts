@@ -1,23 +1,11 @@
 import { context, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { useInMemoryTracing, type ReadableSpan } from '@scalable-api/test-support/otel';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { defineJob, NonRetryableError } from '@scalable-api/core';
 import { createOtelInstrumentation } from '@scalable-api/core/otel';
 import { setup } from './helpers.js';
 
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-const tracer = provider.getTracer('test');
-const contextManager = new AsyncLocalStorageContextManager();
-
-beforeAll(() => {
-  contextManager.enable();
-  context.setGlobalContextManager(contextManager);
-});
-afterAll(() => {
-  context.disable();
-});
+const { tracer, exporter } = useInMemoryTracing();
 beforeEach(() => exporter.reset());
 
 const leaf = defineJob({ name: 'leaf', run: (n: number) => n });

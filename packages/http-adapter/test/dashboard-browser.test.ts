@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createQuickstart, type Quickstart } from '../../../examples/quickstart/src/quickstart-app.js';
+import { listen as listenOn } from './listen.js';
 
 /**
  * The dashboard in a real headless Chromium (Debian's /usr/bin/chromium, never a downloaded
@@ -33,8 +33,7 @@ describe.skipIf(!haveBrowser)('dashboard (headless Chromium)', () => {
       logger: false,
       plugin: { auth: { keys: [{ key: apiKey, tenant: 'acme' }] }, dashboard: { updatesPerSecond: 10 } },
     });
-    await quickstart.app.listen({ port: 0, host: '127.0.0.1' });
-    base = `http://127.0.0.1:${(quickstart.app.server.address() as AddressInfo).port}`;
+    base = await listenOn(quickstart.app);
     browser = await chromium.launch({
       executablePath,
       args: [

@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import { createJobSystem, defineJob, type JobEvent, type JobSystem } from '@scalable-api/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import { RecentJobs } from '../src/dashboard/recent-jobs.js';
 import { ThroughputSeries } from '../src/dashboard/throughput-series.js';
 import type { FeedMessage, OverviewAnswer } from '../src/dashboard/feed-message.js';
 import { jobsPlugin, type JobsPluginOptions } from '../src/index.js';
+import { listen as listenOn } from './listen.js';
 
 const event = (id: string, type: 'job.queued' | 'job.completed', at: number, name = 'echo'): JobEvent =>
   (type === 'job.queued'
@@ -106,9 +106,8 @@ async function server(plugin: Partial<JobsPluginOptions>, workers = 2): Promise<
   await system.start();
   const app = Fastify({ logger: false });
   await app.register(jobsPlugin, { system, prefix: '/jobs', ...plugin });
-  await app.listen({ port: 0, host: '127.0.0.1' });
   apps.push({ app, system });
-  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  return listenOn(app);
 }
 
 describe('jobsPlugin dashboard', () => {

@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from '../../redis/test/redis-fixture.js';
 import { jobsPlugin } from '../src/index.js';
 import { testJobs } from './setup.js';
+import { listen as listenOn } from './listen.js';
 
 interface Node {
   app: FastifyInstance;
@@ -27,8 +27,7 @@ async function node(): Promise<Node> {
   await system.start();
   const app = Fastify({ logger: false });
   await app.register(jobsPlugin, { system, blobs, prefix: '/jobs' });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, system, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
+  return { app, system, base: await listenOn(app) };
 }
 
 async function stop(n: Node | undefined): Promise<void> {

@@ -1,25 +1,14 @@
-import type { AddressInfo } from 'node:net';
-import { context } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createJobSystem, defineJob, type JobContext, type JobStore, type JobSystem } from '@scalable-api/core';
 import { createOtelInstrumentation } from '@scalable-api/core/otel';
 import { createRedisStore } from '@scalable-api/redis';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { useInMemoryTracing, type ReadableSpan } from '@scalable-api/test-support/otel';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from '../../redis/test/redis-fixture.js';
 import { jobsPlugin } from '../src/index.js';
+import { listen as listenOn } from './listen.js';
 
-const exporter = new InMemorySpanExporter();
-const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer('test');
-const contextManager = new AsyncLocalStorageContextManager();
-beforeAll(() => {
-  contextManager.enable();
-  context.setGlobalContextManager(contextManager);
-});
-afterAll(() => {
-  context.disable();
-});
+const { tracer, exporter } = useInMemoryTracing();
 
 /** A tree of `width` children per level, `depth` levels below the root. */
 const branch = defineJob({
@@ -46,8 +35,7 @@ async function node(store?: JobStore): Promise<Node> {
   await system.start();
   const app = Fastify({ logger: false });
   await app.register(jobsPlugin, { system, prefix: '/jobs' });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const n = { app, system, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
+  const n = { app, system, base: await listenOn(app) };
   nodes.push(n);
   return n;
 }

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { post, setup, type Setup } from './setup.js';
+import { listen as listenOn } from './listen.js';
 
 let t: Setup;
 let base: string;
@@ -14,8 +14,7 @@ afterEach(async () => {
 
 async function listen(options?: Parameters<typeof setup>[0]) {
   t = await setup(options);
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  base = await listenOn(t.app);
 }
 
 /**
