@@ -17,10 +17,18 @@ export interface QuickstartConfig {
   role?: QuickstartRole;
   workers: number;
   queueLimit: number;
-  /** Set: the Redis store, so several processes form one system. */
+  /**
+   * Set: the Redis store, so several processes form one system. Several comma-separated URLs:
+   * one shard per server (see docs/scaling-out.md).
+   */
   redisUrl?: string | undefined;
   /** The Redis store's key prefix (`REDIS_PREFIX`); processes with the same one form one system. */
   redisPrefix?: string | undefined;
+  /**
+   * With `redisUrl`: split the store into this many shards, spread in turn over the servers of
+   * `redisUrl` (one server: hash tags on one connection). Every process must use the same count.
+   */
+  redisShards?: number | undefined;
   logger?: boolean | { level: string };
   /** The live dashboard at /jobs/dashboard. Default on. */
   dashboard?: boolean;
@@ -52,6 +60,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): QuickstartC
     queueLimit: intFrom(env['QUEUE_LIMIT'], 10_000),
     redisUrl: env['REDIS_URL'] || undefined,
     redisPrefix: env['REDIS_PREFIX'] || undefined,
+    redisShards: env['REDIS_SHARDS'] ? intFrom(env['REDIS_SHARDS'], 1) : undefined,
     graceMs: intFrom(env['SHUTDOWN_GRACE_MS'], 25_000),
     logger: env['LOG'] === 'off' ? false : { level: env['LOG'] || 'info' },
     dashboard: env['DASHBOARD'] !== 'off',
@@ -69,7 +78,7 @@ export async function createQuickstart(config: QuickstartConfig): Promise<Quicks
   if (role !== 'all' && !config.redisUrl) {
     throw new TypeError(`ROLE=${role} needs REDIS_URL: an api node and a worker node share jobs only through the store`);
   }
-  const store = config.redisUrl ? await redisStore(config.redisUrl, config.redisPrefix) : undefined;
+  const store = config.redisUrl ? await redisStore(config.redisUrl, config.redisPrefix, config.redisShards) : undefined;
   const blobs = await createFsBlobStore();
   const app = Fastify({
     logger: config.logger ?? false,
@@ -123,11 +132,26 @@ export async function createQuickstart(config: QuickstartConfig): Promise<Quicks
   return { role, app, system, blobs, shutdown };
 }
 
-/** Imported only when REDIS_URL is set, so the memory-store quickstart never loads ioredis. */
-async function redisStore(url: string, prefix: string | undefined): Promise<JobStore> {
+/**
+ * Imported only when REDIS_URL is set, so the memory-store quickstart never loads ioredis. One
+ * URL and no REDIS_SHARDS is the single-shard store; otherwise shards, over the listed servers in
+ * turn (`a,b,c` with 6 shards: a b c a b c).
+ */
+async function redisStore(url: string, prefix: string | undefined, shards: number | undefined): Promise<JobStore> {
   const specifier = '@scalable-api/redis';
-  const redis = (await import(specifier)) as { createRedisStore(options: { url: string; prefix?: string }): JobStore | Promise<JobStore> };
-  return redis.createRedisStore({ url, ...(prefix ? { prefix } : {}) });
+  const redis = (await import(specifier)) as {
+    createRedisStore(options: { url: string; prefix?: string } | { shards: number | string[]; url?: string; prefix?: string }): JobStore;
+  };
+  const named = prefix ? { prefix } : {};
+  const urls = url
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  if (urls.length === 0) throw new TypeError(`REDIS_URL names no server: ${JSON.stringify(url)}`);
+  if (urls.length === 1) return redis.createRedisStore(shards === undefined ? { url: urls[0]!, ...named } : { url: urls[0]!, shards, ...named });
+  const count = shards ?? urls.length;
+  if (count < urls.length) throw new TypeError(`REDIS_SHARDS=${count} is fewer than the ${urls.length} servers in REDIS_URL`);
+  return redis.createRedisStore({ shards: Array.from({ length: count }, (_, i) => urls[i % urls.length]!), ...named });
 }
 
 function intFrom(value: string | undefined, fallback: number): number {

@@ -15,7 +15,13 @@ async function listen(): Promise<void> {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  const store = config.redisUrl ? 'redis' : 'memory';
+  const servers = config.redisUrl?.split(',').filter((u) => u.trim() !== '').length ?? 0;
+  const shards = config.redisShards ?? (servers > 1 ? servers : undefined);
+  const store = !config.redisUrl
+    ? 'memory'
+    : shards === undefined
+      ? 'redis'
+      : `redis, ${shards} shards on ${servers} server${servers === 1 ? '' : 's'}`;
   const workers = config.role === 'api' ? 'api node, no workers' : `${config.workers} workers`;
   process.stdout.write(
     `scalable-api quickstart listening on ${base} (${workers}, queue limit ${config.queueLimit}, ${store} store)\n` +

@@ -55,19 +55,23 @@ export function createRedisStore(options: RedisStoreOptions | ShardedRedisStoreO
     return connection;
   };
   let clients: (Redis | Cluster)[];
-  let subscriber: SignalSubscriber | undefined;
   if (typeof shards === 'number') {
     if (url !== undefined && client !== undefined) throw new TypeError('createRedisStore: give either url or client, not both');
     const shared = client ?? connect(url ?? defaultUrl);
-    // Each shard's store listens on the connection it shares (reconnects, to reload its functions).
-    shared.setMaxListeners(shared.getMaxListeners() + shards + 2);
     clients = Array.from({ length: shards }, () => shared);
-    // One subscribed connection for all of them, each shard on its own channel.
-    subscriber = new SignalSubscriber(shared);
   } else {
     if (url !== undefined || client !== undefined)
       throw new TypeError('createRedisStore: with a list of shards, give each shard its URL or client in the list');
-    clients = shards.map((entry) => (typeof entry === 'string' ? connect(entry) : entry));
+    // A URL listed more than once (more shards than servers) is one connection.
+    const byUrl = new Map<string, Redis>();
+    clients = shards.map((entry) => {
+      if (typeof entry !== 'string') return entry;
+      const known = byUrl.get(entry);
+      if (known) return known;
+      const connection = connect(entry);
+      byUrl.set(entry, connection);
+      return connection;
+    });
   }
   const count = clients.length;
   // Validated here, before any store is built: ShardRouter would throw too, after connecting.
@@ -75,14 +79,24 @@ export function createRedisStore(options: RedisStoreOptions | ShardedRedisStoreO
     for (const connection of owned) connection.disconnect();
     throw new RangeError(`createRedisStore: shards must be 1 to 1024, not ${typeof shards === 'number' ? shards : `a list of ${count}`}`);
   }
+  // The shards on one connection share one subscribed connection, each on its own channel, and
+  // each shard's store listens on the connection for reconnects (to reload its functions).
+  const subscribers = new Map<Redis | Cluster, SignalSubscriber>();
+  for (const connection of clients) {
+    if (!subscribers.has(connection)) {
+      subscribers.set(connection, new SignalSubscriber(connection));
+      connection.setMaxListeners(connection.getMaxListeners() + 2); // the sharded store's own (ShardHealth)
+    }
+    connection.setMaxListeners(connection.getMaxListeners() + 1);
+  }
   const stores = clients.map(
     (connection, shard) =>
-      new RedisStore({ ...common, client: connection, prefix: shardPrefix(prefix, shard, count), ...(subscriber ? { subscriber } : {}) }),
+      new RedisStore({ ...common, client: connection, prefix: shardPrefix(prefix, shard, count), subscriber: subscribers.get(connection)! }),
   );
   return new ShardedRedisStore({
     shards: stores,
     async release() {
-      await subscriber?.close();
+      await Promise.all([...subscribers.values()].map((subscriber) => subscriber.close()));
       // quit() waits for Redis to answer; a connection that is down would wait for its reconnect.
       await Promise.all(
         owned.map(async (connection) => {
