@@ -43,7 +43,12 @@ function startNode(id: string, urls: string[], prefix: string, env: Record<strin
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
+  // A check that throws (a shard's connection not back yet) is a check that does not hold yet.
+  while (
+    !(await Promise.resolve()
+      .then(check)
+      .catch(() => false))
+  ) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
