@@ -135,6 +135,7 @@ describe('the packed packages', () => {
       http: { status: 200, body: expect.objectContaining({ status: 'completed', output: { sum: 5 } }) },
       health: 200,
       durable: false,
+      ticked: true,
     });
   });
 });
@@ -148,6 +149,7 @@ await describeWithRedis('the packed packages on Redis', () => {
       http: { status: 200, body: expect.objectContaining({ status: 'completed', output: { sum: 5 } }) },
       health: 200,
       durable: true,
+      ticked: true,
     });
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createFsBlobStore, type BlobStore } from '@scalable-api/core';
-import { runBlobStoreConformance } from '@scalable-api/core/testing';
+import { runBlobStoreConformance } from '@scalable-api/core/testing/conformance';
 
 runBlobStoreConformance('createFsBlobStore', () => createFsBlobStore(), {
   objectCount: async (store: BlobStore) => (await readdir(`${(store as unknown as { dir: string }).dir}/objects`).catch(() => [])).length,

@@ -8,7 +8,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobSystem, createMemoryStore, defineJob, releaseBlobsOnDrop, type BlobStore } from '@scalable-api/core';
 import { createS3BlobStore } from '@scalable-api/core/s3';
-import { runBlobStoreConformance } from '@scalable-api/core/testing';
+import { runBlobStoreConformance } from '@scalable-api/core/testing/conformance';
 import { startS3Server, type S3Server } from '@scalable-api/test-support/s3-server';
 
 let server: S3Server;

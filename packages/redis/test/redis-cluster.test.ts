@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runStoreConformance, SimulatedClock } from '@scalable-api/core/testing';
+import { SimulatedClock } from '@scalable-api/core/testing';
+import { runStoreConformance } from '@scalable-api/core/testing/conformance';
 import { createRedisStore } from '../src/index.js';
 import { canStartRedis, randomPort, startRedisServer, type PrivateRedis } from './private-redis.js';
 import { testPrefix } from './redis-fixture.js';

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';
-import { runStoreConformance, SimulatedClock } from '@scalable-api/core/testing';
+import { SimulatedClock } from '@scalable-api/core/testing';
+import { runStoreConformance } from '@scalable-api/core/testing/conformance';
 import { createRedisStore, type RedisStore } from '../src/index.js';
 import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from './redis-fixture.js';
 

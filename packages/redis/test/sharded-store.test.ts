@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';
 import type { NewJob, StoreSignal } from '@scalable-api/core';
-import { runStoreConformance, SimulatedClock } from '@scalable-api/core/testing';
+import { SimulatedClock } from '@scalable-api/core/testing';
+import { runStoreConformance } from '@scalable-api/core/testing/conformance';
 import { createRedisStore, shardPrefix, ShardedRedisStore, type RedisStore } from '../src/index.js';
 import { describeWithRedis, redisUrl, testPrefix } from './redis-fixture.js';
 import { deleteShardedPrefix } from './sharded-fixture.js';

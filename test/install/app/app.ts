@@ -2,6 +2,8 @@
 import { createJobSystem, defineJob, type JobStore } from '@scalable-api/core';
 import { jobsPlugin } from '@scalable-api/http-adapter';
 import { createRedisStore } from '@scalable-api/redis';
+// Without vitest installed: the clock for tests must not load a test runner.
+import { SimulatedClock } from '@scalable-api/core/testing';
 import Fastify from 'fastify';
 import { z } from 'zod';
 
@@ -24,14 +26,24 @@ const sum: number = output.sum;
 // @ts-expect-error the input type travels from the job definition through the installed types
 await system.submit(add, { a: 'one', b: 2 }).catch(() => undefined);
 
+const clock = new SimulatedClock();
+let ticked = false;
+clock.setTimeout(() => (ticked = true), 1_000);
+await clock.advance(1_000);
+
 const app = Fastify({ requestTimeout: 10_000 });
 await app.register(jobsPlugin, { system, prefix: '/jobs' });
 const response = await app.inject({ method: 'POST', url: '/jobs/add', payload: { a: 2, b: 3 }, headers: { prefer: 'wait=10' } });
 const health = await app.inject({ method: 'GET', url: '/health' });
 
 process.stdout.write(
-  JSON.stringify({ sum, http: { status: response.statusCode, body: response.json() }, health: health.statusCode, durable: system.store.durable }) +
-    '\n',
+  JSON.stringify({
+    sum,
+    http: { status: response.statusCode, body: response.json() },
+    health: health.statusCode,
+    durable: system.store.durable,
+    ticked,
+  }) + '\n',
 );
 await app.close();
 await system.stop();

@@ -30,7 +30,7 @@ export interface BlobPutOptions {
  *
  * Implementations: `createFsBlobStore` (the default: a directory) and `createS3BlobStore` from `@scalable-api/core/s3` (any
  * S3-compatible object store, shared by every node). `runBlobStoreConformance` from
- * `@scalable-api/core/testing` is the contract as a test suite.
+ * `@scalable-api/core/testing/conformance` is the contract as a test suite.
  *
  * @example
  * const ref = await blobs.put(request.raw, { contentType: 'image/png', maxBytes: 10_000_000 });

@@ -4,7 +4,7 @@ import type { JobStatus } from '../job/job-status.js';
 
 /**
  * The store contract: the source of truth for jobs. The memory store and the Redis store both
- * implement it and both pass `runStoreConformance` (`@scalable-api/core/testing`).
+ * implement it and both pass `runStoreConformance` (`@scalable-api/core/testing/conformance`).
  *
  * Every operation that sits on the hot path takes a batch, so one round trip carries many jobs;
  * the runtime groups calls made in the same tick. Every state change that needs to be atomic

@@ -1,3 +1,3 @@
+// `@scalable-api/core/testing`: what tests of an app need, without loading a test runner. The
+// conformance suites, which need vitest, are `@scalable-api/core/testing/conformance`.
 export { SimulatedClock, flushMicrotasks } from './simulated-clock.js';
-export { runStoreConformance, type StoreCapabilities, type StoreFactory, type StoreFactoryOptions, type StoreFixture } from './conformance/index.js';
-export { runBlobStoreConformance, type BlobStoreConformanceOptions } from './blob-store-conformance.js';

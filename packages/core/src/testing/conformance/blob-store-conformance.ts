@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BlobStore } from '../blobs/blob-store.js';
+import type { BlobStore } from '../../blobs/blob-store.js';
 
 export interface BlobStoreConformanceOptions {
   /** How many distinct objects (not references) the store holds, to check deduplication. */
