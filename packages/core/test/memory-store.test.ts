@@ -3,14 +3,15 @@ import { describe, expect, it } from 'vitest';
 import type { JobEvent } from '../src/events.js';
 import type { LeaseRef, Settlement } from '../src/store/job-store.js';
 import { createMemoryStore } from '../src/store/memory-store.js';
-import { runStoreConformance, SimulatedClock } from '../src/testing/index.js';
+import { runStoreConformance } from '../src/testing/conformance/index.js';
+import { SimulatedClock } from '../src/testing/index.js';
 
 runStoreConformance('createMemoryStore', (options) => {
   const clock = new SimulatedClock();
   return {
     store: createMemoryStore({ ...options, clock }),
     clock,
-    supports: { released: true, parentToken: true, renewCancel: true },
+    supports: { released: true, parentToken: true, renewCancel: true, retrySignal: true },
     cleanup: () => {},
   };
 });

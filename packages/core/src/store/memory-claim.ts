@@ -143,10 +143,10 @@ export function requeue(state: MemoryState, rec: Rec, runAt: number, error: Seri
   state.move(rec, later ? 'delayed' : 'queued');
   rec.runAt = later ? runAt : undefined;
   if (later) state.delayed.push(runAt, rec);
-  else {
-    state.pushReady(rec);
-    state.signals.push({ type: 'work.available' });
-  }
+  else state.pushReady(rec);
+  // Announced when delayed too, like a delayed submit: the claim that follows reports when it
+  // falls due, so a dispatcher wakes for it rather than at its next poll.
+  state.signals.push({ type: 'work.available' });
   if (error) state.publish(rec, retryingEvent(rec, ++rec.eventSeq, now, later ? 'delayed' : 'queued', rec.attempt, runAt, error));
   else state.publish(rec, queuedEvent(rec, ++rec.eventSeq, now));
 }

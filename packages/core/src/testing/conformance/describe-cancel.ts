@@ -31,6 +31,24 @@ export function describeCancel(setup: ConformanceSetup): void {
       expect(await store.get(id!)).toMatchObject({ status: 'cancelled', error: reason });
     });
 
+    it('answers cancelling for a held parent waiting for its children; it stays waitingChildren until its owner settles it', async () => {
+      // Both stores answer the same (issue 13 item 15): a job some node holds is `cancelling`,
+      // and keeps its status until that node settles it; its children are cancelled now.
+      const { store, signals, add, claimOne } = await setup();
+      const [parentId] = await add(newJob({ name: 'parent' }));
+      const lease = await claimOne('node-a');
+      const [childId] = await add(newJob({ name: 'child', parentId }));
+      expect(await store.setWaiting(lease, true)).toBe(true);
+      expect(await store.cancel(parentId!)).toBe('cancelling');
+      expect(await store.get(parentId!)).toMatchObject({ status: 'waitingChildren' });
+      expect(await store.get(childId!)).toMatchObject({ status: 'cancelled' });
+      await signals.waitFor((s) => s.type === 'job.cancel.requested' && s.id === parentId && s.owner === 'node-a');
+      expect(await store.cancel(parentId!)).toBe('cancelling');
+      expect(await store.settle([{ ...lease, outcome: 'cancelled', error: { code: 'JOB_CANCELLED', message: 'stopped' } }])).toEqual(['ok']);
+      expect(await store.get(parentId!)).toMatchObject({ status: 'cancelled' });
+      expect(await store.cancel(parentId!)).toBe('settled');
+    });
+
     it('ends a cancel-requested job as cancelled even when its owner asks for a retry', async () => {
       const { store, clock, add, claimOne } = await setup();
       const [id] = await add(newJob());

@@ -46,6 +46,19 @@ export function describeSettle(setup: ConformanceSetup): void {
       expect(await claimOne('node-a')).toMatchObject({ id: later, attempt: 2 });
     });
 
+    it('announces a retry due later, and the next claim says when it falls due', async ({ skip }) => {
+      const { store, clock, signals, add, claimOne, claim, needs } = await setup();
+      needs(skip, 'retrySignal');
+      await add(newJob());
+      const lease = await claimOne('node-a');
+      signals.clear();
+      const runAt = clock.now() + 200;
+      await store.settle([{ ...lease, outcome: 'retry', error: FAILED, runAt }]);
+      // Without the signal a node would find the retry only at its next poll.
+      await signals.waitFor((s) => s.type === 'work.available');
+      expect(await claim('node-a')).toEqual({ jobs: [], nextRunAt: runAt });
+    });
+
     it('queues a released job again at once, counting neither the attempt nor a stall', async ({ skip }) => {
       const { store, clock, signals, add, claimOne, needs } = await setup({ maxStalls: 2 });
       needs(skip, 'released');

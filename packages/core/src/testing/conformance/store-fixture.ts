@@ -24,6 +24,8 @@ export interface StoreCapabilities {
   parentToken?: true;
   /** `renew` answers `{ held: true, cancel }` for a held job whose cancel was requested. */
   renewCancel?: true;
+  /** A retry due later is announced with `work.available`, so a node's next claim learns when it falls due. */
+  retrySignal?: true;
 }
 
 export type StoreCapability = keyof StoreCapabilities;
