@@ -25,6 +25,7 @@ export const errorCodes = {
   EVENTS_OVERFLOW: 'An event subscriber fell too far behind and was disconnected.',
   PAYLOAD_TOO_LARGE: 'The body is larger than the limit of this route.',
   THREAD_CRASHED: 'The worker thread running the job crashed or was stopped; the attempt failed and follows the retry policy.',
+  CURSOR_INVALID: 'The listing cursor is malformed or was not given by this store.',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
@@ -68,7 +69,11 @@ export class SystemStateError extends ScalableApiError {
 
 /** Bad input at submit: never reaches a worker. */
 export class InputError extends ScalableApiError {
-  constructor(code: 'INPUT_INVALID' | 'JOB_TYPE_UNKNOWN' | 'IDEMPOTENCY_CONFLICT', message?: string, options?: ScalableApiErrorOptions) {
+  constructor(
+    code: 'INPUT_INVALID' | 'JOB_TYPE_UNKNOWN' | 'IDEMPOTENCY_CONFLICT' | 'CURSOR_INVALID',
+    message?: string,
+    options?: ScalableApiErrorOptions,
+  ) {
     super(code, message, options);
     this.name = 'InputError';
   }

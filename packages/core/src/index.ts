@@ -75,6 +75,8 @@ export type {
   JobPlacement,
   JobStore,
   LeaseRef,
+  ListPage,
+  ListQuery,
   NewJob,
   OnChildFailure,
   RenewOutcome,

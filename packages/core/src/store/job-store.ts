@@ -71,6 +71,18 @@ export interface JobStore {
   counts(): Promise<StoreCounts>;
 
   /**
+   * Jobs in submission order (oldest first), filtered, a page at a time: pass the answer's
+   * `cursor` back for the next page; no `cursor` means there is nothing after. Bounded twice: a
+   * page holds at most `limit` jobs (at most `maxListLimit`), and one call examines a bounded
+   * number of jobs, so a page may come back short, even empty, with a `cursor` to go on from. A
+   * job is listed at most once across the pages of one walk; one that changes status meanwhile
+   * is listed with the status it has when its page is read.
+   *
+   * Optional only until every store implements it (TEMPORARY: the Redis store does not yet).
+   */
+  list?(query: ListQuery): Promise<ListPage>;
+
+  /**
    * Signals for every node: work to claim, job events, cancellations of running jobs. They are
    * hints, never the record: a store may lose some (a subscriber connection dropped) and then
    * sends `signals.resumed`, after which listeners re-derive their state from the records.
@@ -223,6 +235,31 @@ export interface JobRecord {
   pendingChildren: number;
   idempotencyKey: string | undefined;
   meta: Record<string, string> | undefined;
+}
+
+/** The most jobs one `list` page holds, whatever `limit` asks. */
+export const maxListLimit = 1_000;
+
+export interface ListQuery {
+  status?: JobStatus | undefined;
+  name?: string | undefined;
+  /** Only jobs created at or after this time (epoch ms). */
+  since?: number | undefined;
+  /**
+   * Only jobs whose `meta.tenant` is this tenant. Unset lists every job, whatever its tenant: a
+   * caller that serves several tenants always sets it.
+   */
+  tenant?: string | undefined;
+  /** From the previous page's answer; opaque, and only for the store that gave it. */
+  cursor?: string | undefined;
+  /** At most this many jobs (capped at `maxListLimit`). */
+  limit: number;
+}
+
+export interface ListPage {
+  jobs: JobRecord[];
+  /** Present when the walk may go on: pass it back as `cursor`. */
+  cursor?: string | undefined;
 }
 
 /** How many jobs the store holds in each status (`zeroCounts()` is the empty one). */

@@ -48,6 +48,9 @@ export class MemoryState {
   nextExpiry = Infinity;
   readonly finishedRoots = new Deque<Rec>();
   readonly idempotency = new Map<string, string>();
+  /** Every job in submission order, for `list` (see memory-list.ts); dropped ones linger until compacted. */
+  order: Rec[] = [];
+  orderDropped = 0;
   listeners: StoreListener[] = [];
   readonly signals: StoreSignal[] = [];
   /**

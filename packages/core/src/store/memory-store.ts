@@ -10,6 +10,8 @@ import type {
   JobRecord,
   JobStore,
   LeaseRef,
+  ListPage,
+  ListQuery,
   NewJob,
   RenewOutcome,
   Settlement,
@@ -18,6 +20,7 @@ import type {
   StoreListener,
 } from './job-store.js';
 import { claimReady, giveBack, requeue } from './memory-claim.js';
+import { listJobs } from './memory-list.js';
 import { extraOf, NO_EVENTS, toRecord, type Rec } from './memory-record.js';
 import { MemoryState, type MemoryStoreOptions } from './memory-state.js';
 import { cancelJob, finishJob, trimRetention } from './memory-tree.js';
@@ -125,6 +128,7 @@ export class MemoryStore implements JobStore {
       extra.fingerprint = job.fingerprint;
     }
     state.records.set(rec.id, rec);
+    state.order.push(rec);
     if (job.idempotencyKey !== undefined) state.idempotency.set(job.idempotencyKey, rec.id);
     if (parent) {
       const tree = extraOf(parent);
@@ -259,6 +263,10 @@ export class MemoryStore implements JobStore {
 
   async counts(): Promise<StoreCounts> {
     return { ...this.state.tally };
+  }
+
+  async list(query: ListQuery): Promise<ListPage> {
+    return listJobs(this.state, query);
   }
 
   subscribe(listener: StoreListener): () => void {

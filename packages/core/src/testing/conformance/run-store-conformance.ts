@@ -5,6 +5,7 @@ import { describeDeepTrees } from './describe-deep-trees.js';
 import { describeEnqueue } from './describe-enqueue.js';
 import { describeEvents } from './describe-events.js';
 import { describeLeases } from './describe-leases.js';
+import { describeList } from './describe-list.js';
 import { describeRetention } from './describe-retention.js';
 import { describeSettle } from './describe-settle.js';
 import { describeTrees } from './describe-trees.js';
@@ -34,5 +35,6 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
     describeDeepTrees(setup);
     describeEvents(setup);
     describeRetention(setup);
+    describeList(setup);
   });
 }

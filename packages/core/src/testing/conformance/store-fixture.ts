@@ -26,6 +26,8 @@ export interface StoreCapabilities {
   renewCancel?: true;
   /** A retry due later is announced with `work.available`, so a node's next claim learns when it falls due. */
   retrySignal?: true;
+  /** `list(query)`: filtered, tenant-scoped, paginated listing. */
+  list?: true;
 }
 
 export type StoreCapability = keyof StoreCapabilities;
