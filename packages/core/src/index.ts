@@ -64,6 +64,7 @@ export { silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { createMemoryStore } from './store/memory-store.js';
 export type { MemoryStore, MemoryStoreOptions } from './store/memory-store.js';
+export { maxListLimit } from './store/job-store.js';
 export type {
   CancelOutcome,
   ClaimedJob,
