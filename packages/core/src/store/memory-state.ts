@@ -9,6 +9,7 @@ import { MemoryEventLog } from './memory-event-log.js';
 import type { Rec } from './memory-record.js';
 import { MinHeap } from './min-heap.js';
 import { ReadyQueue } from './ready-queue.js';
+import { SubmissionIndex } from './submission-index.js';
 
 export interface MemoryStoreOptions {
   clock?: Clock;
@@ -48,9 +49,8 @@ export class MemoryState {
   nextExpiry = Infinity;
   readonly finishedRoots = new Deque<Rec>();
   readonly idempotency = new Map<string, string>();
-  /** Every job in submission order, for `list` (see memory-list.ts); dropped ones linger until compacted. */
-  order: Rec[] = [];
-  orderDropped = 0;
+  /** Every job in submission order, for `list` (see memory-list.ts). */
+  readonly order = new SubmissionIndex<Rec>();
   listeners: StoreListener[] = [];
   readonly signals: StoreSignal[] = [];
   /**

@@ -3,7 +3,6 @@ import { cancelledEvent, completedEvent, failedEvent, queuedEvent, waitingEvent 
 import { isTerminal, type TerminalStatus } from '../job/job-status.js';
 import type { CancelOutcome } from './job-store.js';
 import { extraOf, type Rec } from './memory-record.js';
-import { noteDropped } from './memory-list.js';
 import type { MemoryState } from './memory-state.js';
 
 // Job trees in the memory store: a parent settles after its last child, a failed or cancelled
@@ -155,7 +154,7 @@ function dropTree(state: MemoryState, root: Rec): void {
     const rec = stack.pop()!;
     if (!isTerminal(rec.status)) continue; // a fire-and-forget child still running stays
     state.records.delete(rec.id);
-    noteDropped(state);
+    state.order.remove(rec);
     state.tally[rec.status]--;
     const key = rec.extra?.idempotencyKey;
     if (key !== undefined && state.idempotency.get(key) === rec.id) state.idempotency.delete(key);
