@@ -1,7 +1,8 @@
 import { Redis, type Cluster } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { StoreSignal } from '@scalable-api/core';
-import { runStoreConformance, SimulatedClock } from '@scalable-api/core/testing';
+import { SimulatedClock } from '@scalable-api/core/testing';
+import { runStoreConformance } from '@scalable-api/core/testing/conformance';
 import { createRedisStore, shardPrefix } from '../src/index.js';
 import { testPrefix } from './redis-fixture.js';
 import { clusterClient, describeWithServers, startShardCluster, type ShardCluster } from './shard-servers.js';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ClaimedJob, NewJob } from '@scalable-api/core';
-import { runStoreConformance, SimulatedClock } from '@scalable-api/core/testing';
+import { SimulatedClock } from '@scalable-api/core/testing';
+import { runStoreConformance } from '@scalable-api/core/testing/conformance';
 import { createRedisStore, type ShardedRedisStore } from '../src/index.js';
 import { testPrefix } from './redis-fixture.js';
 import { describeWithServers, startShardServers, type ShardServer } from './shard-servers.js';
