@@ -1,6 +1,6 @@
 import { createActor } from 'xstate';
 import { InputError, JobError, OverloadError, SystemStateError } from '../errors.js';
-import type { SettledJobEvent } from '../events.js';
+import { settledEvent, type SettledJobEvent } from '../events.js';
 import { msg } from '../messages.js';
 import type { JobRecord } from '../store/job-store.js';
 import { parentLogic, type ParentActorRef } from '../tree/parent-logic.js';
@@ -149,9 +149,9 @@ function inheritMeta(parent: Record<string, string> | undefined, propagated: Rec
 
 /** A child's settlement rebuilt from its record, for a settlement whose event never reached here. */
 export function settledFromRecord(record: JobRecord | undefined, id: string): SettledJobEvent {
-  const base = { id, name: record?.name ?? 'unknown', seq: 0, at: record?.finishedAt ?? 0, parentId: record?.parentId, rootId: record?.rootId ?? id };
-  if (record?.status === 'completed') return { ...base, type: 'job.completed', status: 'completed', output: record.output };
+  const subject = { id, name: record?.name ?? 'unknown', parentId: record?.parentId, rootId: record?.rootId ?? id };
+  const at = record?.finishedAt ?? 0;
+  if (record?.status === 'completed') return settledEvent(subject, 0, at, 'completed', record.output, undefined);
   const error = record?.error ?? { code: 'JOB_NOT_FOUND', message: `Child ${id} is gone (past retention).` };
-  if (record?.status === 'cancelled') return { ...base, type: 'job.cancelled', status: 'cancelled', error };
-  return { ...base, type: 'job.failed', status: 'failed', error };
+  return settledEvent(subject, 0, at, record?.status === 'cancelled' ? 'cancelled' : 'failed', undefined, error);
 }

@@ -1,5 +1,5 @@
 import type { TimerHandle } from '../clock.js';
-import { ScalableApiError, SystemStateError } from '../errors.js';
+import { defaultCancelError, ScalableApiError, SystemStateError } from '../errors.js';
 import type { JobEvent } from '../events.js';
 import type { AnyJobDefinition, JobInput, JobOutput } from '../job/define-job.js';
 import type { JobStore } from '../store/job-store.js';
@@ -24,8 +24,6 @@ import type { NodeRuntime } from './node-runtime.js';
 import type { NodeLiveStore } from './node-state.js';
 import type { WaitOptions } from './result-waiters.js';
 import { Submitter } from './submitter.js';
-
-const CANCELLED_BY_USER = { code: 'JOB_CANCELLED', message: 'The job was cancelled.' } as const;
 
 /**
  * What `createJobSystem` returns: the public face of one node. It holds the node runtime out of
@@ -148,7 +146,7 @@ export class JobSystemFacade<Jobs extends readonly AnyJobDefinition[]> implement
   }
 
   cancel(id: string): Promise<CancelResult> {
-    return fromStore(this.#node.store.cancel(id, CANCELLED_BY_USER));
+    return fromStore(this.#node.store.cancel(id, defaultCancelError));
   }
 
   waitResult(id: string, options?: WaitOptions): Promise<unknown> {
