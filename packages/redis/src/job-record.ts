@@ -28,7 +28,7 @@ export const jobRecordFields = [
 export function toJobRecord(id: string, values: (string | null)[]): JobRecord | undefined {
   const [s, n, i, p, a, ca, sa, fa, ra, pg, o, e, pa, r, ck, of, cc, pc, ik, m] = values;
   if (!s) return undefined;
-  // Cleared fields are written as '' (see lua/context.lua): both mean "not set".
+  // Fields at their default are left out, and cleared ones may be '' (see lua/context.lua).
   const num = (v: string | null | undefined) => (v ? Number(v) : undefined);
   const str = (v: string | null | undefined) => (v ? v : undefined);
   return {
@@ -36,8 +36,8 @@ export function toJobRecord(id: string, values: (string | null)[]): JobRecord | 
     name: n!,
     status: s as JobStatus,
     input: decodeJson(i),
-    priority: Number(p),
-    attempt: Number(a),
+    priority: p ? Number(p) : 0,
+    attempt: a ? Number(a) : 0,
     createdAt: Number(ca),
     startedAt: num(sa),
     finishedAt: num(fa),
@@ -46,11 +46,11 @@ export function toJobRecord(id: string, values: (string | null)[]): JobRecord | 
     output: decodeJson(o),
     error: decodeJson(e) as SerializedError | undefined,
     parentId: str(pa),
-    rootId: r!,
+    rootId: r || id,
     childKey: str(ck),
-    onFailure: of as OnChildFailure,
-    childCount: Number(cc),
-    pendingChildren: Number(pc),
+    onFailure: (of || 'fail-parent') as OnChildFailure,
+    childCount: cc ? Number(cc) : 0,
+    pendingChildren: pc ? Number(pc) : 0,
     idempotencyKey: str(ik),
     meta: decodeJson(m) as Record<string, string> | undefined,
   };

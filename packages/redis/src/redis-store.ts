@@ -20,8 +20,10 @@ import type {
   SettleOutcome,
   StoreCounts,
   StoreListener,
+  StoreSignal,
 } from '@scalable-api/core';
 import { jobRecordFields, toJobRecord } from './job-record.js';
+import { jobEventsFromHash } from './job-events.js';
 import { assertPlainText, decodeJson, encodeError, encodeJson } from './json-codec.js';
 import { FunctionCaller } from './function-caller.js';
 import { functionLibrary, type FunctionName } from './function-library.js';
@@ -59,6 +61,12 @@ export interface RedisStoreOptions {
 
 /** Jobs per read call: a call reads this many records at most, so none holds Redis for long. */
 const READ_SLICE = 500;
+/**
+ * Jobs per enqueue, claim or settle call. A bigger batch is sent as several calls at once (one
+ * round trip still), so that no single call holds Redis for more than a few milliseconds while
+ * other clients wait; an atomic enqueue stays one call.
+ */
+const WRITE_SLICE = 250;
 const recordFieldArgs = [String(jobRecordFields.length), ...jobRecordFields];
 
 /**
@@ -81,6 +89,7 @@ export class RedisStore implements JobStore {
   private readonly ownsSubscriber: boolean;
   private closed = false;
   private closing: Promise<void> | undefined;
+  private cascading: Promise<void> | undefined;
 
   constructor(options: RedisStoreOptions = {}) {
     const prefix = options.prefix ?? 'scalable-api';
@@ -97,7 +106,7 @@ export class RedisStore implements JobStore {
     this.clock = options.clock ?? { now: () => Date.now() };
     this.ownsSubscriber = options.subscriber === undefined;
     this.subscriber = options.subscriber ?? new SignalSubscriber(this.client);
-    this.signals = new SignalChannel(this.client, this.subscriber, `${this.base}signals`, `${this.base}leases`, this.clock, options.sweepMs ?? 1_000);
+    this.signals = new SignalChannel(this.subscriber, `${this.base}signals`, () => this.sweep(), options.sweepMs ?? 1_000);
     this.config = [
       String(options.eventsPerJob ?? 100),
       String(options.retention?.count ?? 10_000),
@@ -107,6 +116,11 @@ export class RedisStore implements JobStore {
   }
 
   async enqueue(jobs: readonly NewJob[], options: EnqueueOptions): Promise<EnqueueOutcome[]> {
+    if (jobs.length <= WRITE_SLICE || options.atomic) return this.enqueueSlice(jobs, options);
+    return (await Promise.all(slices(jobs, WRITE_SLICE).map((slice) => this.enqueueSlice(slice, options)))).flat();
+  }
+
+  private async enqueueSlice(jobs: readonly NewJob[], options: EnqueueOptions): Promise<EnqueueOutcome[]> {
     if (jobs.length === 0) return [];
     // Encode everything first: a value that is not JSON refuses the batch before Redis sees any of it.
     const args: string[] = [String(options.limit), options.atomic ? '1' : '0'];
@@ -143,13 +157,16 @@ export class RedisStore implements JobStore {
   }
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
-    const args: string[] = [request.owner, String(request.max), String(request.leaseMs)];
+    assertPlainText(request.owner, 'owner');
+    // Fewer than asked is allowed: the dispatcher claims again while it has idle workers.
+    const args: string[] = [request.owner, String(Math.min(request.max, WRITE_SLICE)), String(request.leaseMs)];
     if (request.names === undefined) args.push('-1');
     else args.push(String(request.names.length), ...request.names);
     const capacity = [...(request.capacity ?? [])];
     args.push(String(capacity.length));
     for (const [name, cap] of capacity) args.push(name, String(cap));
-    const [rows, next] = (await this.run('claim', args)) as [(string | number)[][], string];
+    const [rows, next, pending] = (await this.run('claim', args)) as [(string | number)[][], string, number];
+    if (pending > 0) await this.continueCascades();
     const jobs = rows.map(([id, token, name, input, attempt, priority, parentId, rootId, createdAt, meta]): ClaimedJob => ({
       id: String(id),
       token: Number(token),
@@ -166,6 +183,7 @@ export class RedisStore implements JobStore {
   }
 
   async renew(leases: readonly LeaseRef[], leaseMs: number): Promise<RenewOutcome[]> {
+    if (leases.length > WRITE_SLICE) return (await Promise.all(slices(leases, WRITE_SLICE).map((slice) => this.renew(slice, leaseMs)))).flat();
     if (leases.length === 0) return [];
     const args = [String(leaseMs), ...leases.flatMap((l) => [l.id, String(l.token)])];
     return ((await this.run('renew', args)) as (number | string)[]).map((r): RenewOutcome => {
@@ -175,6 +193,11 @@ export class RedisStore implements JobStore {
   }
 
   async settle(settlements: readonly Settlement[]): Promise<SettleOutcome[]> {
+    if (settlements.length <= WRITE_SLICE) return this.settleSlice(settlements);
+    return (await Promise.all(slices(settlements, WRITE_SLICE).map((slice) => this.settleSlice(slice)))).flat();
+  }
+
+  private async settleSlice(settlements: readonly Settlement[]): Promise<SettleOutcome[]> {
     if (settlements.length === 0) return [];
     const args: string[] = [];
     for (const s of settlements) {
@@ -195,7 +218,9 @@ export class RedisStore implements JobStore {
       }
       args.push(s.id, String(s.token), outcome, payload, s.outcome === 'retry' ? String(s.runAt) : '');
     }
-    return ((await this.run('settle', args)) as number[]).map((r) => (r === 1 ? 'ok' : 'stale'));
+    const [outcomes, pending] = (await this.run('settle', args)) as [number[], number];
+    if (pending > 0) await this.continueCascades();
+    return outcomes.map((r) => (r === 1 ? 'ok' : 'stale'));
   }
 
   async setWaiting(lease: LeaseRef, waiting: boolean): Promise<boolean> {
@@ -208,7 +233,13 @@ export class RedisStore implements JobStore {
   }
 
   async cancel(id: string, reason: SerializedError = defaultCancelError): Promise<CancelOutcome> {
-    return (await this.run('cancel', [id, encodeError(reason)])) as CancelOutcome;
+    const [outcome, pending] = (await this.run('cancel', [id, encodeError(reason)])) as [CancelOutcome, number];
+    if (pending === 0 || outcome !== 'cancelling') return outcome;
+    // A subtree too big for one call: done in further calls, then the job read again.
+    await this.continueCascades();
+    // Ended, or already out of retention (which only finished jobs leave).
+    const status = (await this.get(id))?.status;
+    return status === undefined || status === 'cancelled' ? 'cancelled' : outcome;
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
@@ -241,14 +272,8 @@ export class RedisStore implements JobStore {
   }
 
   async events(id: string, afterSeq: number): Promise<JobEvent[]> {
-    // A job's events are the hash fields v<seq>; the newest eventsPerJob of them are kept.
-    const hash = await this.call(() => this.client.hgetall(this.key('j', id)));
-    const out: JobEvent[] = [];
-    for (const [field, text] of Object.entries(hash)) {
-      if (field.charCodeAt(0) !== 118 /* v */ || Number(field.slice(1)) <= afterSeq) continue;
-      out.push(JSON.parse(text) as JobEvent);
-    }
-    return out.sort((a, b) => a.seq - b.seq);
+    const [job, stored] = (await this.read('events', [id])) as [string[], string[]];
+    return jobEventsFromHash(id, pairs(job), pairs(stored), afterSeq);
   }
 
   async counts(): Promise<StoreCounts> {
@@ -286,6 +311,33 @@ export class RedisStore implements JobStore {
     return `${this.base}${kind}:${id}`;
   }
 
+  /**
+   * Runs the cascade work left in Redis (by this store's calls, or by a caller that died) until
+   * none is left, one bounded call at a time so other clients' commands run in between. One
+   * loop per store at a time; callers wait for it.
+   */
+  private continueCascades(): Promise<void> {
+    this.cascading ??= (async () => {
+      try {
+        for (let pending = 1; pending > 0;) [pending] = (await this.run('cascade', [])) as [number, string];
+      } finally {
+        this.cascading = undefined;
+      }
+    })();
+    return this.cascading;
+  }
+
+  /**
+   * The periodic sweep of a subscribed store: continues cascade work nobody finished (its caller
+   * died), and, since leases are taken back inside `claim`, tells the local dispatcher when a
+   * lease ran out so that an idle node claims (and so requeues) a dead node's jobs.
+   */
+  private async sweep(): Promise<StoreSignal[]> {
+    const [pending, leaseDue] = (await this.run('cascade', [])) as [number, string];
+    if (pending > 0) await this.continueCascades();
+    return leaseDue !== '' && Number(leaseDue) <= this.clock.now() ? [{ type: 'work.available' }] : [];
+  }
+
   /** A read-only function: no clock, no configuration. */
   private async read(fn: FunctionName, args: string[]): Promise<unknown> {
     return this.call(() => this.functions.call(fn, this.base, args));
@@ -305,6 +357,19 @@ export class RedisStore implements JobStore {
       throw storeError(error);
     }
   }
+}
+
+function slices<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** An HGETALL reply as an object. */
+function pairs(flat: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
+  return out;
 }
 
 /**

@@ -1,6 +1,5 @@
-import type { Cluster, Redis } from 'ioredis';
-import type { Clock, StoreListener, StoreSignal } from '@scalable-api/core';
-import { parseSignalMessage } from './signal-message.js';
+import type { StoreListener, StoreSignal } from '@scalable-api/core';
+import { parseSignalLines } from './signal-lines.js';
 import type { SignalSubscriber } from './signal-subscriber.js';
 
 /**
@@ -12,15 +11,15 @@ export class SignalChannel {
   private sweeper: NodeJS.Timeout | undefined;
   private listeners: StoreListener[] = [];
   private unlisten: Promise<() => void> | undefined;
+  private sweeping = false;
   /** Resolves once the subscription is live; the store's calls wait for it so no signal they cause is missed. */
   ready: Promise<unknown> | undefined;
 
   constructor(
-    private readonly client: Redis | Cluster,
     private readonly subscriber: SignalSubscriber,
     private readonly channel: string,
-    private readonly leasesKey: string,
-    private readonly clock: Pick<Clock, 'now'>,
+    /** Periodic work of a subscribed store (see `RedisStore.sweep`); what it returns is dispatched. */
+    private readonly periodic: () => Promise<StoreSignal[]>,
     private readonly sweepMs: number,
   ) {}
 
@@ -28,7 +27,7 @@ export class SignalChannel {
     this.listeners.push(listener);
     if (!this.unlisten) {
       this.unlisten = this.subscriber.listen(this.channel, {
-        onMessage: (message) => this.dispatch(parseSignalMessage(message)),
+        onMessage: (message) => this.dispatch(parseSignalLines(message)),
         onResumed: () => this.dispatch([{ type: 'signals.resumed' }]),
       });
       this.ready = this.unlisten;
@@ -48,16 +47,15 @@ export class SignalChannel {
     if (this.unlisten) (await this.unlisten)();
   }
 
-  /**
-   * Leases are expired inside `claim`, so a dead node's jobs come back as soon as any node
-   * claims. When every node is idle nobody would; this nudges the local dispatcher instead.
-   */
   private async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
     try {
-      const [, score] = await this.client.zrange(this.leasesKey, 0, 0, 'WITHSCORES');
-      if (score !== undefined && Number(score) <= this.clock.now()) this.dispatch([{ type: 'work.available' }]);
+      this.dispatch(await this.periodic());
     } catch {
       // Redis unreachable: the next operation reports it; a sweep has no caller to tell.
+    } finally {
+      this.sweeping = false;
     }
   }
 

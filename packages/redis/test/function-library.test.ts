@@ -52,8 +52,10 @@ if (!canStartRedis) console.warn('\n!!! function library suite SKIPPED: install 
         set_waiting: ['allow-oom'],
         progress: ['allow-oom'],
         cancel: ['allow-oom'],
+        cascade: ['allow-oom'],
         get_many: ['no-writes'],
         children: ['no-writes'],
+        events: ['no-writes'],
       });
     } finally {
       await store.close();

@@ -49,10 +49,21 @@ if (!canStartRedis) console.warn('\n!!! signals suite SKIPPED: install redis-ser
     const { store, prefix, seen } = await open();
     try {
       const channel = `{${prefix}}:signals`;
-      for (const foreign of ['{}', 'garbage', '[1,null,"x"]', '[{"seq":1}]', '[{"type":"job.cancel.requested"}]', '{"type":"work.available"}']) {
-        await admin.spublish(channel, foreign);
-      }
-      await admin.spublish(channel, '[{"type":"work.available"}]');
+      const foreign = [
+        '{}',
+        'garbage',
+        '[{"type":"work.available"}]',
+        '1\ne\tq\tid',
+        '1\ne\tzz\tid\t1\tn\t\t\t\t\t',
+        '1\ne\tc\tid\tnot-a-seq\tn\t\t\t\t\t',
+        '1\ne\tf\tid\t3\tn\t\t\tnot json\t\t',
+        '1\nk\tid\towner\t{}',
+        '1\nx\tid\t"meta"',
+        '1\n\u0000\t\t',
+      ];
+      for (const message of foreign) await admin.spublish(channel, message);
+      // A message of the store's own: the time of the call, then a line per signal.
+      await admin.spublish(channel, '1\nw');
       await expect.poll(() => seen).toEqual([{ type: 'work.available' }]);
     } finally {
       await store.close();
@@ -70,7 +81,7 @@ if (!canStartRedis) console.warn('\n!!! signals suite SKIPPED: install redis-ser
       });
       const after: StoreSignal[] = [];
       store.subscribe((signal) => after.push(signal));
-      await admin.spublish(`{${prefix}}:signals`, '[{"type":"work.available"}]');
+      await admin.spublish(`{${prefix}}:signals`, '1\nw');
       await expect.poll(() => after).toEqual([{ type: 'work.available' }]);
       expect(seen).toEqual([{ type: 'work.available' }]);
       await expect.poll(() => warnings.map((w) => w.message)).toEqual(['a listener bug']);

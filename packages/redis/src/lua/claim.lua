@@ -1,70 +1,238 @@
 -- claim: hands out ready jobs under a lease. Before that it moves delayed jobs that fell due to
--- their queues and takes back jobs whose lease ran out (their owner died or stalled).
+-- their queues and takes back jobs whose lease ran out (their owner died or stalled); after, it
+-- does cascade work and retention.
 --   KEYS[1]    the store's key prefix     ARGV[1…5] the common arguments (context.lua)
 --   ARGV[6]    owner (the claiming node)   ARGV[7] max jobs   ARGV[8] lease ms
 --   ARGV[9]    a count of job names (-1: all names), then the names
 --   then       a count of capacity entries, then (name, capacity) pairs
---   Returns {jobs, nextRunAt}: each job {id, token, name, input, attempt, priority, parentId,
---   rootId, createdAt, meta}; nextRunAt '' when nothing is delayed.
+--   Returns {jobs, nextRunAt, pending}: each job {id, token, name, input, attempt, priority,
+--   parentId, rootId, createdAt, meta}; nextRunAt '' when nothing is delayed; pending, the
+--   cascade items left for later calls.
 local lib = ...
 local C = lib.C
-local load, put, move, emit, jk, num, present, held_status = lib.load, lib.put, lib.move, lib.emit, lib.jk, lib.num, lib.present, lib.held_status
+local load, put, move, int, present, held_status = lib.load, lib.put, lib.move, lib.int, lib.present, lib.held_status
+
+-- Queue entries that turn out stale (their job left the queue early) skipped per call at most.
+local MAX_SKIPPED = 1000
+
 
 local function promote_due()
-  local due = redis.call('ZRANGEBYSCORE', C.B .. 'delayed', '-inf', C.NOW_S, 'LIMIT', 0, 1000)
-  if #due > 0 then lib.bulk('ZREM', C.B .. 'delayed', due) end
+  local key = C.DELAYED
+  local due = lib.read('ZRANGEBYSCORE', key, '-inf', C.NOW_S, 'LIMIT', 0, lib.BUDGET)
   for _, id in ipairs(due) do
+    lib.zset_rem(key, id)
     local rec = load(id)
     if rec and rec.s == 'delayed' then
       move(rec, 'queued')
       put(rec, 'ra', '')
       lib.push_ready(rec)
-      emit(rec, 'job.queued', 'queued')
+      lib.emit(rec, 'q')
     end
   end
+  return #due
 end
 
--- A lease that ran out means its owner died or stalled: the job goes back to the queue.
+-- A lease that ran out means its owner died or stalled: the job goes back to the queue, or ends
+-- as cancelled when a cancel was asked for, or quarantined after too many lapses.
 local function expire_leases()
-  local expired = redis.call('ZRANGEBYSCORE', C.B .. 'leases', '-inf', C.NOW_S, 'LIMIT', 0, 1000)
-  if #expired > 0 then lib.bulk('ZREM', C.B .. 'leases', expired) end
+  local key = C.LEASES
+  local expired = lib.read('ZRANGEBYSCORE', key, '-inf', C.NOW_S, 'LIMIT', 0, lib.BUDGET)
   for _, id in ipairs(expired) do
+    lib.zset_rem(key, id)
     local rec = load(id)
     if rec and held_status(rec.s) and present(rec.ow) then
-      local stalls = tonumber(rec.st or 0) + 1
-      put(rec, 'st', stalls)
-      if rec.cr then
+      local stalls = int(rec.st) + 1
+      put(rec, 'st', lib.num(stalls))
+      if present(rec.cr) then
         lib.finish(rec, 'cancelled', nil, rec.cr)
       elseif stalls >= C.MAXST then
         lib.finish(rec, 'failed', nil, '{"code":"JOB_QUARANTINED","message":"The job lost its lease ' .. stalls .. ' times; it is not retried."}')
       else
+        put(rec, 'ow', '')
         lib.requeue(rec, C.NOW, nil)
       end
     end
   end
+  return #expired
+end
+
+-- A source of candidates: one name's list (stored entries, then those added in this call) or
+-- sorted set (stored, or added in this call). `head` is the next {score, seq, id, entry}.
+local function list_source(name, window)
+  local key = lib.lkey(name)
+  local src = { key = key, kind = 'l', items = lib.read('LRANGE', key, 0, window - 1), pos = 1, popped = 0, window = window }
+  src.more = #src.items == window
+  src.pending, src.pending_taken = C.LIST_ADD[key] or {}, 0
+  return src
+end
+
+local function zset_source(name, window)
+  local key = lib.zkey(name)
+  local r = lib.read('ZRANGE', key, 0, window - 1, 'WITHSCORES')
+  local src = { key = key, kind = 'z', items = {}, pos = 1, more = #r == window * 2, window = window, offset = 0 }
+  for x = 1, #r, 2 do src.items[#src.items + 1] = { r[x], tonumber(r[x + 1]) } end
+  -- Added in this call (promoted, requeued): merged in score order.
+  local added = C.ZSET_ADD[key] or {}
+  src.added = {}
+  for x = 1, #added, 2 do src.added[#src.added + 1] = { added[x + 1], tonumber(added[x]) } end
+  table.sort(src.added, function(a, b) return a[2] < b[2] or (a[2] == b[2] and a[1] < b[1]) end)
+  src.added_pos = 1
+  return src
+end
+
+local function parse_list(entry)
+  local seq, id = string.match(entry, '^(%d+):(.*)$')
+  return { 0, tonumber(seq), id, entry }
+end
+
+local function parse_zset(item)
+  return { item[2], tonumber(string.sub(item[1], 1, 16)), string.sub(item[1], 17), item[1] }
+end
+
+local function find_head(src)
+  if src.kind == 'l' then
+    if src.pos > #src.items and src.more then
+      src.items = lib.read('LRANGE', src.key, src.popped, src.popped + src.window - 1)
+      src.pos = 1
+      src.more = #src.items == src.window
+    end
+    if src.pos <= #src.items then return parse_list(src.items[src.pos]), 'stored' end
+    local pending = src.pending[src.pending_taken + 1]
+    return pending and parse_list(pending), 'added'
+  end
+  if src.pos > #src.items and src.more then
+    src.offset = src.offset + #src.items
+    local r = lib.read('ZRANGE', src.key, src.offset, src.offset + src.window - 1, 'WITHSCORES')
+    src.items, src.pos, src.more = {}, 1, #r == src.window * 2
+    for x = 1, #r, 2 do src.items[#src.items + 1] = { r[x], tonumber(r[x + 1]) } end
+  end
+  local stored = src.items[src.pos] and parse_zset(src.items[src.pos])
+  local added = src.added[src.added_pos] and parse_zset(src.added[src.added_pos])
+  if stored and (not added or stored[1] < added[1] or (stored[1] == added[1] and stored[2] <= added[2])) then return stored, 'stored' end
+  return added, 'added'
+end
+
+-- The next candidate of a source, parsed once.
+local function head(src)
+  local h = src.h
+  if h == nil then
+    local from
+    h, from = find_head(src)
+    src.h, src.from = h or false, from
+  end
+  return src.h, src.from
+end
+
+-- Takes the head off its source; `keep` leaves a deferred job where it was.
+local function take(src, from, entry, keep)
+  src.h = nil
+  if src.kind == 'l' then
+    if from == 'stored' then
+      src.pos = src.pos + 1
+      src.popped = src.popped + 1
+    else
+      src.pending_taken = src.pending_taken + 1
+    end
+    if keep then lib.list_back(src.key, entry[4]) end
+  elseif from == 'stored' then
+    src.pos = src.pos + 1
+    if not keep then lib.zset_rem(src.key, entry[4]) end
+  else
+    src.added_pos = src.added_pos + 1
+    if not keep then src.added_taken = (src.added_taken or {}); src.added_taken[entry[4]] = true end
+  end
+end
+
+-- What taking entries changed: list pops, and additions of this call no longer to be made.
+local function settle_sources(sources)
+  for _, src in ipairs(sources) do
+    if src.kind == 'l' then
+      if src.popped > 0 then lib.list_pop(src.key, src.popped) end
+      if src.pending_taken > 0 then
+        local rest = {}
+        for i = src.pending_taken + 1, #src.pending do rest[#rest + 1] = src.pending[i] end
+        C.LIST_ADD[src.key] = rest
+      end
+    elseif src.added_taken then
+      local rest, added = {}, C.ZSET_ADD[src.key]
+      for x = 1, #added, 2 do
+        if not src.added_taken[added[x + 1]] then
+          rest[#rest + 1] = added[x]
+          rest[#rest + 1] = added[x + 1]
+        end
+      end
+      C.ZSET_ADD[src.key] = rest
+    end
+  end
+end
+
+-- The usual case: a queued job on its first attempt, untouched so far in this call, with nothing
+-- stored about it but its fields (no events, no stalls). One read, its changes in one table, no
+-- record (see context.lua). Returns true (handed out), false (a stale entry, skipped) or nil
+-- (the general path decides).
+local function hand_out_fast(id, name, src, from, entry, la, owner, out)
+  local v = redis.call('HGETALL', C.B .. 'j:' .. id)
+  local s, a, t, i, p, pa, r, ca, m, other
+  for x = 1, #v, 2 do
+    local f, value = v[x], v[x + 1]
+    if f == 's' then s = value
+    elseif f == 'i' then i = value
+    elseif f == 'ca' then ca = value
+    elseif f == 'n' then name = value
+    elseif f == 'a' then a = value
+    elseif f == 't' then t = value
+    elseif f == 'p' then p = value
+    elseif f == 'pa' then pa = value
+    elseif f == 'r' then r = value
+    elseif f == 'm' then m = value
+    elseif f == 'es' or f == 'st' or f == 'ra' or f == 'k' then other = true end
+  end
+  if s ~= 'queued' then
+    take(src, from, entry)
+    return false
+  end
+  if other or (a and a ~= '0') then return nil end
+  take(src, from, entry)
+  local token = lib.succ(int(t))
+  local w = { 's', 'running', 'a', '1', 't', token, 'ow', owner, 'la', la, 'sa', C.NOW_S }
+  w.ev = 2
+  lib.fast(id, w)
+  lib.count('queued', -1)
+  lib.count('running', 1)
+  lib.zset_add(C.LEASES, la, id)
+  -- Its `job.started` is implied (events.lua): published, not stored.
+  lib.signal('e\ts\t' .. id .. '\t2\t' .. name .. '\t' .. (pa or '') .. '\t' .. (r or '') .. '\t1\t\t')
+  out[#out + 1] = { id, int(t) + 1, name, i or '', 1, p or '0', pa or '', r or id, ca, m or '' }
+  return true
 end
 
 lib.register('claim', function(keys, args)
   lib.begin(keys, args)
   local OWNER, MAX, LEASE = args[6], tonumber(args[7]), tonumber(args[8])
-  local names = {}
-  local i = 10
+  lib.check(OWNER and OWNER ~= '' and MAX and MAX >= 0 and LEASE and LEASE > 0, 'owner, max, leaseMs')
   local nn = tonumber(args[9])
+  lib.check(nn, 'a count of names')
+  local names, i = {}, 10
   if nn < 0 then
-    names = redis.call('SMEMBERS', C.B .. 'names')
+    names = lib.read('SMEMBERS', C.NAMES)
   else
     for x = 1, nn do names[x] = args[i]; i = i + 1 end
   end
-  local cap = {}
-  local nc = tonumber(args[i]); i = i + 1
-  for _ = 1, nc do cap[args[i]] = tonumber(args[i + 1]); i = i + 2 end
+  local cap, nc = {}, tonumber(args[i])
+  lib.check(nc and #args == i + nc * 2, 'capacity pairs')
+  i = i + 1
+  for _ = 1, nc do
+    cap[args[i]] = tonumber(args[i + 1])
+    lib.check(cap[args[i]], 'a capacity')
+    i = i + 2
+  end
 
-  promote_due()
-  expire_leases()
-  lib.flush_queues()
+  -- Each bounded per call; what is left, the next claim (nextRunAt: now) takes on.
+  local due = promote_due()
+  local lapsed = expire_leases()
 
   local out = {}
-  local la = num(C.NOW + LEASE)
+  local la = lib.num(C.NOW + LEASE)
   -- A job one lease loss away from quarantine is a suspect: it may be what takes its node down (a
   -- crash, an event loop blocked past the lease), or only a neighbour that went down with it
   -- before. A node holds at most one suspect at a time, so a culprit and the neighbours it already
@@ -74,100 +242,97 @@ lib.register('claim', function(keys, args)
   -- by this one shortly (nextRunAt), never by a storm of work.available signals.
   local SUSPECT_AT = math.max(1, C.MAXST - 1)
   local suspect_key = C.B .. 'suspect:' .. OWNER
-  local suspect_out = false
-  local suspect_id = nil
+  local suspect_out, suspect_id, deferred = false, nil, 0
   do
-    local held_id = redis.call('GET', suspect_key)
+    local held_id = lib.read('GET', suspect_key)
     local r = held_id and load(held_id)
     if r and r.ow == OWNER and held_status(r.s) then suspect_out = true end
   end
-  local deferred = {}
-  local function suspect(id, stalls, score, member, name)
-    if tonumber(stalls or 0) < SUSPECT_AT then return false end
-    if not suspect_out then
-      suspect_out = true
-      suspect_id = id
-      return false
-    end
-    deferred[#deferred + 1] = { name, score, member }
-    return true
-  end
-  local function hand_out(id, name, score, member)
-    local rec = C.REC[id]
-    if rec then
-      -- Touched earlier in this call (promoted or requeued): go through the cached record.
-      rec = load(id, { 'i', 'ca' })
-      if suspect(id, rec.st, score, member, name) then return false end
-      local attempt, token = tonumber(rec.a) + 1, tonumber(rec.t) + 1
-      move(rec, 'running')
-      put(rec, 'a', attempt)
-      put(rec, 't', token)
-      put(rec, 'ow', OWNER)
-      put(rec, 'la', la)
-      put(rec, 'sa', C.NOW_S)
-      if present(rec.ra) then put(rec, 'ra', '') end
-      emit(rec, 'job.started', 'running', ',"attempt":' .. attempt)
-      out[#out + 1] = { id, token, name, rec.i or '', attempt, rec.p, rec.pa or '', rec.r, rec.ca, rec.m or '' }
-    else
-      -- The usual case: one read, one write.
-      local f = redis.call('HMGET', jk(id), 'a', 't', 'i', 'p', 'pa', 'r', 'ca', 'm', 'es', 'ra', 'st')
-      if suspect(id, f[11], score, member, name) then return false end
-      local attempt, token, seq = tonumber(f[1]) + 1, tonumber(f[2]) + 1, tonumber(f[9]) + 1
-      local ev = lib.event_json(id, name, f[5], f[6], seq, 'job.started', 'running', ',"attempt":' .. attempt)
-      if present(f[10]) then
-        redis.call('HSET', jk(id), 's', 'running', 'a', attempt, 't', token, 'ow', OWNER, 'la', la, 'sa', C.NOW_S, 'es', seq, 'v' .. seq, ev, 'ra', '')
-      else
-        redis.call('HSET', jk(id), 's', 'running', 'a', attempt, 't', token, 'ow', OWNER, 'la', la, 'sa', C.NOW_S, 'es', seq, 'v' .. seq, ev)
-      end
-      if seq > C.EVN then redis.call('HDEL', jk(id), 'v' .. (seq - C.EVN)) end
-      lib.count('queued', -1)
-      lib.count('running', 1)
-      out[#out + 1] = { id, token, name, f[3] or '', attempt, f[4], f[5] or '', f[6], f[7], f[8] or '' }
-    end
-    C.LEASE_ADD[#C.LEASE_ADD + 1] = la
-    C.LEASE_ADD[#C.LEASE_ADD + 1] = id
-    return true
-  end
 
-  local only = #names == 1 and names[1]
-  if only and (cap[only] == nil or cap[only] > 0) then
-    -- One job name: the queue's own order is the answer, popped in one command.
-    local popped = redis.call('ZPOPMIN', lib.qkey(only), math.min(MAX, cap[only] or MAX))
-    for x = 1, #popped, 2 do hand_out(string.sub(popped[x], 17), only, popped[x + 1], popped[x]) end
-  elseif not only then
-    -- Several names: merge the heads of their queues, highest priority first, then oldest.
-    local heads = {}
-    local skipped = 0
-    while #out < MAX and skipped < 1000 do
-      local best, bn = nil, nil
-      for _, name in ipairs(names) do
-        local c = cap[name]
-        if c == nil or c > 0 then
-          local h = heads[name]
-          if h == nil then
-            local r = redis.call('ZRANGE', lib.qkey(name), 0, 0, 'WITHSCORES')
-            h = r[1] and { tonumber(r[2]), r[1] } or false
-            heads[name] = h
-          end
-          if h and (not best or h[1] < best[1] or (h[1] == best[1] and h[2] < best[2])) then best = h; bn = name end
+  -- Several names: merge the heads of their queues, highest priority first, then oldest.
+  local sources = {}
+  if MAX > 0 then
+    for _, name in ipairs(names) do
+      local c = cap[name]
+      if c == nil or c > 0 then
+        local window = math.min(math.max(math.min(MAX, c or MAX), 8), 1000)
+        local list, zset = list_source(name, window), zset_source(name, window)
+        list.name, zset.name = name, name
+        sources[#sources + 1] = list
+        -- Most queues have no prioritised jobs at all.
+        if #zset.items > 0 or #zset.added > 0 then sources[#sources + 1] = zset end
+      end
+    end
+  end
+  local skipped = 0
+  while #out < MAX and skipped < MAX_SKIPPED do
+    local best, best_from, best_src
+    for s = 1, #sources do
+      local src = sources[s]
+      local c = cap[src.name]
+      if c == nil or c > 0 then
+        local h, from = head(src)
+        if h and (not best or h[1] < best[1] or (h[1] == best[1] and h[2] < best[2])) then
+          best, best_from, best_src = h, from, src
         end
       end
-      if not best then break end
-      redis.call('ZREM', lib.qkey(bn), best[2])
-      heads[bn] = nil
-      if hand_out(string.sub(best[2], 17), bn, best[1], best[2]) then
-        if cap[bn] then cap[bn] = cap[bn] - 1 end
-      else
+    end
+    if not best then break end
+    local id, name = best[3], best_src.name
+    local fast
+    if not lib.touched(id) then fast = hand_out_fast(id, name, best_src, best_from, best, la, OWNER, out) end
+    if fast then
+      if cap[name] then cap[name] = cap[name] - 1 end
+    elseif fast == false then
+      skipped = skipped + 1
+    else
+      local rec = load(id)
+      if not rec or rec.s ~= 'queued' then
+        take(best_src, best_from, best)
         skipped = skipped + 1
+      elseif int(rec.st) >= SUSPECT_AT and suspect_out then
+        take(best_src, best_from, best, true)
+        deferred = deferred + 1
+        skipped = skipped + 1
+      else
+        take(best_src, best_from, best)
+        if int(rec.st) >= SUSPECT_AT then
+          suspect_out = true
+          suspect_id = id
+        end
+        if cap[name] then cap[name] = cap[name] - 1 end
+        local attempt_n, token_n = int(rec.a) + 1, int(rec.t) + 1
+        local attempt = lib.succ(attempt_n - 1)
+        lib.emit(rec, 's', attempt)
+        lib.count('queued', -1)
+        lib.count('running', 1)
+        put(rec, 's', 'running')
+        put(rec, 'a', attempt)
+        put(rec, 't', lib.succ(token_n - 1))
+        put(rec, 'ow', OWNER)
+        put(rec, 'la', la)
+        put(rec, 'sa', C.NOW_S)
+        if present(rec.ra) then put(rec, 'ra', '') end
+        lib.zset_add(C.LEASES, la, id)
+        out[#out + 1] = { id, token_n, name, rec.i or '', attempt_n, rec.p or '0', rec.pa or '', present(rec.r) and rec.r or id, rec.ca, rec.m or '' }
       end
     end
   end
-  for _, d in ipairs(deferred) do redis.call('ZADD', lib.qkey(d[1]), d[2], d[3]) end
+  settle_sources(sources)
   -- Remembered per owner; it is checked against the job's owner and state, and expires on its own
   -- so that node ids of processes long gone leave nothing behind.
-  if suspect_id then redis.call('SET', suspect_key, suspect_id, 'PX', math.max(LEASE * 10, 60000)) end
-  local nxt = redis.call('ZRANGE', C.B .. 'delayed', 0, 0, 'WITHSCORES')[2]
-  if #deferred > 0 and (not nxt or tonumber(nxt) > C.NOW + 250) then nxt = num(C.NOW + 250) end
-  lib.commit(true)
-  return { out, nxt or '' }
+  if suspect_id then lib.string_set(suspect_key, suspect_id, math.max(LEASE * 10, 60000)) end
+
+  local nxt
+  if due == lib.BUDGET or lapsed == lib.BUDGET then
+    nxt = C.NOW_S
+  else
+    nxt = lib.read('ZRANGEBYSCORE', C.DELAYED, '(' .. C.NOW_S, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)[2]
+  end
+  if deferred > 0 and (not nxt or tonumber(nxt) > C.NOW + 250) then nxt = lib.num(C.NOW + 250) end
+
+  lib.run_work()
+  lib.trim_retention()
+  lib.run_work()
+  return { out, nxt or '', lib.commit() }
 end, lib.RUN_WHEN_FULL)

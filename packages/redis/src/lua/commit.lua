@@ -1,83 +1,105 @@
--- The end of every call that changes jobs: retention, then one write per changed record, the
--- queue and lease updates of the batch, the counts, and one message with all its signals.
+-- The end of every call that changes jobs. First every key the call will write is checked to
+-- have the type the write needs (keys a read of this call already proved are skipped, and job
+-- hashes always were), so that a key of the wrong type fails the call before anything is
+-- written; then the writes, each planned write of a batch as one command where Redis allows:
+-- job hashes, dropped keys, lists (pops, then pushes back at the head, then appends), sorted sets
+-- (removals first: a lease that expired and was taken again in the same call is kept), hashes,
+-- sets, strings, the leftover cascade work, the counts; and last one message with every signal.
 local lib = ...
 local C = lib.C
-local jk, js, present, terminal, bulk = lib.jk, lib.js, lib.present, lib.terminal, lib.bulk
+local jk = lib.jk
 
-local function drop_tree(root)
-  local stack = { root }
-  while #stack > 0 do
-    local id = table.remove(stack)
-    local rec = C.REC[id]
-    if rec == nil then
-      local v = redis.call('HMGET', jk(id), 's', 'cc', 'ik', 'm')
-      rec = v[1] and { s = v[1], cc = v[2], ik = v[3], m = v[4] }
-    end
-    -- A fire-and-forget child still running stays, and so does its subtree.
-    if rec and terminal(rec.s) then
-      local children = {}
-      if tonumber(rec.cc or 0) > 0 then
-        children = redis.call('LRANGE', C.B .. 'c:' .. id, 0, -1)
-        redis.call('DEL', jk(id), C.B .. 'c:' .. id, C.B .. 'ck:' .. id)
-      else
-        redis.call('DEL', jk(id))
-      end
-      rec._dropped = true
-      C.REC[id] = false
-      lib.count(rec.s, -1)
-      if present(rec.ik) and redis.call('HGET', C.B .. 'idem', rec.ik) == id then redis.call('HDEL', C.B .. 'idem', rec.ik) end
-      C.SIG[#C.SIG + 1] = '{"type":"job.dropped","id":' .. js(id) .. (present(rec.m) and (',"meta":' .. rec.m) or '') .. '}'
-      for _, child in ipairs(children) do stack[#stack + 1] = child end
-    end
+-- Sends a long argument list in slices: Lua's unpack has a stack limit.
+local function bulk(cmd, key, args, from)
+  for i = from or 1, #args, 1000 do
+    redis.call(cmd, key, unpack(args, i, math.min(i + 999, #args)))
+  end
+end
+lib.bulk = bulk
+
+local function expect(key, kind)
+  if C.TYPED[key] then return end
+  local actual = redis.call('TYPE', key).ok
+  if actual ~= kind and actual ~= 'none' then
+    error({ err = 'WRONGTYPE ' .. key .. ' holds a ' .. actual .. ', not a ' .. kind .. '; nothing was written' })
+  end
+  C.TYPED[key] = true
+end
+
+local function check_types(leftover)
+  for key in pairs(C.LIST_POP) do expect(key, 'list') end
+  for key in pairs(C.LIST_BACK) do expect(key, 'list') end
+  for key in pairs(C.LIST_ADD) do expect(key, 'list') end
+  for key in pairs(C.ZSET_REM) do expect(key, 'zset') end
+  for key in pairs(C.ZSET_ADD) do expect(key, 'zset') end
+  for key in pairs(C.HASH) do expect(key, 'hash') end
+  for key in pairs(C.SET_ADD) do expect(key, 'set') end
+  for key in pairs(C.STRING_SET) do expect(key, 'string') end
+  if #leftover > 0 then expect(C.WORKKEY, 'list') end
+  if next(C.DELTA) or C.SEQ then expect(C.COUNTS, 'hash') end
+end
+
+local function write_record(rec)
+  local w = rec._w
+  if w and #w > 0 then bulk('HSET', jk(rec._id), w) end
+  if rec._del then
+    local del = {}
+    for f in pairs(rec._del) do del[#del + 1] = f end
+    if #del > 0 then bulk('HDEL', jk(rec._id), del) end
   end
 end
 
--- Bounded per call so one call never stalls Redis; the next claim or settle continues.
-local function trim_retention()
-  local rk = C.B .. 'roots'
-  local excess = math.min(redis.call('LLEN', rk) - C.RCOUNT, 1000)
-  if excess > 0 then
-    for _, id in ipairs(redis.call('LPOP', rk, excess)) do drop_tree(id) end
+-- Writes what the call planned; returns how many cascade items were left for later calls.
+function lib.commit()
+  local leftover = lib.leftover_work()
+  check_types(leftover)
+  local fast = C.FAST
+  for _, id in ipairs(C.FASTLIST) do
+    local w = fast[id]
+    if w then bulk('HSET', jk(id), w) end
   end
-  for _ = 1, 1000 do
-    local head = redis.call('LINDEX', rk, 0)
-    if not head then return end
-    local rec = C.REC[head]
-    local fa = rec and rec.fa or (rec == nil and redis.call('HGET', jk(head), 'fa'))
-    if fa and tonumber(fa) + C.RAGE > C.NOW then return end
-    redis.call('LPOP', rk)
-    drop_tree(head)
-  end
-end
-
--- Writes what the call changed, then announces it once, in one message.
-function lib.commit(retention)
-  if #C.ROOTS > 0 then bulk('RPUSH', C.B .. 'roots', C.ROOTS) end
-  if retention then trim_retention() end
   for _, rec in ipairs(C.DIRTY) do
-    if not rec._dropped then
-      local args = {}
-      for f, v in pairs(rec._set) do
-        args[#args + 1] = f
-        args[#args + 1] = v
+    if not rec._dropped then write_record(rec) end
+  end
+  if #C.DROP > 0 then
+    for i = 1, #C.DROP, 1000 do redis.call('DEL', unpack(C.DROP, i, math.min(i + 999, #C.DROP))) end
+  end
+  -- LTRIM, not LPOP: LPOP would answer with every popped entry, each made a Lua string.
+  for key, count in pairs(C.LIST_POP) do redis.call('LTRIM', key, string.format('%d', count), '-1') end
+  for key, list in pairs(C.LIST_BACK) do
+    local reversed = {}
+    for i = #list, 1, -1 do reversed[#reversed + 1] = list[i] end
+    bulk('LPUSH', key, reversed)
+  end
+  for key, list in pairs(C.LIST_ADD) do
+    if #list > 0 then bulk('RPUSH', key, list) end
+  end
+  for key, list in pairs(C.ZSET_REM) do bulk('ZREM', key, list) end
+  for key, list in pairs(C.ZSET_ADD) do bulk('ZADD', key, list) end
+  for key, fields in pairs(C.HASH) do
+    local set, del = {}, {}
+    for field, value in pairs(fields) do
+      if value then
+        set[#set + 1] = field
+        set[#set + 1] = value
+      else
+        del[#del + 1] = field
       end
-      if #args > 0 then redis.call('HSET', jk(rec._id), unpack(args)) end
-      local del = {}
-      for f in pairs(rec._del) do del[#del + 1] = f end
-      if #del > 0 then redis.call('HDEL', jk(rec._id), unpack(del)) end
     end
+    if #del > 0 then bulk('HDEL', key, del) end
+    if #set > 0 then bulk('HSET', key, set) end
   end
-  lib.flush_queues()
-  -- Removals first: a lease that expired and was claimed again in the same call is kept.
-  if #C.LEASE_DEL > 0 then bulk('ZREM', C.B .. 'leases', C.LEASE_DEL) end
-  if #C.LEASE_ADD > 0 then bulk('ZADD', C.B .. 'leases', C.LEASE_ADD) end
-  local counts = C.B .. 'counts'
+  for key, list in pairs(C.SET_ADD) do bulk('SADD', key, list) end
+  for key, v in pairs(C.STRING_SET) do redis.call('SET', key, v[1], 'PX', v[2]) end
+  if #leftover > 0 then bulk('RPUSH', C.WORKKEY, leftover) end
+  local counts = C.COUNTS
   for status, d in pairs(C.DELTA) do
-    if d ~= 0 then redis.call('HINCRBY', counts, status, d) end
+    if d ~= 0 then redis.call('HINCRBY', counts, status, string.format('%d', d)) end
   end
-  if C.SEQ then redis.call('HSET', counts, 'seq', C.SEQ) end
-  if C.AVAIL then C.SIG[#C.SIG + 1] = '{"type":"work.available"}' end
+  if C.SEQ then redis.call('HSET', counts, 'seq', string.format('%d', C.SEQ)) end
+  if C.AVAIL then C.SIG[#C.SIG + 1] = 'w' end
   -- Sharded pub/sub (Redis 7): on a Cluster the message stays within the master that owns the
   -- store's slot instead of being broadcast over the cluster bus to every node.
-  if #C.SIG > 0 then redis.call('SPUBLISH', C.B .. 'signals', '[' .. table.concat(C.SIG, ',') .. ']') end
+  if #C.SIG > 0 then redis.call('SPUBLISH', C.SIGNALS, C.NOW_S .. '\n' .. table.concat(C.SIG, '\n')) end
+  return #leftover
 end

@@ -1,8 +1,11 @@
 -- The context of one call, and jobs as cached records.
 --
--- Each Redis command a function issues costs a few microseconds, which is what bounds
--- throughput; so a job is read once (`load`), changed in a Lua table (`put`) and written once
--- (`commit`, in commit.lua), and the sorted-set updates of a batch go out as one command each.
+-- Every function works in three steps: it checks its arguments, it reads and decides (records
+-- are read once, `load`, and changed in Lua tables, `put`), and only then does `commit`
+-- (commit.lua) check the type of every key it is about to write and write them all. Redis does
+-- not roll back a function that fails halfway, so nothing that can fail comes after the first
+-- write. Reading each job once and writing it once is also what keeps a call cheap: each command
+-- costs a few microseconds, and those bound throughput.
 --
 -- Every function of the library is called the same way (see `begin`):
 --   KEYS[1]  the store's key prefix `{p}:`. Not a key of its own: every key a function touches is
@@ -13,89 +16,175 @@
 --   ARGV[5]  lease losses before a job is quarantined
 --   ARGV[6…] the function's own arguments, named in its file.
 --
--- Job hash fields (short, since a million queued jobs each carry them): n name, s status,
--- i input, p priority, a attempt, ca/sa/fa created/started/finished at, ra run at, pg progress,
--- o output, e error, pa parent, r root, ck child key, of on-failure, cc/pc child count/pending,
--- ik idempotency key, fp fingerprint, m meta, d declared, sq ready-order seq, t token, ow owner,
--- la lease expiry, cr cancel reason, st stalls, es event seq, v<seq> the job's last events,
--- df/dfo/dfe the outcome of a parent held back until its last child settles. JSON fields hold
--- the JSON text that Node produced; an absent or empty field is `undefined` (a cleared field is
--- written as '' rather than deleted, to save a command). A job is held (by the node named in
--- `ow`) while its status is running or waitingChildren and `ow` is set.
+-- Job hash fields, short since a million queued jobs each carry them, and left out when they
+-- hold their default (so a queued job is n, s, ca and usually i): n name, s status, i input,
+-- p priority (0), ca/sa/fa created/started/finished at, ra run at, pg progress, o output,
+-- e error, pa parent, r root (the job itself), ck child key, of on-failure ('fail-parent'),
+-- cc/pc child count/pending (0), ik idempotency key, fp fingerprint, m meta, d declared,
+-- sq ready-order seq (prioritised jobs), a attempt (0), t token (0), ow owner, la lease expiry,
+-- cr cancel reason, st stalls (0), es the seq of the last stored event (absent: implied; the
+-- stored events are the hash `{p}:ev:<id>`, see events.lua), df/dfo/dfe the outcome of a parent
+-- held back until its last child settles. JSON fields hold the JSON text Node produced; an empty field is the same
+-- as an absent one. A job is held (by the node named in `ow`) while its status is running or
+-- waitingChildren and `ow` is set.
 local lib = ...
 
 -- The call under way. Library-level state outlives a call, so `begin` resets every field.
 local C = {}
 lib.C = C
 
--- The fields `load` reads by default: those the transitions look at.
-local FIELDS = { 's', 'n', 'pa', 'r', 'es', 't', 'ow', 'cr', 'la', 'pc', 'cc', 'of', 'a', 'p', 'd', 'sq', 'ra', 'st', 'fa', 'ik', 'm', 'e', 'df' }
-
 function lib.begin(keys, args)
-  C.B = keys[1]
+  local B = keys[1]
+  C.B = B
+  -- The store's own keys, named once per call.
+  C.LEASES, C.ROOTS, C.DELAYED, C.IDEM, C.COUNTS = B .. 'leases', B .. 'roots', B .. 'delayed', B .. 'idem', B .. 'counts'
+  C.WORKKEY, C.NAMES, C.SIGNALS, C.QKEYS = B .. 'work', B .. 'names', B .. 'signals', {}
   C.NOW_S = args[1]
   C.NOW = tonumber(args[1])
   C.EVN = tonumber(args[2])
   C.RCOUNT = tonumber(args[3])
   C.RAGE = tonumber(args[4])
   C.MAXST = tonumber(args[5])
-  -- Signals to publish; status count deltas; records read (false: known absent) and changed.
-  C.SIG, C.DELTA, C.REC, C.DIRTY = {}, {}, {}, {}
-  -- Ready-queue entries to add per job name; lease entries to add and remove; finished roots.
-  C.QADD, C.LEASE_ADD, C.LEASE_DEL, C.ROOTS = {}, {}, {}, {}
-  C.AVAIL, C.BASE, C.SEQ = false, nil, nil
+  lib.check(C.NOW and C.EVN and C.RCOUNT and C.RAGE and C.MAXST and type(C.B) == 'string', 'the common arguments')
+  -- Records read (false: known absent) and changed; keys whose type a read already proved.
+  C.REC, C.DIRTY, C.TYPED, C.FAST, C.FASTLIST = {}, {}, {}, {}, {}
+  -- Signal lines to publish; status count deltas; the counts read for the queue bound.
+  C.SIG, C.DELTA, C.BASE, C.SEQ = {}, {}, nil, nil
+  -- Writes planned for commit: ready queues, delayed, leases, roots, children, keys.
+  C.LIST_ADD, C.LIST_POP, C.LIST_BACK, C.ZSET_ADD, C.ZSET_REM = {}, {}, {}, {}, {}
+  C.HASH, C.SET_ADD, C.DROP, C.STRING_SET = {}, {}, {}, {}
+  C.AVAIL = false
+  -- Cascade work (work.lua): items still to do in this call, and the budget left.
+  C.WORK, C.WORK_HEAD, C.BUDGET = {}, 1, lib.BUDGET
 end
 
+-- Units of work a call may do in cascades and retention (work.lua); a unit is about one job
+-- read and written, so a call stays within a few milliseconds however big the tree.
+lib.BUDGET = 200
+
 function lib.jk(id) return C.B .. 'j:' .. id end
+function lib.evk(id) return C.B .. 'ev:' .. id end
 function lib.js(s) return cjson.encode(s) end
-function lib.num(x) return string.format('%.17g', x) end
 function lib.present(v) return v and v ~= '' end
 function lib.terminal(s) return s == 'completed' or s == 'failed' or s == 'cancelled' end
 function lib.held_status(s) return s == 'running' or s == 'waitingChildren' end
+function lib.int(v) if not v or v == '' then return 0 end return tonumber(v) end
 
--- Sends a long argument list in slices: Lua's unpack has a stack limit.
-function lib.bulk(cmd, key, args)
-  for i = 1, #args, 1000 do
-    redis.call(cmd, key, unpack(args, i, math.min(i + 999, #args)))
-  end
+-- n + 1 as a string, for the small counters (attempts, tokens, event seqs) that are nearly
+-- always below 100: a lookup instead of a number format, which costs Lua ~2,000 instructions.
+local SUCC = {}
+for i = 0, 98 do SUCC[i] = false end
+function lib.succ(n)
+  local s = SUCC[n]
+  if s then return s end
+  s = string.format('%d', n + 1)
+  if n >= 0 and n < 99 then SUCC[n] = s end
+  return s
 end
 
--- One read per job per call; every later change goes to the cached table. `extra` names
--- fields beyond the usual ones (the input, when a job is handed out).
-function lib.load(id, extra)
+-- Numbers as Redis and the readers want them. Integers go through '%d': Lua's own number to
+-- string conversion is a float format ('%.14g'), several times slower, and Redis applies it to
+-- every number passed to redis.call.
+function lib.num(x)
+  if x == math.floor(x) then return string.format('%d', x) end
+  return string.format('%.17g', x)
+end
+
+-- A read whose key is then known to have the type the command needs (else it fails here,
+-- before any write).
+function lib.read(cmd, key, ...)
+  local reply = redis.call(cmd, key, ...)
+  C.TYPED[key] = true
+  return reply
+end
+
+-- Fields whose presence makes a job more than plain (see `k`): children, a key, meta, stored
+-- events (an error is stored only with an event, except the final one).
+local MARKS = { cc = true, pc = true, ik = true, m = true, es = true, df = true, d = true }
+lib.MARKS = MARKS
+
+-- One read per job per call (HGETALL: defaults are left out and events live apart, so a job has
+-- few fields); every later change goes to the cached table: the record, the job's fields,
+-- `_w` its changes as HSET arguments, `_del` fields to remove, `_ev` its event count.
+-- A job the hot paths touched (`fast`) has its changes in C.FAST and no record yet; loading it
+-- makes one that carries on with the same changes.
+function lib.load(id)
   local rec = C.REC[id]
-  if rec == false then return false end
-  if rec == nil then
-    local fields = FIELDS
-    if extra then
-      fields = { unpack(FIELDS) }
-      for _, f in ipairs(extra) do fields[#fields + 1] = f end
-    end
-    local v = redis.call('HMGET', lib.jk(id), unpack(fields))
-    if not v[1] then
-      C.REC[id] = false
-      return false
-    end
-    rec = { _id = id, _set = {}, _del = {} }
-    for x, f in ipairs(fields) do rec[f] = v[x] end
-    C.REC[id] = rec
-  elseif extra then
-    local v = redis.call('HMGET', lib.jk(id), unpack(extra))
-    for x, f in ipairs(extra) do
-      if rec[f] == nil then rec[f] = v[x] end
-    end
+  if rec ~= nil then return rec end
+  local v = redis.call('HGETALL', C.B .. 'j:' .. id)
+  local w = C.FAST[id]
+  if #v == 0 and not w then
+    C.REC[id] = false
+    return false
   end
+  rec = { _id = id }
+  for x = 1, #v, 2 do rec[v[x]] = v[x + 1] end
+  rec._ev = lib.event_count(rec)
+  if w then
+    for x = 1, #w, 2 do rec[w[x]] = w[x + 1] end
+    rec._w, rec._ev, rec._new = w, w.ev or rec._ev, w.new
+    C.FAST[id] = nil
+    C.DIRTY[#C.DIRTY + 1] = rec
+    rec._dirty = true
+  end
+  C.REC[id] = rec
   return rec
 end
 
-function lib.put(rec, field, value)
-  rec[field] = value
-  rec._set[field] = value
-  rec._del[field] = nil
+-- The hot paths (a claim handing out a plain job, a settle completing one, an enqueue) read
+-- only the fields they decide on and build the job's changes as one HSET argument list `w`
+-- (with `w.ev` its event count after them): no record table, which costs Lua more than the
+-- commands themselves. Whether the job was touched already: then the general path decides.
+function lib.touched(id) return C.REC[id] ~= nil or C.FAST[id] ~= nil end
+function lib.fast(id, w)
+  C.FAST[id] = w
+  local list = C.FASTLIST
+  list[#list + 1] = id
+end
+
+local function dirty(rec)
   if not rec._dirty then
     rec._dirty = true
-    C.DIRTY[#C.DIRTY + 1] = rec
+    local list = C.DIRTY
+    list[#list + 1] = rec
   end
+end
+lib.dirty = dirty
+
+-- Changes a field. The changes of a record are kept as the HSET arguments commit sends (a field
+-- changed twice is sent twice; the last wins); a removal after them goes out as an HDEL.
+-- `k` marks a job that is not plain — it has or had children, a key, meta, stored events — so
+-- the hot paths, which read `k` among few fields, know to leave it to the general path, and a
+-- plain root leaves retention without a read.
+function lib.put(rec, field, value)
+  rec[field] = value
+  local w = rec._w
+  if not w then
+    w = {}
+    rec._w = w
+  end
+  w[#w + 1] = field
+  w[#w + 1] = value
+  if MARKS[field] and not rec.k then
+    rec.k = '1'
+    w[#w + 1] = 'k'
+    w[#w + 1] = '1'
+  end
+  local del = rec._del
+  if del then del[field] = nil end
+  dirty(rec)
+end
+
+-- Removes a field (back to its default).
+function lib.unset(rec, field)
+  rec[field] = nil
+  local del = rec._del
+  if not del then
+    del = {}
+    rec._del = del
+  end
+  del[field] = true
+  dirty(rec)
 end
 
 -- Status counts change in many places per call; they are summed here and written once.
@@ -103,16 +192,17 @@ function lib.count(status, d) C.DELTA[status] = (C.DELTA[status] or 0) + d end
 
 function lib.current(status)
   if not C.BASE then
-    local v = redis.call('HMGET', C.B .. 'counts', 'queued', 'delayed')
-    C.BASE = { queued = tonumber(v[1] or 0), delayed = tonumber(v[2] or 0) }
+    local v = lib.read('HMGET', C.COUNTS, 'queued', 'delayed', 'seq')
+    C.BASE = { queued = lib.int(v[1]), delayed = lib.int(v[2]), seq = lib.int(v[3]) }
   end
   return C.BASE[status] + (C.DELTA[status] or 0)
 end
 
+-- The next ready-order seq, as a string.
 function lib.next_seq()
-  if not C.SEQ then C.SEQ = tonumber(redis.call('HGET', C.B .. 'counts', 'seq') or 0) end
+  if not C.SEQ then C.SEQ = lib.current('seq') end
   C.SEQ = C.SEQ + 1
-  return C.SEQ
+  return string.format('%d', C.SEQ)
 end
 
 function lib.move(rec, to)
@@ -121,6 +211,28 @@ function lib.move(rec, to)
   lib.put(rec, 's', to)
 end
 
+-- Planned writes, by key: appended to a list (or pushed back at its head), removed from its
+-- head, added to or removed from a sorted set, set or deleted in a hash, added to a set.
+local function plan(tbl, key)
+  local list = tbl[key]
+  if not list then
+    list = {}
+    tbl[key] = list
+  end
+  return list
+end
+function lib.list_add(key, value) local l = plan(C.LIST_ADD, key); l[#l + 1] = value end
+function lib.list_back(key, value) local l = plan(C.LIST_BACK, key); l[#l + 1] = value end
+function lib.list_pop(key, count) C.LIST_POP[key] = (C.LIST_POP[key] or 0) + count end
+function lib.zset_add(key, score, member) local l = plan(C.ZSET_ADD, key); l[#l + 1] = score; l[#l + 1] = member end
+function lib.zset_rem(key, member) local l = plan(C.ZSET_REM, key); l[#l + 1] = member end
+-- Hash fields to set (a value) or delete (false); the last plan for a field wins.
+function lib.hash_set(key, field, value) plan(C.HASH, key)[field] = value end
+function lib.hash_del(key, field) plan(C.HASH, key)[field] = false end
+function lib.set_add(key, member) local l = plan(C.SET_ADD, key); l[#l + 1] = member end
+function lib.drop_key(key) C.DROP[#C.DROP + 1] = key end
+function lib.string_set(key, value, px) C.STRING_SET[key] = { value, px } end
+
 -- With `noeviction`, a full Redis refuses writes. New work is refused before its function starts
 -- (so a batch is never half added, and submitters learn at once); everything that moves accepted
 -- work along may still write, because settling jobs is what lets retention free memory again —
@@ -128,7 +240,14 @@ end
 lib.REFUSE_WHEN_FULL = {}
 lib.RUN_WHEN_FULL = { 'allow-oom' }
 
--- Function names are global on a server, so each carries the library's (versioned) name.
+-- Function names are global on a server, so each carries the library's (versioned) name. An
+-- argument check that fails raises before anything was written.
 function lib.register(name, callback, flags)
   redis.register_function({ function_name = lib.name .. '_' .. name, callback = callback, flags = flags })
+end
+
+-- Refuses a call whose arguments are not what the function's header says (before any write).
+-- `item` numbers the batch entry at fault; the message is built only on failure.
+function lib.check(ok, what, item)
+  if not ok then error({ err = 'ERR bad arguments: ' .. (item and ('entry ' .. item .. ': ') or '') .. what }) end
 end

@@ -19,53 +19,52 @@
 --   Returns 1, or 0 when the lease is not held.
 local lib = ...
 local C = lib.C
-local put, emit, held, num = lib.put, lib.emit, lib.held, lib.num
+local put, held, present = lib.put, lib.held, lib.present
 
 lib.register('renew', function(keys, args)
   lib.begin(keys, args)
-  local la = num(C.NOW + tonumber(args[6]))
+  local lease = tonumber(args[6])
+  lib.check(lease and lease > 0 and (#args - 6) % 2 == 0, 'leaseMs, (id, token) pairs')
+  for j = 1, (#args - 6) / 2 do lib.check(tonumber(args[6 + j * 2]), 'a token') end
+  local la = lib.num(C.NOW + lease)
   local out = {}
   for j = 1, (#args - 6) / 2 do
     local id = args[5 + j * 2]
     local rec = held(id, args[6 + j * 2])
     if rec and tonumber(rec.la) > C.NOW then
       put(rec, 'la', la)
-      C.LEASE_ADD[#C.LEASE_ADD + 1] = la
-      C.LEASE_ADD[#C.LEASE_ADD + 1] = id
-      out[j] = lib.present(rec.cr) and rec.cr or 1
+      lib.zset_add(C.LEASES, la, id)
+      out[j] = present(rec.cr) and rec.cr or 1
     else
       out[j] = 0
     end
   end
-  lib.commit(false)
+  lib.commit()
   return out
 end, lib.RUN_WHEN_FULL)
 
 lib.register('set_waiting', function(keys, args)
   lib.begin(keys, args)
+  lib.check(args[6] and tonumber(args[7]) and (args[8] == '1' or args[8] == '0'), 'id, token, waiting')
   local rec = held(args[6], args[7])
   if not rec then return 0 end
   local target = args[8] == '1' and 'waitingChildren' or 'running'
   if rec.s ~= target then
     lib.move(rec, target)
-    if target == 'waitingChildren' then emit(rec, 'job.waiting', target)
-    else emit(rec, 'job.started', target, ',"attempt":' .. rec.a) end
+    if target == 'waitingChildren' then lib.emit(rec, 'w')
+    else lib.emit(rec, 's', rec.a) end
   end
-  lib.commit(false)
+  lib.commit()
   return 1
 end, lib.RUN_WHEN_FULL)
 
 lib.register('progress', function(keys, args)
   lib.begin(keys, args)
+  lib.check(args[6] and tonumber(args[7]) and args[8], 'id, token, progress')
   local rec = held(args[6], args[7])
   if not rec then return 0 end
-  if args[8] == '' then
-    put(rec, 'pg', '')
-    emit(rec, 'job.progress', rec.s)
-  else
-    put(rec, 'pg', args[8])
-    emit(rec, 'job.progress', rec.s, ',"progress":' .. args[8])
-  end
-  lib.commit(false)
+  put(rec, 'pg', args[8])
+  lib.emit(rec, rec.s == 'running' and 'p' or 'P', args[8])
+  lib.commit()
   return 1
 end, lib.RUN_WHEN_FULL)

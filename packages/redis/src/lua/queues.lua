@@ -1,31 +1,48 @@
--- Ready queues: one sorted set per job name, score -priority, member seq..id, so equal
--- priorities come out in the order they were queued. Additions of a call are collected and
--- written with one ZADD per name.
+-- Ready queues, per job name. Priority 0, the usual case, is a list of "<seq>:<id>" in the order
+-- jobs became ready (a list entry is a few bytes; a sorted-set entry is ~80). Other priorities
+-- are a sorted set, score -priority, member the seq (16 digits) and the id, so equal priorities
+-- come out in the order they were queued. The seq, one counter per store, orders jobs across
+-- names. A list entry is not removed when its job leaves the queue early (cancelled): the claim
+-- that reaches it sees the job is no longer queued and drops it.
 local lib = ...
 local C = lib.C
 
-function lib.qkey(name) return C.B .. 'q:' .. name end
-
-function lib.qmember(rec) return string.format('%016d', tonumber(rec.sq)) .. rec._id end
+function lib.lkey(name)
+  local key = C.QKEYS[name]
+  if not key then
+    key = C.B .. 'q:' .. name
+    C.QKEYS[name] = key
+  end
+  return key
+end
+function lib.zkey(name) return C.B .. 'p:' .. name end
+function lib.zmember(seq, id) return string.format('%016d', seq) .. id end
 
 function lib.push_ready(rec)
-  lib.put(rec, 'sq', lib.next_seq())
-  local list = C.QADD[rec.n]
-  if not list then
-    list = {}
-    C.QADD[rec.n] = list
+  local seq = lib.next_seq()
+  local prio = lib.int(rec.p)
+  if prio == 0 then
+    lib.list_add(lib.lkey(rec.n), seq .. ':' .. rec._id)
+  else
+    lib.put(rec, 'sq', seq)
+    lib.zset_add(lib.zkey(rec.n), -prio, lib.zmember(seq, rec._id))
   end
-  list[#list + 1] = -tonumber(rec.p)
-  list[#list + 1] = lib.qmember(rec)
   C.AVAIL = true
 end
 
-function lib.flush_queues()
-  for name, list in pairs(C.QADD) do lib.bulk('ZADD', lib.qkey(name), list) end
-  C.QADD = {}
+-- The same for a job created in this call without a record: `w` its HSET arguments.
+function lib.push_entry(name, id, prio, w)
+  local seq = lib.next_seq()
+  if prio == '0' or prio == '' then
+    lib.list_add(lib.lkey(name), seq .. ':' .. id)
+  else
+    w[#w + 1] = 'sq'
+    w[#w + 1] = seq
+    lib.zset_add(lib.zkey(name), -tonumber(prio), lib.zmember(seq, id))
+  end
+  C.AVAIL = true
 end
 
 function lib.unqueue(rec)
-  lib.flush_queues()
-  redis.call('ZREM', lib.qkey(rec.n), lib.qmember(rec))
+  if lib.int(rec.p) ~= 0 then lib.zset_rem(lib.zkey(rec.n), lib.zmember(tonumber(rec.sq), rec._id)) end
 end

@@ -14,6 +14,11 @@
 --   ARGV[4]    n, a count of fields   ARGV[5…n+4] the fields
 --   Returns {ids, values}: the children's ids from `offset` in spawn order, and per child the
 --   values of the fields.
+--
+-- events
+--   KEYS[1]    the store's key prefix
+--   ARGV[1]    the job's id
+--   Returns {job, events}: the job's hash and its stored events' hash, each as HGETALL gives it.
 local lib = ...
 local READ_ONLY = { 'no-writes' }
 
@@ -26,6 +31,10 @@ end
 lib.register('get_many', function(keys, args)
   local n = tonumber(args[1])
   return records(keys[1], { unpack(args, n + 2) }, { unpack(args, 2, n + 1) })
+end, READ_ONLY)
+
+lib.register('events', function(keys, args)
+  return { redis.call('HGETALL', keys[1] .. 'j:' .. args[1]), redis.call('HGETALL', keys[1] .. 'ev:' .. args[1]) }
 end, READ_ONLY)
 
 lib.register('children', function(keys, args)

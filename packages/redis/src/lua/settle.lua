@@ -3,66 +3,83 @@
 --   ARGV[6…]   per settlement, 5 fields: id, token, outcome ('completed' | 'failed' |
 --              'cancelled' | 'retry' | 'released'), payload (output or error JSON, '' for none),
 --              runAt ('' unless retry)
---   Returns per settlement 1 (ok) or 0 (stale: not the job's current attempt).
+--   Returns {outcomes, pending}: per settlement 1 (ok) or 0 (stale: not the job's current
+--   attempt); pending, the cascade items left for later calls.
 local lib = ...
 local C = lib.C
-local jk, present, held_status = lib.jk, lib.present, lib.held_status
+local present = lib.present
 
 local W = 5
 local CANCELLED = '{"code":"JOB_CANCELLED","message":"The job was cancelled."}'
+local OUTCOMES = { completed = true, failed = true, cancelled = true, retry = true, released = true }
 
--- The usual case, a completed attempt of a job not otherwise touched in this call: one read,
--- one write. Returns nil when the general path must decide.
+-- The usual case, a plain job (see `k`, context.lua) completing: what `finish` does for it, from
+-- the few fields that decide, its changes in one table and no record. Returns 1 (ok), 0 (stale)
+-- or nil (the general path decides).
 local function complete_fast(id, token, output)
-  if C.REC[id] ~= nil then return nil end
-  local f = redis.call('HMGET', jk(id), 't', 's', 'n', 'pa', 'r', 'es', 'ow', 'pc')
-  if not f[1] or tonumber(f[1]) ~= tonumber(token) or not held_status(f[2]) or not present(f[7]) then return 0 end
-  -- A parent with children still running settles later, bottom-up: the general path.
-  if tonumber(f[8]) > 0 then return nil end
-  local seq = tonumber(f[6]) + 1
-  local ev = lib.event_json(id, f[3], f[4], f[5], seq, 'job.completed', 'completed', output ~= '' and (',"output":' .. output) or '')
-  redis.call('HSET', jk(id), 's', 'completed', 'fa', C.NOW_S, 'o', output, 'e', '', 'ow', '', 'es', seq, 'v' .. seq, ev)
-  if seq > C.EVN then redis.call('HDEL', jk(id), 'v' .. (seq - C.EVN)) end
-  lib.count(f[2], -1)
+  if lib.touched(id) or C.EVN < 3 then return nil end
+  local v = redis.call('HMGET', C.B .. 'j:' .. id, 't', 's', 'ow', 'k', 'pa', 'n', 'r', 'of')
+  if v[1] ~= token or not lib.held_status(v[2]) or not present(v[3]) then return 0 end
+  -- Not plain, or a parent still waiting for children (a plain job has none).
+  if v[4] or v[2] ~= 'running' then return nil end
+  local w = { 's', 'completed', 'fa', C.NOW_S, 'ow', '' }
+  if output ~= '' then w[7], w[8] = 'o', output end
+  w.ev = 3
+  lib.fast(id, w)
+  lib.count('running', -1)
   lib.count('completed', 1)
-  C.LEASE_DEL[#C.LEASE_DEL + 1] = id
-  if present(f[4]) then lib.child_settled({ _id = id, pa = f[4], s = 'completed', n = f[3] })
-  else C.ROOTS[#C.ROOTS + 1] = id end
+  lib.zset_rem(C.LEASES, id)
+  local pa = v[5]
+  -- Its end is implied (events.lua): published, not stored.
+  lib.signal('e\tc\t' .. id .. '\t3\t' .. v[6] .. '\t' .. (pa or '') .. '\t' .. (v[7] or '') .. '\t' .. output .. '\t\t')
+  if pa then
+    lib.work('s', id, nil, nil, { _id = id, s = 'completed', pa = pa, n = v[6], of = v[8] })
+  else
+    lib.list_add(C.ROOTS, 'c:' .. C.NOW_S .. ':' .. id)
+  end
   return 1
 end
 
 lib.register('settle', function(keys, args)
   lib.begin(keys, args)
+  local n = (#args - 5) / W
+  lib.check(n == math.floor(n), '5 fields per settlement')
+  for j = 1, n do
+    local o = 5 + (j - 1) * W
+    lib.check(args[o + 1] ~= '' and tonumber(args[o + 2]) and OUTCOMES[args[o + 3]], 'id, token, outcome', j)
+    lib.check(args[o + 3] ~= 'retry' or tonumber(args[o + 5]), 'runAt', j)
+  end
   local out = {}
-  for j = 1, (#args - 5) / W do
+  for j = 1, n do
     local o = 5 + (j - 1) * W
     local outcome, payload = args[o + 3], args[o + 4]
     local fast = outcome == 'completed' and complete_fast(args[o + 1], args[o + 2], payload)
+    local rec = not fast and lib.held(args[o + 1], args[o + 2])
     if fast then
       out[j] = fast
+    elseif not rec then
+      out[j] = 0
     else
-      local rec = lib.held(args[o + 1], args[o + 2])
-      if not rec then
-        out[j] = 0
+      local cancel_reason = present(rec.cr) and rec.cr
+      if outcome == 'completed' then
+        lib.finish(rec, 'completed', payload ~= '' and payload or nil, nil)
+      elseif outcome == 'retry' and not cancel_reason then
+        lib.zset_rem(C.LEASES, rec._id)
+        lib.put(rec, 'ow', '')
+        lib.put(rec, 'e', payload)
+        lib.requeue(rec, tonumber(args[o + 5]), payload)
+      elseif outcome == 'released' and not cancel_reason then
+        lib.release(rec)
+      elseif outcome == 'failed' then
+        lib.finish(rec, 'failed', nil, payload)
       else
-        local cancel_reason = rec.cr
-        C.LEASE_DEL[#C.LEASE_DEL + 1] = rec._id
-        if outcome == 'completed' then
-          lib.finish(rec, 'completed', payload ~= '' and payload or nil, nil)
-        elseif outcome == 'retry' and not present(cancel_reason) then
-          lib.put(rec, 'e', payload)
-          lib.requeue(rec, tonumber(args[o + 5]), payload)
-        elseif outcome == 'released' and not present(cancel_reason) then
-          lib.release(rec)
-        elseif outcome == 'failed' then
-          lib.finish(rec, 'failed', nil, payload)
-        else
-          lib.finish(rec, 'cancelled', nil, (outcome == 'cancelled' and payload) or cancel_reason or CANCELLED)
-        end
-        out[j] = 1
+        lib.finish(rec, 'cancelled', nil, (outcome == 'cancelled' and payload) or cancel_reason or CANCELLED)
       end
+      out[j] = 1
     end
   end
-  lib.commit(true)
-  return out
+  lib.run_work()
+  lib.trim_retention()
+  lib.run_work()
+  return { out, lib.commit() }
 end, lib.RUN_WHEN_FULL)

@@ -9,12 +9,13 @@ await describeWithRedis('function claim', () => {
     const h = await harness();
     await h.call('enqueue', 10, '0', ...h.newJob('a'), ...h.newJob('b', { priority: 5, input: '{"v":1}' }), ...h.newJob('c', { name: 'other' }));
     // owner, max, leaseMs, all names (-1), no capacity entries
-    const [jobs, next] = (await h.call('claim', 'node-1', 2, 1_000, -1, 0)) as [unknown[][], string];
+    const [jobs, next, pending] = (await h.call('claim', 'node-1', 2, 1_000, -1, 0)) as [unknown[][], string, number];
     expect(jobs.map((j) => j.slice(0, 5))).toEqual([
       ['b', 1, 'n', '{"v":1}', 1],
       ['a', 1, 'n', '{}', 1],
     ]);
     expect(next).toBe('');
+    expect(pending).toBe(0);
     expect(await h.job('b')).toMatchObject({ s: 'running', a: '1', t: '1', ow: 'node-1', la: String(T0 + 1_000), sa: String(T0) });
     expect(await h.client.zrange(h.key('leases'), 0, -1)).toEqual(expect.arrayContaining(['a', 'b']));
     expect(await h.counts()).toMatchObject({ queued: '1', running: '2' });
@@ -44,5 +45,15 @@ await describeWithRedis('function claim', () => {
     const [jobs] = (await h.call('claim', 'node-2', 1, 1_000, -1, 0)) as [unknown[][]];
     expect(jobs.map((j) => j.slice(0, 2))).toEqual([['a', 2]]);
     expect(await h.job('a')).toMatchObject({ ow: 'node-2', st: '1', a: '2' });
+  });
+
+  it('skips queue entries of jobs that left the queue early, and merges names by age', async () => {
+    const h = await harness();
+    await h.call('enqueue', 10, '0', ...h.newJob('a', { name: 'x' }), ...h.newJob('b', { name: 'y' }), ...h.newJob('c', { name: 'x' }));
+    await h.call('cancel', 'a', '{"code":"JOB_CANCELLED","message":"stop"}');
+    expect(await h.client.lrange(h.key('q:x'), 0, -1)).toEqual(['1:a', '3:c']);
+    const [jobs] = (await h.call('claim', 'node-1', 10, 1_000, 2, 'x', 'y', 0)) as [unknown[][]];
+    expect(jobs.map((j) => j[0])).toEqual(['b', 'c']);
+    expect(await h.client.exists(h.key('q:x'), h.key('q:y'))).toBe(0);
   });
 });

@@ -5,17 +5,27 @@ import { T0, useFunctionHarness } from './function-harness.js';
 await describeWithRedis('function enqueue', () => {
   const harness = useFunctionHarness();
 
-  it('writes each job as one hash, queues it by name and counts it', async () => {
+  it('writes each job as one hash of its non-default fields, queues it by name and priority, and counts it', async () => {
     const h = await harness();
     const reply = await h.call('enqueue', 10, '0', ...h.newJob('a', { input: '{"x":1}', priority: 2 }), ...h.newJob('b', { name: 'm' }));
     expect(reply).toEqual([
       [1, 'queued'],
       [1, 'queued'],
     ]);
-    expect(await h.job('a')).toMatchObject({ n: 'n', s: 'queued', i: '{"x":1}', p: '2', ca: String(T0), r: 'a' });
-    expect(await h.client.zrange(h.key('q:n'), 0, -1, 'WITHSCORES')).toEqual(['0000000000000001a', '-2']);
-    expect(await h.client.zrange(h.key('q:m'), 0, -1)).toEqual(['0000000000000002b']);
-    expect(await h.counts()).toMatchObject({ queued: '2' });
+    expect(await h.job('a')).toEqual({ n: 'n', s: 'queued', i: '{"x":1}', p: '2', ca: String(T0), sq: '1' });
+    expect(await h.job('b')).toEqual({ n: 'm', s: 'queued', i: '{}', ca: String(T0) });
+    // Priority 0 is a list of seq:id; other priorities a sorted set, score -priority.
+    expect(await h.client.zrange(h.key('p:n'), 0, -1, 'WITHSCORES')).toEqual(['0000000000000001a', '-2']);
+    expect(await h.client.lrange(h.key('q:m'), 0, -1)).toEqual(['2:b']);
+    expect(await h.counts()).toMatchObject({ queued: '2', seq: '2' });
+  });
+
+  it('answers a job sent again with the same id as found, without writing it twice', async () => {
+    const h = await harness();
+    await h.call('enqueue', 10, '0', ...h.newJob('a', { fingerprint: 'f' }));
+    expect(await h.call('enqueue', 10, '0', ...h.newJob('a', { input: '{"other":1}' }))).toEqual([[2, 'a', 'queued', 'n', 'f']]);
+    expect(await h.job('a')).toMatchObject({ i: '{}' });
+    expect(await h.client.llen(h.key('q:n'))).toBe(1);
   });
 
   it('answers QUEUE_FULL at the bound, and for the whole batch when atomic', async () => {
@@ -38,7 +48,13 @@ await describeWithRedis('function enqueue', () => {
     await h.call('enqueue', 10, '0', ...h.newJob('c1', { parent: 'p', childKey: 'x' }));
     expect(await h.call('enqueue', 10, '0', ...h.newJob('c2', { parent: 'p', childKey: 'x' }))).toEqual([[2, 'c1', 'queued', 'n', '']]);
     expect(await h.job('p')).toMatchObject({ cc: '1', pc: '1' });
+    expect(await h.job('c1')).toMatchObject({ pa: 'p', r: 'p', ck: 'x' });
     expect(await h.client.lrange(h.key('c:p'), 0, -1)).toEqual(['c1']);
+    // Keys given earlier in the same batch count too.
+    expect(await h.call('enqueue', 10, '0', ...h.newJob('d1', { idem: 'j' }), ...h.newJob('d2', { idem: 'j' }))).toEqual([
+      [1, 'queued'],
+      [2, 'd1', 'queued', 'n', ''],
+    ]);
   });
 
   it('refuses a child of an unknown parent with JOB_NOT_FOUND', async () => {

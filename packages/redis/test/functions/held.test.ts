@@ -20,7 +20,7 @@ await describeWithRedis('functions renew, set_waiting and progress', () => {
     await h.call('enqueue', 10, '0', ...h.newJob('a'), ...h.newJob('b'));
     await h.call('claim', 'node-1', 2, 1_000, -1, 0);
     const reason = '{"code":"JOB_CANCELLED","message":"stop"}';
-    expect(await h.call('cancel', 'a', reason)).toBe('cancelling');
+    expect(await h.call('cancel', 'a', reason)).toEqual(['cancelling', 0]);
     expect(await h.call('renew', 1_000, 'a', 1, 'b', 1)).toEqual([reason, 1]);
   });
 

@@ -38,21 +38,23 @@ await describeWithRedis('function settle', () => {
       err,
       '',
     );
-    expect(reply).toEqual([1, 1, 1, 0]);
+    expect(reply).toEqual([[1, 1, 1, 0], 0]);
     expect(await h.job('a')).toMatchObject({ s: 'completed', o: '{"ok":true}', fa: String(T0 + 10), ow: '' });
     expect(await h.job('b')).toMatchObject({ s: 'failed', e: err });
     expect(await h.job('c')).toMatchObject({ s: 'delayed', ra: String(T0 + 500) });
     expect(await h.client.zcard(h.key('leases'))).toBe(0);
     expect(await h.counts()).toMatchObject({ running: '0', completed: '1', failed: '1', delayed: '1' });
-    expect(await h.client.lrange(h.key('roots'), 0, -1)).toEqual(['a', 'b']);
+    // Finished roots for retention: status, finish time, id (nothing else to clean up).
+    expect(await h.client.lrange(h.key('roots'), 0, -1)).toEqual([`c:${T0 + 10}:a`, `f:${T0 + 10}:b`]);
   });
 
   it('queues a released job again at once without counting the attempt, unless its cancel was requested', async () => {
     const h = await harness();
     await running(h, 'a', 'b');
     await h.call('cancel', 'b', '{"code":"JOB_CANCELLED","message":"stop"}');
-    expect(await h.call('settle', 'a', 1, 'released', '', '', 'b', 1, 'released', '', '')).toEqual([1, 1]);
-    expect(await h.job('a')).toMatchObject({ s: 'queued', a: '0', t: '1', ow: '', st: '0' });
+    expect(await h.call('settle', 'a', 1, 'released', '', '', 'b', 1, 'released', '', '')).toEqual([[1, 1], 0]);
+    expect(await h.job('a')).toMatchObject({ s: 'queued', a: '0', t: '1', ow: '' });
+    expect(await h.job('a')).not.toHaveProperty('st');
     expect(await h.job('b')).toMatchObject({ s: 'cancelled' });
     expect(await h.counts()).toMatchObject({ queued: '1', running: '0', cancelled: '1' });
     const [jobs] = (await h.call('claim', 'node-2', 1, 1_000, -1, 0)) as [unknown[][]];
@@ -63,10 +65,10 @@ await describeWithRedis('function settle', () => {
     const h = await harness();
     await running(h, 'p');
     await h.call('enqueue', 10, '0', ...h.newJob('c', { parent: 'p' }));
-    expect(await h.call('settle', 'p', 1, 'completed', '1', '')).toEqual([1]);
+    expect(await h.call('settle', 'p', 1, 'completed', '1', '')).toEqual([[1], 0]);
     expect(await h.job('p')).toMatchObject({ s: 'waitingChildren', df: 'completed' });
     const [[child]] = (await h.call('claim', 'node-1', 1, 1_000, -1, 0)) as [unknown[][]];
-    expect(await h.call('settle', 'c', (child as unknown[])[1] as number, 'completed', '2', '')).toEqual([1]);
+    expect(await h.call('settle', 'c', (child as unknown[])[1] as number, 'completed', '2', '')).toEqual([[1], 0]);
     expect(await h.job('p')).toMatchObject({ s: 'completed', o: '1' });
   });
 });

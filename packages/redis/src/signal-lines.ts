@@ -1,0 +1,112 @@
+import type { JobEvent, SerializedError, StoreSignal } from '@scalable-api/core';
+import { decodeJson } from './json-codec.js';
+
+/**
+ * The signals channel carries compact lines, not JSON objects: building and publishing an
+ * event's JSON was a sizeable part of Redis' time per job, and every node receives every
+ * message. A message is the time of the call that published it, then one line per signal:
+ *
+ *   w                                     work available
+ *   e <code> <id> <seq> <name> <parent> <root> <a> <b> <c>   a job event (lua/events.lua)
+ *   k <id> <owner> <reason JSON>          a cancel requested for a running job
+ *   x <id> <meta JSON>                    a job left retention
+ *
+ * fields separated by tabs ('' for absent). Anything else on the channel — another program
+ * publishing there, a truncated message — is skipped line by line, never thrown: this runs in an
+ * ioredis event handler, where a throw would be an uncaught exception.
+ */
+export function parseSignalLines(message: string): StoreSignal[] {
+  const lines = message.split('\n');
+  const at = Number(lines[0]);
+  if (lines[0] === '' || !Number.isFinite(at)) return [];
+  const out: StoreSignal[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    try {
+      const signal = toSignal(lines[i]!.split('\t'), at);
+      if (signal) out.push(signal);
+    } catch {
+      // a field that is not the JSON it should be: not ours
+    }
+  }
+  return out;
+}
+
+function toSignal(f: string[], at: number): StoreSignal | undefined {
+  switch (f[0]) {
+    case 'w':
+      return { type: 'work.available' };
+    case 'e': {
+      const seq = Number(f[3]);
+      if (f.length !== 10 || !f[2] || !f[4] || !Number.isInteger(seq) || seq < 1) return undefined;
+      const event = jobEvent(f[1]!, f[2], seq, at, f[4], f[5]!, f[6]!, f[7]!, f[8]!, f[9]!);
+      return event && { type: 'job.event', event };
+    }
+    case 'k': {
+      if (f.length !== 4 || !f[1] || !f[2]) return undefined;
+      const reason = JSON.parse(f[3]!) as SerializedError;
+      if (typeof reason?.code !== 'string' || typeof reason.message !== 'string') return undefined;
+      return { type: 'job.cancel.requested', id: f[1], owner: f[2], reason };
+    }
+    case 'x': {
+      if (f.length !== 3 || !f[1]) return undefined;
+      const meta = decodeJson(f[2]) as Record<string, string> | undefined;
+      if (meta !== undefined && (typeof meta !== 'object' || meta === null)) return undefined;
+      return { type: 'job.dropped', id: f[1], meta };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A job event from its code and fields (see the header of lua/events.lua), with its keys in the
+ * order the Lua writes stored events, so a resumed reader gets the same JSON as a live one.
+ * Also rebuilds the implied events of a record (job-events.ts).
+ */
+export function jobEvent(
+  code: string,
+  id: string,
+  seq: number,
+  at: number,
+  name: string,
+  parent: string,
+  root: string,
+  a: string,
+  b: string,
+  c: string,
+): JobEvent | undefined {
+  const tail = { id, name, seq, at, parentId: parent || undefined, rootId: root || id };
+  switch (code) {
+    case 'q':
+      return { type: 'job.queued', status: 'queued', ...tail };
+    case 'd':
+      return { type: 'job.delayed', status: 'delayed', runAt: Number(a), ...tail };
+    case 's':
+      return { type: 'job.started', status: 'running', attempt: Number(a), ...tail };
+    case 'p':
+    case 'P':
+      return { type: 'job.progress', status: code === 'p' ? 'running' : 'waitingChildren', progress: decodeJson(a), ...tail };
+    case 'w':
+      return { type: 'job.waiting', status: 'waitingChildren', ...tail };
+    case 'r':
+    case 'R':
+      return {
+        type: 'job.retrying',
+        status: code === 'r' ? 'queued' : 'delayed',
+        attempt: Number(a),
+        runAt: Number(b),
+        error: JSON.parse(c) as SerializedError,
+        ...tail,
+      };
+    case 'l':
+      return { type: 'job.released', status: 'queued', ...tail };
+    case 'c':
+      return { type: 'job.completed', status: 'completed', output: decodeJson(a), ...tail };
+    case 'f':
+      return { type: 'job.failed', status: 'failed', error: JSON.parse(a) as SerializedError, ...tail };
+    case 'x':
+      return { type: 'job.cancelled', status: 'cancelled', error: JSON.parse(a) as SerializedError, ...tail };
+    default:
+      return undefined;
+  }
+}
