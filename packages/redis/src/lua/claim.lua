@@ -51,6 +51,9 @@ local function expire_leases()
         put(rec, 'ow', '')
         lib.requeue(rec, C.NOW, nil)
       end
+      -- What it set off (a parent that may settle) comes before the next lapse, as it would
+      -- have had the two happened one after the other.
+      lib.run_work()
     end
   end
   return #expired

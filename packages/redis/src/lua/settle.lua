@@ -77,8 +77,9 @@ lib.register('settle', function(keys, args)
       end
       out[j] = 1
     end
+    -- In order: what one settlement set off is done before the next is recorded.
+    lib.run_work()
   end
-  lib.run_work()
   lib.trim_retention()
   lib.run_work()
   return { out, lib.commit() }

@@ -124,7 +124,10 @@ function lib.release(rec)
   emit(rec, 'l')
   lib.zset_rem(C.LEASES, rec._id)
   move(rec, 'queued')
-  put(rec, 'a', lib.num(int(rec.a) - 1))
+  local attempt = int(rec.a) - 1
+  put(rec, 'a', lib.num(attempt))
+  -- Never started, as far as the record goes.
+  if attempt == 0 then lib.unset(rec, 'sa') end
   put(rec, 'ow', '')
   lib.push_ready(rec)
 end
