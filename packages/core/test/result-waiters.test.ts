@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defineJob } from '@scalable-api/core';
-import { gate, settle, setup } from './helpers.js';
+import { createMemoryStore, defineJob } from '@scalable-api/core';
+import { gate, lossyStore, settle, setup } from './helpers.js';
 
 describe('system.waitResult / handle.result({ signal })', () => {
   it('refuses a wait past results.maxWaiters with RESULT_WAITERS_FULL, and the job runs on', async () => {
@@ -37,5 +37,30 @@ describe('system.waitResult / handle.result({ signal })', () => {
     const handle = await system.submit(long, undefined);
     const outcome = await settle(handle.result({ signal: AbortSignal.abort(new Error('no time')) }));
     expect(outcome.ok ? null : outcome.error.message).toBe('no time');
+  });
+});
+
+describe('result waiters when the node stops', () => {
+  it('resolves a waiter whose job completed during the drain even though the completion signal never came', async () => {
+    const store = lossyStore(createMemoryStore(), (signal) => signal.type === 'job.event' && signal.event.type === 'job.completed');
+    const release = gate();
+    const slow = defineJob({ name: 'slow', run: () => release.promise.then(() => 'finished') });
+    const { system } = await setup({ jobs: [slow], workers: 1, store, reconcileMs: 60_000 });
+    const handle = await system.submit(slow, undefined);
+    const result = settle(handle.result());
+    const stopped = system.stop({ drain: true });
+    release.open();
+    await stopped;
+    expect(await result).toEqual({ ok: true, value: 'finished' });
+  });
+
+  it('rejects the waiters it can no longer answer with SHUTTING_DOWN instead of leaving them pending', async () => {
+    const never = defineJob({ name: 'never', run: () => new Promise(() => {}) });
+    const { system } = await setup({ jobs: [never], workers: 1 });
+    const handle = await system.submit(never, undefined);
+    const result = settle(handle.result());
+    await system.stop({ drain: false });
+    const outcome = await result;
+    expect(outcome.ok ? null : outcome.error.code).toBe('SHUTTING_DOWN');
   });
 });

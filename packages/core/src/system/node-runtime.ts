@@ -173,6 +173,11 @@ export class NodeRuntime implements AttemptHost {
     this.supervisor?.stop();
     this.state.actors -= 2 + this.workers;
     this.state.changed();
+    // A settlement recorded during the drain may not have reached us as a signal yet (a remote
+    // store publishes after it answers): its waiters read it from the record; the rest can no
+    // longer hear anything here and are told so rather than left pending.
+    await this.reconciler.settleWaiters();
+    this.results.close(new SystemStateError('SHUTTING_DOWN', 'This node stopped before the job settled; its result is in the store.'));
     this.unsubscribe?.();
     await this.threads?.close();
     for (const stream of this.streams) stream.end();

@@ -134,6 +134,15 @@ export class Reconciler {
     }
   }
 
+  /** One last read for result waiters before the node stops listening (`stop()`); never throws. */
+  async settleWaiters(): Promise<void> {
+    try {
+      await this.waiters();
+    } catch (error) {
+      this.node.logger.warn({ err: error }, 'reading results for waiting callers failed at shutdown');
+    }
+  }
+
   private async waiters(): Promise<void> {
     const ids = this.node.results.ids();
     if (ids.length === 0) return;

@@ -17,6 +17,7 @@ export interface WaitOptions {
 
 interface Waiter {
   settle(event: SettledJobEvent): void;
+  abandon(reason: unknown): void;
 }
 
 /**
@@ -69,6 +70,7 @@ export class ResultWaiters {
           if (event.type === 'job.completed') resolve(event.output);
           else reject(deserializeError(event.error));
         },
+        abandon: giveUp,
       };
       this.add(id, waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -89,6 +91,15 @@ export class ResultWaiters {
     const set = this.waiters.get(event.id);
     if (!set) return;
     for (const waiter of [...set]) waiter.settle(event);
+  }
+
+  /**
+   * Rejects every waiter left with `reason`: a stopped node hears no more settlements, and a
+   * promise that can never settle is a leak in the caller. Called by `stop()` after a last read
+   * of the records, so a job that settled during the drain resolves rather than rejects.
+   */
+  close(reason: unknown): void {
+    for (const set of [...this.waiters.values()]) for (const waiter of [...set]) waiter.abandon(reason);
   }
 
   private add(id: string, waiter: Waiter): void {
