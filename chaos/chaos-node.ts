@@ -7,12 +7,19 @@
  * the attempt can settle, and a kill -9 right after it cannot undo it: the ledger counts every
  * execution exactly, whatever happens to the process or to Redis.
  *
- * stdout, one line each: `READY`, `START <id> <attempt>`, `DRAINED`.
+ * stdout, one line each: `READY`, `START <id> <attempt>`, `DRAINED`, `HEALTH <health>`,
+ * `STALL <from> <to>` (epoch ms of a stall it was told to make), `ERROR <at> <message>: <reason>`
+ * (a warning or error the runtime logged with an error: a store operation that failed, with the
+ * Redis client's reason).
+ *
+ * SIGUSR2 makes the node spin for `STALL_MS` (default twice the lease): an event-loop stall
+ * (a long GC pause, a synchronous library call) that no timer, renewal or I/O can interrupt.
  */
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createJobSystem, defineJob, type JobContext } from '@scalable-api/core';
+import { createJobSystem, defineJob, silentLogger, type JobContext, type Logger } from '@scalable-api/core';
 import { createRedisStore } from '@scalable-api/redis';
+import { Redis } from 'ioredis';
 
 const env = process.env;
 const nodeId = env['NODE_ID'] ?? `node-${process.pid}`;
@@ -87,19 +94,43 @@ const fan = defineJob({
   },
 });
 
+/**
+ * The runtime's warnings and errors that carry an error, one line each, so a scenario can tell
+ * how the node learnt of a fault (a command timeout, a dropped connection) and when.
+ */
+function errorLines(): Logger {
+  const write = (obj: object, msg?: string) => {
+    const err = (obj as { err?: { message?: unknown; cause?: { message?: unknown } } }).err;
+    if (!err) return;
+    const reason = String(err.cause?.message ?? err.message ?? '').replace(/\s+/g, ' ');
+    process.stdout.write(`ERROR ${Date.now()} ${msg ?? ''}: ${reason}\n`);
+  };
+  const logger: Logger = { ...silentLogger, warn: write, error: write, child: () => logger };
+  return logger;
+}
+
+const url = env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const commandTimeout = Number(env['COMMAND_TIMEOUT_MS'] ?? 0);
+// A command timeout is a client setting (ioredis has none by default: a command on a connection
+// that silently stopped delivering waits forever), so the node brings its own client for it.
+const client = commandTimeout > 0 ? new Redis(url, { maxRetriesPerRequest: 3, commandTimeout }) : undefined;
+client?.on('error', () => {});
 const store = createRedisStore({
-  url: env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+  ...(client ? { client } : { url }),
   prefix: env['REDIS_PREFIX'] ?? 'chaos',
   sweepMs: Number(env['SWEEP_MS'] ?? 100),
   maxStalls: Number(env['MAX_STALLS'] ?? 3),
 });
+const leaseMs = Number(env['LEASE_MS'] ?? 1_000);
 const system = createJobSystem({
   jobs: [work, hog, poison, fan],
   workers: Number(env['WORKERS'] ?? 8),
   store,
   nodeId,
-  leaseMs: Number(env['LEASE_MS'] ?? 1_000),
+  leaseMs,
   queue: { limit: 1_000_000 },
+  logger: errorLines(),
+  ...(env['RECONCILE_MS'] ? { reconcileMs: Number(env['RECONCILE_MS']) } : {}),
 });
 await system.start();
 process.stdout.write('READY\n');
@@ -113,12 +144,22 @@ setInterval(() => {
   process.stdout.write(`HEALTH ${health}\n`);
 }, 100).unref();
 
+process.on('SIGUSR2', () => {
+  const from = Date.now();
+  const until = from + Number(env['STALL_MS'] ?? 2 * leaseMs);
+  while (Date.now() < until) {
+    // spin: the stall under test
+  }
+  process.stdout.write(`STALL ${from} ${Date.now()}\n`);
+});
+
 // A graceful stop as an orchestrator does it: stop claiming, let running jobs finish within the
 // grace period, hand back whatever is still running after it, close.
 process.once('SIGTERM', () => {
   void system.stop({ drain: true, timeoutMs: Number(env['GRACE_MS'] ?? 5_000) }).then(async () => {
     process.stdout.write('DRAINED\n');
     await store.close();
+    client?.disconnect();
     process.exit(0);
   });
 });

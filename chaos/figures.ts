@@ -24,3 +24,9 @@ export function ms(value: number): string {
   if (Number.isNaN(value)) return '–';
   return value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${Math.round(value)} ms`;
 }
+
+/** `p50 … p99 … max …` of `values`, for a report line. */
+export function spread(values: readonly number[]): string {
+  if (values.length === 0) return 'none';
+  return `p50 ${ms(quantile(values, 0.5))}, p99 ${ms(quantile(values, 0.99))}, max ${ms(quantile(values, 1))} (${values.length})`;
+}

@@ -15,6 +15,8 @@ export interface PrivateRedis {
   restart(): Promise<void>;
   /** INFO memory's used_memory, in bytes. */
   usedMemory(): Promise<number>;
+  /** A new connection for the harness's own commands (CLIENT KILL, SLOWLOG, CONFIG); the caller disconnects it. */
+  admin(): Redis;
   stop(): Promise<void>;
 }
 
@@ -36,7 +38,11 @@ export async function startPrivateRedis(group: ProcessGroup, settings: string[] 
     await waitForPing(port);
   };
   await launch();
-  const admin = () => new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const admin = () => {
+    const client = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => {});
+    return client;
+  };
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -46,6 +52,7 @@ export async function startPrivateRedis(group: ProcessGroup, settings: string[] 
       await proc?.exited;
     },
     restart: launch,
+    admin,
     async usedMemory() {
       const client = admin();
       try {

@@ -6,6 +6,8 @@
  *   CHAOS_RUNS            repetitions of each scenario (default 3)
  *   CHAOS_OVERLOAD_S      seconds of 10x overload (default 60)
  *   CHAOS_SLOWLORIS_S     seconds of slowloris (default 40)
+ *   CHAOS_SUBSCRIBER_KILL_S  seconds of killed subscriber connections (default 60)
+ *   CHAOS_STALL_S         seconds of load with an event-loop stall every 10 s (default 60)
  *   CHAOS_VERBOSE=1       the nodes' stderr on this terminal
  */
 import { cpus, loadavg } from 'node:os';
@@ -24,6 +26,8 @@ import { pauseNodeScenario } from './scenarios/pause-node.js';
 import { poisonJobScenario } from './scenarios/poison-job.js';
 import { redisRestartScenario } from './scenarios/redis-restart.js';
 import { sigtermNodeScenario } from './scenarios/sigterm-node.js';
+import { subscriberKillScenario } from './scenarios/subscriber-kill.js';
+import { eventLoopStallScenario } from './scenarios/event-loop-stall.js';
 
 const runs = Number(process.env['CHAOS_RUNS'] ?? 3);
 
@@ -42,6 +46,8 @@ const scenarios: Record<string, Scenario> = {
   overload: (group, redisUrl) => overloadScenario({ group, redisUrl, seconds: Number(process.env['CHAOS_OVERLOAD_S'] ?? 60) }),
   slowloris: (group) => slowlorisScenario({ group, seconds: Number(process.env['CHAOS_SLOWLORIS_S'] ?? 40) }),
   idempotency: (group) => idempotencyStormScenario({ group, runs }),
+  'subscriber-kill': (group) => subscriberKillScenario({ group, seconds: Number(process.env['CHAOS_SUBSCRIBER_KILL_S'] ?? 60) }),
+  stall: (group) => eventLoopStallScenario({ group, seconds: Number(process.env['CHAOS_STALL_S'] ?? 60) }),
 };
 
 const wanted = process.argv.slice(2);
