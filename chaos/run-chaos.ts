@@ -7,6 +7,7 @@
  *   CHAOS_OVERLOAD_S      seconds of 10x overload (default 60)
  *   CHAOS_SLOWLORIS_S     seconds of slowloris (default 40)
  *   CHAOS_SUBSCRIBER_KILL_S  seconds of killed subscriber connections (default 60)
+ *   CHAOS_TREE_SIZE       depth of the deep chains and width of the wide trees (default 100,000)
  *   CHAOS_STALL_S         seconds of load with an event-loop stall every 10 s (default 60)
  *   CHAOS_VERBOSE=1       the nodes' stderr on this terminal
  */
@@ -28,6 +29,8 @@ import { redisRestartScenario } from './scenarios/redis-restart.js';
 import { sigtermNodeScenario } from './scenarios/sigterm-node.js';
 import { subscriberKillScenario } from './scenarios/subscriber-kill.js';
 import { eventLoopStallScenario } from './scenarios/event-loop-stall.js';
+import { blackholePartitionScenario } from './scenarios/blackhole-partition.js';
+import { deepTreesScenario } from './scenarios/deep-trees.js';
 
 const runs = Number(process.env['CHAOS_RUNS'] ?? 3);
 
@@ -47,6 +50,8 @@ const scenarios: Record<string, Scenario> = {
   slowloris: (group) => slowlorisScenario({ group, seconds: Number(process.env['CHAOS_SLOWLORIS_S'] ?? 40) }),
   idempotency: (group) => idempotencyStormScenario({ group, runs }),
   'subscriber-kill': (group) => subscriberKillScenario({ group, seconds: Number(process.env['CHAOS_SUBSCRIBER_KILL_S'] ?? 60) }),
+  blackhole: (group) => blackholePartitionScenario({ group, runs }),
+  'deep-trees': (group) => deepTreesScenario({ group, size: Number(process.env['CHAOS_TREE_SIZE'] ?? 100_000) }),
   stall: (group) => eventLoopStallScenario({ group, seconds: Number(process.env['CHAOS_STALL_S'] ?? 60) }),
 };
 
@@ -85,7 +90,7 @@ try {
           recovery: [],
           recoveryMeans: '',
           notes: [],
-          violations: [String((error as Error).stack ?? error)],
+          violations: [describeError(error)],
         };
       }
       reports.push(report);
@@ -116,4 +121,11 @@ function printReport(r: ScenarioReport, tookMs: number): void {
   );
   for (const note of r.notes) console.log(`  - ${note}`);
   for (const violation of r.violations) console.log(`  !! ${violation}`);
+}
+
+/** The stack, and the cause's message: store errors keep Redis' own text only as the cause. */
+function describeError(error: unknown): string {
+  const text = String((error as Error).stack ?? error);
+  const cause = (error as { cause?: unknown }).cause;
+  return cause === undefined ? text : `${text}\n  caused by: ${String((cause as Error).message ?? cause)}`;
 }

@@ -1,6 +1,5 @@
 import { ChaosCluster } from '../chaos-cluster.js';
 import { spread } from '../figures.js';
-import { readLedger } from '../ledger.js';
 import { startPrivateRedis } from '../private-redis.js';
 import { sleep, type ProcessGroup } from '../process-group.js';
 import { auditSettlements } from '../settlement-audit.js';
@@ -80,7 +79,6 @@ export async function eventLoopStallScenario(options: EventLoopStallOptions): Pr
     if (quarantined.length > 0) report.violations.push(`${quarantined.length} healthy jobs quarantined (JOB_QUARANTINED), e.g. ${quarantined[0]}`);
     // Fencing: the result kept is the newest attempt's, and each job settled once.
     const records = await cluster.records(all);
-    const ledger = readLedger(cluster.ledgerDir);
     let staleKept = 0;
     let reran = 0;
     let sameNodeReclaims = 0;
