@@ -15,6 +15,8 @@ export interface PrivateRedis {
   restart(): Promise<void>;
   /** INFO memory's used_memory, in bytes. */
   usedMemory(): Promise<number>;
+  /** What the server wrote on stdout since its last (re)start: its log. */
+  log(): readonly string[];
   /** A new connection for the harness's own commands (CLIENT KILL, SLOWLOG, CONFIG); the caller disconnects it. */
   admin(): Redis;
   stop(): Promise<void>;
@@ -53,6 +55,7 @@ export async function startPrivateRedis(group: ProcessGroup, settings: string[] 
     },
     restart: launch,
     admin,
+    log: () => proc?.lines ?? [],
     async usedMemory() {
       const client = admin();
       try {

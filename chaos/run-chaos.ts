@@ -7,6 +7,7 @@
  *   CHAOS_OVERLOAD_S      seconds of 10x overload (default 60)
  *   CHAOS_SLOWLORIS_S     seconds of slowloris (default 40)
  *   CHAOS_SUBSCRIBER_KILL_S  seconds of killed subscriber connections (default 60)
+ *   CHAOS_SSE_S           seconds of SSE-heavy load with Redis dropping slow subscribers (default 30)
  *   CHAOS_TREE_SIZE       depth of the deep chains and width of the wide trees (default 100,000)
  *   CHAOS_STALL_S         seconds of load with an event-loop stall every 10 s (default 60)
  *   CHAOS_VERBOSE=1       the nodes' stderr on this terminal
@@ -31,6 +32,7 @@ import { subscriberKillScenario } from './scenarios/subscriber-kill.js';
 import { eventLoopStallScenario } from './scenarios/event-loop-stall.js';
 import { blackholePartitionScenario } from './scenarios/blackhole-partition.js';
 import { deepTreesScenario } from './scenarios/deep-trees.js';
+import { pubsubOverflowScenario } from './scenarios/pubsub-overflow-sse.js';
 
 const runs = Number(process.env['CHAOS_RUNS'] ?? 3);
 
@@ -51,6 +53,7 @@ const scenarios: Record<string, Scenario> = {
   idempotency: (group) => idempotencyStormScenario({ group, runs }),
   'subscriber-kill': (group) => subscriberKillScenario({ group, seconds: Number(process.env['CHAOS_SUBSCRIBER_KILL_S'] ?? 60) }),
   blackhole: (group) => blackholePartitionScenario({ group, runs }),
+  'sse-overflow': (group) => pubsubOverflowScenario({ group, seconds: Number(process.env['CHAOS_SSE_S'] ?? 30) }),
   'deep-trees': (group) => deepTreesScenario({ group, size: Number(process.env['CHAOS_TREE_SIZE'] ?? 100_000) }),
   stall: (group) => eventLoopStallScenario({ group, seconds: Number(process.env['CHAOS_STALL_S'] ?? 60) }),
 };
