@@ -114,7 +114,9 @@ function once(url: string, lastId: string, agent: Agent, timeoutMs: number, onEv
       res.on('error', () => resolve(answer));
       res.on('close', () => resolve(answer));
     });
-    req.setTimeout(Math.max(1, timeoutMs), () => req.destroy(new Error('timeout')));
+    // A hard deadline, not an idle timeout: heartbeats keep a stream that never ends busy.
+    const deadline = setTimeout(() => req.destroy(new Error('timeout')), Math.max(1, timeoutMs));
+    req.on('close', () => clearTimeout(deadline));
     req.on('error', () => resolve(answer));
     req.end();
   });

@@ -28,11 +28,11 @@ export async function eventLoopStallScenario(options: EventLoopStallOptions): Pr
   const stallMs = 2 * leaseMs;
   const report = emptyReport(
     'event-loop stall of 2 × leaseMs every 10 s',
-    `one of 3 nodes (8 workers each) spins ${stallMs} ms every ${everyMs / 1_000} s for ${seconds} s, then once more with the other two frozen (leaseMs ${leaseMs}, maxStalls 3); 16 jobs/s of 0.3–1.5 s and 2 trees/s of 4 (8 and 1 alone)`,
+    `one of 3 nodes (12 workers each) spins ${stallMs} ms every ${everyMs / 1_000} s for ${seconds} s, then once more with the other two frozen (leaseMs ${leaseMs}, maxStalls 3); 10 jobs/s of 0.5–4 s and 1.25 trees/s of 4 (4 and 0.5 alone)`,
     'stall start → each job it held running again',
   );
   const redis = await startPrivateRedis(group);
-  const cluster = new ChaosCluster(group, redis.url, { LEASE_MS: String(leaseMs), WORKERS: '8', STALL_MS: String(stallMs) });
+  const cluster = new ChaosCluster(group, redis.url, { LEASE_MS: String(leaseMs), WORKERS: '12', STALL_MS: String(stallMs) });
   try {
     const nodes = await Promise.all([0, 1, 2].map((i) => cluster.startNode(`l${i}`)));
     const stalled = nodes[0]!;
@@ -47,9 +47,9 @@ export async function eventLoopStallScenario(options: EventLoopStallOptions): Pr
       const from = Date.now();
       let nextStall = from + firstStallMs;
       for (let tick = 0; Date.now() - from < forMs; tick++) {
-        pending.push(cluster.submit('work', [{ ms: random(300, 1_500) }]).then((ids) => void roots.push(...ids)));
+        pending.push(cluster.submit('work', [{ ms: random(500, 4_000) }]).then((ids) => void roots.push(...ids)));
         if (tick % 8 === 0)
-          pending.push(cluster.submit('fan', [{ width: 4, ms: random(300, 1_500) }]).then((ids) => void (roots.push(...ids), trees.push(...ids))));
+          pending.push(cluster.submit('fan', [{ width: 4, ms: random(500, 4_000) }]).then((ids) => void (roots.push(...ids), trees.push(...ids))));
         if (Date.now() >= nextStall) {
           stalled.child.kill('SIGUSR2');
           stallsAt.push(Date.now());
@@ -58,13 +58,13 @@ export async function eventLoopStallScenario(options: EventLoopStallOptions): Pr
         await sleep(tickMs);
       }
     };
-    await load(seconds * 1_000, 62, everyMs / 2);
+    await load(seconds * 1_000, 100, everyMs / 2);
     // Then the stalled node alone (the others frozen): every job it loses in a stall can only
     // be claimed again by itself — the case of the old quarantine bug. A quiet gap first, so the
     // frozen nodes hold (almost) no leases that would run out for reasons other than the stall.
     await sleep(2_500);
     for (const node of nodes.slice(1)) node.child.kill('SIGSTOP');
-    await load(everyMs, 125, 3_000);
+    await load(everyMs, 250, 3_000);
     for (const node of nodes.slice(1)) node.child.kill('SIGCONT');
     await Promise.all(pending);
     await cluster.settled(roots, 60_000);
