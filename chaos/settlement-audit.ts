@@ -26,3 +26,19 @@ export async function auditSettlements(store: JobStore, ids: readonly string[]):
   }
   return { twice, none };
 }
+
+/**
+ * A job's event log in one line, in ms from `origin` (default its first event):
+ * `queued +0, started#1 +12, …`. For a violation's report: how a job got where it ended.
+ */
+export async function history(store: JobStore, id: string, origin?: number): Promise<string> {
+  const events = await store.events(id, 0).catch(() => []);
+  const first = origin ?? events[0]?.at ?? 0;
+  return events
+    .map((e) => {
+      const attempt = 'attempt' in e ? `#${e.attempt}` : '';
+      const error = 'error' in e && e.error ? ` ${e.error.code}` : '';
+      return `${e.type.replace(/^job\./, '')}${attempt}${error} +${e.at - first}`;
+    })
+    .join(', ');
+}

@@ -3,7 +3,7 @@ import { ms, spread } from '../figures.js';
 import { readLedger } from '../ledger.js';
 import { startPrivateRedis } from '../private-redis.js';
 import { sleep, type ProcessGroup } from '../process-group.js';
-import { auditSettlements } from '../settlement-audit.js';
+import { auditSettlements, history } from '../settlement-audit.js';
 import { addRun, emptyReport, type ScenarioReport } from '../scenario-report.js';
 import { startTcpProxy } from '../tcp-proxy.js';
 
@@ -72,6 +72,10 @@ export async function blackholePartitionScenario(options: BlackholePartitionOpti
         await cluster.settled(all, 20_000);
         const tally = await cluster.tally(all);
         addRun(report, run, tally, { drift: await cluster.countsDrift(), unhealthy: cluster.unhealthy() });
+        for (const id of tally.lost.slice(0, 3))
+          report.violations.push(
+            `run ${run}: ${id}'s events in ms from the hole (healed at +${healedAt - holeAt}): ${await history(cluster.store, id, holeAt)}`,
+          );
         if (!allSettled) report.violations.push(`run ${run}: not every job settled within 60 s of the heal`);
         if (!aloneSettled) report.violations.push(`run ${run}: the healed node did not run the 16 jobs submitted while the others were frozen`);
 

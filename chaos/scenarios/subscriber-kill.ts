@@ -5,7 +5,7 @@ import { readLedger } from '../ledger.js';
 import { startPrivateRedis } from '../private-redis.js';
 import { sleep, type ProcessGroup } from '../process-group.js';
 import { startProducer } from '../producer-node.js';
-import { auditSettlements } from '../settlement-audit.js';
+import { auditSettlements, history } from '../settlement-audit.js';
 import { addRun, emptyReport, type ScenarioReport } from '../scenario-report.js';
 
 export interface SubscriberKillOptions {
@@ -133,7 +133,10 @@ export async function subscriberKillScenario(options: SubscriberKillOptions): Pr
       if (!cancelled.has(c.id) || !record) continue;
       if (record.status !== 'cancelled') {
         lostCancels++;
-        report.violations.push(`cancel of ${c.id} answered ${c.answer} at +${c.at - began} ms, the job ended ${record.status}`);
+        if (lostCancels <= 5)
+          report.violations.push(
+            `cancel of ${c.id} answered ${c.answer} at +${c.at - began} ms (${c.at - record.createdAt} ms after its submit), the job ended ${record.status} ${record.error?.code ?? ''}: ${await history(cluster.store, c.id)}`,
+          );
       } else if (record.finishedAt !== undefined) report.recovery.push(record.finishedAt - c.at);
     }
     // Stuck parents: how long a parent took to settle after its last child did.
