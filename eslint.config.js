@@ -18,6 +18,20 @@ export default tseslint.config(
     },
   },
   {
+    // The client runs in browsers as well as Node 20: fetch, streams, timers and AbortSignal only.
+    files: ['packages/client/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^node:', message: 'The client runs in browsers: no Node built-ins.' }] }],
+      'no-restricted-globals': [
+        'error',
+        ...['Buffer', 'process', 'require', 'module', '__dirname', '__filename', 'setImmediate', 'global'].map((name) => ({
+          name,
+          message: 'The client runs in browsers: no Node-only globals.',
+        })),
+      ],
+    },
+  },
+  {
     // The dashboard page's script: plain JavaScript for the browser, typed by JSDoc and checked
     // (with the DOM's types) by its own tsconfig, linted with the same promise rules.
     files: ['packages/http-adapter/src/dashboard/app.js'],

@@ -33,6 +33,16 @@ export default defineConfig({
       },
       {
         ...source,
+        test: {
+          name: 'client',
+          root: 'packages/client',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 30_000,
+          typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: 'test/tsconfig.json' },
+        },
+      },
+      {
+        ...source,
         test: { name: 'redis', root: 'packages/redis', include: ['test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
       },
       {

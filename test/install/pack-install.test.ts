@@ -110,7 +110,7 @@ describe('the packed packages', () => {
     expect(installed).not.toContain('@aws-sdk');
     // (@opentelemetry/api does come, as a dependency of prom-client; the core's ./otel entry is still optional.)
     expect(installed).not.toContain('vitest');
-    for (const name of ['core', 'http-adapter', 'redis']) {
+    for (const name of ['core', 'http-adapter', 'redis', 'client']) {
       const manifest = JSON.parse(await readFile(join(project, 'node_modules', '@scalable-api', name, 'package.json'), 'utf8')) as {
         version: string;
       };
@@ -128,7 +128,7 @@ describe('the packed packages', () => {
     expect(result.stdout).toBe('');
   });
 
-  it('run the app on the memory store: submit, result, the plugin mounted', async () => {
+  it('run the app on the memory store: submit, result, the plugin mounted, the typed client against it', async () => {
     const { stdout } = await run(process.execPath, ['dist/app.js'], { cwd: project, env: cleanEnv(), timeout: 60_000 });
     expect(JSON.parse(stdout)).toEqual({
       sum: 3,
@@ -136,6 +136,7 @@ describe('the packed packages', () => {
       health: 200,
       durable: false,
       ticked: true,
+      client: { sum: 42, last: 'job.completed' },
     });
   });
 });
@@ -150,6 +151,7 @@ await describeWithRedis('the packed packages on Redis', () => {
       health: 200,
       durable: true,
       ticked: true,
+      client: { sum: 42, last: 'job.completed' },
     });
   });
 });

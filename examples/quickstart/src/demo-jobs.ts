@@ -75,6 +75,9 @@ export function demoJobs(blobs: BlobStore) {
   return [echo, sleep, flaky, fanout, ...thumbnailJobs(blobs)] as const;
 }
 
+/** The quickstart's jobs as a type: `createClient<QuickstartJobs>(...)` (docs/client.md). */
+export type QuickstartJobs = ReturnType<typeof demoJobs>;
+
 function treeSize(depth: number, width: number): number {
   let nodes = 0;
   for (let level = 0, count = 1; level <= depth; level++, count *= width) nodes += count;
