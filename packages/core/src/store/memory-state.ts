@@ -9,7 +9,7 @@ import { MemoryEventLog } from './memory-event-log.js';
 import type { Rec } from './memory-record.js';
 import { MinHeap } from './min-heap.js';
 import { ReadyQueue } from './ready-queue.js';
-import { SubmissionIndex } from './submission-index.js';
+import type { SubmissionIndex } from './submission-index.js';
 
 export interface MemoryStoreOptions {
   clock?: Clock;
@@ -49,8 +49,11 @@ export class MemoryState {
   nextExpiry = Infinity;
   readonly finishedRoots = new Deque<Rec>();
   readonly idempotency = new Map<string, string>();
-  /** Every job in submission order, for `list` (see memory-list.ts). */
-  readonly order = new SubmissionIndex<Rec>();
+  /**
+   * Every job in submission order, for `list`; made by the first `list` call (see memory-list.ts),
+   * so a store nobody lists pays nothing for it on its hot path.
+   */
+  order: SubmissionIndex<Rec> | undefined;
   listeners: StoreListener[] = [];
   readonly signals: StoreSignal[] = [];
   /**

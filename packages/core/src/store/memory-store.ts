@@ -128,7 +128,7 @@ export class MemoryStore implements JobStore {
       extra.fingerprint = job.fingerprint;
     }
     state.records.set(rec.id, rec);
-    state.order.add(rec);
+    state.order?.add(rec);
     if (job.idempotencyKey !== undefined) state.idempotency.set(job.idempotencyKey, rec.id);
     if (parent) {
       const tree = extraOf(parent);

@@ -154,7 +154,7 @@ function dropTree(state: MemoryState, root: Rec): void {
     const rec = stack.pop()!;
     if (!isTerminal(rec.status)) continue; // a fire-and-forget child still running stays
     state.records.delete(rec.id);
-    state.order.remove(rec);
+    state.order?.remove(rec);
     state.tally[rec.status]--;
     const key = rec.extra?.idempotencyKey;
     if (key !== undefined && state.idempotency.get(key) === rec.id) state.idempotency.delete(key);

@@ -58,6 +58,7 @@ export function describeList(setup: ConformanceSetup): void {
       needs(skip, 'list');
       const [first] = await add(newJob({ name: 'root' }));
       await store.settle([{ ...(await claimOne('node-a')), outcome: 'completed', output: null }]);
+      expect((await walk(store, { limit: 10 })).map((r) => r.id)).toEqual([first]);
       await clock.advance(1);
       const [second] = await add(newJob({ name: 'root' }));
       await store.settle([{ ...(await claimOne('node-a')), outcome: 'completed', output: null }]);
