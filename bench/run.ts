@@ -11,6 +11,7 @@ const benches: Record<string, string[]> = {
   'http-intake': ['http-intake.ts'],
   'redis-vs-bullmq': ['redis-vs-bullmq.ts'],
   'redis-memory': ['redis-memory.ts'],
+  'redis-scale': ['redis-scale.ts'],
   images: ['images.ts'],
   'dashboard-feed': ['dashboard-feed.ts', '200000', '4'],
 };

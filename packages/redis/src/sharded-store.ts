@@ -40,6 +40,9 @@ export interface ShardedStoreParts {
   probeMs: number;
 }
 
+/** How long an enqueue may go by the shards' counts as last read, while far from the bound. */
+const freshMs = 100;
+
 const emptyCounts = (): StoreCounts => ({ queued: 0, delayed: 0, running: 0, waitingChildren: 0, completed: 0, failed: 0, cancelled: 0 });
 
 /**
@@ -71,6 +74,8 @@ export class ShardedRedisStore implements JobStore {
   private unsubscribes: (() => void)[] | undefined;
   private layout: Promise<void> | undefined;
   private resuming = false;
+  /** When `lastCounts` was last read (real time). */
+  private countsReadAt = Number.NEGATIVE_INFINITY;
   private closed = false;
 
   constructor(private readonly parts: ShardedStoreParts) {
@@ -100,7 +105,7 @@ export class ShardedRedisStore implements JobStore {
     const groups = this.group(jobs, (job) => job.id);
     // A value a shard would refuse must refuse the whole batch before any shard has stored its part.
     if (groups.length > 1) for (const job of jobs) assertEncodable(job);
-    const depth = await this.depths();
+    const depth = await this.depths(jobs.length, options.limit);
     const out = new Array<EnqueueOutcome>(jobs.length);
     let failure: unknown;
     let failed = 0;
@@ -116,6 +121,8 @@ export class ShardedRedisStore implements JobStore {
           const part = indexes.map((i) => jobs[i]!);
           const outcomes = await this.on(shard, (store) => store.enqueue(part, { ...options, limit: Math.max(0, options.limit - others) }));
           indexes.forEach((i, k) => (out[i] = outcomes[k]!));
+          // Counted as queued until the next read: what this node adds keeps its view conservative.
+          for (const outcome of outcomes) if (outcome.ok && outcome.created) this.lastCounts[shard]!.queued++;
         } catch (error) {
           if (!isUnavailable(error)) throw error;
           failure = error;
@@ -296,13 +303,23 @@ export class ShardedRedisStore implements JobStore {
     for (const listener of this.listeners) listener(signal);
   }
 
-  /** Each shard's queued + delayed jobs, fresh where the shard answers, as last seen where not. */
-  private async depths(): Promise<number[]> {
-    if (this.shards.length > 1) await this.readCounts();
+  /**
+   * Each shard's queued + delayed jobs. Read fresh (one small read per shard, in parallel) unless
+   * this node read them less than `freshMs` ago and the total it knows, with what it added since
+   * and the new batch, is under half the bound: far from the bound, a slightly old view cannot
+   * let the system pass it, and the reads would cost every batch a round trip per shard.
+   */
+  private async depths(adding: number, limit: number): Promise<number[]> {
+    if (this.shards.length > 1) {
+      let known = adding;
+      for (const c of this.lastCounts) known += c.queued + c.delayed;
+      if (performance.now() - this.countsReadAt >= freshMs || known > limit / 2) await this.readCounts();
+    }
     return this.lastCounts.map((c) => c.queued + c.delayed);
   }
 
   private async readCounts(): Promise<number> {
+    this.countsReadAt = performance.now();
     let answered = 0;
     await Promise.all(
       this.shards.map(async (_, shard) => {

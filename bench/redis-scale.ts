@@ -1,0 +1,231 @@
+/**
+ * Sharding: the durable mode over HTTP with the store split over 1, 2 and 4 independent Redis
+ * servers, and fastify + BullMQ in the same run.
+ *
+ *   variants   bullmq       fastify + BullMQ the obvious way (bench/redis-scale-server.ts), one Redis
+ *              1 plain      the quickstart with one REDIS_URL: the single-shard store
+ *              1 shard      the quickstart with REDIS_SHARDS=1: the sharded store over one server
+ *              2, 4 shards  the quickstart with REDIS_URL listing 2 or 4 servers, one shard each
+ *   each run   a fresh server process and freshly flushed Redis servers of the bench's own (no
+ *              persistence, spare loopback ports); autocannon, 100 connections, POST {"hello":
+ *              "world"} to /jobs/echo: 2 s of warm-up, then the queue drains, then BENCH_DURATION
+ *              s measured; the load stops and the jobs accepted meanwhile drain. Per job of that
+ *              window: the server's CPU (Node µs per job), every Redis server's `INFO cpu`
+ *              (Redis µs per job, and how it splits over the shards), and the load generator's.
+ *              End-to-end rate = jobs accepted in the window ÷ time until the last of them completed.
+ *   figures    the median of BENCH_RUNS runs (default 3) per variant, the ratio to BullMQ, and the
+ *              capacity model of docs/scaling-out.md checked against what was measured.
+ *
+ *   node --conditions=source --import tsx bench/redis-scale.ts
+ *
+ * Two cores run everything here (the server, every Redis, the load generator), so wall-clock
+ * rates cannot grow with shards on this machine; CPU per job is what carries over to a real
+ * deployment, and the model says what it buys there.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { startBenchRedis, type BenchRedis } from './bench-redis.js';
+
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
+const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 100);
+const DRAIN_MS = 120_000;
+const serverScript = fileURLToPath(new URL('./redis-scale-server.ts', import.meta.url));
+const body = JSON.stringify({ hello: 'world' });
+
+interface Variant {
+  name: string;
+  side: 'ours' | 'bullmq';
+  servers: number;
+  env: (urls: string[]) => Record<string, string>;
+}
+
+const variants: Variant[] = [
+  { name: 'fastify + BullMQ', side: 'bullmq', servers: 1, env: (urls) => ({ REDIS_URL: urls[0]! }) },
+  { name: '1 shard (plain store)', side: 'ours', servers: 1, env: (urls) => ({ REDIS_URL: urls[0]! }) },
+  { name: '1 shard (sharded store)', side: 'ours', servers: 1, env: (urls) => ({ REDIS_URL: urls[0]!, REDIS_SHARDS: '1' }) },
+  { name: '2 shards', side: 'ours', servers: 2, env: (urls) => ({ REDIS_URL: urls.slice(0, 2).join(',') }) },
+  { name: '4 shards', side: 'ours', servers: 4, env: (urls) => ({ REDIS_URL: urls.slice(0, 4).join(',') }) },
+];
+
+interface Sample {
+  accepted: number;
+  /** Requests per second during the window (autocannon). */
+  rps: number;
+  p99: number;
+  non2xx: number;
+  /** Jobs accepted in the window per second until the last of them completed. */
+  endToEnd: number;
+  nodeUs: number;
+  redisUs: number;
+  /** Redis µs per job on each server. */
+  perServerUs: number[];
+  loadUs: number;
+  /** Per job, summed over the servers: calls and µs inside Redis of each command (`INFO commandstats`). */
+  commands: Map<string, { calls: number; usec: number }>;
+}
+
+interface Server {
+  child: ChildProcess;
+  base: string;
+}
+
+async function startServer(variant: Variant, urls: string[]): Promise<Server> {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', serverScript, variant.side], {
+    env: { ...process.env, ...variant.env(urls) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${variant.name} did not start`)), 60_000);
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      const m = /READY (\d+)/.exec(chunk);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${variant.name} exited with ${code}`)));
+  });
+  return { child, base: `http://127.0.0.1:${port}` };
+}
+
+async function stopServer(server: Server): Promise<void> {
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGTERM');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function benchStats(base: string): Promise<{ cpuUs: number; accepted: number; completed: number }> {
+  return (await (await fetch(`${base}/bench-stats`)).json()) as { cpuUs: number; accepted: number; completed: number };
+}
+
+/** Waits until every accepted job has completed; resolves with the stats at that moment. */
+async function drained(base: string): Promise<{ cpuUs: number; accepted: number; completed: number; at: number }> {
+  const deadline = Date.now() + DRAIN_MS;
+  for (;;) {
+    const stats = await benchStats(base);
+    if (stats.completed >= stats.accepted) return { ...stats, at: performance.now() };
+    if (Date.now() > deadline) throw new Error(`jobs did not drain: ${JSON.stringify(stats)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function cannon(url: string, duration: number) {
+  return autocannon({ url, method: 'POST', connections: CONNECTIONS, duration, headers: { 'content-type': 'application/json' }, body });
+}
+
+async function run(variant: Variant, redis: BenchRedis[]): Promise<Sample> {
+  const used = redis.slice(0, variant.servers);
+  await Promise.all(used.map((r) => r.flush()));
+  const server = await startServer(
+    variant,
+    used.map((r) => r.url),
+  );
+  try {
+    await cannon(`${server.base}/jobs/echo`, 2);
+    const before = await drained(server.base);
+    const redis0 = await Promise.all(used.map((r) => r.cpuUs()));
+    const stats0 = await Promise.all(used.map((r) => r.commandStats()));
+    const load0 = process.cpuUsage();
+    const result = await cannon(`${server.base}/jobs/echo`, DURATION);
+    const load = process.cpuUsage(load0);
+    const after = await drained(server.base);
+    const redis1 = await Promise.all(used.map((r) => r.cpuUs()));
+    const stats1 = await Promise.all(used.map((r) => r.commandStats()));
+    const jobs = after.completed - before.completed;
+    const perServerUs = redis1.map((us, i) => (us - redis0[i]!) / jobs);
+    const commands = new Map<string, { calls: number; usec: number }>();
+    stats1.forEach((stats, i) => {
+      for (const [name, { calls, usec }] of stats) {
+        const before = stats0[i]!.get(name) ?? { calls: 0, usec: 0 };
+        const sum = commands.get(name) ?? { calls: 0, usec: 0 };
+        commands.set(name, { calls: sum.calls + (calls - before.calls) / jobs, usec: sum.usec + (usec - before.usec) / jobs });
+      }
+    });
+    return {
+      accepted: jobs,
+      rps: result.requests.average,
+      p99: result.latency.p99,
+      non2xx: result.non2xx,
+      endToEnd: jobs / ((after.at - before.at) / 1_000),
+      nodeUs: (after.cpuUs - before.cpuUs) / jobs,
+      redisUs: perServerUs.reduce((a, b) => a + b, 0),
+      perServerUs,
+      loadUs: (load.user + load.system) / jobs,
+      commands,
+    };
+  } finally {
+    await stopServer(server);
+  }
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+const redis = await Promise.all(Array.from({ length: 4 }, () => startBenchRedis()));
+const samples = new Map<string, Sample[]>(variants.map((v) => [v.name, []]));
+console.log(
+  `redis-scale: ${RUNS} runs × ${variants.length} variants, ${DURATION} s at ${CONNECTIONS} connections; ${os.cpus().length} cores (${os.cpus()[0]?.model}), Node ${process.version}, load ${os.loadavg()[0]!.toFixed(1)}`,
+);
+try {
+  for (let r = 1; r <= RUNS; r++) {
+    for (const variant of variants) {
+      const sample = await run(variant, redis);
+      samples.get(variant.name)!.push(sample);
+      console.log(
+        `  run ${r} ${variant.name.padEnd(24)} ${sample.endToEnd.toFixed(0).padStart(6)} jobs/s end to end (${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, non-2xx ${sample.non2xx})` +
+          `  Node ${sample.nodeUs.toFixed(1)} µs/job  Redis ${sample.redisUs.toFixed(1)} µs/job [${sample.perServerUs.map((u) => u.toFixed(1)).join(' + ')}]  load generator ${sample.loadUs.toFixed(1)} µs/job`,
+      );
+    }
+  }
+} finally {
+  await Promise.all(redis.map((r) => r.stop()));
+}
+
+const med = (name: string, pick: (s: Sample) => number) => median(samples.get(name)!.map(pick));
+const bull = med('fastify + BullMQ', (s) => s.endToEnd);
+console.log(
+  `\nmedian of ${RUNS} runs (${DURATION} s, ${CONNECTIONS} connections, one Node process with 64 workers, Redis servers without persistence):\n`,
+);
+console.log('| variant | jobs/s end to end | jobs/min | / BullMQ | Node µs/job | Redis µs/job | Redis µs/job per server | load generator µs/job |');
+console.log('|---|---:|---:|---:|---:|---:|---|---:|');
+for (const variant of variants) {
+  const rate = med(variant.name, (s) => s.endToEnd);
+  const split = Array.from({ length: variant.servers }, (_, i) => med(variant.name, (s) => s.perServerUs[i]!).toFixed(1)).join(' + ');
+  console.log(
+    `| ${variant.name} | ${rate.toFixed(0)} | ${((rate * 60) / 1e6).toFixed(2)} M | ${(rate / bull).toFixed(2)}x | ${med(variant.name, (s) => s.nodeUs).toFixed(1)} | ${med(variant.name, (s) => s.redisUs).toFixed(1)} | ${split} | ${med(variant.name, (s) => s.loadUs).toFixed(1)} |`,
+  );
+}
+
+// How the work reaches Redis, per job, from the last run of each variant (INFO commandstats):
+// the round trips that carry it (FCALL for ours, EVALSHA for BullMQ; the commands a function or
+// script runs inside are counted again under their own names, so they are left out) and the
+// other top-level commands.
+console.log('\nRedis calls per job (last run of each variant; top-level commands only):\n');
+const topLevel = ['fcall', 'evalsha', 'hgetall'];
+for (const variant of variants) {
+  const last = samples.get(variant.name)!.at(-1)!;
+  const parts = topLevel.flatMap((name) => {
+    const c = last.commands.get(name);
+    return c && c.calls >= 0.001 ? [`${name} ${c.calls.toFixed(3)}`] : [];
+  });
+  console.log(`  ${variant.name.padEnd(24)} ${parts.join(', ')}`);
+}
+
+// The capacity model (docs/scaling-out.md): on this machine every process shares the same cores,
+// so the rate it predicts is cores ÷ the CPU one job costs everywhere (server, Redis, load
+// generator). Deployed, each term gets cores of its own: min(shard cores ÷ Redis µs/job, node
+// cores ÷ Node µs/job).
+const cores = os.cpus().length;
+console.log(`\ncapacity model on this ${cores}-core machine: predicted = ${cores} cores × 10⁶ ÷ (Node + Redis + load generator µs/job)\n`);
+console.log('| variant | predicted jobs/s | measured | measured / predicted |');
+console.log('|---|---:|---:|---:|');
+for (const variant of variants.filter((v) => v.side === 'ours')) {
+  const perJob = med(variant.name, (s) => s.nodeUs + s.redisUs + s.loadUs);
+  const predicted = (cores * 1e6) / perJob;
+  const measured = med(variant.name, (s) => s.endToEnd);
+  console.log(`| ${variant.name} | ${predicted.toFixed(0)} | ${measured.toFixed(0)} | ${(measured / predicted).toFixed(2)} |`);
+}
