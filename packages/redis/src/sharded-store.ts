@@ -122,7 +122,12 @@ export class ShardedRedisStore implements JobStore {
           const outcomes = await this.on(shard, (store) => store.enqueue(part, { ...options, limit: Math.max(0, options.limit - others) }));
           indexes.forEach((i, k) => (out[i] = outcomes[k]!));
           // Counted as queued until the next read: what this node adds keeps its view conservative.
-          for (const outcome of outcomes) if (outcome.ok && outcome.created) this.lastCounts[shard]!.queued++;
+          // And the shard has work: this node's next claim goes there without waiting for the signal.
+          for (const outcome of outcomes) {
+            if (!(outcome.ok && outcome.created)) continue;
+            this.lastCounts[shard]!.queued++;
+            if (outcome.status === 'queued') this.hints.work(shard);
+          }
         } catch (error) {
           if (!isUnavailable(error)) throw error;
           failure = error;
