@@ -1,6 +1,9 @@
 /**
- * Sharding: the durable mode over HTTP with the store split over 1, 2 and 4 independent Redis
- * servers, and fastify + BullMQ in the same run.
+ * Sharding: the durable mode with the store split over 1, 2 and 4 independent Redis servers,
+ * alone and over HTTP, with fastify + BullMQ in the same run.
+ *
+ *   store      the store alone (bench/redis-scale-store.ts): enqueue, claim and settle in batches
+ *              of 50; Redis CPU per job in total and per server, Node CPU, FCALL round trips
  *
  *   variants   bullmq       fastify + BullMQ the obvious way (bench/redis-scale-server.ts), one Redis
  *              1 plain      the quickstart with one REDIS_URL: the single-shard store
@@ -27,11 +30,14 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startBenchRedis, type BenchRedis } from './bench-redis.js';
+import { storeRun, storeVariants, type StoreSample } from './redis-scale-store.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 100);
 const DRAIN_MS = 120_000;
+const STORE_JOBS = Number(process.env['BENCH_STORE_JOBS'] ?? 20_000);
+const STORE_BATCH = 50;
 const serverScript = fileURLToPath(new URL('./redis-scale-server.ts', import.meta.url));
 const body = JSON.stringify({ hello: 'world' });
 
@@ -167,10 +173,20 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 const redis = await Promise.all(Array.from({ length: 4 }, () => startBenchRedis()));
 const samples = new Map<string, Sample[]>(variants.map((v) => [v.name, []]));
+const storeSamples = new Map<string, StoreSample[]>(storeVariants.map((v) => [v.name, []]));
 console.log(
   `redis-scale: ${RUNS} runs × ${variants.length} variants, ${DURATION} s at ${CONNECTIONS} connections; ${os.cpus().length} cores (${os.cpus()[0]?.model}), Node ${process.version}, load ${os.loadavg()[0]!.toFixed(1)}`,
 );
 try {
+  for (let r = 1; r <= RUNS; r++) {
+    for (const variant of storeVariants) {
+      const sample = await storeRun(variant.make, redis.slice(0, variant.servers), STORE_JOBS, STORE_BATCH);
+      storeSamples.get(variant.name)!.push(sample);
+      console.log(
+        `  run ${r} store ${variant.name.padEnd(24)} Redis ${sample.redisUs.toFixed(1)} µs/job [${sample.perServerUs.map((u) => u.toFixed(1)).join(' + ')}]  Node ${sample.nodeUs.toFixed(1)} µs/job  FCALL ${sample.fcallsPerJob.toFixed(3)}/job`,
+      );
+    }
+  }
   for (let r = 1; r <= RUNS; r++) {
     for (const variant of variants) {
       const sample = await run(variant, redis);
@@ -183,6 +199,19 @@ try {
   }
 } finally {
   await Promise.all(redis.map((r) => r.stop()));
+}
+
+const storeMed = (name: string, pick: (s: StoreSample) => number) => median(storeSamples.get(name)!.map(pick));
+console.log(
+  `\nthe store alone, median of ${RUNS} runs (${STORE_JOBS} jobs each: enqueue ${STORE_BATCH}, claim ${STORE_BATCH}, settle them; Redis servers without persistence):\n`,
+);
+console.log('| store | Redis µs/job | per server | busiest server µs/job | Node µs/job | FCALL per job |');
+console.log('|---|---:|---|---:|---:|---:|');
+for (const variant of storeVariants) {
+  const split = Array.from({ length: variant.servers }, (_, i) => storeMed(variant.name, (s) => s.perServerUs[i]!));
+  console.log(
+    `| ${variant.name} | ${storeMed(variant.name, (s) => s.redisUs).toFixed(1)} | ${split.map((u) => u.toFixed(1)).join(' + ')} | ${Math.max(...split).toFixed(1)} | ${storeMed(variant.name, (s) => s.nodeUs).toFixed(1)} | ${storeMed(variant.name, (s) => s.fcallsPerJob).toFixed(3)} |`,
+  );
 }
 
 const med = (name: string, pick: (s: Sample) => number) => median(samples.get(name)!.map(pick));
@@ -220,12 +249,20 @@ for (const variant of variants) {
 // generator). Deployed, each term gets cores of its own: min(shard cores ÷ Redis µs/job, node
 // cores ÷ Node µs/job).
 const cores = os.cpus().length;
-console.log(`\ncapacity model on this ${cores}-core machine: predicted = ${cores} cores × 10⁶ ÷ (Node + Redis + load generator µs/job)\n`);
-console.log('| variant | predicted jobs/s | measured | measured / predicted |');
-console.log('|---|---:|---:|---:|');
+console.log(`\ncapacity model on this ${cores}-core machine: predicted jobs/s = cores × 10⁶ ÷ (Node + Redis + load generator µs/job)\n`);
+// On a machine others share, a run gets fewer cores than the machine has: "cores used" is the
+// CPU the run's processes got per second (measured rate × CPU per job). Deployed, each process
+// has cores of its own, and the two bounds of the model are what one core of each buys.
+console.log(
+  '| variant | CPU per job, all processes (µs) | predicted on 2 free cores | measured | cores used | Redis bound, one core per shard (jobs/s) | Node bound, per node core (jobs/s) |',
+);
+console.log('|---|---:|---:|---:|---:|---:|---:|');
 for (const variant of variants.filter((v) => v.side === 'ours')) {
   const perJob = med(variant.name, (s) => s.nodeUs + s.redisUs + s.loadUs);
-  const predicted = (cores * 1e6) / perJob;
   const measured = med(variant.name, (s) => s.endToEnd);
-  console.log(`| ${variant.name} | ${predicted.toFixed(0)} | ${measured.toFixed(0)} | ${(measured / predicted).toFixed(2)} |`);
+  const used = med(variant.name, (s) => (s.endToEnd * (s.nodeUs + s.redisUs + s.loadUs)) / 1e6);
+  const busiest = med(variant.name, (s) => Math.max(...s.perServerUs));
+  console.log(
+    `| ${variant.name} | ${perJob.toFixed(0)} | ${((cores * 1e6) / perJob).toFixed(0)} | ${measured.toFixed(0)} | ${used.toFixed(2)} | ${(1e6 / busiest).toFixed(0)} | ${(1e6 / med(variant.name, (s) => s.nodeUs)).toFixed(0)} |`,
+  );
 }
