@@ -2,7 +2,6 @@ import type { Cluster, Redis } from 'ioredis';
 import { SystemStateError } from '@scalable-api/core';
 import type {
   CancelOutcome,
-  ClaimedJob,
   ClaimRequest,
   ClaimResult,
   Clock,
@@ -13,6 +12,8 @@ import type {
   JobRecord,
   JobStore,
   LeaseRef,
+  ListPage,
+  ListQuery,
   NewJob,
   RenewOutcome,
   SerializedError,
@@ -22,11 +23,16 @@ import type {
   StoreListener,
   StoreSignal,
 } from '@scalable-api/core';
+import { claimInTurn } from './claim-in-turn.js';
 import { assertPlainText, encodeJson } from './json-codec.js';
 import type { RedisStore } from './redis-store.js';
+import { ShardCounts } from './shard-counts.js';
 import { ShardHealth } from './shard-health.js';
+import { checkShardLayout } from './shard-layout.js';
 import { ShardHints } from './shard-hints.js';
 import { ShardRouter } from './shard-router.js';
+import { scatter, shardsTouched } from './scatter.js';
+import { listShards } from './sharded-list.js';
 import { TickRotation } from './tick-rotation.js';
 
 export interface ShardedStoreParts {
@@ -39,11 +45,6 @@ export interface ShardedStoreParts {
   clock: Pick<Clock, 'now'>;
   probeMs: number;
 }
-
-/** How long an enqueue may go by the shards' counts as last read, while far from the bound. */
-const freshMs = 100;
-
-const emptyCounts = (): StoreCounts => ({ queued: 0, delayed: 0, running: 0, waitingChildren: 0, completed: 0, failed: 0, cancelled: 0 });
 
 /**
  * One logical job store over N shards, each a `RedisStore` under its own hash tag (on one
@@ -68,14 +69,11 @@ export class ShardedRedisStore implements JobStore {
   private readonly health: ShardHealth;
   private readonly rotation: TickRotation;
   private readonly live = (shard: number) => this.health.live(shard);
-  /** Each shard's counts as last read: an unreachable shard's stand in for it. */
-  private readonly lastCounts: StoreCounts[];
+  private readonly counted: ShardCounts;
   private listeners: StoreListener[] = [];
   private unsubscribes: (() => void)[] | undefined;
   private layout: Promise<void> | undefined;
   private resuming = false;
-  /** When `lastCounts` was last read (real time). */
-  private countsReadAt = Number.NEGATIVE_INFINITY;
   private closed = false;
 
   constructor(private readonly parts: ShardedStoreParts) {
@@ -84,11 +82,16 @@ export class ShardedRedisStore implements JobStore {
     this.hints = new ShardHints(parts.shards.length, parts.probeMs);
     this.health = new ShardHealth(parts.shards.length);
     this.rotation = new TickRotation(parts.shards.length, this.live);
-    this.lastCounts = parts.shards.map(emptyCounts);
+    this.counted = new ShardCounts(parts.shards.length, (shard) => this.on(shard, (store) => store.counts()));
+    // Listing is optional in the contract: offered when the shards' store offers it.
+    if (typeof (parts.shards[0] as JobStore | undefined)?.list === 'function') this.list = (query) => this.listAll(query);
     const served = new Map<Redis | Cluster, number[]>();
     parts.clients.forEach((client, shard) => served.set(client, [...(served.get(client) ?? []), shard]));
     for (const [client, shards] of served) this.health.watch(client, shards);
   }
+
+  /** Jobs a page at a time, shard after shard (see `listShards`); present when the shards' store lists. */
+  readonly list?: (query: ListQuery) => Promise<ListPage>;
 
   /** How many shards: fixed for the life of the data (see docs/scaling-out.md). */
   get shardCount(): number {
@@ -102,42 +105,37 @@ export class ShardedRedisStore implements JobStore {
   async enqueue(jobs: readonly NewJob[], options: EnqueueOptions): Promise<EnqueueOutcome[]> {
     if (jobs.length === 0) return [];
     await this.ready();
-    const groups = this.group(jobs, (job) => job.id);
+    const shardOf = (job: NewJob) => this.router.shardOf(job.id);
     // A value a shard would refuse must refuse the whole batch before any shard has stored its part.
-    if (groups.length > 1) for (const job of jobs) assertEncodable(job);
-    const depth = await this.depths(jobs.length, options.limit);
-    const out = new Array<EnqueueOutcome>(jobs.length);
-    let failure: unknown;
-    let failed = 0;
+    if (shardsTouched(jobs, shardOf) > 1) for (const job of jobs) assertEncodable(job);
+    const depth = await this.counted.depths(jobs.length, options.limit);
     // The parts of one batch run at once, each against the same counts: each part also leaves room
     // for the parts before it, as if they were all taken, so together they cannot pass the bound.
     let before = 0;
-    await Promise.all(
-      groups.map(async ([shard, indexes]) => {
+    const { out, parts, failed, failure } = await scatter(
+      jobs,
+      shardOf,
+      async (shard, part) => {
         let others = before;
-        before += indexes.length;
+        before += part.length;
         for (let s = 0; s < depth.length; s++) if (s !== shard) others += depth[s]!;
-        try {
-          const part = indexes.map((i) => jobs[i]!);
-          const outcomes = await this.on(shard, (store) => store.enqueue(part, { ...options, limit: Math.max(0, options.limit - others) }));
-          indexes.forEach((i, k) => (out[i] = outcomes[k]!));
-          // Counted as queued until the next read: what this node adds keeps its view conservative.
-          // And the shard has work: this node's next claim goes there without waiting for the signal.
-          for (const outcome of outcomes) {
-            if (!(outcome.ok && outcome.created)) continue;
-            this.lastCounts[shard]!.queued++;
-            if (outcome.status === 'queued') this.hints.work(shard);
-          }
-        } catch (error) {
-          if (!isUnavailable(error)) throw error;
-          failure = error;
-          failed++;
-          for (const i of indexes) out[i] = { ok: false, code: 'STORE_UNAVAILABLE' };
+        const outcomes = await this.on(shard, (store) => store.enqueue(part, { ...options, limit: Math.max(0, options.limit - others) }));
+        // Counted as queued until the next read: what this node adds keeps its view conservative.
+        // And the shard has work: this node's next claim goes there without waiting for the signal.
+        for (const outcome of outcomes) {
+          if (!(outcome.ok && outcome.created)) continue;
+          this.counted.added(shard);
+          if (outcome.status === 'queued') this.hints.work(shard);
         }
-      }),
+        return outcomes;
+      },
+      (error): EnqueueOutcome => {
+        if (!isUnavailable(error)) throw error;
+        return { ok: false, code: 'STORE_UNAVAILABLE' };
+      },
     );
     // One shard and it failed: the caller sees what a single store would throw.
-    if (failed === groups.length) throw failure;
+    if (failed === parts) throw failure;
     return out;
   }
 
@@ -145,94 +143,57 @@ export class ShardedRedisStore implements JobStore {
     await this.ready();
     const plan = this.hints.plan(this.parts.clock.now(), this.live);
     if (plan.length === 0) throw new SystemStateError('STORE_UNAVAILABLE', 'No shard of the job store is reachable.');
-    const jobs: ClaimedJob[] = [];
-    const capacity = request.capacity ? new Map(request.capacity) : undefined;
-    let failure: unknown;
-    let answered = 0;
-    for (const shard of plan) {
-      const asked = request.max - jobs.length;
-      if (asked <= 0) break;
-      const generation = this.hints.generation(shard);
-      let result: ClaimResult;
-      try {
-        result = await this.on(shard, (store) => store.claim({ ...request, max: asked, capacity }));
-      } catch (error) {
-        failure = error;
-        continue;
-      }
-      answered++;
-      this.hints.claimed(shard, generation, asked, result.jobs.length, result.nextRunAt, this.parts.clock.now());
-      for (const job of result.jobs) {
-        jobs.push(job);
-        const left = capacity?.get(job.name);
-        if (left !== undefined) capacity!.set(job.name, left - 1);
-      }
-    }
-    if (answered === 0) throw failure;
+    const jobs = await claimInTurn(
+      plan,
+      request,
+      this.hints,
+      () => this.parts.clock.now(),
+      (shard, r) => this.on(shard, (store) => store.claim(r)),
+    );
     return { jobs, nextRunAt: this.hints.nextRunAt(this.live) };
   }
 
   async renew(leases: readonly LeaseRef[], leaseMs: number): Promise<RenewOutcome[]> {
     if (leases.length === 0) return [];
     await this.ready();
-    const groups = this.group(leases, (lease) => lease.id);
-    const out = new Array<RenewOutcome>(leases.length);
-    let failure: unknown;
-    let failed = 0;
-    await Promise.all(
-      groups.map(async ([shard, indexes]) => {
-        try {
-          const outcomes = await this.on(shard, (store) =>
-            store.renew(
-              indexes.map((i) => leases[i]!),
-              leaseMs,
-            ),
-          );
-          indexes.forEach((i, k) => (out[i] = outcomes[k]!));
-        } catch (error) {
-          failure = error;
-          failed++;
-          // No news from that shard: its attempts go on, as they do when a whole renew fails.
-          // Their results are fenced by token if the leases did run out meanwhile.
-          for (const i of indexes) out[i] = { held: true };
-        }
-      }),
+    const { out, parts, failed, failure } = await scatter(
+      leases,
+      (lease) => this.router.shardOf(lease.id),
+      (shard, part) => this.on(shard, (store) => store.renew(part, leaseMs)),
+      // No news from that shard: its attempts go on, as they do when a whole renew fails. Their
+      // results are fenced by token if the leases did run out meanwhile.
+      (): RenewOutcome => ({ held: true }),
     );
-    if (failed === groups.length) throw failure;
+    if (failed === parts) throw failure;
     return out;
   }
 
   async settle(settlements: readonly Settlement[]): Promise<SettleOutcome[]> {
     if (settlements.length === 0) return [];
     await this.ready();
-    const groups = this.group(settlements, (s) => s.id);
-    const out = new Array<SettleOutcome>(settlements.length);
-    let failure: unknown;
-    await Promise.all(
-      groups.map(async ([shard, indexes]) => {
-        try {
-          const outcomes = await this.on(shard, (store) => store.settle(indexes.map((i) => settlements[i]!)));
-          indexes.forEach((i, k) => (out[i] = outcomes[k]!));
-        } catch (error) {
-          failure = error;
-        }
-      }),
+    const { out, failed, failure } = await scatter(
+      settlements,
+      (s) => this.router.shardOf(s.id),
+      (shard, part) => this.on(shard, (store) => store.settle(part)),
+      (): SettleOutcome => 'stale',
     );
     // The caller sends a failed batch again; what the other shards recorded then answers `stale`
     // (a settlement carries its token), so nothing is recorded twice.
-    if (failure !== undefined) throw failure;
+    if (failed > 0) throw failure;
     return out;
   }
 
   async getMany(ids: readonly string[]): Promise<(JobRecord | undefined)[]> {
     if (ids.length === 0) return [];
     await this.ready();
-    const out = new Array<JobRecord | undefined>(ids.length);
-    await Promise.all(
-      this.group(ids, (id) => id).map(async ([shard, indexes]) => {
-        const records = await this.on(shard, (store) => store.getMany(indexes.map((i) => ids[i]!)));
-        indexes.forEach((i, k) => (out[i] = records[k]));
-      }),
+    const { out } = await scatter(
+      ids,
+      (id) => this.router.shardOf(id),
+      (shard, part) => this.on(shard, (store) => store.getMany(part)),
+      (error) => {
+        // `undefined` would say "no such job": a shard that did not answer fails the call.
+        throw error;
+      },
     );
     return out;
   }
@@ -264,11 +225,8 @@ export class ShardedRedisStore implements JobStore {
   /** The sum over the shards; an unreachable shard counts as it was last seen. */
   async counts(): Promise<StoreCounts> {
     await this.ready();
-    const answered = await this.readCounts();
-    if (answered === 0) throw new SystemStateError('STORE_UNAVAILABLE', 'No shard of the job store is reachable.');
-    const sum = emptyCounts();
-    for (const counts of this.lastCounts) for (const key of Object.keys(sum) as (keyof StoreCounts)[]) sum[key] += counts[key];
-    return sum;
+    if ((await this.counted.refresh()) === 0) throw new SystemStateError('STORE_UNAVAILABLE', 'No shard of the job store is reachable.');
+    return this.counted.sum();
   }
 
   subscribe(listener: StoreListener): () => void {
@@ -308,35 +266,9 @@ export class ShardedRedisStore implements JobStore {
     for (const listener of this.listeners) listener(signal);
   }
 
-  /**
-   * Each shard's queued + delayed jobs. Read fresh (one small read per shard, in parallel) unless
-   * this node read them less than `freshMs` ago and the total it knows, with what it added since
-   * and the new batch, is under half the bound: far from the bound, a slightly old view cannot
-   * let the system pass it, and the reads would cost every batch a round trip per shard.
-   */
-  private async depths(adding: number, limit: number): Promise<number[]> {
-    if (this.shards.length > 1) {
-      let known = adding;
-      for (const c of this.lastCounts) known += c.queued + c.delayed;
-      if (performance.now() - this.countsReadAt >= freshMs || known > limit / 2) await this.readCounts();
-    }
-    return this.lastCounts.map((c) => c.queued + c.delayed);
-  }
-
-  private async readCounts(): Promise<number> {
-    this.countsReadAt = performance.now();
-    let answered = 0;
-    await Promise.all(
-      this.shards.map(async (_, shard) => {
-        try {
-          this.lastCounts[shard] = await this.on(shard, (store) => store.counts());
-          answered++;
-        } catch {
-          // As last seen: an unreachable shard's counts do not move.
-        }
-      }),
-    );
-    return answered;
+  private async listAll(query: ListQuery): Promise<ListPage> {
+    await this.ready();
+    return listShards(this.shards.length, query, (shard, q) => this.on(shard, (store) => (store as JobStore).list!(q)));
   }
 
   private async onJob<T>(id: string, operation: (store: RedisStore) => Promise<T>): Promise<T> {
@@ -358,26 +290,10 @@ export class ShardedRedisStore implements JobStore {
     }
   }
 
-  /** Items grouped by the shard of their job id, as [shard, indexes into items]. */
-  private group<T>(items: readonly T[], idOf: (item: T) => string): [number, number[]][] {
-    const groups = new Map<number, number[]>();
-    for (let i = 0; i < items.length; i++) {
-      const shard = this.router.shardOf(idOf(items[i]!));
-      const indexes = groups.get(shard);
-      if (indexes) indexes.push(i);
-      else groups.set(shard, [i]);
-    }
-    return [...groups];
-  }
-
-  /**
-   * Every node of a system must split it into the same number of shards, or jobs would be looked
-   * for in the wrong place. The first node records the count on shard 0; a node configured with
-   * another count refuses to work. Checked once; an unreachable shard 0 postpones the check.
-   */
+  /** Checked once before the first operation (see `checkShardLayout`); an unreachable shard 0 postpones it. */
   private ready(): Promise<void> {
     if (this.closed) return Promise.reject(new SystemStateError('STORE_UNAVAILABLE', 'The Redis store is closed.'));
-    this.layout ??= this.checkLayout().catch((error: unknown) => {
+    this.layout ??= checkShardLayout(this.parts.clients[0]!, this.parts.prefix, this.shards.length).catch((error: unknown) => {
       if (isUnavailable(error)) {
         this.layout = undefined;
         return;
@@ -385,23 +301,6 @@ export class ShardedRedisStore implements JobStore {
       throw error;
     });
     return this.layout;
-  }
-
-  private async checkLayout(): Promise<void> {
-    const key = `{${this.parts.prefix}}:layout`;
-    const count = String(this.shards.length);
-    let recorded: string | null;
-    try {
-      const set = await this.parts.clients[0]!.set(key, count, 'NX');
-      recorded = set === 'OK' ? count : await this.parts.clients[0]!.get(key);
-    } catch (error) {
-      throw new SystemStateError('STORE_UNAVAILABLE', `Redis: ${(error as Error).message}`, { cause: error });
-    }
-    if (recorded !== count) {
-      throw new TypeError(
-        `This node splits the store "${this.parts.prefix}" into ${count} shards, but it was created with ${recorded}: every node must use the same count (see docs/scaling-out.md).`,
-      );
-    }
   }
 }
 
