@@ -92,8 +92,10 @@ describe.skipIf(!haveBrowser)('dashboard (headless Chromium)', () => {
     await expect.poll(() => page.getByTestId('worker').count()).toBe(4);
     expect(await page.getByTestId('supervisor').textContent()).toContain('supervisor healthy');
     const before = await counter(page, 'completed');
-    const ids = await Promise.all(Array.from({ length: 12 }, () => submit('sleep', { ms: 300 })));
-    // Four workers, twelve jobs of 300 ms: the page must show work running, then all of it done.
+    const ids = await Promise.all(Array.from({ length: 12 }, () => submit('sleep', { ms: 1_200 })));
+    // Four workers, twelve jobs of 1.2 s: the page must show work running, then all of it done.
+    // The node samples its workers every second (sampleMs), so the jobs run for longer than
+    // several samples: with 300 ms jobs the 0.9 s of work could fall between two samples.
     await expect.poll(() => page.locator('[data-testid=worker][data-state=running]').count(), { timeout: 10_000 }).toBeGreaterThan(0);
     await expect.poll(() => counter(page, 'completed'), { timeout: 15_000 }).toBe(before + ids.length);
     await expect.poll(() => page.locator('[data-testid=job-row][data-status=completed]').count()).toBeGreaterThanOrEqual(ids.length);
