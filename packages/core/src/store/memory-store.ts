@@ -183,10 +183,12 @@ export class MemoryStore implements JobStore {
       state.release(rec);
       const cancel = rec.extra?.cancelRequested;
       if (s.outcome === 'completed') finishJob(state, rec, 'completed', s.output, undefined);
-      else if (s.outcome === 'failed') finishJob(state, rec, 'failed', undefined, s.error);
       else if (s.outcome === 'cancelled') finishJob(state, rec, 'cancelled', undefined, s.error);
-      // Asked to stop while it ran: a retry or a hand-back would only run it again.
+      // Asked to stop while it ran: a retry or a hand-back would only run it again, and a failure
+      // is what the cancel set off (its cascade cancelled a child before the owner heard of the
+      // cancel itself, so under 'fail-parent' the parent fails with CHILD_FAILED).
       else if (cancel) finishJob(state, rec, 'cancelled', undefined, cancel);
+      else if (s.outcome === 'failed') finishJob(state, rec, 'failed', undefined, s.error);
       else if (s.outcome === 'retry') {
         rec.error = s.error;
         requeue(state, rec, s.runAt, s.error);

@@ -60,6 +60,9 @@ lib.register('settle', function(keys, args)
     elseif not rec then
       out[j] = 0
     else
+      -- Asked to stop while it ran: a retry or a hand-back would only run it again, and a failure
+      -- is what the cancel set off (its cascade cancelled a child before the owner heard of the
+      -- cancel itself, so under 'fail-parent' the parent fails with CHILD_FAILED).
       local cancel_reason = present(rec.cr) and rec.cr
       if outcome == 'completed' then
         lib.finish(rec, 'completed', payload ~= '' and payload or nil, nil)
@@ -70,7 +73,7 @@ lib.register('settle', function(keys, args)
         lib.requeue(rec, tonumber(args[o + 5]), payload)
       elseif outcome == 'released' and not cancel_reason then
         lib.release(rec)
-      elseif outcome == 'failed' then
+      elseif outcome == 'failed' and not cancel_reason then
         lib.finish(rec, 'failed', nil, payload)
       else
         lib.finish(rec, 'cancelled', nil, (outcome == 'cancelled' and payload) or cancel_reason or CANCELLED)

@@ -58,6 +58,34 @@ export function describeCancel(setup: ConformanceSetup): void {
       expect(await store.get(id!)).toMatchObject({ status: 'cancelled', error: { code: 'JOB_CANCELLED' } });
     });
 
+    it('ends a cancel-requested parent as cancelled, with the cancel reason, when its owner settles it failed', async () => {
+      // The cancel's cascade settles the children first; a node that hears of a child's
+      // cancellation before its own cancel fails the parent with CHILD_FAILED ('fail-parent').
+      // That failure is the cancel's doing: the record says cancelled (issue 13, chaos
+      // subscriber-kill).
+      const { store, add, claimOne } = await setup();
+      const [parentId] = await add(newJob({ name: 'parent' }));
+      const lease = await claimOne('node-a');
+      const [childId] = await add(newJob({ name: 'child', parentId }));
+      expect(await store.setWaiting(lease, true)).toBe(true);
+      const reason: SerializedError = { code: 'JOB_CANCELLED', message: 'user asked' };
+      expect(await store.cancel(parentId!, reason)).toBe('cancelling');
+      expect(await store.get(childId!)).toMatchObject({ status: 'cancelled' });
+      const childFailed: SerializedError = { code: 'CHILD_FAILED', message: 'a child was cancelled' };
+      expect(await store.settle([{ ...lease, outcome: 'failed', error: childFailed }])).toEqual(['ok']);
+      expect(await store.get(parentId!)).toMatchObject({ status: 'cancelled', error: reason });
+      expect(await store.counts()).toMatchObject({ failed: 0, cancelled: 2, waitingChildren: 0, running: 0 });
+    });
+
+    it('ends a cancel-requested job as cancelled when its owner settles it failed', async () => {
+      const { store, add, claimOne } = await setup();
+      const [id] = await add(newJob());
+      const lease = await claimOne('node-a');
+      expect(await store.cancel(id!)).toBe('cancelling');
+      expect(await store.settle([{ ...lease, outcome: 'failed', error: FAILED }])).toEqual(['ok']);
+      expect(await store.get(id!)).toMatchObject({ status: 'cancelled', error: { code: 'JOB_CANCELLED' } });
+    });
+
     it('cascades over the whole subtree', async () => {
       const { store, signals, add, claimOne } = await setup();
       const [rootId] = await add(newJob({ name: 'root' }));
