@@ -10,9 +10,11 @@ export type {
   JobSystemStats,
   StopOptions,
   SubmitOptions,
+  SubmitTreeOptions,
   TreeNode,
   TreeSpec,
 } from './system/job-system.js';
+export { isTenant, tenantPattern } from './system/tenant.js';
 export type { NodeCounters, NodeLiveState, NodeLiveStore } from './system/node-state.js';
 export type { WaitOptions } from './system/result-waiters.js';
 export { actorsView } from './system/actor-view.js';

@@ -46,6 +46,8 @@ export interface AdapterContext {
   draining: boolean;
   /** When a submit was last refused for a bound; /ready reports overload for a while after. */
   lastOverloadAt: number;
+  /** The log said once why a tenant's caller got a 404 for a job without a tenant. */
+  warnedTenantless: boolean;
 }
 
 /** Ids are nanoids from the core; anything else cannot be a job, so it is a 404 without a lookup. */
@@ -54,20 +56,28 @@ const jobIdPattern = /^[\w-]{1,64}$/;
 /**
  * The job with this id if the caller may see it. Another tenant's job is a 404 exactly like a
  * missing one, so ids cannot be probed across tenants. Children inherit the tenant of their root.
+ * A job without a tenant (submitted in code without `{ tenant }`) is seen only by callers without
+ * one; a tenant's caller gets the same 404, and the server's log says why, once per plugin.
  */
 export async function loadJob(ctx: AdapterContext, request: FastifyRequest, id: string): Promise<JobInfo> {
   const record = jobIdPattern.test(id) ? await fromStore(ctx.system.get(id)) : undefined;
-  if (!record || !(await visibleTo(ctx, record, request.tenant))) {
-    throw new HttpProblemError('JOB_NOT_FOUND', `No job ${JSON.stringify(id.slice(0, 64))}.`);
+  if (record && ctx.authenticate === undefined && ctx.tenantOf === undefined) return record;
+  const owner = record && (await ownerOf(ctx, record));
+  if (record && owner === request.tenant) return record;
+  if (record && owner === undefined && !ctx.warnedTenantless) {
+    ctx.warnedTenantless = true;
+    request.log.warn(
+      { jobId: record.id },
+      "a job without a tenant was asked for by a tenant's caller (404): submit it with { tenant } to make it theirs (docs/http-api.md, Tenants); logged once",
+    );
   }
-  return record;
+  throw new HttpProblemError('JOB_NOT_FOUND', `No job ${JSON.stringify(id.slice(0, 64))}.`);
 }
 
-async function visibleTo(ctx: AdapterContext, record: JobInfo, tenant: string | undefined): Promise<boolean> {
-  if (ctx.authenticate === undefined && ctx.tenantOf === undefined) return true;
-  let owner = record.meta?.['tenant'];
-  if (owner === undefined && record.rootId !== record.id) owner = (await fromStore(ctx.system.get(record.rootId)))?.meta?.['tenant'];
-  return owner === tenant;
+async function ownerOf(ctx: AdapterContext, record: JobInfo): Promise<string | undefined> {
+  const owner = record.meta?.['tenant'];
+  if (owner !== undefined || record.rootId === record.id) return owner;
+  return (await fromStore(ctx.system.get(record.rootId)))?.meta?.['tenant'];
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { isTenant, tenantPattern } from '@scalable-api/core';
 import type { FastifyRequest } from 'fastify';
 import { HttpProblemError } from './problem.js';
 
@@ -17,8 +18,6 @@ export interface AuthOptions {
   /** The header that carries an API key. Default `x-api-key`. */
   header?: string;
 }
-
-const tenantPattern = /^[\w.:-]{1,128}$/;
 
 /**
  * Builds the resolver the onRequest hook calls: the caller's tenant, or a 401 problem. Keys are
@@ -65,10 +64,6 @@ function credentialOf(request: FastifyRequest, header: string): string | undefin
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
-}
-
-export function isTenant(tenant: string): boolean {
-  return tenantPattern.test(tenant);
 }
 
 function assertTenant(tenant: string): void {

@@ -1,8 +1,8 @@
-import { createFsBlobStore, releaseBlobsOnDrop, type BlobStore, type JobSystem } from '@scalable-api/core';
+import { createFsBlobStore, isTenant, releaseBlobsOnDrop, type BlobStore, type JobSystem } from '@scalable-api/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AdapterContext, ResolvedLimits } from './adapter-context.js';
-import { createAuthenticator, isTenant, type AuthOptions } from './auth-hook.js';
+import { createAuthenticator, type AuthOptions } from './auth-hook.js';
 import { dashboardRoutes, type DashboardOptions } from './dashboard/dashboard-routes.js';
 import { jobRoutes } from './job-routes.js';
 import { JobEventHub } from './job-event-hub.js';
@@ -123,6 +123,7 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
     servers: options.servers,
     draining: false,
     lastOverloadAt: 0,
+    warnedTenantless: false,
   };
 
   // One store listener feeds the event streams and the metrics; uploads are referenced from

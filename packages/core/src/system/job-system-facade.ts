@@ -17,6 +17,7 @@ import type {
   JobSystemStats,
   StopOptions,
   SubmitOptions,
+  SubmitTreeOptions,
   TreeNode,
   TreeSpec,
 } from './job-system.js';
@@ -129,8 +130,8 @@ export class JobSystemFacade<Jobs extends readonly AnyJobDefinition[]> implement
     return this.#submitter.submitByName(name, input, options);
   }
 
-  submitTree<J extends Jobs[number]>(tree: TreeSpec<J>): Promise<JobHandle<JobOutput<J>>> {
-    return this.#submitter.submitTree(tree);
+  submitTree<J extends Jobs[number]>(tree: TreeSpec<J>, options: SubmitTreeOptions = {}): Promise<JobHandle<JobOutput<J>>> {
+    return this.#submitter.submitTree(tree, options);
   }
 
   handle<O = unknown>(id: string): JobHandle<O> {

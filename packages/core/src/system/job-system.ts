@@ -80,7 +80,16 @@ export interface SubmitOptions {
   delayMs?: number;
   /** Small opaque strings carried with the job (tenant, trace context). */
   meta?: Record<string, string>;
+  /**
+   * The tenant the job belongs to (stored as `meta.tenant`, over any tenant in `meta`): over HTTP
+   * only callers of this tenant see it. A job without one belongs to no tenant: with API keys no
+   * HTTP caller sees it (docs/http-api.md, "Tenants"). 1-128 of `[A-Za-z0-9_.:-]`.
+   */
+  tenant?: string;
 }
+
+/** Options of `submitTree`: they apply to every job of the tree. */
+export type SubmitTreeOptions = Pick<SubmitOptions, 'tenant'>;
 
 export interface JobHandle<Output = unknown> {
   readonly id: string;
@@ -173,7 +182,7 @@ export interface JobSystem<Jobs extends readonly AnyJobDefinition[] = readonly A
   submit<J extends Jobs[number]>(job: J, input: JobInput<J>, options?: SubmitOptions): Promise<JobHandle<JobOutput<J>>>;
   /** Submit by name, for callers that only have a string (the HTTP adapter); input is validated the same way. */
   submitByName(name: string, input: unknown, options?: SubmitOptions): Promise<JobHandle>;
-  submitTree<J extends Jobs[number]>(tree: TreeSpec<J>): Promise<JobHandle<JobOutput<J>>>;
+  submitTree<J extends Jobs[number]>(tree: TreeSpec<J>, options?: SubmitTreeOptions): Promise<JobHandle<JobOutput<J>>>;
   handle<O = unknown>(id: string): JobHandle<O>;
   get(id: string): Promise<JobInfo | undefined>;
   tree(id: string, options?: { maxNodes?: number }): Promise<TreeNode | undefined>;

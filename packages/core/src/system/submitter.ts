@@ -5,8 +5,9 @@ import { withPropagated } from '../instrumentation.js';
 import type { EnqueueOutcome, NewJob } from '../store/job-store.js';
 import { flattenTree } from '../tree/declared-tree.js';
 import { Handle, type HandleHost } from './job-handle.js';
-import type { JobHandle, SubmitOptions, TreeSpec } from './job-system.js';
+import type { JobHandle, SubmitOptions, SubmitTreeOptions, TreeSpec } from './job-system.js';
 import type { NodeRuntime } from './node-runtime.js';
+import { withTenant } from './tenant.js';
 import { validateInput } from './validate-input.js';
 
 /**
@@ -36,11 +37,13 @@ export class Submitter {
     return this.submitValidated(job, input, options);
   }
 
-  async submitTree<J extends AnyJobDefinition>(tree: TreeSpec<J>): Promise<JobHandle<JobOutput<J>>> {
+  async submitTree<J extends AnyJobDefinition>(tree: TreeSpec<J>, options: SubmitTreeOptions): Promise<JobHandle<JobOutput<J>>> {
     this.assertAccepting();
     const { node } = this;
     let jobs: NewJob[];
+    let meta: Record<string, string> | undefined;
     try {
+      meta = withPropagated(node.instrumentation, withTenant(undefined, options.tenant));
       jobs = await flattenTree(
         tree,
         async (spec, parentId) => {
@@ -56,7 +59,6 @@ export class Submitter {
     } catch (error) {
       throw this.reject(error);
     }
-    const meta = withPropagated(node.instrumentation, undefined);
     if (meta) for (const job of jobs) job.meta = meta;
     const outcomes = await node.store.enqueue(jobs, { limit: node.queueLimit, atomic: true });
     return this.accepted(tree.job.name, jobs[0]!, outcomes[0]!) as JobHandle<JobOutput<J>>;
@@ -111,7 +113,7 @@ export class Submitter {
         // Throws for input JSON cannot hold (a BigInt): a rejection like any other refusal.
         newJob.fingerprint = options.fingerprint ?? fingerprint(job.name, value);
       }
-      const meta = withPropagated(node.instrumentation, options.meta);
+      const meta = withPropagated(node.instrumentation, withTenant(options.meta, options.tenant));
       if (meta !== undefined) newJob.meta = meta;
     } catch (error) {
       return Promise.reject(this.reject(error));
