@@ -8,6 +8,8 @@ declare module 'autocannon' {
     method?: string;
     connections?: number;
     duration?: number;
+    /** Requests in all, instead of a duration. */
+    amount?: number;
     headers?: Record<string, string>;
     body?: string;
   }

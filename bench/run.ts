@@ -12,6 +12,7 @@ const benches: Record<string, string[]> = {
   'redis-vs-bullmq': ['redis-vs-bullmq.ts'],
   'redis-memory': ['redis-memory.ts'],
   'redis-scale': ['redis-scale.ts'],
+  'redis-profile': ['redis-profile.ts'],
   images: ['images.ts'],
   'dashboard-feed': ['dashboard-feed.ts', '200000', '4'],
 };
