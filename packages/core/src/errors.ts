@@ -26,6 +26,9 @@ export const errorCodes = {
   PAYLOAD_TOO_LARGE: 'The body is larger than the limit of this route.',
   THREAD_CRASHED: 'The worker thread running the job crashed or was stopped; the attempt failed and follows the retry policy.',
   CURSOR_INVALID: 'The listing cursor is malformed or was not given by this store.',
+  NOT_SUPPORTED: 'The job store does not implement this (schedules, pausing job types).',
+  SCHEDULES_FULL: 'The store holds as many schedules as it allows; the new schedule was refused.',
+  SCHEDULE_NOT_FOUND: 'No schedule with that key exists.',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
@@ -61,7 +64,11 @@ export class OverloadError extends ScalableApiError {
 }
 
 export class SystemStateError extends ScalableApiError {
-  constructor(code: 'SHUTTING_DOWN' | 'NOT_STARTED' | 'UNHEALTHY' | 'STORE_UNAVAILABLE', message?: string, options?: ScalableApiErrorOptions) {
+  constructor(
+    code: 'SHUTTING_DOWN' | 'NOT_STARTED' | 'UNHEALTHY' | 'STORE_UNAVAILABLE' | 'NOT_SUPPORTED',
+    message?: string,
+    options?: ScalableApiErrorOptions,
+  ) {
     super(code, message, options);
     this.name = 'SystemStateError';
   }
@@ -70,7 +77,7 @@ export class SystemStateError extends ScalableApiError {
 /** Bad input at submit: never reaches a worker. */
 export class InputError extends ScalableApiError {
   constructor(
-    code: 'INPUT_INVALID' | 'JOB_TYPE_UNKNOWN' | 'IDEMPOTENCY_CONFLICT' | 'CURSOR_INVALID',
+    code: 'INPUT_INVALID' | 'JOB_TYPE_UNKNOWN' | 'IDEMPOTENCY_CONFLICT' | 'CURSOR_INVALID' | 'SCHEDULES_FULL' | 'SCHEDULE_NOT_FOUND',
     message?: string,
     options?: ScalableApiErrorOptions,
   ) {

@@ -67,6 +67,22 @@ export type { Logger } from './logger.js';
 export { createMemoryStore } from './store/memory-store.js';
 export type { MemoryStore, MemoryStoreOptions } from './store/memory-store.js';
 export { maxListLimit } from './store/job-store.js';
+export { maxSchedules } from './store/schedule-store.js';
+export type {
+  PauseStore,
+  ScheduleDefinition,
+  ScheduleEvery,
+  ScheduleFire,
+  ScheduleFireOutcome,
+  SchedulePolicy,
+  ScheduleQuery,
+  ScheduleRecord,
+  ScheduleStore,
+  ScheduleUpsertOutcome,
+} from './store/schedule-store.js';
+export { scheduleFingerprint, scheduleTickKey } from './store/schedule-store.js';
+export type { ScheduleInfo, ScheduleOptions } from './schedule/schedule-control.js';
+export { nextTick } from './schedule/schedule-timing.js';
 export type {
   CancelOutcome,
   ClaimedJob,

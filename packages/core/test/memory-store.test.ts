@@ -11,7 +11,7 @@ runStoreConformance('createMemoryStore', (options) => {
   return {
     store: createMemoryStore({ ...options, clock }),
     clock,
-    supports: { released: true, parentToken: true, renewCancel: true, retrySignal: true, list: true },
+    supports: { released: true, parentToken: true, renewCancel: true, retrySignal: true, list: true, schedules: true, pause: true },
     cleanup: () => {},
   };
 });

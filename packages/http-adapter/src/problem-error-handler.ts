@@ -27,6 +27,9 @@ const callerFacing: ReadonlySet<ErrorCode> = new Set([
   'WAITING_PARENTS_FULL',
   'CHILDREN_LIMIT',
   'PAYLOAD_TOO_LARGE',
+  'NOT_SUPPORTED',
+  'SCHEDULES_FULL',
+  'SCHEDULE_NOT_FOUND',
 ]);
 
 /**

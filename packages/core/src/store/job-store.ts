@@ -1,6 +1,7 @@
 import type { SerializedError } from '../errors.js';
 import type { JobEvent } from '../events.js';
 import type { JobStatus } from '../job/job-status.js';
+import type { PauseStore, ScheduleStore } from './schedule-store.js';
 
 /**
  * The store contract: the source of truth for jobs. The memory store and the Redis store both
@@ -10,8 +11,11 @@ import type { JobStatus } from '../job/job-status.js';
  * the runtime groups calls made in the same tick. Every state change that needs to be atomic
  * (the queue bound, idempotency and spawn keys, fencing, a parent's pending-children count) is
  * atomic inside one call.
+ *
+ * Schedules (`ScheduleStore`) and paused job types (`PauseStore`) are optional: a store without
+ * them makes `system.schedule()` and `system.pause()` fail with `NOT_SUPPORTED`.
  */
-export interface JobStore {
+export interface JobStore extends Partial<ScheduleStore>, Partial<PauseStore> {
   /** `false` for the memory store: a crash loses what it holds. Shown to users in the 202 body. */
   readonly durable: boolean;
 
@@ -155,6 +159,8 @@ export type EnqueueOutcome =
 export interface JobPlacement {
   parentId?: string | undefined;
   idempotencyKey?: string | undefined;
+  /** A schedule's job lives beside its schedule, so one atomic step takes the tick and enqueues it. */
+  scheduleKey?: string | undefined;
 }
 
 export interface ClaimRequest {
@@ -164,7 +170,7 @@ export interface ClaimRequest {
   leaseMs: number;
   /** Job names this node can run; unset means all. */
   names?: readonly string[] | undefined;
-  /** For job names with a concurrency limit: how many more this node may start now. */
+  /** For job names with a concurrency limit: how many more this node may start now. Paused job types are never handed out. */
   capacity?: ReadonlyMap<string, number> | undefined;
 }
 

@@ -85,6 +85,7 @@ function nextReady(state: MemoryState, names: readonly string[], capacity: Map<s
   let bestQueue: ReadyQueue<Rec> | undefined;
   for (const name of names) {
     if (capacity && (capacity.get(name) ?? 1) <= 0) continue;
+    if (state.paused.size > 0 && state.paused.has(name)) continue;
     const queue = state.ready.get(name);
     if (!queue) continue;
     let head = queue.peek();

@@ -49,6 +49,8 @@ export class MemoryState {
   nextExpiry = Infinity;
   readonly finishedRoots = new Deque<Rec>();
   readonly idempotency = new Map<string, string>();
+  /** Job types no claim hands out (`pause`); their jobs stay queued. */
+  readonly paused = new Set<string>();
   /**
    * Every job in submission order, for `list`; made by the first `list` call (see memory-list.ts),
    * so a store nobody lists pays nothing for it on its hot path.

@@ -22,7 +22,16 @@ import type {
 import { claimReady, giveBack, requeue } from './memory-claim.js';
 import { listJobs } from './memory-list.js';
 import { extraOf, NO_EVENTS, toRecord, type Rec } from './memory-record.js';
+import { MemorySchedules } from './memory-schedules.js';
 import { MemoryState, type MemoryStoreOptions } from './memory-state.js';
+import type {
+  ScheduleDefinition,
+  ScheduleFire,
+  ScheduleFireOutcome,
+  ScheduleQuery,
+  ScheduleRecord,
+  ScheduleUpsertOutcome,
+} from './schedule-store.js';
 import { cancelJob, finishJob, trimRetention } from './memory-tree.js';
 
 export type { MemoryStoreOptions } from './memory-state.js';
@@ -35,9 +44,11 @@ export type { MemoryStoreOptions } from './memory-state.js';
 export class MemoryStore implements JobStore {
   readonly durable = false;
   private readonly state: MemoryState;
+  private readonly scheduled: MemorySchedules;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.state = new MemoryState(options);
+    this.scheduled = new MemorySchedules(this.state, (job, limit) => this.enqueueOne(job, limit));
   }
 
   async enqueue(jobs: readonly NewJob[], options: EnqueueOptions): Promise<EnqueueOutcome[]> {
@@ -269,6 +280,34 @@ export class MemoryStore implements JobStore {
 
   async list(query: ListQuery): Promise<ListPage> {
     return listJobs(this.state, query);
+  }
+
+  async upsertSchedule(definition: ScheduleDefinition): Promise<ScheduleUpsertOutcome> {
+    return this.scheduled.upsert(definition);
+  }
+
+  async removeSchedule(key: string): Promise<boolean> {
+    return this.scheduled.remove(key);
+  }
+
+  async schedules(query: ScheduleQuery): Promise<ScheduleRecord[]> {
+    return this.scheduled.list(query);
+  }
+
+  async fireSchedules(fires: readonly ScheduleFire[], options: EnqueueOptions): Promise<ScheduleFireOutcome[]> {
+    return this.scheduled.fire(fires, options);
+  }
+
+  async pauseType(name: string): Promise<void> {
+    this.scheduled.pause(name);
+  }
+
+  async resumeType(name: string): Promise<void> {
+    this.scheduled.resume(name);
+  }
+
+  async pausedTypes(): Promise<string[]> {
+    return this.scheduled.paused();
   }
 
   subscribe(listener: StoreListener): () => void {

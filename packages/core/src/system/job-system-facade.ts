@@ -1,11 +1,14 @@
 import type { TimerHandle } from '../clock.js';
-import { defaultCancelError, ScalableApiError, SystemStateError } from '../errors.js';
+import { defaultCancelError, SystemStateError } from '../errors.js';
 import type { JobEvent } from '../events.js';
 import type { AnyJobDefinition, JobInput, JobOutput } from '../job/define-job.js';
+import { ScheduleControl, type ScheduleInfo, type ScheduleOptions } from '../schedule/schedule-control.js';
 import type { JobStore } from '../store/job-store.js';
+import type { ScheduleEvery } from '../store/schedule-store.js';
 import { readTree } from '../tree/tree-view.js';
 import { actorsViewKey, readActorsView, type ActorsView } from './actor-view.js';
 import { EventStream } from './event-stream.js';
+import { fromStore } from './from-store.js';
 import { Handle } from './job-handle.js';
 import type {
   CancelResult,
@@ -35,11 +38,13 @@ export class JobSystemFacade<Jobs extends readonly AnyJobDefinition[]> implement
   readonly #node: NodeRuntime;
   readonly #submitter: Submitter;
   readonly #ownsStore: boolean;
+  readonly #schedules: ScheduleControl;
 
   constructor(node: NodeRuntime, ownsStore: boolean) {
     this.#node = node;
     this.#ownsStore = ownsStore;
     this.#submitter = new Submitter(node, this);
+    this.#schedules = new ScheduleControl(node);
   }
 
   get nodeId(): string {
@@ -170,6 +175,34 @@ export class JobSystemFacade<Jobs extends readonly AnyJobDefinition[]> implement
     return stream;
   }
 
+  schedule<J extends Jobs[number]>(key: string, job: J, input: JobInput<J>, every: ScheduleEvery, options?: ScheduleOptions): Promise<ScheduleInfo> {
+    return this.#schedules.schedule(key, job, input, every, options);
+  }
+
+  scheduleByName(key: string, name: string, input: unknown, every: ScheduleEvery, options?: ScheduleOptions): Promise<ScheduleInfo> {
+    return this.#schedules.schedule(key, name, input, every, options);
+  }
+
+  schedules(): Promise<ScheduleInfo[]> {
+    return this.#schedules.schedules();
+  }
+
+  unschedule(key: string): Promise<boolean> {
+    return this.#schedules.unschedule(key);
+  }
+
+  pause(name: string): Promise<void> {
+    return this.#schedules.pause(name);
+  }
+
+  resume(name: string): Promise<void> {
+    return this.#schedules.resume(name);
+  }
+
+  paused(): Promise<string[]> {
+    return this.#schedules.paused();
+  }
+
   async stats(): Promise<JobSystemStats> {
     const node = this.#node;
     const counts = await fromStore(node.store.counts());
@@ -190,12 +223,4 @@ export class JobSystemFacade<Jobs extends readonly AnyJobDefinition[]> implement
       rates: node.state.currentRates(),
     };
   }
-}
-
-/** A store that fails to answer is `STORE_UNAVAILABLE` to callers (503 at the HTTP edge). */
-function fromStore<T>(call: Promise<T>): Promise<T> {
-  return call.catch((error: unknown) => {
-    if (error instanceof ScalableApiError) throw error;
-    throw new SystemStateError('STORE_UNAVAILABLE', 'The job store did not answer.', { cause: error });
-  });
 }

@@ -8,7 +8,9 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { Instrumentation } from '../instrumentation.js';
 import type { ThreadPoolOptions } from '../isolation/thread-pool.js';
 import type { Logger } from '../logger.js';
+import type { ScheduleInfo, ScheduleOptions } from '../schedule/schedule-control.js';
 import type { JobRecord, JobStore, OnChildFailure } from '../store/job-store.js';
+import type { ScheduleEvery } from '../store/schedule-store.js';
 import type { Health, NodeLiveStore } from './node-state.js';
 import type { WaitOptions } from './result-waiters.js';
 
@@ -57,6 +59,12 @@ export interface JobSystemOptions<Jobs extends readonly AnyJobDefinition[] = rea
    * waiting parents, result waiters and event streams are checked against the records. Default 5 s.
    */
   reconcileMs?: number;
+  /**
+   * Fire the store's schedules from this node (every node may: the store lets one take each
+   * tick). The node reads the store's due schedules at least every `pollMs` (default 1 s), so a
+   * schedule defined elsewhere or a lost timer is picked up within it. `false`: never fire here.
+   */
+  scheduler?: false | { pollMs?: number };
   results?: {
     /** Callers waiting for results at once (`handle.result()`, `waitResult`); past it a wait fails with `RESULT_WAITERS_FULL`. Default 100,000. */
     maxWaiters?: number;
@@ -199,6 +207,32 @@ export interface JobSystem<Jobs extends readonly AnyJobDefinition[] = readonly A
    * const output = await system.waitResult(id, { signal: AbortSignal.timeout(30_000) });
    */
   waitResult(id: string, options?: WaitOptions): Promise<unknown>;
+  /**
+   * Creates or replaces the schedule `key`: every tick of `every` runs `job` with `input`, exactly
+   * once across all nodes of the store. Declaring the same schedule again (every node at start)
+   * keeps its next tick. Fails with `NOT_SUPPORTED` on a store without schedules.
+   *
+   * @example
+   * await system.schedule('nightly-report', report, { scope: 'all' }, { cron: '0 3 * * *', tz: 'Europe/Berlin' }, { overlap: 'skip' });
+   */
+  schedule<J extends Jobs[number]>(key: string, job: J, input: JobInput<J>, every: ScheduleEvery, options?: ScheduleOptions): Promise<ScheduleInfo>;
+  /** `schedule` by job name, for callers that only have a string (the HTTP adapter). */
+  scheduleByName(key: string, name: string, input: unknown, every: ScheduleEvery, options?: ScheduleOptions): Promise<ScheduleInfo>;
+  /** Every schedule, ordered by next tick (`nextAt`). */
+  schedules(): Promise<ScheduleInfo[]>;
+  /** Removes a schedule; `false` when there was none. Jobs it already made run on. */
+  unschedule(key: string): Promise<boolean>;
+  /**
+   * Stops every node from starting jobs of type `name` until `resume(name)`; queued ones stay
+   * queued (and counted), running ones finish.
+   *
+   * @example
+   * await system.pause('thumbnail'); // the image service is down
+   */
+  pause(name: string): Promise<void>;
+  resume(name: string): Promise<void>;
+  /** The paused job types. */
+  paused(): Promise<string[]>;
   /**
    * The node's live state in an `@xstate/store` store, read-only: health, counters, rates and
    * the actors view. Subscribe instead of polling `stats()`.

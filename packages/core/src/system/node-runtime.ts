@@ -21,6 +21,7 @@ import { LeaseRenewer } from './lease-renewer.js';
 import { createNodeSupervisor } from './node-supervisor.js';
 import type { NodeState } from './node-state.js';
 import { Reconciler } from './reconciler.js';
+import { Scheduler } from '../schedule/scheduler.js';
 import { ResultWaiters } from './result-waiters.js';
 import { Settler } from './settler.js';
 import { SignalRouter } from './signal-router.js';
@@ -72,6 +73,7 @@ export class NodeRuntime implements AttemptHost {
   private readonly leaseMs: number;
   private readonly renewer: LeaseRenewer;
   readonly reconciler: Reconciler;
+  readonly scheduler: Scheduler;
   private readonly signals = new SignalRouter(this);
   private readonly claims: ClaimTracker;
   private dispatcher: AnyActorRef | undefined;
@@ -111,6 +113,7 @@ export class NodeRuntime implements AttemptHost {
     this.results = new ResultWaiters(this.store, options.results?.maxWaiters ?? 100_000);
     this.renewer = new LeaseRenewer(this.clock, this.store, this.leaseMs, this.attempts, this.logger);
     this.reconciler = new Reconciler(this, options.reconcileMs ?? 5_000);
+    this.scheduler = new Scheduler(this, options.scheduler === false ? 0 : (options.scheduler?.pollMs ?? 1_000));
     this.claims = new ClaimTracker(this.store, (jobs) => this.handBackClaimed(jobs), this.logger);
   }
 
@@ -139,6 +142,7 @@ export class NodeRuntime implements AttemptHost {
     this.dispatcher = supervisor.getSnapshot().context.dispatcher;
     this.renewer.start();
     this.reconciler.start();
+    if (this.options.scheduler !== false) this.scheduler.start();
   }
 
   wakeDispatcher(): void {
@@ -169,6 +173,7 @@ export class NodeRuntime implements AttemptHost {
     this.settler.close();
     this.renewer.stop();
     this.reconciler.stop();
+    this.scheduler.stop();
     this.supervisor?.send({ type: 'supervisor.shutdown' });
     this.supervisor?.stop();
     this.state.actors -= 2 + this.workers;

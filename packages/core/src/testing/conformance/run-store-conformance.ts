@@ -6,7 +6,9 @@ import { describeEnqueue } from './describe-enqueue.js';
 import { describeEvents } from './describe-events.js';
 import { describeLeases } from './describe-leases.js';
 import { describeList } from './describe-list.js';
+import { describePause } from './describe-pause.js';
 import { describeRetention } from './describe-retention.js';
+import { describeSchedules } from './describe-schedules.js';
 import { describeSettle } from './describe-settle.js';
 import { describeTrees } from './describe-trees.js';
 import { conformanceSetup, type StoreFactory } from './store-fixture.js';
@@ -36,5 +38,7 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
     describeEvents(setup);
     describeRetention(setup);
     describeList(setup);
+    describeSchedules(setup);
+    describePause(setup);
   });
 }

@@ -28,6 +28,13 @@ export interface StoreCapabilities {
   retrySignal?: true;
   /** `list(query)`: filtered, tenant-scoped, paginated listing. */
   list?: true;
+  /**
+   * The optional `ScheduleStore` methods. Not TEMPORARY like the others: a store may leave
+   * schedules out for good (the system then answers `NOT_SUPPORTED`), and says so here.
+   */
+  schedules?: true;
+  /** The optional `PauseStore` methods (same standing as `schedules`). */
+  pause?: true;
 }
 
 export type StoreCapability = keyof StoreCapabilities;
