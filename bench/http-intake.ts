@@ -41,7 +41,7 @@ async function startServer(variant: string, env: Record<string, string> = {}): P
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const memory: Server['memory'] = [];
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     for (const line of chunk.split('\n')) {
       const m = /^MEM (\d+) (\d+) (\d+)$/.exec(line);
       if (m) memory.push({ at: Number(m[1]), rss: Number(m[2]), heap: Number(m[3]) });
@@ -50,7 +50,7 @@ async function startServer(variant: string, env: Record<string, string> = {}): P
   });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${variant} did not start`)), 30_000);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       const m = /READY (\d+)/.exec(chunk);
       if (m) {
         clearTimeout(timer);

@@ -69,7 +69,7 @@ async function startServer(variant: string, env: Record<string, string>): Promis
   });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${variant} did not start`)), 60_000);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       const m = /READY (\d+)/.exec(chunk);
       if (m) {
         clearTimeout(timer);

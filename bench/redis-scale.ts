@@ -85,7 +85,7 @@ async function startServer(variant: Variant, urls: string[]): Promise<Server> {
   });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${variant.name} did not start`)), 60_000);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       const m = /READY (\d+)/.exec(chunk);
       if (m) {
         clearTimeout(timer);

@@ -102,7 +102,8 @@ function errorLines(): Logger {
   const write = (obj: object, msg?: string) => {
     const err = (obj as { err?: { message?: unknown; cause?: { message?: unknown } } }).err;
     if (!err) return;
-    const reason = String(err.cause?.message ?? err.message ?? '').replace(/\s+/g, ' ');
+    const message = err.cause?.message ?? err.message;
+    const reason = (typeof message === 'string' ? message : '').replace(/\s+/g, ' ');
     process.stdout.write(`ERROR ${Date.now()} ${msg ?? ''}: ${reason}\n`);
   };
   const logger: Logger = { ...silentLogger, warn: write, error: write, child: () => logger };

@@ -121,8 +121,8 @@ describe('the packed packages', () => {
   it('type-check a small app with skipLibCheck false, and a wrong input is a type error', async () => {
     // A failure prints tsc's diagnostics in the assertion message.
     const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project, env: cleanEnv() }).catch(
-      (error: { stdout?: string }) => ({
-        stdout: `tsc failed:\n${error.stdout ?? String(error)}`,
+      (error: Error & { stdout?: string }) => ({
+        stdout: `tsc failed:\n${error.stdout ?? error.message}`,
       }),
     );
     expect(result.stdout).toBe('');

@@ -27,7 +27,7 @@ export interface ImagePipeline {
   system: JobSystem;
   blobs: BlobStore;
   location: BlobLocation;
-  shutdown(graceMs: number): Promise<void>;
+  shutdown: (graceMs: number) => Promise<void>;
 }
 
 /** Configuration from the environment, with defaults for a 2-4 core machine. */

@@ -45,7 +45,7 @@ export interface Quickstart {
   system: JobSystem;
   blobs: BlobStore;
   /** Graceful: refuse new work, drain within `graceMs`, then close the server and the store. */
-  shutdown(graceMs: number): Promise<void>;
+  shutdown: (graceMs: number) => Promise<void>;
 }
 
 /** The env the quickstart reads, with its defaults (sized for I/O-bound demo jobs). */

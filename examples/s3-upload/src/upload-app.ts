@@ -40,7 +40,7 @@ export interface UploadService {
   app: FastifyInstance;
   system: JobSystem;
   blobs: BlobStore;
-  shutdown(graceMs: number): Promise<void>;
+  shutdown: (graceMs: number) => Promise<void>;
 }
 
 /** `POST /uploads/upload-batch` with `{ payloads: [...] }`: 202, then one upload job per payload. */

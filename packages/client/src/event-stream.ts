@@ -91,7 +91,7 @@ async function* follow(
       const decoder = new TextDecoder();
       try {
         for (;;) {
-          const { value, done } = await reader.read();
+          const { value, done } = (await reader.read()) as { value?: Uint8Array; done: boolean };
           if (done) break;
           parser.feed(decoder.decode(value, { stream: true }));
           while (queue.length > 0) {

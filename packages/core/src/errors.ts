@@ -175,9 +175,19 @@ export function serializeError(error: ScalableApiError): SerializedError {
   const out: SerializedError = { code: error.code, message: error.message };
   const cause = error.cause;
   if (cause instanceof Error) out.cause = { name: cause.name, message: cause.message };
-  else if (cause !== undefined) out.cause = { name: 'Error', message: String(cause) };
+  else if (cause !== undefined) out.cause = { name: 'Error', message: describeCause(cause) };
   if (error.details) out.details = error.details;
   return out;
+}
+
+/** A cause that is not an Error, as text: a string as it is, anything else as JSON where it can be. */
+function describeCause(cause: unknown): string {
+  if (typeof cause === 'string') return cause;
+  try {
+    return JSON.stringify(cause) ?? typeof cause;
+  } catch {
+    return Object.prototype.toString.call(cause);
+  }
 }
 
 export function deserializeError(data: SerializedError): JobError | ScalableApiError {

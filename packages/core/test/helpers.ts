@@ -44,6 +44,7 @@ export function gate(): { promise: Promise<void>; open: () => void } {
 }
 
 /** Resolves the promise's outcome as a value, so tests can assert rejections without try/catch. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert on the error's fields (code, details) directly
 export async function settle<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: any }> {
   try {
     return { ok: true, value: await promise };

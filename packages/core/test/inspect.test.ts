@@ -22,7 +22,7 @@ async function receiver(): Promise<{ url: string; messages: Inspected[] }> {
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const messages: Inspected[] = [];
-  server.on('connection', (socket) => socket.on('message', (data) => messages.push(JSON.parse(String(data)) as Inspected)));
+  server.on('connection', (socket) => socket.on('message', (data) => messages.push(JSON.parse((data as Buffer).toString()) as Inspected)));
   cleanups.push(
     () =>
       new Promise<void>((resolve) => {

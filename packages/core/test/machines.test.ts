@@ -24,7 +24,7 @@ const pipeline = machineSetup({
       invoke: {
         src: 'double',
         input: ({ context }) => ({ ctx: context.ctx, n: context.n }),
-        onDone: { target: 'done', actions: assign({ doubled: ({ event }) => event.output as number }) },
+        onDone: { target: 'done', actions: assign({ doubled: ({ event }) => event.output }) },
         onError: 'failed',
       },
     },

@@ -135,7 +135,7 @@ describe('stop', () => {
     const job = defineJob({
       name: 'long',
       run: (_: undefined, ctx) =>
-        new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject((reason = ctx.signal.reason as { code?: string })))),
+        new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject((reason = ctx.signal.reason as Error & { code?: string })))),
     });
     const { system } = await setup({ jobs: [job], workers: 1, clock });
     await system.submit(job, undefined);

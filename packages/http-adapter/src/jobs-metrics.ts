@@ -55,9 +55,9 @@ export class JobsMetrics {
 
   countResponse(method: string, route: string, status: number): void {
     let byRoute = this.responses.get(method);
-    if (!byRoute) this.responses.set(method, (byRoute = new Map()));
+    if (!byRoute) this.responses.set(method, (byRoute = new Map<string, Map<number, number>>()));
     let byStatus = byRoute.get(route);
-    if (!byStatus) byRoute.set(route, (byStatus = new Map()));
+    if (!byStatus) byRoute.set(route, (byStatus = new Map<number, number>()));
     byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
   }
 

@@ -95,7 +95,7 @@ export function issuesOf(details: unknown): ProblemIssue[] | undefined {
   const raw = (details as { issues?: unknown } | undefined)?.issues;
   if (!Array.isArray(raw)) return undefined;
   return raw.slice(0, 100).map((issue: { message?: unknown; path?: unknown }) => ({
-    message: String(issue?.message ?? 'invalid'),
+    message: typeof issue?.message === 'string' ? issue.message : 'invalid',
     path: Array.isArray(issue?.path) ? issue.path.map(segmentOf) : [],
   }));
 }

@@ -32,7 +32,7 @@ export class SubmitCoalescer {
 
   submit(name: string, input: unknown, options: SubmitOptions): Promise<JobHandle> {
     return new Promise<JobHandle>((resolve, reject) => {
-      this.enqueue(name, input, options, (error, handle) => (error === undefined ? resolve(handle!) : reject(error)));
+      this.enqueue(name, input, options, (error, handle) => (error === undefined ? resolve(handle!) : reject(error as Error)));
     });
   }
 

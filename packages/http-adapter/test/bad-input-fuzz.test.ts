@@ -100,7 +100,7 @@ const pollution = fc
 
 const tooDeep = fc
   .tuple(fc.integer({ min: 17, max: 2_000 }), fc.constantFrom(['[', ']'], ['{"a":', '}']))
-  .map(([depth, [open, close]]) => `{"x":${open!.repeat(depth)}1${close!.repeat(depth)}}`)
+  .map(([depth, [open, close]]) => `{"x":${open.repeat(depth)}1${close.repeat(depth)}}`)
   .map((payload): InjectOptions => ({ method: 'POST', url: '/jobs/echo', headers: json, payload }));
 
 const tooLarge = fc
@@ -117,7 +117,7 @@ const badIdempotencyKey = fc
   .map((key): InjectOptions => ({ method: 'POST', url: '/jobs/echo', headers: { ...json, 'idempotency-key': key }, payload: '{"a":1}' }));
 
 const wrongMethod = fc
-  .tuple(fc.constantFrom('PUT', 'PATCH') as fc.Arbitrary<'PUT' | 'PATCH'>, fc.constantFrom('echo', 'sleep', 'nope'))
+  .tuple(fc.constantFrom('PUT', 'PATCH'), fc.constantFrom('echo', 'sleep', 'nope'))
   .map(([method, name]): InjectOptions => ({ method, url: `/jobs/${name}`, headers: json, payload: '{"a":1}' }));
 
 const badRequest = fc.oneof(
@@ -138,7 +138,7 @@ describe('jobsPlugin under fuzzed bad input', () => {
     await fc.assert(
       fc.asyncProperty(badRequest, async (request) => {
         const res = await t.app.inject(request);
-        expect(res.statusCode, `${request.method} ${request.url} ${String(request.payload).slice(0, 120)}`).toBeGreaterThanOrEqual(400);
+        expect(res.statusCode, JSON.stringify(request).slice(0, 200)).toBeGreaterThanOrEqual(400);
         expect(res.statusCode).toBeLessThan(500);
         expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
         expect(res.json()).toMatchObject({ status: res.statusCode, code: expect.any(String) });

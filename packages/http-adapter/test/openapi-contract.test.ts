@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQuickstart, type Quickstart } from '../../../examples/quickstart/src/quickstart-app.js';
 import { arbitraryOf } from './schema-arbitrary.js';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the document is walked as loose JSON; the validator checks its shape
 type Json = Record<string, any>;
 
 let quickstart: Quickstart;

@@ -11,7 +11,7 @@ afterEach(async () => {
 });
 
 /** Live promises in this process, after a full GC (which `queryObjects` runs first). */
-const livePromises = () => queryObjects(Promise, { format: 'count' }) as number;
+const livePromises = () => queryObjects(Promise, { format: 'count' });
 
 /** `n` requests that wait 1 s on jobs that run far longer, all answered 202. */
 async function waitOnce(app: FastifyInstance, n: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NewJob } from '@scalable-api/core';
+import type { ClaimedJob, NewJob } from '@scalable-api/core';
 import { createRedisStore, type RedisStore } from '../src/index.js';
 import { canStartRedis, startRedisServer, type PrivateRedis } from './private-redis.js';
 import { testPrefix } from './redis-fixture.js';
@@ -53,6 +53,7 @@ const LIMIT = { limit: 10_000_000 };
     try {
       const depth = 12_000;
       await enqueueAll(store, chain(depth));
+      let leafLease: ClaimedJob | undefined;
       for (let claimed = 0; claimed < depth;) {
         const { jobs } = await store.claim({ owner: 'me', max: 1_000, leaseMs: 600_000 });
         claimed += jobs.length;
@@ -60,11 +61,12 @@ const LIMIT = { limit: 10_000_000 };
         const early = jobs.filter((j) => j.id !== `j${depth - 1}`);
         expect(await store.settle(early.map((j) => ({ ...j, outcome: 'completed' as const, output: j.id })))).toEqual(early.map(() => 'ok'));
         const leaf = jobs.find((j) => j.id === `j${depth - 1}`);
-        if (leaf) var leafLease = leaf;
+        if (leaf) leafLease = leaf;
       }
       await longestMs();
       expect(await store.get('j0')).toMatchObject({ status: 'waitingChildren' });
-      expect(await store.settle([{ ...leafLease!, outcome: 'completed', output: 'leaf' }])).toEqual(['ok']);
+      if (!leafLease) throw new Error('the leaf was never claimed');
+      expect(await store.settle([{ ...leafLease, outcome: 'completed', output: 'leaf' }])).toEqual(['ok']);
       console.info(`12,000-deep chain settled up: longest Redis command ${await longestMs()} ms`);
       expect(await store.get('j0')).toMatchObject({ status: 'completed', output: 'j0' });
       expect(await store.counts()).toMatchObject({ completed: depth, waitingChildren: 0, running: 0 });

@@ -22,7 +22,7 @@ function startNode(id: string, prefix: string): Node {
   const node: Node = { id, child, started: [], ready: Promise.resolve() };
   node.ready = new Promise((resolve, reject) => {
     let buffered = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       let newline: number;
       while ((newline = buffered.indexOf('\n')) >= 0) {
@@ -78,7 +78,7 @@ await describeWithRedis('createRedisStore across processes', () => {
     };
     const records = async (ids: string[]) => Promise.all(ids.map(async (id) => (await store!.get(id))!));
     const allCompleted = async (ids: string[]) => (await records(ids)).every((r) => r.status === 'completed');
-    return { store: store!, submit, records, allCompleted };
+    return { store: store, submit, records, allCompleted };
   }
 
   it('shares the jobs of one store among three nodes, each running some', async () => {

@@ -11,7 +11,7 @@ export async function deleteShardedPrefix(prefix: string, servers: (Redis | Clus
       typeof server === 'string'
         ? [new Redis(server)]
         : 'nodes' in server && typeof server.nodes === 'function'
-          ? (server as Cluster).nodes('master')
+          ? server.nodes('master')
           : [server as Redis];
     try {
       for (const node of nodes) {

@@ -26,7 +26,7 @@ function startNode(id: string, urls: string[], prefix: string, env: Record<strin
   const node: Node = { id, child, started: [], ready: Promise.resolve() };
   node.ready = new Promise((resolve, reject) => {
     let buffered = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       let newline: number;
       while ((newline = buffered.indexOf('\n')) >= 0) {
@@ -164,7 +164,7 @@ describeWithServers('a sharded job system: three node processes over three redis
     try {
       const banner = await new Promise<string>((resolve, reject) => {
         let text = '';
-        child.stdout!.on('data', (chunk: Buffer) => {
+        child.stdout.on('data', (chunk: Buffer) => {
           text += chunk.toString();
           if (text.includes('\n')) resolve(text);
         });

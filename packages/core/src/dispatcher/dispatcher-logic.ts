@@ -3,6 +3,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import { withHotTransitions } from '../machines/with-hot-transitions.js';
 import { msg, type DispatcherMessage } from '../messages.js';
 import type { ClaimedJob, ClaimResult } from '../store/job-store.js';
+import { isActive } from '../machines/is-active.js';
 
 export interface DispatcherRuntime {
   /** Claims up to `max` ready jobs; `capacity` caps job names that have a concurrency limit. */
@@ -317,7 +318,7 @@ function scheduleRest(context: DispatcherContext, self: AnyActorRef): void {
     () => {
       state.restTimer = undefined;
       // A timer can outlive the dispatcher (the system stopped meanwhile): nobody to tell then.
-      if (self.getSnapshot().status === 'active') self.send(msg.workersRest());
+      if (isActive(self)) self.send(msg.workersRest());
     },
     Math.max(0, oldest + runtime.restMs - runtime.clock.now()),
   );
@@ -332,7 +333,7 @@ function scheduleWake(context: DispatcherContext, at: number | undefined, self: 
   const timer = clock.setTimeout(
     () => {
       state.wake = undefined;
-      if (self.getSnapshot().status === 'active') self.send(msg.workAvailable());
+      if (isActive(self)) self.send(msg.workAvailable());
     },
     Math.max(0, at - clock.now()),
   );

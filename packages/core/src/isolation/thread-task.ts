@@ -13,6 +13,7 @@ export interface ThreadContext extends Readonly<ThreadJobInfo> {
 }
 
 /** The default export of a thread module: the job's logic, run inside a worker thread. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the module's input is the job's, checked where the job is defined
 export type ThreadTask<I = any, O = unknown> = (input: I, ctx: ThreadContext) => O | Promise<O>;
 
 /** A thread module reference that carries its task's types to `defineJob`. */

@@ -50,6 +50,7 @@ export class AttemptContext implements JobContext {
     this.#attempt.progress(value);
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the typed overloads above narrow it; this is their one implementation
   spawn(definition: AnyJobDefinition, input: unknown, options?: SpawnOptions): Promise<any> {
     return this.#attempt.spawn(definition, input, options);
   }

@@ -69,6 +69,7 @@ export interface ThreadJobDefinition<Name extends string = string, Input = unkno
 export type JobDefinition<Name extends string = string, Input = unknown, Output = unknown> =
   RunJobDefinition<Name, Input, Output> | MachineJobDefinition<Name, Input, Output> | ThreadJobDefinition<Name, Input, Output>;
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any job, whatever its input and output (unknown would reject every typed job by variance)
 export type AnyJobDefinition = JobDefinition<string, any, any>;
 export type JobInput<J> = J extends JobDefinition<string, infer I, unknown> ? I : never;
 export type JobOutput<J> = J extends JobDefinition<string, unknown, infer O> ? O : never;

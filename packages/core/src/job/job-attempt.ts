@@ -210,7 +210,7 @@ export class JobAttempt {
     const { id, token, attempt } = this.job;
     const policy = this.definition.retry;
     if (final || attempt >= maxAttempts(policy)) return { id, token, outcome: 'failed', error };
-    const delay = backoffDelay(policy?.backoff ?? defaultRetryPolicy.backoff, attempt, this.host.random);
+    const delay = backoffDelay(policy?.backoff ?? defaultRetryPolicy.backoff, attempt, () => this.host.random());
     return { id, token, outcome: 'retry', error, runAt: this.host.clock.now() + delay };
   }
 

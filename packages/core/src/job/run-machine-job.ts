@@ -1,6 +1,7 @@
 import { createActor, type AnyActorLogic } from 'xstate';
 import type { AttemptHost } from './attempt-host.js';
 import type { JobContext } from './job-context.js';
+import { isActive } from '../machines/is-active.js';
 
 /**
  * Runs a machine job: its actor gets `{ input, ctx }` (`MachineJobInput`), its output is the
@@ -21,7 +22,7 @@ export function runMachineJob(
     actor.subscribe({
       complete: () => {
         release();
-        resolve(actor.getSnapshot().output);
+        resolve((actor.getSnapshot() as { output?: unknown }).output);
       },
       error: (error) => {
         release();
@@ -31,7 +32,7 @@ export function runMachineJob(
     signal.addEventListener(
       'abort',
       () => {
-        if (actor.getSnapshot().status === 'active') {
+        if (isActive(actor)) {
           actor.stop();
           release();
         }

@@ -54,13 +54,15 @@ export function withHotTransitions<M extends AnyStateMachine>(machine: M, ...hot
   const table = new Map<string, Map<string, CheckedTransition>>();
   for (const entry of hot) {
     let byEvent = table.get(entry.state);
-    if (!byEvent) table.set(entry.state, (byEvent = new Map()));
+    if (!byEvent) table.set(entry.state, (byEvent = new Map<string, CheckedTransition>()));
     byEvent.set(entry.event, checkedTransition(machine, entry));
   }
   const hotLogic = Object.create(machine) as M;
   hotLogic.transition = (snapshot: AnyMachineSnapshot, event: EventObject, scope: AnyActorScope) => {
     const hotOne = snapshot.status === 'active' && typeof snapshot.value === 'string' ? table.get(snapshot.value)?.get(event.type) : undefined;
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-argument -- xstate types a logic's transition by its own machine; this wrapper is that machine
     if (!hotOne) return machine.transition(snapshot, event, scope);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- a machine snapshot's context is untyped at this level
     const info = { context: snapshot.context, event, self: scope.self, system: scope.system };
     for (const action of hotOne.actions) scope.actionExecutor({ type: action.type, info, params: undefined, exec: action.exec });
     // The interpreter reports each microstep to inspectors; so does this, through the same

@@ -175,21 +175,20 @@ class S3BlobStore implements BlobStore {
   open(id: string): Readable {
     const parts = parseBlobId(id);
     if (!parts) return missingBlob(id);
-    const store = this;
-    return Readable.from(
-      (async function* () {
-        if (!(await store.exists(store.markerKey(parts.sha256, parts.ref)))) throw blobNotFound(id);
-        let body: Readable;
-        try {
-          const object = await store.client.send(new store.s3.GetObjectCommand({ Bucket: store.bucket, Key: store.objectKey(parts.sha256) }));
-          body = object.Body as Readable;
-        } catch (error) {
-          throw isNotFound(error) ? blobNotFound(id) : error;
-        }
-        yield* body;
-      })(),
-      { objectMode: false },
-    );
+    return Readable.from(this.read(id, parts), { objectMode: false });
+  }
+
+  /** The object's bytes, once its reference is known to exist (a lazy stream: nothing is read before the first pull). */
+  private async *read(id: string, parts: { sha256: string; ref: string }): AsyncGenerator<Buffer> {
+    if (!(await this.exists(this.markerKey(parts.sha256, parts.ref)))) throw blobNotFound(id);
+    let body: Readable;
+    try {
+      const object = await this.client.send(new this.s3.GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(parts.sha256) }));
+      body = object.Body as Readable;
+    } catch (error) {
+      throw isNotFound(error) ? blobNotFound(id) : error;
+    }
+    yield* body as AsyncIterable<Buffer>;
   }
 
   async remove(id: string): Promise<void> {

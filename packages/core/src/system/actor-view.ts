@@ -1,7 +1,5 @@
 import type { AnyActorRef } from 'xstate';
-import type { DispatchState } from '../dispatcher/dispatcher-logic.js';
 import type { SupervisorActorRef } from '../supervisor/supervisor-logic.js';
-import type { WorkerContext } from '../worker/worker-logic.js';
 import type { JobSystem } from './job-system.js';
 
 /** One worker actor as a dashboard shows it. */
@@ -41,12 +39,12 @@ export function readActorsView(supervisor: SupervisorActorRef | undefined, now: 
   const snapshot = supervisor.getSnapshot();
   const { context } = snapshot;
   const dispatcherSnapshot = context.dispatcher.getSnapshot();
-  const dispatch = dispatcherSnapshot.context.state as DispatchState;
+  const dispatch = dispatcherSnapshot.context.state;
   const idle = new Set<AnyActorRef>(dispatch.idle);
   const workers: WorkerView[] = [];
   for (const [id, ref] of Object.entries(context.workers)) {
     const worker = ref.getSnapshot();
-    const workerContext = worker.context as WorkerContext;
+    const workerContext = worker.context;
     const generation = Number(id.split('.')[1] ?? 0);
     const stopped = worker.status !== 'active' || worker.value === 'stopped';
     workers.push({
@@ -63,7 +61,7 @@ export function readActorsView(supervisor: SupervisorActorRef | undefined, now: 
   const windowStart = now - context.intensity.withinMs;
   return {
     supervisor: {
-      state: snapshot.value as ActorsView['supervisor']['state'],
+      state: snapshot.value,
       restarts: context.restarts,
       recentRestarts: context.restartTimes.filter((t) => t > windowStart).length,
       intensity: context.intensity,

@@ -27,7 +27,9 @@ export class Batcher<In, Out> {
 
   /** The same as `add`, as a promise. */
   submit(item: In): Promise<Out> {
-    return new Promise((resolve, reject) => this.add(item, (error, result) => (error === undefined ? resolve(result as Out) : reject(error))));
+    return new Promise((resolve, reject) =>
+      this.add(item, (error, result) => (error === undefined ? resolve(result as Out) : reject(error as Error))),
+    );
   }
 
   get pending(): number {

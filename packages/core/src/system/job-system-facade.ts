@@ -100,13 +100,13 @@ export class JobSystemFacade<Jobs extends readonly AnyJobDefinition[]> implement
   private drained(timeoutMs: number): Promise<void> {
     const node = this.#node;
     return new Promise((resolve) => {
-      let timer: TimerHandle | undefined;
       const finish = () => {
         node.drainCheck = undefined;
-        if (timer !== undefined) node.clock.clearTimeout(timer);
+        node.clock.clearTimeout(timer);
         resolve();
       };
-      timer = node.clock.setTimeout(finish, timeoutMs);
+      // finish() runs from the timer or a later drain check, never before this line.
+      const timer: TimerHandle = node.clock.setTimeout(finish, timeoutMs);
       node.drainCheck = () => {
         if (node.attempts.size > 0 || node.settler.pending > 0) return;
         if (node.store.durable || node.workers === 0) return finish();

@@ -26,6 +26,7 @@ import { ResultWaiters } from './result-waiters.js';
 import { Settler } from './settler.js';
 import { SignalRouter } from './signal-router.js';
 import { validateInput } from './validate-input.js';
+import { isActive } from '../machines/is-active.js';
 
 /** What the runtime is built from: the options, resolved. */
 export interface NodeConfig {
@@ -107,7 +108,7 @@ export class NodeRuntime implements AttemptHost {
       this.logger,
       () => this.drainCheck?.(),
       (worker, error) => {
-        if (worker.getSnapshot().status === 'active') worker.send(msg.workerFault(error));
+        if (isActive(worker)) worker.send(msg.workerFault(error));
       },
     );
     this.results = new ResultWaiters(this.store, options.results?.maxWaiters ?? 100_000);
@@ -164,7 +165,7 @@ export class NodeRuntime implements AttemptHost {
     const shutdown = new SystemStateError('SHUTTING_DOWN', 'The system stopped before the job finished; it was handed back.');
     for (const attempt of [...this.attempts.values()]) attempt.handBack(shutdown);
     // Claimed but not yet given to a worker (a worker was removed mid-claim): handed back too.
-    const backlog = this.dispatcher?.getSnapshot().context.state as { backlog: ClaimedJob[] } | undefined;
+    const backlog = (this.dispatcher?.getSnapshot() as { context: { state: { backlog: ClaimedJob[] } } } | undefined)?.context.state;
     if (backlog && backlog.backlog.length > 0) this.handBackClaimed(backlog.backlog.splice(0));
     // A store that never answers must not hold stop() forever: its claim's jobs then run out their lease.
     await this.within(this.claims.idle(), timeoutMs);

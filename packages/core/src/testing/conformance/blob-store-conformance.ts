@@ -53,7 +53,7 @@ export function runBlobStoreConformance(name: string, create: () => Promise<Blob
       const expected = await readAll(bytes(300_000));
       const ref = await store.put(bytes(300_000), { contentType: 'image/png', maxBytes: 1_000_000 });
       expect(ref).toEqual({
-        id: expect.stringMatching(/^[A-Za-z0-9_-]{65}$/),
+        id: expect.stringMatching(/^[A-Za-z0-9_-]{65}$/) as string,
         size: 300_000,
         contentType: 'image/png',
         sha256: createHash('sha256').update(expected).digest('hex'),
