@@ -24,8 +24,13 @@ export { newJobId } from './job/new-job-id.js';
 export { threadModule } from './isolation/thread-task.js';
 export type { ThreadContext, ThreadModule, ThreadTask, ThreadTaskInput, ThreadTaskOutput } from './isolation/thread-task.js';
 export type { ThreadPoolOptions } from './isolation/thread-pool.js';
+export { threadBatchModule } from './isolation/thread-batch-task.js';
+export type { ThreadBatchContext, ThreadBatchInput, ThreadBatchModule, ThreadBatchOutput, ThreadBatchTask } from './isolation/thread-batch-task.js';
+export { maxBatchSize } from './job/batch-job.js';
+export type { BatchContext, BatchOptions, BatchResults } from './job/batch-job.js';
 export type {
   AnyJobDefinition,
+  BatchJobDefinition,
   JobDefinition,
   JobInput,
   JobOptions,

@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads';
-import { toThreadError, type FromThreadMessage, type ThreadError, type ToThreadMessage } from './thread-protocol.js';
+import { encodeBatchOutput, toThreadError, type FromThreadMessage, type ThreadError, type ToThreadMessage } from './thread-protocol.js';
+import type { ThreadBatchContext } from './thread-batch-task.js';
 import type { ThreadContext, ThreadTask } from './thread-task.js';
 
 /**
@@ -42,16 +43,15 @@ async function run(message: Extract<ToThreadMessage, { type: 'task.run' }>): Pro
   const controller = new AbortController();
   current = { taskId: message.taskId, controller };
   const { taskId } = message;
-  const ctx: ThreadContext = {
-    ...message.job,
-    signal: controller.signal,
-    progress: (value) => post({ type: 'task.progress', taskId, value }),
-  };
+  const { jobs } = message;
+  const ctx: ThreadContext | ThreadBatchContext = jobs
+    ? { jobs, signal: controller.signal }
+    : { ...message.job, signal: controller.signal, progress: (value) => post({ type: 'task.progress', taskId, value }) };
   try {
     const task = await load(message.module);
     controller.signal.throwIfAborted();
-    const output = await task(message.input, ctx);
-    post({ type: 'task.completed', taskId, output });
+    const output: unknown = await task(message.input, ctx as ThreadContext);
+    post({ type: 'task.completed', taskId, output: jobs ? encodeBatchOutput(output) : output });
   } catch (error) {
     post({ type: 'task.failed', taskId, error: toThreadError(error) });
   } finally {

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { Clock, TimerHandle } from '../clock.js';
 import { JobError, NonRetryableError, ScalableApiError, errorCodes, type ErrorCode } from '../errors.js';
-import type { FromThreadMessage, ThreadError, ThreadJobInfo, ToThreadMessage } from './thread-protocol.js';
+import { isBatchItemError, type FromThreadMessage, type ThreadError, type ThreadJobInfo, type ToThreadMessage } from './thread-protocol.js';
 import { threadBoot } from './thread-boot.js';
 
 export interface ThreadPoolOptions {
@@ -29,6 +29,8 @@ export interface ThreadRun {
   module: string;
   input: unknown;
   job: ThreadJobInfo;
+  /** A batch (`input` is an array, one per job): each `Error` of the answer comes back as an Error. */
+  jobs?: ThreadJobInfo[];
   signal: AbortSignal;
   progress(value: unknown): void;
 }
@@ -151,6 +153,7 @@ export class ThreadPool {
     };
     task.signal.addEventListener('abort', slot.onAbort, { once: true });
     const message: ToThreadMessage = { type: 'task.run', taskId: task.id, module: task.module, input: task.input, job: task.job };
+    if (task.jobs) message.jobs = task.jobs;
     try {
       slot.worker.postMessage(message);
     } catch (error) {
@@ -170,7 +173,7 @@ export class ThreadPool {
       return;
     }
     this.release(slot);
-    if (message.type === 'task.completed') task.resolve(message.output);
+    if (message.type === 'task.completed') task.resolve(task.jobs ? decodeBatchOutput(message.output) : message.output);
     else task.reject(fromThreadError(message.error));
     this.next(slot);
   }
@@ -220,6 +223,11 @@ function abortReason(reason: unknown): ThreadError {
   if (reason instanceof ScalableApiError) return { name: reason.name, message: reason.message, code: reason.code };
   if (reason instanceof Error) return { name: reason.name, message: reason.message };
   return { name: 'AbortError', message: String(reason) };
+}
+
+function decodeBatchOutput(output: unknown): unknown {
+  if (!Array.isArray(output)) return output;
+  return output.map((item: unknown) => (isBatchItemError(item) ? fromThreadError(item['~batchError']) : item));
 }
 
 /** Rebuilds what the task threw so the attempt treats it as it would an inline throw. */

@@ -24,7 +24,8 @@ export interface ThreadError {
 }
 
 export type ToThreadMessage =
-  | { type: 'task.run'; taskId: number; module: string; input: unknown; job: ThreadJobInfo }
+  /** With `jobs`, a batch: `input` is one input per job and the answer one entry per job. */
+  | { type: 'task.run'; taskId: number; module: string; input: unknown; job: ThreadJobInfo; jobs?: ThreadJobInfo[] }
   | { type: 'task.abort'; taskId: number; reason: ThreadError };
 
 export type FromThreadMessage =
@@ -60,4 +61,19 @@ function isNonRetryable(error: Error): boolean {
     if ((proto as { constructor?: { name?: string } }).constructor?.name === 'NonRetryableError') return true;
   }
   return false;
+}
+
+/** How one job's `Error` travels inside a batch's output array (an Error would lose its class and code). */
+export interface BatchItemError {
+  '~batchError': ThreadError;
+}
+
+export function isBatchItemError(item: unknown): item is BatchItemError {
+  return typeof item === 'object' && item !== null && Object.hasOwn(item, '~batchError');
+}
+
+/** Inside the thread: a batch's answer with its Errors made plain data. */
+export function encodeBatchOutput(output: unknown): unknown {
+  if (!Array.isArray(output)) return output;
+  return output.map((item: unknown) => (item instanceof Error ? ({ '~batchError': toThreadError(item) } satisfies BatchItemError) : item));
 }

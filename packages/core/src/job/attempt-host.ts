@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { EnqueueOutcome, JobPlacement, JobStore, LeaseRef, NewJob, Settlement } from '../store/job-store.js';
 import type { AnyJobDefinition } from './define-job.js';
 import type { JobAttempt } from './job-attempt.js';
+import type { JobContext } from './job-context.js';
 
 /** What an attempt needs from the node that runs it (implemented by `NodeRuntime`). */
 export interface AttemptHost {
@@ -39,6 +40,8 @@ export interface AttemptHost {
   attemptFinished(attempt: JobAttempt, settlement: Settlement | undefined, worker: AnyActorRef | undefined): void;
   /** Runs a thread job's module in the system's thread pool (created on first use). */
   runInThread(run: ThreadRun): Promise<unknown>;
+  /** A batch job's attempt joins this node's forming batch of its name; settles with its own entry. */
+  joinBatch(attempt: JobAttempt, ctx: JobContext): Promise<unknown>;
   actorStarted(): void;
   actorStopped(): void;
 }

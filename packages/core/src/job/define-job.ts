@@ -1,6 +1,8 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { AnyActorLogic, InputFrom, OutputFrom } from 'xstate';
+import type { ThreadBatchInput, ThreadBatchModule, ThreadBatchOutput } from '../isolation/thread-batch-task.js';
 import type { ThreadModule, ThreadTaskInput, ThreadTaskOutput } from '../isolation/thread-task.js';
+import { checkBatchOptions, type BatchContext, type BatchOptions, type BatchResults } from './batch-job.js';
 import type { JobContext } from './job-context.js';
 import type { RetryPolicy } from './retry-policy.js';
 
@@ -62,12 +64,28 @@ export interface ThreadJobDefinition<Name extends string = string, Input = unkno
 }
 
 /**
- * A registered kind of job, one of three by `kind`. `Input` is what `submit()` accepts, `Output`
+ * A job whose attempts run together (`batch:`): up to `batch.max` claimed jobs of this name go to
+ * one call, inline (`runBatch`) or in the system's worker threads (`module`), and each job is
+ * settled with its own entry of the answer.
+ */
+export interface BatchJobDefinition<Name extends string = string, Input = unknown, Output = unknown> extends JobDefinitionBase<Name, Input, Output> {
+  readonly kind: 'batch';
+  readonly batch: Readonly<BatchOptions>;
+  /** Exactly one of `runBatch` (called on the event loop) and `module` (a `file:` URL run in a thread) is set. */
+  readonly runBatch: ((inputs: unknown[], ctx: BatchContext) => unknown) | undefined;
+  readonly module: string | undefined;
+}
+
+/**
+ * A registered kind of job, one of four by `kind`. `Input` is what `submit()` accepts, `Output`
  * what `result()` gives. The types ride along as a phantom field so they flow to `submit()`
  * without a registry.
  */
 export type JobDefinition<Name extends string = string, Input = unknown, Output = unknown> =
-  RunJobDefinition<Name, Input, Output> | MachineJobDefinition<Name, Input, Output> | ThreadJobDefinition<Name, Input, Output>;
+  | RunJobDefinition<Name, Input, Output>
+  | MachineJobDefinition<Name, Input, Output>
+  | ThreadJobDefinition<Name, Input, Output>
+  | BatchJobDefinition<Name, Input, Output>;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any job, whatever its input and output (unknown would reject every typed job by variance)
 export type AnyJobDefinition = JobDefinition<string, any, any>;
@@ -86,6 +104,24 @@ type SchemaMachineSpec<Name extends string, S extends StandardSchemaV1, L extend
 /** `isolation: 'thread'`: the logic is a module's default export, run in a worker thread. */
 type ThreadSpec<Name extends string, M extends ThreadModule> = JobOptions<Name> & { isolation: 'thread'; module: M; run?: never; machine?: never };
 type SchemaThreadSpec<Name extends string, S extends StandardSchemaV1, M extends ThreadModule> = ThreadSpec<Name, M> & { input: S };
+
+/** `batch:` with `runBatch`: the inputs of up to `batch.max` jobs in one call, one result (or Error) each. */
+type BatchSpec<Name extends string, I, O> = JobOptions<Name> & {
+  batch: BatchOptions;
+  runBatch: (inputs: I[], ctx: BatchContext) => BatchResults<O> | Promise<BatchResults<O>>;
+  run?: never;
+  machine?: never;
+};
+type SchemaBatchSpec<Name extends string, S extends StandardSchemaV1, O> = BatchSpec<Name, StandardSchemaV1.InferOutput<S>, O> & { input: S };
+type ThreadBatchSpec<Name extends string, M extends ThreadBatchModule> = JobOptions<Name> & {
+  batch: BatchOptions;
+  isolation: 'thread';
+  module: M;
+  runBatch?: never;
+  run?: never;
+  machine?: never;
+};
+type SchemaThreadBatchSpec<Name extends string, S extends StandardSchemaV1, M extends ThreadBatchModule> = ThreadBatchSpec<Name, M> & { input: S };
 
 type MachineInput<L extends AnyActorLogic> = InputFrom<L> extends MachineJobInput<infer I> ? I : never;
 
@@ -113,7 +149,26 @@ const binaryMediaRange = /^(?!application\/json$)[a-z0-9!#$&^_.+-]+\/(?:\*|[a-z0
  *   isolation: 'thread',
  *   module: threadModule<typeof blurTask>(new URL('./blur.task.js', import.meta.url)),
  * });
+ *
+ * // Batched (docs/ml-jobs.md): up to 8 queued jobs run as one call, each settled on its own.
+ * const embed = defineJob({
+ *   name: 'embed',
+ *   batch: { max: 8, waitMs: 5 },
+ *   async runBatch(inputs: { text: string }[], ctx) {
+ *     return inputs.map((input) => (input.text ? { length: input.text.length } : new NonRetryableError('empty text')));
+ *   },
+ * });
  */
+export function defineJob<const Name extends string, S extends StandardSchemaV1, M extends ThreadBatchModule>(
+  spec: SchemaThreadBatchSpec<Name, S, M>,
+): JobDefinition<Name, StandardSchemaV1.InferInput<S>, ThreadBatchOutput<M>>;
+export function defineJob<const Name extends string, M extends ThreadBatchModule>(
+  spec: ThreadBatchSpec<Name, M>,
+): JobDefinition<Name, ThreadBatchInput<M>, ThreadBatchOutput<M>>;
+export function defineJob<const Name extends string, S extends StandardSchemaV1, O>(
+  spec: SchemaBatchSpec<Name, S, O>,
+): JobDefinition<Name, StandardSchemaV1.InferInput<S>, O>;
+export function defineJob<const Name extends string, I, O>(spec: BatchSpec<Name, I, O>): JobDefinition<Name, I, O>;
 export function defineJob<const Name extends string, S extends StandardSchemaV1, M extends ThreadModule>(
   spec: SchemaThreadSpec<Name, S, M>,
 ): JobDefinition<Name, StandardSchemaV1.InferInput<S>, ThreadTaskOutput<M>>;
@@ -136,14 +191,23 @@ export function defineJob(
     run?: (input: never, ctx: JobContext) => unknown;
     machine?: AnyActorLogic;
     isolation?: 'inline' | 'thread';
-    module?: ThreadModule;
+    module?: ThreadModule | ThreadBatchModule;
+    batch?: BatchOptions;
+    runBatch?: (inputs: never[], ctx: BatchContext) => unknown;
   },
 ): AnyJobDefinition {
   if (typeof spec.name !== 'string' || !/^[a-zA-Z0-9][\w.-]{0,99}$/.test(spec.name)) {
     throw new TypeError(`defineJob: name must be 1-100 characters of letters, digits, '.', '_' or '-' (got ${JSON.stringify(spec.name)})`);
   }
   const thread = spec.isolation === 'thread';
-  if (
+  const batch = spec.batch === undefined ? undefined : checkBatchOptions(spec.name, spec.batch);
+  if (batch) {
+    if (spec.run !== undefined || spec.machine !== undefined || (thread ? spec.module === undefined || spec.runBatch : !spec.runBatch)) {
+      throw new TypeError(`defineJob(${spec.name}): a batch job gives runBatch, or isolation: 'thread' with a module (not run or machine)`);
+    }
+  } else if (spec.runBatch !== undefined) {
+    throw new TypeError(`defineJob(${spec.name}): runBatch needs batch: { max, waitMs }`);
+  } else if (
     thread
       ? spec.module === undefined || spec.run !== undefined || spec.machine !== undefined
       : (spec.run === undefined) === (spec.machine === undefined)
@@ -171,10 +235,12 @@ export function defineJob(
   if (spec.accepts !== undefined) options.accepts = Object.freeze(spec.accepts.map((type) => type.toLowerCase()));
   // The one place the input type is forgotten: `run` is only ever called with input the job's
   // schema (or its declared type) has already admitted.
-  const definition: AnyJobDefinition = thread
-    ? { ...options, kind: 'thread', module: spec.module!.url }
-    : spec.run
-      ? { ...options, kind: 'run', run: spec.run as (input: unknown, ctx: JobContext) => unknown }
-      : { ...options, kind: 'machine', machine: spec.machine! };
+  const definition: AnyJobDefinition = batch
+    ? { ...options, kind: 'batch', batch, runBatch: spec.runBatch as BatchJobDefinition['runBatch'], module: thread ? spec.module!.url : undefined }
+    : thread
+      ? { ...options, kind: 'thread', module: spec.module!.url }
+      : spec.run
+        ? { ...options, kind: 'run', run: spec.run as (input: unknown, ctx: JobContext) => unknown }
+        : { ...options, kind: 'machine', machine: spec.machine! };
   return Object.freeze(definition);
 }

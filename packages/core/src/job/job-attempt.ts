@@ -129,6 +129,8 @@ export class JobAttempt {
           signal: this.signal,
           progress: (value) => this.progress(value),
         });
+      case 'batch':
+        return this.host.joinBatch(this, this.context!);
     }
   }
 

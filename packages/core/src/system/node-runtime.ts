@@ -2,7 +2,9 @@ import type { AnyActorRef } from 'xstate';
 import type { Clock } from '../clock.js';
 import { JobError, SystemStateError, type SerializedError } from '../errors.js';
 import type { AttemptHost } from '../job/attempt-host.js';
+import { BatchCollector } from '../job/batch-collector.js';
 import type { AnyJobDefinition } from '../job/define-job.js';
+import type { JobContext } from '../job/job-context.js';
 import { JobAttempt } from '../job/job-attempt.js';
 import { newJobId } from '../job/new-job-id.js';
 import type { Instrumentation } from '../instrumentation.js';
@@ -81,6 +83,7 @@ export class NodeRuntime implements AttemptHost {
   private unsubscribe: (() => void) | undefined;
   private idleReports: IdleReport[] = [];
   private threads: ThreadPool | undefined;
+  private readonly batches = new Map<string, BatchCollector>();
   /** Called whenever an attempt or a settlement ends, while `stop()` waits for the node to drain. */
   drainCheck: (() => void) | undefined;
 
@@ -303,6 +306,14 @@ export class NodeRuntime implements AttemptHost {
       this.logger.warn({ why }, 'a job thread was replaced');
     });
     return this.threads.run(run);
+  }
+
+  joinBatch(attempt: JobAttempt, ctx: JobContext): Promise<unknown> {
+    const { definition } = attempt;
+    if (definition.kind !== 'batch') throw new TypeError(`${definition.name} is not a batch job`);
+    let collector = this.batches.get(definition.name);
+    if (!collector) this.batches.set(definition.name, (collector = new BatchCollector(definition, this)));
+    return collector.join(attempt, ctx);
   }
 
   actorStarted(): void {
