@@ -5,7 +5,7 @@ import { startPrivateRedis } from '../private-redis.js';
 import { sleep, type ProcessGroup } from '../process-group.js';
 import { auditSettlements, history } from '../settlement-audit.js';
 import { addRun, emptyReport, type ScenarioReport } from '../scenario-report.js';
-import { startTcpProxy } from '../tcp-proxy.js';
+import { startTcpProxy } from '@scalable-api/test-support/tcp-proxy';
 
 export interface BlackholePartitionOptions {
   group: ProcessGroup;

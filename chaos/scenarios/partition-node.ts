@@ -2,7 +2,7 @@ import { ChaosCluster } from '../chaos-cluster.js';
 import { readLedger } from '../ledger.js';
 import { sleep, until, type ProcessGroup } from '../process-group.js';
 import { addRun, emptyReport, type ScenarioReport } from '../scenario-report.js';
-import { startTcpProxy } from '../tcp-proxy.js';
+import { startTcpProxy } from '@scalable-api/test-support/tcp-proxy';
 
 export interface PartitionNodeOptions {
   group: ProcessGroup;

@@ -25,16 +25,18 @@ export class FunctionCaller {
     });
   }
 
-  async call(fn: FunctionName, key: string, args: readonly string[]): Promise<unknown> {
+  /** `args` may be built once the library is loaded (so a clock reading in them is fresh when sent). */
+  async call(fn: FunctionName, key: string, args: readonly string[] | (() => readonly string[])): Promise<unknown> {
     await (this.loading ??= this.load());
     const name = `${this.library.name}_${fn}`;
+    const list = typeof args === 'function' ? args() : args;
     try {
-      return await this.client.fcall(name, 1, key, ...args);
+      return await this.client.fcall(name, 1, key, ...list);
     } catch (error) {
       if (!isFunctionMissing(error)) throw error;
       this.loading = undefined;
       await (this.loading ??= this.load());
-      return await this.client.fcall(name, 1, key, ...args);
+      return await this.client.fcall(name, 1, key, ...list);
     }
   }
 

@@ -3,12 +3,12 @@ import { readFileSync } from 'node:fs';
 
 /**
  * The store's Lua, as one Redis 7 function library. Each file under `lua/` is one concept; the
- * first six are shared (context, queues, events, the job state machine, cascades, commit), the others each
+ * first seven are shared (context, queues, events, the job state machine, cascades, commit, late calls), the others each
  * register the functions they are named after, with a header naming every KEYS[i] and ARGV[i].
  * Files are joined in this order, each wrapped in a function that receives the library table
  * (`local lib = ...`), so a file sees only what the files before it put on `lib`.
  */
-const files = ['context', 'queues', 'events', 'tree', 'work', 'commit', 'enqueue', 'claim', 'settle', 'held', 'cancel', 'read'] as const;
+const files = ['context', 'queues', 'events', 'tree', 'work', 'commit', 'late', 'enqueue', 'claim', 'settle', 'held', 'cancel', 'read'] as const;
 
 /** The functions the library registers; each is called as `<library name>_<function>`. */
 export type FunctionName =

@@ -27,6 +27,7 @@ import { jobEventsFromHash } from './job-events.js';
 import { assertPlainText, decodeJson, encodeError, encodeJson } from './json-codec.js';
 import { FunctionCaller } from './function-caller.js';
 import { functionLibrary, type FunctionName } from './function-library.js';
+import { LostClaims, type SentClaim } from './lost-claims.js';
 import { SignalChannel } from './signal-channel.js';
 import { SignalSubscriber } from './signal-subscriber.js';
 
@@ -90,6 +91,7 @@ export class RedisStore implements JobStore {
   private closed = false;
   private closing: Promise<void> | undefined;
   private cascading: Promise<void> | undefined;
+  private readonly lostClaims = new LostClaims();
 
   constructor(options: RedisStoreOptions = {}) {
     const prefix = options.prefix ?? 'scalable-api';
@@ -165,7 +167,23 @@ export class RedisStore implements JobStore {
     const capacity = [...(request.capacity ?? [])];
     args.push(String(capacity.length));
     for (const [name, cap] of capacity) args.push(name, String(cap));
-    const [rows, next, pending] = (await this.run('claim', args)) as [(string | number)[][], string, number];
+    let sent: SentClaim | undefined;
+    let reply: [(string | number)[][], string, number];
+    try {
+      reply = (await this.run('claim', (now) => {
+        const { claim, args: lost } = this.lostClaims.send(request.owner, now, request.leaseMs);
+        sent = claim;
+        return [...args, ...lost];
+      })) as typeof reply;
+    } catch (error) {
+      if (sent) this.lostClaims.failed(sent, (error as Error).cause);
+      throw error;
+    }
+    const [rows, next, pending] = reply;
+    this.lostClaims.answered(
+      sent!,
+      rows.map((row) => String(row[0])),
+    );
     if (pending > 0) await this.continueCascades();
     const jobs = rows.map(([id, token, name, input, attempt, priority, parentId, rootId, createdAt, meta]): ClaimedJob => ({
       id: String(id),
@@ -343,9 +361,17 @@ export class RedisStore implements JobStore {
     return this.call(() => this.functions.call(fn, this.base, args));
   }
 
-  private async run(fn: FunctionName, args: string[]): Promise<unknown> {
-    const now = String(this.clock.now());
-    return this.call(() => this.functions.call(fn, this.base, [now, ...this.config, ...args]));
+  /**
+   * A function that reads the clock. `now` is read when the call is sent, after any wait for the
+   * subscription or the library: a call carrying an old `now` may be refused as late (lua/late.lua).
+   */
+  private async run(fn: FunctionName, args: readonly string[] | ((now: number) => readonly string[])): Promise<unknown> {
+    return this.call(() =>
+      this.functions.call(fn, this.base, () => {
+        const now = this.clock.now();
+        return [String(now), ...this.config, ...(typeof args === 'function' ? args(now) : args)];
+      }),
+    );
   }
 
   private async call<T>(operation: () => Promise<T>): Promise<T> {
@@ -378,6 +404,10 @@ function pairs(flat: string[]): Record<string, string> {
  * settings such as "max retries per request"), so it travels only as the `cause`, for logs.
  */
 function storeError(error: unknown): SystemStateError {
-  const full = error instanceof Error && error.message.startsWith('OOM');
-  return new SystemStateError('STORE_UNAVAILABLE', full ? 'The job store is out of memory.' : 'The job store is unavailable.', { cause: error });
+  const message = error instanceof Error ? error.message : '';
+  if (message.startsWith('OOM')) return new SystemStateError('STORE_UNAVAILABLE', 'The job store is out of memory.', { cause: error });
+  // Nothing was written; whoever still waits for it tries again with a fresh clock reading.
+  if (message.startsWith('LATE'))
+    return new SystemStateError('STORE_UNAVAILABLE', 'The job store refused a call that reached it late.', { cause: error });
+  return new SystemStateError('STORE_UNAVAILABLE', 'The job store is unavailable.', { cause: error });
 }

@@ -27,6 +27,9 @@ end, lib.RUN_WHEN_FULL)
 
 lib.register('cascade', function(keys, args)
   lib.begin(keys, args)
+  -- Every node's sweep calls this, so the mark of late calls (late.lua) moves even while no
+  -- node claims.
+  lib.mark_now()
   local key = C.WORKKEY
   local stored = lib.read('LLEN', key)
   local taken = lib.take_work()

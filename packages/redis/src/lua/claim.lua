@@ -5,6 +5,8 @@
 --   ARGV[6]    owner (the claiming node)   ARGV[7] max jobs   ARGV[8] lease ms
 --   ARGV[9]    a count of job names (-1: all names), then the names
 --   then       a count of capacity entries, then (name, capacity) pairs
+--   then       optionally, a count of lost claims of this owner (late.lua), then per claim its
+--              now, its lease expiry, a count of ids to keep, the ids
 --   Returns {jobs, nextRunAt, pending}: each job {id, token, name, input, attempt, priority,
 --   parentId, rootId, createdAt, meta}; nextRunAt '' when nothing is delayed; pending, the
 --   cascade items left for later calls.
@@ -222,13 +224,31 @@ lib.register('claim', function(keys, args)
     for x = 1, nn do names[x] = args[i]; i = i + 1 end
   end
   local cap, nc = {}, tonumber(args[i])
-  lib.check(nc and #args == i + nc * 2, 'capacity pairs')
+  lib.check(nc and #args >= i + nc * 2, 'capacity pairs')
   i = i + 1
   for _ = 1, nc do
     cap[args[i]] = tonumber(args[i + 1])
     lib.check(cap[args[i]], 'a capacity')
     i = i + 2
   end
+  local lost, nl = {}, 0
+  if args[i] then
+    nl = tonumber(args[i])
+    lib.check(nl, 'a count of lost claims')
+    i = i + 1
+  end
+  for x = 1, nl do
+    local claim = { at = tonumber(args[i]), la = tonumber(args[i + 1]), keep = {} }
+    local nk = tonumber(args[i + 2])
+    lib.check(claim.at and claim.la and nk, 'a lost claim', x)
+    for k = 1, nk do claim.keep[args[i + 2 + k]] = true end
+    lost[x] = claim
+    i = i + 3 + nk
+  end
+  lib.check(#args == i - 1, 'nothing after the lost claims')
+  lib.fresh(LEASE)
+
+  lib.release_lost(OWNER, lost)
 
   -- Each bounded per call; what is left, the next claim (nextRunAt: now) takes on.
   local due = promote_due()

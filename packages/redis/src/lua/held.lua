@@ -7,6 +7,7 @@
 --   ARGV[7…]   (id, token) pairs
 --   Returns per pair 0 (lost), 1 (still held, lease extended) or, for a held job whose cancel
 --   was requested, the reason (error JSON): the record carries a cancel whatever pub/sub lost.
+--   A renew more than a lease late is refused (late.lua).
 --
 -- set_waiting
 --   KEYS[1]    the store's key prefix     ARGV[1…5] the common arguments (context.lua)
@@ -26,6 +27,7 @@ lib.register('renew', function(keys, args)
   local lease = tonumber(args[6])
   lib.check(lease and lease > 0 and (#args - 6) % 2 == 0, 'leaseMs, (id, token) pairs')
   for j = 1, (#args - 6) / 2 do lib.check(tonumber(args[6 + j * 2]), 'a token') end
+  lib.fresh(lease)
   local la = lib.num(C.NOW + lease)
   local out = {}
   for j = 1, (#args - 6) / 2 do
