@@ -121,6 +121,24 @@ export class NonRetryableError extends Error {
   }
 }
 
+/**
+ * Thrown by a job handler (or by `ctx.rateLimited(ms)`) when an upstream said "too many
+ * requests": the job goes back to the queue without counting an attempt, and the store holds back
+ * every job of its type — of its flow key, for a job type limited per key — for `retryAfterMs`.
+ *
+ * @example
+ * if (response.status === 429) throw new RateLimitedError(Number(response.headers.get('retry-after')) * 1_000);
+ */
+export class RateLimitedError extends Error {
+  readonly retryAfterMs: number;
+
+  constructor(retryAfterMs: number, message = `Rate limited upstream; retry after ${retryAfterMs} ms.`) {
+    super(message);
+    this.name = 'RateLimitedError';
+    this.retryAfterMs = Number.isFinite(retryAfterMs) && retryAfterMs > 0 ? retryAfterMs : 0;
+  }
+}
+
 /** The form an error takes inside the store and in events: plain data that survives JSON. */
 export interface SerializedError {
   code: ErrorCode;

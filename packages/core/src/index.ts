@@ -44,6 +44,7 @@ export type { ChildResult, JobContext, SpawnOptions } from './job/job-context.js
 export { jobStatuses, isTerminal, zeroCounts } from './job/job-status.js';
 export type { JobStatus, TerminalStatus } from './job/job-status.js';
 export type { BackoffPolicy, RetryPolicy } from './job/retry-policy.js';
+export type { FairShareOptions, FlowOptions, RateLimitOptions } from './job/flow-options.js';
 export {
   errorCodes,
   defaultCancelError,
@@ -53,6 +54,7 @@ export {
   JobError,
   NonRetryableError,
   OverloadError,
+  RateLimitedError,
   ScalableApiError,
   serializeError,
   SystemStateError,
@@ -93,6 +95,8 @@ export type {
   ClaimedJob,
   ClaimRequest,
   ClaimResult,
+  FlowControl,
+  PushBack,
   EnqueueOptions,
   EnqueueOutcome,
   JobRecord,

@@ -11,7 +11,17 @@ runStoreConformance('createMemoryStore', (options) => {
   return {
     store: createMemoryStore({ ...options, clock }),
     clock,
-    supports: { released: true, parentToken: true, renewCancel: true, retrySignal: true, list: true, schedules: true, pause: true },
+    supports: {
+      released: true,
+      parentToken: true,
+      renewCancel: true,
+      retrySignal: true,
+      list: true,
+      schedules: true,
+      pause: true,
+      rateLimits: true,
+      fairShare: true,
+    },
     cleanup: () => {},
   };
 });

@@ -5,6 +5,7 @@ import { msg } from '../messages.js';
 import type { JobRecord } from '../store/job-store.js';
 import { parentLogic, type ParentActorRef } from '../tree/parent-logic.js';
 import type { AnyJobDefinition } from './define-job.js';
+import { flowKeyOf } from './flow-options.js';
 import type { JobAttempt } from './job-attempt.js';
 import type { ChildResult, SpawnOptions } from './job-context.js';
 import { isTerminal } from './job-status.js';
@@ -38,6 +39,9 @@ export class AttemptChildren {
     const validated = await host.validate(definition, input);
     const policy = options.onFailure ?? 'fail-parent';
     const parent = this.ensureParent();
+    // The parent's meta (tenant, ...) passes down; the propagated context is the parent's own.
+    const meta = inheritMeta(job.meta, host.instrumentation?.propagate());
+    const key = flowKeyOf(definition, validated, meta);
     const outcome = await host.enqueue({
       id: host.newId({ parentId: job.id }),
       name: definition.name,
@@ -49,8 +53,8 @@ export class AttemptChildren {
       parentToken: job.token,
       childKey: options.key,
       onFailure: policy,
-      // The parent's meta (tenant, ...) passes down; the propagated context is the parent's own.
-      meta: inheritMeta(job.meta, host.instrumentation?.propagate()),
+      meta,
+      key,
     });
     if (!outcome.ok) {
       if (outcome.code === 'QUEUE_FULL') throw new OverloadError('QUEUE_FULL');

@@ -1,4 +1,5 @@
 import type { BlobStore } from '../blobs/blob-store.js';
+import { RateLimitedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AnyJobDefinition } from './define-job.js';
 import type { ChildResult, JobContext, SpawnOptions } from './job-context.js';
@@ -57,5 +58,9 @@ export class AttemptContext implements JobContext {
 
   children(): Promise<ChildResult<unknown>[]> {
     return this.#attempt.children();
+  }
+
+  rateLimited(retryAfterMs: number): never {
+    throw new RateLimitedError(retryAfterMs);
   }
 }

@@ -3,6 +3,7 @@ import type { AnyActorLogic, InputFrom, OutputFrom } from 'xstate';
 import type { ThreadBatchInput, ThreadBatchModule, ThreadBatchOutput } from '../isolation/thread-batch-task.js';
 import type { ThreadModule, ThreadTaskInput, ThreadTaskOutput } from '../isolation/thread-task.js';
 import { checkBatchOptions, type BatchContext, type BatchOptions, type BatchResults } from './batch-job.js';
+import { checkFlowOptions, type FairShareOptions, type FlowOptions, type RateLimitOptions } from './flow-options.js';
 import type { JobContext } from './job-context.js';
 import type { RetryPolicy } from './retry-policy.js';
 
@@ -36,6 +37,9 @@ export interface MachineJobInput<I> {
 /** What every kind of job definition carries. */
 interface JobDefinitionBase<Name extends string, Input, Output> extends JobOptions<Name> {
   readonly schema: StandardSchemaV1 | undefined;
+  /** Held by the store across nodes (docs/flow-control.md). */
+  readonly rateLimit?: RateLimitOptions<any>;
+  readonly fairShare?: FairShareOptions<any>;
   readonly '~types'?: { input: Input; output: Output };
 }
 
@@ -92,17 +96,19 @@ export type AnyJobDefinition = JobDefinition<string, any, any>;
 export type JobInput<J> = J extends JobDefinition<string, infer I, unknown> ? I : never;
 export type JobOutput<J> = J extends JobDefinition<string, unknown, infer O> ? O : never;
 
-type RunSpec<Name extends string, I, O> = JobOptions<Name> & { run: (input: I, ctx: JobContext) => O; machine?: never };
-type SchemaRunSpec<Name extends string, S extends StandardSchemaV1, O> = JobOptions<Name> & {
-  input: S;
-  run: (input: StandardSchemaV1.InferOutput<S>, ctx: JobContext) => O;
-  machine?: never;
-};
-type MachineSpec<Name extends string, L extends AnyActorLogic> = JobOptions<Name> & { machine: L; run?: never };
+type RunSpec<Name extends string, I, O> = JobOptions<Name> & FlowOptions<I> & { run: (input: I, ctx: JobContext) => O; machine?: never };
+type SchemaRunSpec<Name extends string, S extends StandardSchemaV1, O> = JobOptions<Name> &
+  FlowOptions<StandardSchemaV1.InferOutput<S>> & {
+    input: S;
+    run: (input: StandardSchemaV1.InferOutput<S>, ctx: JobContext) => O;
+    machine?: never;
+  };
+type MachineSpec<Name extends string, L extends AnyActorLogic> = JobOptions<Name> & FlowOptions<MachineInput<L>> & { machine: L; run?: never };
 type SchemaMachineSpec<Name extends string, S extends StandardSchemaV1, L extends AnyActorLogic> = MachineSpec<Name, L> & { input: S };
 
 /** `isolation: 'thread'`: the logic is a module's default export, run in a worker thread. */
-type ThreadSpec<Name extends string, M extends ThreadModule> = JobOptions<Name> & { isolation: 'thread'; module: M; run?: never; machine?: never };
+type ThreadSpec<Name extends string, M extends ThreadModule> = JobOptions<Name> &
+  FlowOptions<ThreadTaskInput<M>> & { isolation: 'thread'; module: M; run?: never; machine?: never };
 type SchemaThreadSpec<Name extends string, S extends StandardSchemaV1, M extends ThreadModule> = ThreadSpec<Name, M> & { input: S };
 
 /** `batch:` with `runBatch`: the inputs of up to `batch.max` jobs in one call, one result (or Error) each. */
@@ -187,6 +193,8 @@ export function defineJob<const Name extends string, L extends AnyActorLogic>(
 ): JobDefinition<Name, MachineInput<L>, OutputFrom<L>>;
 export function defineJob(
   spec: JobOptions<string> & {
+    rateLimit?: RateLimitOptions<never>;
+    fairShare?: FairShareOptions<never>;
     input?: StandardSchemaV1;
     run?: (input: never, ctx: JobContext) => unknown;
     machine?: AnyActorLogic;
@@ -227,11 +235,15 @@ export function defineJob(
       `defineJob(${spec.name}): accepts takes binary media types such as 'image/png' or 'image/*' (got ${JSON.stringify(badType)})`,
     );
   }
-  const options: JobOptions<string> & { schema: StandardSchemaV1 | undefined } = { name: spec.name, schema: spec.input };
+  checkFlowOptions(spec.name, spec);
+  const options: JobOptions<string> & FlowOptions<any> & { schema: StandardSchemaV1 | undefined } = { name: spec.name, schema: spec.input };
   if (spec.retry !== undefined) options.retry = spec.retry;
   if (spec.timeoutMs !== undefined && spec.timeoutMs !== Infinity) options.timeoutMs = spec.timeoutMs;
   if (spec.concurrency !== undefined) options.concurrency = spec.concurrency;
   if (spec.priority !== undefined) options.priority = spec.priority;
+  // The key functions are called only with input the job's schema (or declared type) admitted.
+  if (spec.rateLimit !== undefined) options.rateLimit = Object.freeze({ ...spec.rateLimit }) as RateLimitOptions<any>;
+  if (spec.fairShare !== undefined) options.fairShare = Object.freeze({ ...spec.fairShare }) as FairShareOptions<any>;
   if (spec.accepts !== undefined) options.accepts = Object.freeze(spec.accepts.map((type) => type.toLowerCase()));
   // The one place the input type is forgotten: `run` is only ever called with input the job's
   // schema (or its declared type) has already admitted.

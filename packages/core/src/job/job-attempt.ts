@@ -1,6 +1,6 @@
 import type { AnyActorRef } from 'xstate';
 import type { TimerHandle } from '../clock.js';
-import { JobError, NonRetryableError, ScalableApiError, serializeError, type SerializedError } from '../errors.js';
+import { JobError, NonRetryableError, RateLimitedError, ScalableApiError, serializeError, type SerializedError } from '../errors.js';
 import type { SettledJobEvent } from '../events.js';
 import type { AttemptInstrument } from '../instrumentation.js';
 import type { Logger } from '../logger.js';
@@ -11,6 +11,7 @@ import { AttemptContext } from './attempt-context.js';
 import { fencedLogger } from './fenced-logger.js';
 import { runMachineJob } from './run-machine-job.js';
 import type { AnyJobDefinition } from './define-job.js';
+import { flowKeyOf } from './flow-options.js';
 import type { ChildResult, SpawnOptions } from './job-context.js';
 import { backoffDelay, defaultRetryPolicy, maxAttempts } from './retry-policy.js';
 
@@ -141,6 +142,7 @@ export class JobAttempt {
 
   fail(thrown: unknown): void {
     if (this.phase === 'settled') return;
+    if (thrown instanceof RateLimitedError) return this.rateLimited(thrown.retryAfterMs);
     // Our own errors keep their code (a spawn refused with WAITING_PARENTS_FULL, a child that
     // failed the parent); anything else the job threw becomes JOB_FAILED with it as the cause.
     const error =
@@ -184,6 +186,23 @@ export class JobAttempt {
     this.controller ??= new AbortController();
     this.controller.abort(reason);
     this.finish({ id: this.job.id, token: this.job.token, outcome: 'released' });
+  }
+
+  /**
+   * An upstream limited the job: it goes back to the queue like a hand-back (the attempt not
+   * counted), and its type — or its key, for a type limited per key — is held back on every node.
+   */
+  private rateLimited(retryAfterMs: number): void {
+    const { job, definition } = this;
+    const until = this.host.clock.now() + retryAfterMs;
+    let key: string | undefined;
+    try {
+      key = definition.rateLimit?.key ? flowKeyOf(definition, job.input, job.meta) : undefined;
+    } catch {
+      // Its key was made from this input at submit; a key function that now throws holds back the type.
+      key = undefined;
+    }
+    this.finish({ id: job.id, token: job.token, outcome: 'released', pushBack: key === undefined ? { until } : { key, until } });
   }
 
   /** The worker running this attempt crashed: the attempt is handed back, and the worker slot is gone with it. */

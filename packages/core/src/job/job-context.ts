@@ -35,6 +35,15 @@ export interface JobContext {
   spawn<J extends AnyJobDefinition>(job: J, input: JobInput<J>, options: SpawnOptions<'ignore'>): Promise<JobOutput<J> | undefined>;
   /** Declared trees: how the children declared with this job ended, in declaration order. */
   children(): Promise<ChildResult<unknown>[]>;
+  /**
+   * An upstream answered "too many requests": ends this attempt (throws `RateLimitedError`), puts
+   * the job back in the queue without counting the attempt, and holds back every job of this type
+   * — of this job's key, for a type limited per key — on every node for `retryAfterMs`.
+   *
+   * @example
+   * if (res.status === 429) ctx.rateLimited(Number(res.headers.get('retry-after') ?? 1) * 1_000);
+   */
+  rateLimited(retryAfterMs: number): never;
 }
 
 export interface SpawnOptions<P extends OnChildFailure = OnChildFailure> {

@@ -135,6 +135,12 @@ export interface NewJob {
   awaitChildren?: number | undefined;
   /** Small opaque data carried with the job (tenant, trace context). */
   meta?: Record<string, string> | undefined;
+  /**
+   * The job's flow key (its tenant by default, see docs/flow-control.md): jobs of one name with
+   * different keys are claimed in turns, and a keyed rate limit or a per-key concurrency limit
+   * counts per key. Unset: the name's plain queue.
+   */
+  key?: string | undefined;
 }
 
 export interface EnqueueOptions {
@@ -172,6 +178,25 @@ export interface ClaimRequest {
   names?: readonly string[] | undefined;
   /** For job names with a concurrency limit: how many more this node may start now. Paused job types are never handed out. */
   capacity?: ReadonlyMap<string, number> | undefined;
+  /** Flow control held by the store across nodes, per job name (rate limits, fair-share weights, per-key concurrency). */
+  flow?: ReadonlyMap<string, FlowControl> | undefined;
+}
+
+/**
+ * What the store enforces at claim time for one job name, whichever node claims. Every node
+ * passes the same, from the job's definition (`defineJob({ rateLimit, fairShare })`).
+ */
+export interface FlowControl {
+  /**
+   * At most `max` claims per `perMs` (a token bucket of `max` that refills at `max / perMs`),
+   * for the whole name, or per flow key when `perKey` is set. A job over the limit stays queued
+   * (no attempt counted) and the claim's `nextRunAt` says when the limit lets the next one go.
+   */
+  rate?: { max: number; perMs: number; perKey: boolean } | undefined;
+  /** Jobs one key takes per turn (default 1). */
+  weights?: Readonly<Record<string, number>> | undefined;
+  /** At most this many held jobs (running or waiting for children) per flow key, across all nodes. */
+  concurrencyPerKey?: number | undefined;
 }
 
 export interface ClaimResult {
@@ -207,9 +232,18 @@ export type Settlement = LeaseRef &
      * Handed back by a node that is stopping or could not use the claim: queued again at once,
      * the attempt not counted (the next claim has the same `attempt`) and no stall recorded. A
      * job whose cancel was requested is settled `cancelled` instead.
+     *
+     * `pushBack` (a job that met an upstream rate limit, `ctx.rateLimited`): nothing of the job's
+     * name — or of its flow `key`, when given — is claimed before `until`.
      */
-    | { outcome: 'released' }
+    | { outcome: 'released'; pushBack?: PushBack | undefined }
   );
+
+/** Holds back claims of a job name, or of one flow key of it, until `until` (epoch ms). */
+export interface PushBack {
+  key?: string | undefined;
+  until: number;
+}
 
 /** A renewal's answer: still held (perhaps with a cancel to act on), or lost to expiry or settlement. */
 export type RenewOutcome = { held: true; cancel?: SerializedError | undefined } | { held: false };

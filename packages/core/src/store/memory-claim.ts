@@ -1,9 +1,9 @@
 import { quarantinedError, type SerializedError } from '../errors.js';
 import { queuedEvent, releasedEvent, retryingEvent, startedEvent } from '../events.js';
-import type { ClaimedJob, ClaimRequest, ClaimResult } from './job-store.js';
+import type { FairQueue } from './fair-queue.js';
+import type { ClaimedJob, ClaimRequest, ClaimResult, FlowControl } from './job-store.js';
 import { extraOf, isQueued, type Rec } from './memory-record.js';
 import type { MemoryState } from './memory-state.js';
-import type { ReadyQueue } from './ready-queue.js';
 import { drainCascades, finishJob } from './memory-tree.js';
 
 /**
@@ -25,9 +25,14 @@ export function claimReady(state: MemoryState, request: ClaimRequest): ClaimResu
   let suspectOut = held !== undefined && held.owner === request.owner && (held.status === 'running' || held.status === 'waitingChildren');
   if (held && !suspectOut) state.suspects.delete(request.owner);
   if (request.max > 1) lookAhead(state, names, request.max);
+  const scope: ClaimScope = { now, flow: request.flow, heldBackUntil: undefined };
+  if (state.gates.size > 1_024 && now >= state.nextGateSweep) {
+    state.gates.sweep(now);
+    state.nextGateSweep = now + 1_000;
+  }
   const deferred: Rec[] = [];
   while (jobs.length < request.max && deferred.length < 1_000) {
-    const rec = nextReady(state, names, capacity);
+    const rec = nextReady(state, names, capacity, scope);
     if (!rec) break;
     if ((rec.extra?.stalls ?? 0) >= suspectAt) {
       if (suspectOut) {
@@ -38,6 +43,8 @@ export function claimReady(state: MemoryState, request: ClaimRequest): ClaimResu
       state.suspects.set(request.owner, rec);
     }
     if (capacity?.has(rec.name)) capacity.set(rec.name, capacity.get(rec.name)! - 1);
+    const flow = request.flow?.get(rec.name);
+    if (flow) passGates(state, rec, flow, now);
     state.move(rec, 'running');
     rec.attempt++;
     rec.token++;
@@ -63,6 +70,8 @@ export function claimReady(state: MemoryState, request: ClaimRequest): ClaimResu
   }
   for (const rec of deferred) state.ready.get(rec.name)!.push(rec);
   let nextRunAt = state.delayed.peekKey();
+  // Held back by a rate limit or a push-back: the dispatcher wakes when the gate opens.
+  if (scope.heldBackUntil !== undefined && (nextRunAt === undefined || scope.heldBackUntil < nextRunAt)) nextRunAt = scope.heldBackUntil;
   if (deferred.length > 0 && (nextRunAt === undefined || nextRunAt > now + 250)) nextRunAt = now + 250;
   return { jobs, nextRunAt };
 }
@@ -79,27 +88,77 @@ function lookAhead(state: MemoryState, names: readonly string[], max: number): v
   state.lookedAhead = queued;
 }
 
-/** Picks the best head across the job names this claim may take: highest priority, then oldest. */
-function nextReady(state: MemoryState, names: readonly string[], capacity: Map<string, number> | undefined): Rec | undefined {
+/** What one claim knows besides its request: the time, and the earliest a gate that held a job back opens. */
+interface ClaimScope {
+  now: number;
+  flow: ReadonlyMap<string, FlowControl> | undefined;
+  heldBackUntil: number | undefined;
+}
+
+/**
+ * Picks the best head across the job names this claim may take: highest priority, then oldest.
+ * Within a name, keys take turns (fair-queue.ts), and the store's flow control — the name's rate
+ * limit and push-back, each key's, a per-key concurrency limit — holds back what may not go now.
+ */
+function nextReady(state: MemoryState, names: readonly string[], capacity: Map<string, number> | undefined, scope: ClaimScope): Rec | undefined {
   let best: Rec | undefined;
-  let bestQueue: ReadyQueue<Rec> | undefined;
+  let bestName: string | undefined;
   for (const name of names) {
     if (capacity && (capacity.get(name) ?? 1) <= 0) continue;
     if (state.paused.size > 0 && state.paused.has(name)) continue;
     const queue = state.ready.get(name);
     if (!queue) continue;
-    let head = queue.peek();
-    while (head && head.status !== 'queued') {
-      queue.shift();
-      head = queue.peek();
-    }
+    const head = scope.flow?.has(name) || state.gates.size > 0 || queue.fair ? gatedHead(state, name, queue, scope) : queue.head(open);
     if (head && (!best || head.priority > best.priority || (head.priority === best.priority && head.seq < best.seq))) {
       best = head;
-      bestQueue = queue;
+      bestName = name;
     }
   }
-  bestQueue?.shift();
+  if (best) {
+    const flow = scope.flow?.get(bestName!);
+    state.ready.get(bestName!)!.take(flow?.weights === undefined || best.key === undefined ? 1 : (flow.weights[best.key] ?? 1));
+  }
   return best;
+}
+
+const open = () => false;
+
+function gatedHead(state: MemoryState, name: string, queue: FairQueue<Rec>, scope: ClaimScope): Rec | undefined {
+  const { now } = scope;
+  const flow = scope.flow?.get(name);
+  const rate = flow?.rate;
+  const typeAt = state.gates.readyAt(name, undefined, rate && !rate.perKey ? rate : undefined, now);
+  if (typeAt > now) {
+    if (queue.fair || queue.has(undefined)) heldBack(scope, typeAt);
+    return undefined;
+  }
+  const keyRate = rate?.perKey ? rate : undefined;
+  const limit = flow?.concurrencyPerKey;
+  return queue.head((key) => {
+    if (limit !== undefined && key !== undefined && (queue.running.get(key) ?? 0) >= limit) return true;
+    // Unkeyed jobs of a name limited per key share one bucket, the key ''.
+    if (key === undefined && !keyRate) return false;
+    const at = state.gates.readyAt(name, key ?? '', keyRate, now);
+    if (at <= now) return false;
+    heldBack(scope, at);
+    return true;
+  });
+}
+
+function heldBack(scope: ClaimScope, at: number): void {
+  if (scope.heldBackUntil === undefined || at < scope.heldBackUntil) scope.heldBackUntil = at;
+}
+
+/** A job handed out goes through its name's gates: a token of each rate limit, a place under its key's concurrency limit. */
+function passGates(state: MemoryState, rec: Rec, flow: FlowControl, now: number): void {
+  const rate = flow.rate;
+  if (rate) state.gates.take(rec.name, rate.perKey ? (rec.key ?? '') : undefined, rate, now);
+  if (flow.concurrencyPerKey !== undefined && rec.key !== undefined) {
+    const running = state.ready.get(rec.name)!.running;
+    running.set(rec.key, (running.get(rec.key) ?? 0) + 1);
+    // Counted until it stops running (MemoryState.move).
+    extraOf(rec).counted = true;
+  }
 }
 
 export function promoteDue(state: MemoryState, now: number): void {

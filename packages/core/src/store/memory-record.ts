@@ -18,6 +18,8 @@ export interface Rec extends Omit<JobRecord, RareField> {
   /** How many of the job's first events are implied by the record rather than kept in `log`. */
   implied: number;
   eventSeq: number;
+  /** The flow key (`NewJob.key`): its queue within the name and what its limits count by. */
+  key: string | undefined;
   extra: RecExtra | undefined;
 }
 
@@ -35,6 +37,8 @@ export interface RecExtra extends Pick<JobRecord, RareField> {
   cancelRequested: SerializedError | undefined;
   /** Times its lease ran out. */
   stalls: number;
+  /** Counted by its key's concurrency limit while it runs (see MemoryState.move). */
+  counted: boolean;
 }
 
 /** Reads a record and its id string (the claim hashes the id next): see `lookAhead`. */
@@ -57,6 +61,7 @@ export function newExtra(): RecExtra {
     fingerprint: undefined,
     cancelRequested: undefined,
     stalls: 0,
+    counted: false,
   };
 }
 

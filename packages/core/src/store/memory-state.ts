@@ -8,7 +8,8 @@ import type { LeaseRef, StoreCounts, StoreListener, StoreSignal } from './job-st
 import { MemoryEventLog } from './memory-event-log.js';
 import type { Rec } from './memory-record.js';
 import { MinHeap } from './min-heap.js';
-import { ReadyQueue } from './ready-queue.js';
+import { FairQueue } from './fair-queue.js';
+import { FlowGates } from './flow-gates.js';
 import type { SubmissionIndex } from './submission-index.js';
 
 export interface MemoryStoreOptions {
@@ -35,7 +36,10 @@ export class MemoryState {
   readonly log: MemoryEventLog;
 
   readonly records = new Map<string, Rec>();
-  readonly ready = new Map<string, ReadyQueue<Rec>>();
+  readonly ready = new Map<string, FairQueue<Rec>>();
+  /** Rate limits and push-backs (flow-gates.ts); swept of spent gates now and then by the claim. */
+  readonly gates = new FlowGates();
+  nextGateSweep = 0;
   /** The suspect each owner was last handed (see claimReady); checked against the job's owner and state. */
   readonly suspects = new Map<string, Rec>();
   readonly delayed = new MinHeap<Rec>();
@@ -112,16 +116,27 @@ export class MemoryState {
   pushReady(rec: Rec): void {
     let queue = this.ready.get(rec.name);
     if (!queue) {
-      queue = new ReadyQueue<Rec>();
+      queue = new FairQueue<Rec>();
       this.ready.set(rec.name, queue);
     }
     queue.push(rec);
   }
 
   move(rec: Rec, status: JobStatus): void {
+    if (rec.extra?.counted && rec.status === 'running') this.uncount(rec);
     this.tally[rec.status]--;
     this.tally[status]++;
     rec.status = status;
+  }
+
+  /** A job its key's concurrency limit counted stops running: the key's next job may go, on any node. */
+  private uncount(rec: Rec): void {
+    const running = this.ready.get(rec.name)!.running;
+    const n = running.get(rec.key!)! - 1;
+    if (n > 0) running.set(rec.key!, n);
+    else running.delete(rec.key!);
+    rec.extra!.counted = false;
+    this.signals.push({ type: 'work.available' });
   }
 
   /** Records an event in the job's log and queues it for listeners. */

@@ -127,6 +127,8 @@ export class MemoryStore implements JobStore {
       log: NO_EVENTS,
       implied: 0,
       eventSeq: 0,
+      // '' is no key: the plain queue.
+      key: job.key || undefined,
       extra: undefined,
     };
     if (parent || declared || job.idempotencyKey !== undefined) {
@@ -203,7 +205,10 @@ export class MemoryStore implements JobStore {
       else if (s.outcome === 'retry') {
         rec.error = s.error;
         requeue(state, rec, s.runAt, s.error);
-      } else giveBack(state, rec);
+      } else {
+        if (s.pushBack) state.gates.pushBack(rec.name, s.pushBack);
+        giveBack(state, rec);
+      }
       return 'ok';
     });
     trimRetention(state);

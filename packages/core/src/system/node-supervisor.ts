@@ -2,8 +2,9 @@ import { createActor, type AnyActorRef } from 'xstate';
 import type { Clock } from '../clock.js';
 import type { AttemptHost } from '../job/attempt-host.js';
 import type { AnyJobDefinition } from '../job/define-job.js';
+import { flowControlOf } from '../job/flow-options.js';
 import type { Logger } from '../logger.js';
-import type { ClaimedJob, ClaimRequest, ClaimResult } from '../store/job-store.js';
+import type { ClaimedJob, ClaimRequest, ClaimResult, FlowControl } from '../store/job-store.js';
 import { supervisorLogic, type SupervisorActorRef } from '../supervisor/supervisor-logic.js';
 import type { JobSystemOptions } from './job-system.js';
 import type { NodeState } from './node-state.js';
@@ -36,7 +37,14 @@ export function createNodeSupervisor(wiring: NodeSupervisorWiring): SupervisorAc
   const names = [...wiring.jobs.keys()];
   const limits = new Map<string, number>();
   for (const job of wiring.jobs.values()) if (job.concurrency !== undefined) limits.set(job.name, job.concurrency);
-  const request = { owner: wiring.nodeId, leaseMs: wiring.leaseMs, names };
+  // Rate limits, weights and per-key concurrency: the store holds them across nodes.
+  const flow = new Map<string, FlowControl>();
+  for (const job of wiring.jobs.values()) {
+    const control = flowControlOf(job);
+    if (control) flow.set(job.name, control);
+  }
+  const request: Omit<ClaimRequest, 'max'> = { owner: wiring.nodeId, leaseMs: wiring.leaseMs, names };
+  if (flow.size > 0) request.flow = flow;
   const claimNow = wiring.claimNow;
   return createActor(supervisorLogic, {
     ...wiring.inspectOption,

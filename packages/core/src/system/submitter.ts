@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { InputError, JobError, OverloadError, SystemStateError } from '../errors.js';
 import type { AnyJobDefinition, JobOutput } from '../job/define-job.js';
+import { flowKeyOf } from '../job/flow-options.js';
 import { withPropagated } from '../instrumentation.js';
 import type { EnqueueOutcome, NewJob } from '../store/job-store.js';
 import { flattenTree } from '../tree/declared-tree.js';
@@ -59,7 +60,15 @@ export class Submitter {
     } catch (error) {
       throw this.reject(error);
     }
-    if (meta) for (const job of jobs) job.meta = meta;
+    try {
+      for (const job of jobs) {
+        if (meta) job.meta = meta;
+        const key = flowKeyOf(node.jobs.get(job.name)!, job.input, job.meta);
+        if (key !== undefined) job.key = key;
+      }
+    } catch (error) {
+      throw this.reject(error);
+    }
     const outcomes = await node.store.enqueue(jobs, { limit: node.queueLimit, atomic: true });
     return this.accepted(tree.job.name, jobs[0]!, outcomes[0]!) as JobHandle<JobOutput<J>>;
   }
@@ -115,6 +124,8 @@ export class Submitter {
       }
       const meta = withPropagated(node.instrumentation, withTenant(options.meta, options.tenant));
       if (meta !== undefined) newJob.meta = meta;
+      const key = flowKeyOf(job, value, meta);
+      if (key !== undefined) newJob.key = key;
     } catch (error) {
       return Promise.reject(this.reject(error));
     }

@@ -4,9 +4,11 @@ import { describeClaim } from './describe-claim.js';
 import { describeDeepTrees } from './describe-deep-trees.js';
 import { describeEnqueue } from './describe-enqueue.js';
 import { describeEvents } from './describe-events.js';
+import { describeFairShare } from './describe-fair-share.js';
 import { describeLeases } from './describe-leases.js';
 import { describeList } from './describe-list.js';
 import { describePause } from './describe-pause.js';
+import { describeRateLimits } from './describe-rate-limits.js';
 import { describeRetention } from './describe-retention.js';
 import { describeSchedules } from './describe-schedules.js';
 import { describeSettle } from './describe-settle.js';
@@ -40,5 +42,7 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
     describeList(setup);
     describeSchedules(setup);
     describePause(setup);
+    describeRateLimits(setup);
+    describeFairShare(setup);
   });
 }

@@ -35,6 +35,10 @@ export interface StoreCapabilities {
   schedules?: true;
   /** The optional `PauseStore` methods (same standing as `schedules`). */
   pause?: true;
+  /** `ClaimRequest.flow` rate limits and `released` push-backs (`ctx.rateLimited`), per name and per key. */
+  rateLimits?: true;
+  /** Jobs with a flow `key` claimed in turns per key, with weights and a per-key concurrency limit. */
+  fairShare?: true;
 }
 
 export type StoreCapability = keyof StoreCapabilities;

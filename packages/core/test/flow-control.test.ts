@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { defineJob, RateLimitedError } from '@scalable-api/core';
+import { setup } from './helpers.js';
+
+describe('defineJob({ rateLimit })', () => {
+  it('starts at most max jobs per window; the rest wait queued and start as the limit allows', async () => {
+    const startedAt: number[] = [];
+    const call = defineJob({
+      name: 'call-api',
+      rateLimit: { max: 2, perMs: 1_000 },
+      run(_: undefined) {
+        startedAt.push(clock.now());
+      },
+    });
+    const { system, clock } = await setup({ jobs: [call], workers: 8, pollMs: 60_000 });
+    const t0 = clock.now();
+    const handles = await Promise.all(Array.from({ length: 6 }, () => system.submit(call, undefined)));
+    for (let t = 0; t < 3_000; t += 10) await clock.advance(10);
+    await Promise.all(handles.map((h) => h.result()));
+    // A bucket of 2 refilled every 500 ms; woken by the claim's nextRunAt, not by the poll.
+    expect(startedAt.map((t) => t - t0)).toEqual([0, 0, 500, 1_000, 1_500, 2_000]);
+    expect((await system.get(handles[5]!.id))?.attempt).toBe(1);
+  });
+
+  it('holds the limit per key when it has a key', async () => {
+    const started: string[] = [];
+    const call = defineJob({
+      name: 'call-account',
+      rateLimit: { max: 1, perMs: 1_000, key: (input: { account: string }) => input.account },
+      run(input) {
+        started.push(input.account);
+      },
+    });
+    const { system, clock } = await setup({ jobs: [call], workers: 8, pollMs: 60_000 });
+    await Promise.all(['a', 'a', 'b', 'b'].map((account) => system.submit(call, { account })));
+    await clock.advance(10);
+    expect(started.sort()).toEqual(['a', 'b']);
+    await clock.advance(1_000);
+    expect(started.sort()).toEqual(['a', 'a', 'b', 'b']);
+  });
+
+  it('refuses a key function that fails with INPUT_INVALID', async () => {
+    const call = defineJob({
+      name: 'call-bad-key',
+      rateLimit: { max: 1, perMs: 1_000, key: (): string => Symbol('x') as never },
+      run() {},
+    });
+    const { system } = await setup({ jobs: [call], workers: 1 });
+    await expect(system.submit(call, undefined)).rejects.toMatchObject({ code: 'INPUT_INVALID' });
+  });
+
+  it('checks its options', () => {
+    expect(() => defineJob({ name: 'x', rateLimit: { max: 0, perMs: 1_000 }, run() {} })).toThrow(/rateLimit.max/);
+    expect(() => defineJob({ name: 'x', fairShare: { concurrencyPerKey: 1.5 }, run() {} })).toThrow(/concurrencyPerKey/);
+    expect(() => defineJob({ name: 'x', fairShare: { weights: { a: 0 } }, run() {} })).toThrow(/weights.a/);
+  });
+});
+
+describe('ctx.rateLimited(ms)', () => {
+  it('requeues the job without counting the attempt and holds back its type on the node', async () => {
+    const startedAt: number[] = [];
+    let limited = false;
+    const call = defineJob({
+      name: 'upstream',
+      run(input: { n: number }, ctx) {
+        startedAt.push(clock.now() - t0);
+        if (input.n === 0 && !limited) {
+          limited = true;
+          ctx.rateLimited(2_000);
+        }
+        return ctx.attempt;
+      },
+    });
+    const { system, clock } = await setup({ jobs: [call], workers: 1, pollMs: 60_000 });
+    const t0 = clock.now();
+    const first = await system.submit(call, { n: 0 });
+    await clock.advance(10);
+    const second = await system.submit(call, { n: 1 });
+    for (let t = 0; t < 3_000; t += 10) await clock.advance(10);
+    expect(await first.result()).toBe(1);
+    expect(await second.result()).toBe(1);
+    expect(startedAt).toEqual([0, 2_000, 2_000]);
+  });
+
+  it('is a RateLimitedError a handler may throw itself', () => {
+    const error = new RateLimitedError(1_500);
+    expect(error.retryAfterMs).toBe(1_500);
+    expect(new RateLimitedError(-1).retryAfterMs).toBe(0);
+  });
+});
+
+describe('defineJob({ fairShare })', () => {
+  it("runs a tenant's few jobs between another tenant's backlog, not after it", async () => {
+    const order: string[] = [];
+    const work = defineJob({
+      name: 'tenant-work',
+      run(input: { tenant: string }) {
+        order.push(input.tenant);
+      },
+    });
+    const { system, clock } = await setup({ jobs: [work], workers: 1 });
+    await Promise.all(Array.from({ length: 200 }, () => system.submit(work, { tenant: 'a' }, { meta: { tenant: 'a' } })));
+    await Promise.all(Array.from({ length: 5 }, () => system.submit(work, { tenant: 'b' }, { meta: { tenant: 'b' } })));
+    for (let i = 0; i < 50 && order.length < 205; i++) await clock.advance(10);
+    expect(order).toHaveLength(205);
+    // From the moment tenant b's 5 jobs are queued they take turns with a's backlog (a, b, a, b…).
+    const firstB = order.indexOf('b');
+    expect(order.slice(firstB, firstB + 10).join('')).toBe('bababababa');
+  });
+
+  it('runs at most concurrencyPerKey jobs of one key at once', async () => {
+    let running = 0;
+    let most = 0;
+    const work = defineJob({
+      name: 'per-key',
+      fairShare: { key: (input: { account: string }) => input.account, concurrencyPerKey: 2 },
+      async run() {
+        most = Math.max(most, ++running);
+        await new Promise<void>((resolve) => clock.setTimeout(() => resolve(), 100));
+        running--;
+      },
+    });
+    const { system, clock } = await setup({ jobs: [work], workers: 8 });
+    const handles = await Promise.all(Array.from({ length: 6 }, () => system.submit(work, { account: 'a' })));
+    for (let i = 0; i < 100; i++) await clock.advance(10);
+    await Promise.all(handles.map((h) => h.result()));
+    expect(most).toBe(2);
+  });
+});
