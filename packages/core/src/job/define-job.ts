@@ -38,8 +38,8 @@ export interface MachineJobInput<I> {
 interface JobDefinitionBase<Name extends string, Input, Output> extends JobOptions<Name> {
   readonly schema: StandardSchemaV1 | undefined;
   /** Held by the store across nodes (docs/flow-control.md). */
-  readonly rateLimit?: RateLimitOptions<any>;
-  readonly fairShare?: FairShareOptions<any>;
+  readonly rateLimit?: RateLimitOptions<never>;
+  readonly fairShare?: FairShareOptions<never>;
   readonly '~types'?: { input: Input; output: Output };
 }
 
@@ -236,14 +236,13 @@ export function defineJob(
     );
   }
   checkFlowOptions(spec.name, spec);
-  const options: JobOptions<string> & FlowOptions<any> & { schema: StandardSchemaV1 | undefined } = { name: spec.name, schema: spec.input };
+  const options: JobOptions<string> & FlowOptions<never> & { schema: StandardSchemaV1 | undefined } = { name: spec.name, schema: spec.input };
   if (spec.retry !== undefined) options.retry = spec.retry;
   if (spec.timeoutMs !== undefined && spec.timeoutMs !== Infinity) options.timeoutMs = spec.timeoutMs;
   if (spec.concurrency !== undefined) options.concurrency = spec.concurrency;
   if (spec.priority !== undefined) options.priority = spec.priority;
-  // The key functions are called only with input the job's schema (or declared type) admitted.
-  if (spec.rateLimit !== undefined) options.rateLimit = Object.freeze({ ...spec.rateLimit }) as RateLimitOptions<any>;
-  if (spec.fairShare !== undefined) options.fairShare = Object.freeze({ ...spec.fairShare }) as FairShareOptions<any>;
+  if (spec.rateLimit !== undefined) options.rateLimit = Object.freeze({ ...spec.rateLimit });
+  if (spec.fairShare !== undefined) options.fairShare = Object.freeze({ ...spec.fairShare });
   if (spec.accepts !== undefined) options.accepts = Object.freeze(spec.accepts.map((type) => type.toLowerCase()));
   // The one place the input type is forgotten: `run` is only ever called with input the job's
   // schema (or its declared type) has already admitted.

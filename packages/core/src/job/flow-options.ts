@@ -77,8 +77,9 @@ export function flowControlOf(options: FlowOptions<never>): FlowControl | undefi
  * for none. A key function that throws or gives anything but a string of at most 200 characters
  * refuses the submit with `INPUT_INVALID`: the input is what the key is made of.
  */
-export function flowKeyOf(options: FlowOptions<any>, input: unknown, meta: Record<string, string> | undefined): string | undefined {
-  const fn = options.rateLimit?.key ?? options.fairShare?.key;
+export function flowKeyOf(options: FlowOptions<never>, input: unknown, meta: Record<string, string> | undefined): string | undefined {
+  // Called only with input the job's schema (or declared type) admitted: the key's own input type.
+  const fn = (options.rateLimit?.key ?? options.fairShare?.key) as ((input: unknown) => unknown) | undefined;
   if (!fn) return meta?.['tenant'] || undefined;
   let key: unknown;
   try {
