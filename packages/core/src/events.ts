@@ -39,11 +39,6 @@ export function isSettledEvent(event: JobEvent): event is SettledJobEvent {
   return event.type === 'job.completed' || event.type === 'job.failed' || event.type === 'job.cancelled';
 }
 
-/** The status a job has right after the event. */
-export function statusOf(event: JobEvent): JobStatus {
-  return event.status;
-}
-
 /** The job an event is about: the fields every event of it repeats. A job record is one. */
 export interface EventSubject {
   id: string;

@@ -120,14 +120,6 @@ export class HttpProblemError extends Error {
   }
 }
 
-export function isProblemCode(value: unknown): value is ProblemCode {
-  return typeof value === 'string' && Object.hasOwn(problemStatuses, value);
-}
-
-export function statusOf(code: ProblemCode): number {
-  return problemStatuses[code];
-}
-
 /** Sends a problem document; 503 and 429 always carry Retry-After so clients back off instead of hammering. */
 export function sendProblem(
   request: FastifyRequest,
