@@ -72,7 +72,7 @@ async function httpLoop(redis: BenchRedis, requests: number): Promise<number> {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       const m = /READY (\d+)/.exec(chunk);
       if (m) resolve(Number(m[1]));
     });

@@ -1,5 +1,4 @@
 import type { SerializedError } from './errors.js';
-import type { JobStatus } from './job/job-status.js';
 
 /**
  * Job events: facts about one job, in the order they happened. `seq` counts per job from 1 so a

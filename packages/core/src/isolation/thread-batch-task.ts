@@ -13,6 +13,7 @@ export interface ThreadBatchContext {
  * The default export of a batch thread module: all the inputs of a batch in, one entry per input
  * out — an output, or an `Error` that fails that job alone.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the module's inputs are the job's, checked where the job is defined
 export type ThreadBatchTask<I = any, O = unknown> = (inputs: I[], ctx: ThreadBatchContext) => BatchResults<O> | Promise<BatchResults<O>>;
 
 /** A batch thread module reference that carries its task's types to `defineJob`. */
