@@ -8,11 +8,43 @@ import { readFileSync } from 'node:fs';
  * Files are joined in this order, each wrapped in a function that receives the library table
  * (`local lib = ...`), so a file sees only what the files before it put on `lib`.
  */
-const files = ['context', 'queues', 'events', 'tree', 'work', 'commit', 'late', 'enqueue', 'claim', 'settle', 'held', 'cancel', 'read'] as const;
+const files = [
+  'context',
+  'queues',
+  'events',
+  'tree',
+  'work',
+  'commit',
+  'late',
+  'enqueue',
+  'claim',
+  'settle',
+  'held',
+  'cancel',
+  'read',
+  'schedule',
+] as const;
 
 /** The functions the library registers; each is called as `<library name>_<function>`. */
 export type FunctionName =
-  'enqueue' | 'claim' | 'settle' | 'renew' | 'set_waiting' | 'progress' | 'cancel' | 'cascade' | 'get_many' | 'children' | 'events';
+  | 'enqueue'
+  | 'claim'
+  | 'settle'
+  | 'renew'
+  | 'set_waiting'
+  | 'progress'
+  | 'cancel'
+  | 'cascade'
+  | 'get_many'
+  | 'children'
+  | 'events'
+  | 'schedule_upsert'
+  | 'schedule_remove'
+  | 'schedule_fire'
+  | 'schedules'
+  | 'pause_type'
+  | 'resume_type'
+  | 'paused_types';
 
 export interface FunctionLibrary {
   /**

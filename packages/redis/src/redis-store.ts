@@ -15,6 +15,12 @@ import type {
   LeaseRef,
   NewJob,
   RenewOutcome,
+  ScheduleDefinition,
+  ScheduleFire,
+  ScheduleFireOutcome,
+  ScheduleQuery,
+  ScheduleRecord,
+  ScheduleUpsertOutcome,
   SerializedError,
   Settlement,
   SettleOutcome,
@@ -28,6 +34,7 @@ import { assertPlainText, decodeJson, encodeError, encodeJson } from './json-cod
 import { FunctionCaller } from './function-caller.js';
 import { functionLibrary, type FunctionName } from './function-library.js';
 import { LostClaims, type SentClaim } from './lost-claims.js';
+import { RedisSchedules } from './redis-schedules.js';
 import { SignalChannel } from './signal-channel.js';
 import { SignalSubscriber } from './signal-subscriber.js';
 
@@ -92,6 +99,10 @@ export class RedisStore implements JobStore {
   private closing: Promise<void> | undefined;
   private cascading: Promise<void> | undefined;
   private readonly lostClaims = new LostClaims();
+  private readonly scheduled = new RedisSchedules(
+    (fn, args) => this.run(fn, args),
+    (fn, args) => this.read(fn, args),
+  );
 
   constructor(options: RedisStoreOptions = {}) {
     const prefix = options.prefix ?? 'scalable-api';
@@ -299,6 +310,34 @@ export class RedisStore implements JobStore {
     const out = {} as StoreCounts;
     for (const status of jobStatuses) out[status] = Number(hash[status] ?? 0);
     return out;
+  }
+
+  upsertSchedule(definition: ScheduleDefinition): Promise<ScheduleUpsertOutcome> {
+    return this.scheduled.upsert(definition);
+  }
+
+  removeSchedule(key: string): Promise<boolean> {
+    return this.scheduled.remove(key);
+  }
+
+  schedules(query: ScheduleQuery): Promise<ScheduleRecord[]> {
+    return this.scheduled.list(query);
+  }
+
+  fireSchedules(fires: readonly ScheduleFire[], options: EnqueueOptions): Promise<ScheduleFireOutcome[]> {
+    return this.scheduled.fire(fires, options);
+  }
+
+  pauseType(name: string): Promise<void> {
+    return this.scheduled.pause(name);
+  }
+
+  resumeType(name: string): Promise<void> {
+    return this.scheduled.resume(name);
+  }
+
+  pausedTypes(): Promise<string[]> {
+    return this.scheduled.paused();
   }
 
   subscribe(listener: StoreListener): () => void {

@@ -48,12 +48,15 @@ export class ShardRouter {
 
   /**
    * The shard a new job belongs to when its placement decides: a child in its parent's (so a
-   * tree lives in its root's shard), a job with an idempotency key by the key's hash; `undefined`
+   * tree lives in its root's shard), a job with an idempotency key by the key's hash, a schedule
+   * and its jobs by the schedule key's hash; `undefined`
    * when the job is free to go anywhere.
    */
   placed(placement: JobPlacement): number | undefined {
     if (placement.parentId !== undefined) return this.shardOf(placement.parentId);
     if (placement.idempotencyKey !== undefined) return this.shardOfKey(placement.idempotencyKey);
+    // A schedule's jobs beside the schedule (see ShardedSchedules).
+    if (placement.scheduleKey !== undefined) return this.shardOfKey(`schedule:${placement.scheduleKey}`);
     return undefined;
   }
 

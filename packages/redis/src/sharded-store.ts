@@ -16,6 +16,12 @@ import type {
   ListQuery,
   NewJob,
   RenewOutcome,
+  ScheduleDefinition,
+  ScheduleFire,
+  ScheduleFireOutcome,
+  ScheduleQuery,
+  ScheduleRecord,
+  ScheduleUpsertOutcome,
   SerializedError,
   Settlement,
   SettleOutcome,
@@ -33,6 +39,7 @@ import { ShardHints } from './shard-hints.js';
 import { ShardRouter } from './shard-router.js';
 import { scatter, shardsTouched } from './scatter.js';
 import { listShards } from './sharded-list.js';
+import { ShardedSchedules } from './sharded-schedules.js';
 import { TickRotation } from './tick-rotation.js';
 
 export interface ShardedStoreParts {
@@ -75,6 +82,7 @@ export class ShardedRedisStore implements JobStore {
   private layout: Promise<void> | undefined;
   private resuming = false;
   private closed = false;
+  private readonly scheduled: ShardedSchedules;
 
   constructor(private readonly parts: ShardedStoreParts) {
     this.shards = parts.shards;
@@ -88,6 +96,20 @@ export class ShardedRedisStore implements JobStore {
     const served = new Map<Redis | Cluster, number[]>();
     parts.clients.forEach((client, shard) => served.set(client, [...(served.get(client) ?? []), shard]));
     for (const [client, shards] of served) this.health.watch(client, shards);
+    this.scheduled = new ShardedSchedules({
+      router: this.router,
+      count: parts.shards.length,
+      on: async (shard, operation) => {
+        await this.ready();
+        return this.on(shard, operation);
+      },
+      limitFor: async (shard, adding, limit) => {
+        const depth = await this.counted.depths(adding, limit);
+        let others = 0;
+        for (let s = 0; s < depth.length; s++) if (s !== shard) others += depth[s]!;
+        return Math.max(0, limit - others);
+      },
+    });
   }
 
   /** Jobs a page at a time, shard after shard (see `listShards`); present when the shards' store lists. */
@@ -227,6 +249,34 @@ export class ShardedRedisStore implements JobStore {
     await this.ready();
     if ((await this.counted.refresh()) === 0) throw new SystemStateError('STORE_UNAVAILABLE', 'No shard of the job store is reachable.');
     return this.counted.sum();
+  }
+
+  upsertSchedule(definition: ScheduleDefinition): Promise<ScheduleUpsertOutcome> {
+    return this.scheduled.upsert(definition);
+  }
+
+  removeSchedule(key: string): Promise<boolean> {
+    return this.scheduled.remove(key);
+  }
+
+  schedules(query: ScheduleQuery): Promise<ScheduleRecord[]> {
+    return this.scheduled.list(query);
+  }
+
+  fireSchedules(fires: readonly ScheduleFire[], options: EnqueueOptions): Promise<ScheduleFireOutcome[]> {
+    return this.scheduled.fire(fires, options);
+  }
+
+  pauseType(name: string): Promise<void> {
+    return this.scheduled.pause(name);
+  }
+
+  resumeType(name: string): Promise<void> {
+    return this.scheduled.resume(name);
+  }
+
+  pausedTypes(): Promise<string[]> {
+    return this.scheduled.paused();
   }
 
   subscribe(listener: StoreListener): () => void {

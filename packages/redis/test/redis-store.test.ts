@@ -10,7 +10,12 @@ await describeWithRedis('createRedisStore', () => {
     const clock = new SimulatedClock();
     const prefix = testPrefix();
     const store = createRedisStore({ url: redisUrl, prefix, clock, ...options });
-    return { store, clock, supports: { released: true, parentToken: true, renewCancel: true }, cleanup: () => deletePrefix(prefix) };
+    return {
+      store,
+      clock,
+      supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true },
+      cleanup: () => deletePrefix(prefix),
+    };
   });
 
   const opened: { store: RedisStore; prefix: string }[] = [];

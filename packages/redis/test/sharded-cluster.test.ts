@@ -30,7 +30,12 @@ describeWithServers('createRedisStore({ shards: 6, client: Cluster }) on a three
     const prefix = testPrefix();
     const shared = client();
     const store = createRedisStore({ shards: 6, client: shared, prefix, clock, ...options });
-    return { store, clock, supports: { released: true, parentToken: true, renewCancel: true }, cleanup: () => deleteShardedPrefix(prefix, [shared]) };
+    return {
+      store,
+      clock,
+      supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true },
+      cleanup: () => deleteShardedPrefix(prefix, [shared]),
+    };
   });
 
   /** Which master holds `key`, by port. */

@@ -22,7 +22,12 @@ describeWithServers('createRedisStore({ shards: [url, url, url] }) on three redi
     const clock = new SimulatedClock();
     const prefix = testPrefix();
     const store = createRedisStore({ shards: urls(), prefix, clock, ...options });
-    return { store, clock, supports: { released: true, parentToken: true, renewCancel: true }, cleanup: () => deleteShardedPrefix(prefix, urls()) };
+    return {
+      store,
+      clock,
+      supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true },
+      cleanup: () => deleteShardedPrefix(prefix, urls()),
+    };
   });
 
   const job = (id: string): NewJob => ({ id, name: 'n', input: {}, priority: 0 });

@@ -13,7 +13,12 @@ await describeWithRedis('createRedisStore({ shards }) on one Redis', () => {
     const prefix = testPrefix();
     const store = createRedisStore({ shards: 4, url: redisUrl, prefix, clock, ...options });
     // What RedisStore declares: each shard is one.
-    return { store, clock, supports: { released: true, parentToken: true, renewCancel: true }, cleanup: () => deleteShardedPrefix(prefix) };
+    return {
+      store,
+      clock,
+      supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true },
+      cleanup: () => deleteShardedPrefix(prefix),
+    };
   });
 
   const opened: { store: ShardedRedisStore; prefix: string }[] = [];

@@ -272,12 +272,15 @@ lib.register('claim', function(keys, args)
     if r and r.ow == OWNER and held_status(r.s) then suspect_out = true end
   end
 
-  -- Several names: merge the heads of their queues, highest priority first, then oldest.
+  -- Several names: merge the heads of their queues, highest priority first, then oldest. A paused
+  -- name (schedule.lua) is left out: its jobs stay queued.
   local sources = {}
   if MAX > 0 then
+    local paused = {}
+    for _, name in ipairs(lib.read('SMEMBERS', C.B .. 'paused')) do paused[name] = true end
     for _, name in ipairs(names) do
       local c = cap[name]
-      if c == nil or c > 0 then
+      if (c == nil or c > 0) and not paused[name] then
         local window = math.min(math.max(math.min(MAX, c or MAX), 8), 1000)
         local list, zset = list_source(name, window), zset_source(name, window)
         list.name, zset.name = name, name

@@ -71,6 +71,26 @@ await describeWithRedis('functions write nothing when they fail', () => {
     await expectNothingWritten(h, () => h.call('cancel', 'p', '{"code":"JOB_CANCELLED","message":"stop"}'), /WRONGTYPE/);
   });
 
+  it('schedule_fire: a malformed last fire, or the idempotency hash of the wrong type', async () => {
+    const h = await harness();
+    const fp = ['fp', 'n', '{}', '{"everyMs":1000}', '{"missed":"skip","overlap":"allow","graceMs":1}', '', '{}'];
+    await h.call('schedule_upsert', 'a', ...fp, T0, 10);
+    await h.call('schedule_upsert', 'b', ...fp, T0, 10);
+    await expectNothingWritten(h, () => h.call('schedule_fire', 10, 'a', 1, T0, T0 + 1_000, '1', 'j1', 'b', 1, T0, T0, '1', 'j2'), /bad arguments/);
+    await h.client.set(h.key('idem'), 'not a hash');
+    await expectNothingWritten(h, () => h.call('schedule_fire', 10, 'a', 1, T0, T0 + 1_000, '0', 'j1', 'b', 1, T0, T0 + 1_000, '1', 'j2'), /WRONG/);
+  });
+
+  it('schedule_upsert, pause_type: the schedule index or the paused set of the wrong type', async () => {
+    const h = await harness();
+    await h.client.set(h.key('sched'), 'not a sorted set');
+    const fp = ['fp', 'n', '{}', '{"everyMs":1000}', '{"missed":"skip","overlap":"allow","graceMs":1}', '', '{}'];
+    await expectNothingWritten(h, () => h.call('schedule_upsert', 'a', ...fp, T0, 10), /WRONG/);
+    await h.client.set(h.key('paused'), 'not a set');
+    await expectNothingWritten(h, () => h.call('pause_type', 'mail'), /WRONGTYPE/);
+    await expectNothingWritten(h, () => h.call('resume_type', 'mail'), /WRONG/);
+  });
+
   it('cascade: a durable work list of the wrong type', async () => {
     const h = await harness();
     await running(h, 'a');
