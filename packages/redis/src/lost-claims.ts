@@ -52,10 +52,14 @@ export class LostClaims {
     for (const id of ids) keep.add(id);
   }
 
-  /** The claim failed; unless Redis itself refused it (an error reply: nothing ran), it may have run. */
+  /**
+   * The claim failed. Unless Redis refused it (an error reply: nothing ran), it may have run; so
+   * may an earlier copy of one refused as late (a reconnecting client sends unanswered commands
+   * again, and the first copy may have run before the connection dropped).
+   */
   failed(claim: SentClaim, cause: unknown): void {
     this.done(claim);
-    if (cause instanceof ReplyError) return;
+    if (cause instanceof ReplyError && !(cause as Error).message.startsWith('LATE')) return;
     this.lost.set(claim.key, claim);
     if (this.lost.size > MAX_LOST) this.lost.delete(this.lost.keys().next().value!);
   }
