@@ -25,6 +25,15 @@ describe('createClient<typeof jobs>', () => {
     await client.submit('add');
   });
 
+  it('types a resumed parent’s event apart from a start, with its attempt', async () => {
+    for await (const event of client.events('some-id', { tree: true })) {
+      if (event.type === 'job.resumed') {
+        expectTypeOf(event.attempt).toEqualTypeOf<number>();
+        expectTypeOf(event.status).toEqualTypeOf<'running'>();
+      }
+    }
+  });
+
   it('lets a job without input be submitted without one', async () => {
     await client.submit('fail');
     await client.submit('fail', undefined, { idempotencyKey: 'k' });

@@ -20,6 +20,8 @@ export type JobEvent =
   | (JobEventBase & { type: 'job.started'; status: 'running'; attempt: number })
   | (JobEventBase & { type: 'job.progress'; status: 'running' | 'waitingChildren'; progress: unknown })
   | (JobEventBase & { type: 'job.waiting'; status: 'waitingChildren' })
+  /** A parent that waited for its children runs on: the same attempt continuing, not a new start. */
+  | (JobEventBase & { type: 'job.resumed'; status: 'running'; attempt: number })
   | (JobEventBase & { type: 'job.retrying'; status: 'delayed' | 'queued'; attempt: number; runAt: number; error: SerializedError })
   /** Handed back unrun or unfinished by its node (it was stopping, or could not use the claim): queued again, the attempt not counted. */
   | (JobEventBase & { type: 'job.released'; status: 'queued' })
@@ -82,6 +84,11 @@ export function progressEvent(
 /** @example waitingEvent(rec, 3, now) */
 export function waitingEvent(job: EventSubject, seq: number, at: number): JobEventOf<'job.waiting'> {
   return { type: 'job.waiting', status: 'waitingChildren', id: job.id, name: job.name, seq, at, parentId: job.parentId, rootId: job.rootId };
+}
+
+/** @example resumedEvent(rec, 4, now, 1) */
+export function resumedEvent(job: EventSubject, seq: number, at: number, attempt: number): JobEventOf<'job.resumed'> {
+  return { type: 'job.resumed', status: 'running', id: job.id, name: job.name, seq, at, parentId: job.parentId, rootId: job.rootId, attempt };
 }
 
 /** @example retryingEvent(rec, 3, now, 'delayed', 1, now + 200, error) */

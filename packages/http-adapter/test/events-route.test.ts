@@ -30,6 +30,16 @@ describe('GET {prefix}/:id/events', () => {
     expect(events.filter((e) => e.event === 'job.progress').map((e) => (e.data as { progress: number }).progress)).toEqual([1 / 3, 2 / 3, 1]);
   });
 
+  it('names a parent that runs on after its children job.resumed, never a second job.started', async () => {
+    await listen();
+    const { id } = (await post(t.app, '/jobs/parent', { width: 2, ms: 10 })).json();
+    const sse = readSse(base, `/jobs/${id}/events`);
+    await sse.ended;
+    const events = sse.frames.filter((f) => f.id !== undefined);
+    expect(events.map((e) => e.event)).toEqual(['job.queued', 'job.started', 'job.waiting', 'job.resumed', 'job.completed']);
+    expect(events[3]!.data).toMatchObject({ type: 'job.resumed', status: 'running', attempt: 1, id });
+  });
+
   it('resumes after Last-Event-ID: replays the stored events after it, then live ones, without gaps or repeats', async () => {
     await listen();
     const { id } = (await post(t.app, '/jobs/steps', { n: 6, ms: 40 })).json();

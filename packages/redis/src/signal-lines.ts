@@ -88,6 +88,8 @@ export function jobEvent(
       return { type: 'job.progress', status: code === 'p' ? 'running' : 'waitingChildren', progress: decodeJson(a), ...tail };
     case 'w':
       return { type: 'job.waiting', status: 'waitingChildren', ...tail };
+    case 'u':
+      return { type: 'job.resumed', status: 'running', attempt: Number(a), ...tail };
     case 'r':
     case 'R':
       return {

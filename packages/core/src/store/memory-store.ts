@@ -1,5 +1,5 @@
 import { defaultCancelError, type SerializedError } from '../errors.js';
-import { delayedEvent, progressEvent, queuedEvent, startedEvent, waitingEvent, type JobEvent } from '../events.js';
+import { delayedEvent, progressEvent, queuedEvent, resumedEvent, waitingEvent, type JobEvent } from '../events.js';
 import { isTerminal, type JobStatus } from '../job/job-status.js';
 import type {
   CancelOutcome,
@@ -221,7 +221,7 @@ export class MemoryStore implements JobStore {
       const target = waiting ? 'waitingChildren' : 'running';
       if (rec.status === target) return;
       this.state.move(rec, target);
-      this.state.publish(rec, waiting ? waitingEvent(rec, ++rec.eventSeq, now) : startedEvent(rec, ++rec.eventSeq, now, rec.attempt));
+      this.state.publish(rec, waiting ? waitingEvent(rec, ++rec.eventSeq, now) : resumedEvent(rec, ++rec.eventSeq, now, rec.attempt));
     });
   }
 

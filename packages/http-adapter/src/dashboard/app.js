@@ -258,6 +258,7 @@ function renderJob(detail) {
 /** @param {JobEvent} e */
 function eventDetail(e) {
   if (e.type === 'job.started') return `attempt ${e.attempt}`;
+  if (e.type === 'job.resumed') return `attempt ${e.attempt} runs on: its children are done`;
   if (e.type === 'job.progress') return esc(JSON.stringify(e.progress)).slice(0, 80);
   if ('error' in e) return `<span class="s-failed">${esc(e.error.code)}: ${esc(e.error.message)}</span>`;
   return '';

@@ -9,7 +9,8 @@
 --
 -- A line is tab-separated: `e`, a code, id, seq, name, parent ('' none), root ('' the job
 -- itself), then the code's own fields. Codes: q queued, d delayed (runAt), s started (attempt),
--- p / P progress while running / waiting (JSON), w waiting, r / R retrying into queued / delayed
+-- p / P progress while running / waiting (JSON), w waiting, u resumed (attempt: a parent that
+-- waited runs on), r / R retrying into queued / delayed
 -- (attempt, runAt, error JSON), l released, c completed (output JSON), f failed (error JSON),
 -- x cancelled (error JSON). Ids, names and JSON never contain a tab or a newline.
 local lib = ...
@@ -19,6 +20,7 @@ local present, put = lib.present, lib.put
 local TYPES = {
   q = { 'job.queued', 'queued' }, d = { 'job.delayed', 'delayed' }, s = { 'job.started', 'running' },
   p = { 'job.progress', 'running' }, P = { 'job.progress', 'waitingChildren' }, w = { 'job.waiting', 'waitingChildren' },
+  u = { 'job.resumed', 'running' },
   r = { 'job.retrying', 'queued' }, R = { 'job.retrying', 'delayed' }, l = { 'job.released', 'queued' },
   c = { 'job.completed', 'completed' }, f = { 'job.failed', 'failed' }, x = { 'job.cancelled', 'cancelled' },
 }
@@ -28,7 +30,7 @@ local function event_json(rec, seq, at, code, a, b, c)
   local t = TYPES[code]
   local extra = ''
   if code == 'd' then extra = ',"runAt":' .. a
-  elseif code == 's' then extra = ',"attempt":' .. a
+  elseif code == 's' or code == 'u' then extra = ',"attempt":' .. a
   elseif code == 'p' or code == 'P' then extra = present(a) and (',"progress":' .. a) or ''
   elseif code == 'r' or code == 'R' then extra = ',"attempt":' .. a .. ',"runAt":' .. b .. ',"error":' .. c
   elseif code == 'c' then extra = present(a) and (',"output":' .. a) or ''

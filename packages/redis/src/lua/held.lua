@@ -54,7 +54,7 @@ lib.register('set_waiting', function(keys, args)
   if rec.s ~= target then
     lib.move(rec, target)
     if target == 'waitingChildren' then lib.emit(rec, 'w')
-    else lib.emit(rec, 's', rec.a) end
+    else lib.emit(rec, 'u', rec.a) end
   end
   lib.commit()
   return 1

@@ -32,6 +32,27 @@ export function describeEvents(setup: ConformanceSetup): void {
       expect(await store.events('missing', 0)).toEqual([]);
     });
 
+    it('names a parent that runs on after waiting for its children job.resumed, with its attempt: not a second start', async () => {
+      const { store, clock, signals, add, claimOne } = await setup();
+      const [id] = await add(newJob({ name: 'p' }));
+      const lease = await claimOne('node-a');
+      await store.setWaiting(lease, true);
+      await clock.advance(7);
+      await store.setWaiting(lease, false);
+      const resumed = { type: 'job.resumed', status: 'running', attempt: 1, id, name: 'p', seq: 4, at: clock.now(), parentId: undefined, rootId: id };
+      // Live and read back alike, so a reader that resumes gets the same event it would have heard.
+      expect(await signals.waitFor((s) => s.type === 'job.event' && s.event.id === id && s.event.seq === 4)).toEqual({
+        type: 'job.event',
+        event: resumed,
+      });
+      const events = await store.events(id!, 0);
+      expect(events.map((e) => e.type)).toEqual(['job.queued', 'job.started', 'job.waiting', 'job.resumed']);
+      expect(events[3]).toEqual(resumed);
+      await store.settle([{ ...lease, outcome: 'completed', output: 1 }]);
+      expect((await store.events(id!, 3)).map((e) => e.type)).toEqual(['job.resumed', 'job.completed']);
+      expect(await store.get(id!)).toMatchObject({ status: 'completed', attempt: 1 });
+    });
+
     it('keeps only the newest eventsPerJob events of a job', async () => {
       const { store, add, claimOne } = await setup({ eventsPerJob: 3 });
       const [id] = await add(newJob());

@@ -109,7 +109,7 @@ export function describeLeases(setup: ConformanceSetup): void {
       expect(await status(id!)).toBe('running');
       expect(await store.setWaiting({ id: id!, token: lease.token + 1 }, true)).toBe(false);
       const types = (await store.events(id!, 0)).map((e) => e.type);
-      expect(types).toEqual(['job.queued', 'job.started', 'job.waiting', 'job.started']);
+      expect(types).toEqual(['job.queued', 'job.started', 'job.waiting', 'job.resumed']);
     });
 
     it('records and publishes progress of a held job', async () => {
