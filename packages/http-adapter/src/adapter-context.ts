@@ -33,7 +33,8 @@ export interface AdapterContext {
   prefix: string;
   readonly blobs: BlobStore;
   readonly hub: JobEventHub;
-  readonly metrics: JobsMetrics;
+  /** Undefined with `metrics: false`. */
+  readonly metrics: JobsMetrics | undefined;
   readonly limits: ResolvedLimits;
   readonly authenticate: ((request: FastifyRequest) => Promise<string>) | undefined;
   readonly tenantOf: ((request: FastifyRequest) => string | undefined) | undefined;

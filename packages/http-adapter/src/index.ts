@@ -2,6 +2,7 @@ export { jobsPlugin, type JobsDecorator, type JobsLimits, type JobsPluginOptions
 export { jobsPlugin as default } from './jobs-plugin.js';
 export type { AuthOptions } from './auth-hook.js';
 export type { DashboardOptions } from './dashboard/dashboard-routes.js';
+export type { MetricsOptions } from './jobs-metrics.js';
 export { inputSchema, type RouteDoc } from './openapi.js';
 export {
   HttpProblemError,

@@ -5,7 +5,7 @@ import { eventsHandler } from './events/events-route.js';
 import { jobView, treeView } from './job-view.js';
 import { jsonBodyParser } from './json-body-parser.js';
 import { openApiDocument, type RouteDoc } from './openapi.js';
-import { HttpProblemError, sendProblem } from './problem.js';
+import { HttpProblemError, sendProblem, type ProblemCode } from './problem.js';
 import { problemErrorHandler } from './problem-error-handler.js';
 import { submitRoutes } from './submit-routes.js';
 
@@ -27,7 +27,7 @@ export function jobRoutes(ctx: AdapterContext) {
     app.setErrorHandler(
       problemErrorHandler({
         retryAfterSeconds: ctx.limits.retryAfterSeconds,
-        onProblem: (code) => ctx.metrics.countProblem(code),
+        ...(ctx.metrics ? { onProblem: (code: ProblemCode) => ctx.metrics!.countProblem(code) } : {}),
         onNotFound: (request, reply) => notFound(app, ctx, request, reply),
       }),
     );
@@ -48,10 +48,13 @@ export function jobRoutes(ctx: AdapterContext) {
         }
       });
     }
-    app.addHook('onResponse', (request, reply, done) => {
-      ctx.metrics.countResponse(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode);
-      done();
-    });
+    const metrics = ctx.metrics;
+    if (metrics) {
+      app.addHook('onResponse', (request, reply, done) => {
+        metrics.countResponse(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode);
+        done();
+      });
+    }
 
     // Derived from the routes' schemas by @fastify/swagger (openapi.ts), built on first request.
     app.get(
@@ -150,10 +153,10 @@ function notFound(app: FastifyInstance, ctx: AdapterContext, request: FastifyReq
   const path = request.url.split('?', 1)[0]!;
   const allow = ['GET', 'POST', 'DELETE'].filter((method) => method !== request.method && app.hasRoute({ method, url: routePattern(ctx, path) }));
   if (allow.length > 0) {
-    ctx.metrics.countProblem('METHOD_NOT_ALLOWED');
+    ctx.metrics?.countProblem('METHOD_NOT_ALLOWED');
     return sendProblem(request, reply, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here.`, { headers: { allow: allow.join(', ') } });
   }
-  ctx.metrics.countProblem('ROUTE_NOT_FOUND');
+  ctx.metrics?.countProblem('ROUTE_NOT_FOUND');
   return sendProblem(request, reply, 'ROUTE_NOT_FOUND', `No route ${request.method} ${path.slice(0, 200)}.`);
 }
 

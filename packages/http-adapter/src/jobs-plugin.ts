@@ -7,7 +7,7 @@ import { dashboardRoutes, type DashboardOptions } from './dashboard/dashboard-ro
 import { jobRoutes } from './job-routes.js';
 import { JobEventHub } from './job-event-hub.js';
 import { SseSlots } from './events/sse-slots.js';
-import { JobsMetrics } from './jobs-metrics.js';
+import { JobsMetrics, type MetricsOptions } from './jobs-metrics.js';
 import { registerOpenApi } from './openapi.js';
 import { opsRoutes } from './ops-routes.js';
 import { HttpProblemError } from './problem.js';
@@ -63,6 +63,12 @@ export interface JobsPluginOptions {
   blobs?: BlobStore;
   /** Where /health, /ready and /metrics live; `false` to leave them out. Default the root. */
   ops?: { prefix?: string } | false;
+  /**
+   * `/metrics` through prom-client: `{ registry }` to add the plugin's metrics to your own
+   * registry (and serve your metrics with them), `{ defaultMetrics: false }` to leave out the
+   * process metrics, `false` for no metrics at all (no `/metrics`, nothing counted).
+   */
+  metrics?: MetricsOptions | false;
   /** For the OpenAPI document. (Which jobs take binary bodies is the jobs' own `accepts`.) */
   info?: { title?: string; version?: string };
   /** The OpenAPI document's `servers`. Default: the origin the document was fetched from. */
@@ -113,7 +119,10 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
       reconcileMs: limits.reconcileMs,
       onError: (error) => app.log.warn({ err: error }, 'could not reconcile watched jobs'),
     }),
-    metrics: new JobsMetrics(),
+    metrics:
+      options.metrics === false
+        ? undefined
+        : new JobsMetrics({ stats: () => options.system.stats(), sseConnections: () => ctx.sse.size, draining: () => ctx.draining }, options.metrics),
     limits,
     authenticate: options.auth ? createAuthenticator(options.auth) : undefined,
     tenantOf: options.tenant ? tenantResolver(options.tenant) : undefined,
@@ -130,7 +139,7 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
   // `meta.blob` and released when the store drops their job after its retention.
   const unsubscribeEvents = options.system.store.subscribe((signal) => {
     if (signal.type === 'job.event') {
-      ctx.metrics.observe(signal.event);
+      ctx.metrics?.observe(signal.event);
       ctx.hub.publish(signal.event);
     } else if (signal.type === 'signals.resumed') void ctx.hub.reconcile();
   });
@@ -187,6 +196,7 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
   });
   app.addHook('onClose', async () => {
     unsubscribeEvents();
+    ctx.metrics?.close();
     ctx.hub.close();
     unsubscribeBlobs();
     if (ownsBlobs) await blobs.close();

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { fromStore, type AdapterContext } from './adapter-context.js';
+import type { AdapterContext } from './adapter-context.js';
 import type { RouteDoc } from './openapi.js';
 import { problemErrorHandler } from './problem-error-handler.js';
 import { sendProblem } from './problem.js';
@@ -23,11 +23,11 @@ const doc = (summary: string, responses: Record<number, string>, produces?: stri
 export function opsRoutes(ctx: AdapterContext) {
   return async function register(app: FastifyInstance): Promise<void> {
     const notAllowed = (request: FastifyRequest, reply: FastifyReply) => {
-      ctx.metrics.countProblem('METHOD_NOT_ALLOWED');
+      ctx.metrics?.countProblem('METHOD_NOT_ALLOWED');
       return sendProblem(request, reply, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here.`, { headers: { allow: 'GET, HEAD' } });
     };
     const notFound = (request: FastifyRequest, reply: FastifyReply) => {
-      ctx.metrics.countProblem('ROUTE_NOT_FOUND');
+      ctx.metrics?.countProblem('ROUTE_NOT_FOUND');
       return sendProblem(request, reply, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?', 1)[0]!.slice(0, 200)}.`);
     };
     const handleError = problemErrorHandler({ retryAfterSeconds: ctx.limits.retryAfterSeconds, onNotFound: notFound });
@@ -56,16 +56,19 @@ export function opsRoutes(ctx: AdapterContext) {
       },
     );
 
-    app.get('/metrics', doc('Prometheus text exposition', { 200: 'Metrics' }, 'text/plain'), async (_request, reply) => {
-      const stats = await fromStore(ctx.system.stats());
-      const body = ctx.metrics.render(stats, { sseConnections: ctx.sse.size, draining: ctx.draining });
-      return reply.type('text/plain; version=0.0.4; charset=utf-8').header('cache-control', 'no-store').send(body);
-    });
+    const metrics = ctx.metrics;
+    if (metrics) {
+      // prom-client's exposition; a store that does not answer is a 503 (STORE_UNAVAILABLE).
+      app.get('/metrics', doc('Prometheus text exposition', { 200: 'Metrics' }, 'text/plain'), async (_request, reply) => {
+        const body = await metrics.render();
+        return reply.type(metrics.contentType).header('cache-control', 'no-store').send(body);
+      });
+    }
 
     // Another method on an ops path is a 405 with Allow, and a path below one a 404, both as
     // problems. OPTIONS stays with the host app (a CORS plugin answers preflights).
     const otherMethods = app.supportedMethods.filter((method) => method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS');
-    for (const path of ['/health', '/ready', '/metrics']) {
+    for (const path of metrics ? ['/health', '/ready', '/metrics'] : ['/health', '/ready']) {
       app.route({ method: otherMethods, url: path, config: { methodNotAllowed: true }, bodyLimit: 1024, handler: notAllowed });
       app.route({ method: [...otherMethods, 'GET'], url: `${path}/*`, bodyLimit: 1024, handler: notFound });
     }
