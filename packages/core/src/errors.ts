@@ -29,6 +29,8 @@ export const errorCodes = {
   NOT_SUPPORTED: 'The job store does not implement this (schedules, pausing job types).',
   SCHEDULES_FULL: 'The store holds as many schedules as it allows; the new schedule was refused.',
   SCHEDULE_NOT_FOUND: 'No schedule with that key exists.',
+  BATCH_TOO_LARGE: 'A batch submit carries more items than its bound; nothing was enqueued.',
+  BATCH_ABORTED: 'Another item of the atomic batch was refused, so this one was not enqueued either.',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
@@ -77,7 +79,15 @@ export class SystemStateError extends ScalableApiError {
 /** Bad input at submit: never reaches a worker. */
 export class InputError extends ScalableApiError {
   constructor(
-    code: 'INPUT_INVALID' | 'JOB_TYPE_UNKNOWN' | 'IDEMPOTENCY_CONFLICT' | 'CURSOR_INVALID' | 'SCHEDULES_FULL' | 'SCHEDULE_NOT_FOUND',
+    code:
+      | 'INPUT_INVALID'
+      | 'JOB_TYPE_UNKNOWN'
+      | 'IDEMPOTENCY_CONFLICT'
+      | 'CURSOR_INVALID'
+      | 'SCHEDULES_FULL'
+      | 'SCHEDULE_NOT_FOUND'
+      | 'BATCH_TOO_LARGE'
+      | 'BATCH_ABORTED',
     message?: string,
     options?: ScalableApiErrorOptions,
   ) {

@@ -21,6 +21,8 @@ export interface ResolvedLimits {
   sseTreeNodes: number;
   sseBufferBytes: number;
   idempotencyKeysInFlight: number;
+  batchItems: number;
+  batchBodyBytes: number;
   reconcileMs: number;
 }
 

@@ -7,6 +7,7 @@ import { jsonBodyParser } from './json-body-parser.js';
 import { openApiDocument, type RouteDoc } from './openapi.js';
 import { HttpProblemError, sendProblem, type ProblemCode } from './problem.js';
 import { problemErrorHandler } from './problem-error-handler.js';
+import { batchRoutes } from './batch-route.js';
 import { submitRoutes } from './submit-routes.js';
 
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
@@ -65,6 +66,8 @@ export function jobRoutes(ctx: AdapterContext) {
 
     // POST /{job} for each job, with its schema; binary parsers for what the jobs accept.
     await app.register(submitRoutes(ctx));
+    // POST /{job}/batch: many jobs of one type in one request (JSON array or NDJSON).
+    await app.register(batchRoutes(ctx));
 
     const idDoc = (summary: string, responses: Record<number, string>, produces?: string): { config: { openapi: RouteDoc } } => ({
       config: {
@@ -165,5 +168,6 @@ function routePattern(ctx: AdapterContext, path: string): string {
   const rest = path.slice(ctx.prefix.length).split('/').filter(Boolean);
   if (rest.length === 1) return rest[0] === 'openapi.json' ? `${ctx.prefix}/openapi.json` : `${ctx.prefix}/:id`;
   if (rest.length === 2 && (rest[1] === 'tree' || rest[1] === 'events')) return `${ctx.prefix}/:id/${rest[1]}`;
+  if (rest.length === 2 && rest[1] === 'batch') return `${ctx.prefix}/:name/batch`;
   return path;
 }

@@ -34,6 +34,13 @@ export interface JobsLimits {
    * batched call, so a lost message delays an answer by at most this much. Default 5 s.
    */
   reconcileMs?: number;
+  /** Batch submits (`POST {prefix}/{job}/batch`). */
+  batch?: {
+    /** Items one request may carry; more is 413 BATCH_TOO_LARGE. Default 1,000 (the core's `queue.maxBatch` bounds it too). */
+    maxItems?: number;
+    /** Bytes of one batch body (JSON or NDJSON). Default 8 MiB. */
+    bodyBytes?: number;
+  };
   /** Per-client token bucket (client = tenant, else IP); off by default. */
   rate?: RateLimitOptions;
   sse?: {
@@ -217,6 +224,8 @@ function resolveLimits(limits: JobsLimits): ResolvedLimits {
     sseTreeNodes: limits.sse?.treeNodes ?? 2_000,
     sseBufferBytes: limits.sse?.bufferBytes ?? 1_048_576,
     idempotencyKeysInFlight: 100_000,
+    batchItems: limits.batch?.maxItems ?? 1_000,
+    batchBodyBytes: limits.batch?.bodyBytes ?? 8 * 1_048_576,
     reconcileMs: limits.reconcileMs ?? 5_000,
   };
 }

@@ -32,6 +32,18 @@ export interface SubmitDoc {
   jsonDepth: number;
 }
 
+/** What the batch routes carry in `config` besides their fastify schema: the body a schema cannot state. */
+export interface BatchDoc {
+  /** One item's JSON Schema (`{ input, idempotencyKey? }`). */
+  item: Record<string, unknown>;
+  /** Items one request may carry (413 BATCH_TOO_LARGE beyond). */
+  maxItems: number;
+  bodyBytes: number;
+  jsonDepth: number;
+  /** Error statuses → description. */
+  problems: Record<number, string>;
+}
+
 export interface OpenApiOptions {
   title: string;
   version: string;
@@ -46,6 +58,8 @@ declare module 'fastify' {
     openapi?: RouteDoc;
     /** A submit route's doc-only parts. */
     submit?: SubmitDoc;
+    /** A batch submit route's doc-only parts. */
+    batch?: BatchDoc;
   }
 }
 
@@ -126,6 +140,7 @@ type Transformable = FastifySchema & Record<string, unknown>;
 export function openApiTransform(schema: FastifySchema | undefined, route: RouteOptions, secured: boolean): Transformable {
   const config = route.config ?? {};
   if (config.submit) return submitOperation(schema ?? {}, config.submit, secured);
+  if (config.batch) return batchOperation(schema ?? {}, config.batch, secured);
   if (config.openapi) return documentedOperation(config.openapi, route.url, secured);
   // Routes that say nothing about themselves (the fallback of unknown job names, the dashboard)
   // are not part of the contract.
@@ -160,6 +175,31 @@ function submitOperation(schema: FastifySchema, doc: SubmitDoc, secured: boolean
   if (secured) out['security'] = [{ apiKey: [] }, { bearer: [] }];
   // @fastify/swagger marks every body required; openApiDocument turns this mark into `required: false`.
   if (!doc.bodyRequired) out[optionalBody] = true;
+  return out;
+}
+
+/** The batch body: a JSON array of items, or NDJSON with one item a line (`x-ndjson-item`). */
+function batchOperation(schema: FastifySchema, doc: BatchDoc, secured: boolean): Transformable {
+  const { item } = doc;
+  const out: Transformable = {
+    ...schema,
+    description:
+      `1 to ${doc.maxItems} items (413 BATCH_TOO_LARGE beyond), at most ${doc.bodyBytes} bytes, as a JSON array or NDJSON (one item a line), ` +
+      "each input validated by the job's schema and answered on its own, in one store call.",
+    body: {
+      content: {
+        'application/json': { schema: { type: 'array', minItems: 1, maxItems: doc.maxItems, items: item } },
+        // OpenAPI 3.1 has no item schema for a stream of JSON values (3.2's `itemSchema`): an extension says it.
+        'application/x-ndjson': { schema: { type: 'string', contentMediaType: 'application/x-ndjson', 'x-ndjson-item': item } },
+      },
+    },
+    'x-body-limits': {
+      'application/json': { maxBytes: doc.bodyBytes, maxDepth: doc.jsonDepth, forbiddenKeys: ['__proto__', 'constructor.prototype'] },
+      'application/x-ndjson': { maxBytes: doc.bodyBytes, maxDepth: doc.jsonDepth, forbiddenKeys: ['__proto__', 'constructor.prototype'] },
+    },
+    response: { ...(schema.response as Record<string, unknown>), ...problemResponses(doc.problems) },
+  };
+  if (secured) out['security'] = [{ apiKey: [] }, { bearer: [] }];
   return out;
 }
 

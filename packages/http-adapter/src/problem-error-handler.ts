@@ -30,6 +30,8 @@ const callerFacing: ReadonlySet<ErrorCode> = new Set([
   'NOT_SUPPORTED',
   'SCHEDULES_FULL',
   'SCHEDULE_NOT_FOUND',
+  'BATCH_TOO_LARGE',
+  'BATCH_ABORTED',
 ]);
 
 /**
@@ -48,14 +50,15 @@ export function problemErrorHandler(options: ProblemErrorHandlerOptions) {
   };
 }
 
-interface Classified {
+export interface Classified {
   code: ProblemCode;
   detail: string;
   headers: Record<string, string>;
   issues: ProblemIssue[] | undefined;
 }
 
-function classify(error: unknown): Classified {
+/** What problem an error is: its code, the detail safe to show, headers and schema issues. */
+export function classify(error: unknown): Classified {
   if (error instanceof HttpProblemError) return { code: error.code, detail: error.message, headers: error.headers, issues: error.issues };
   const coded = error as { code?: unknown; statusCode?: unknown; message?: unknown; details?: unknown };
   // Duck-typed rather than `instanceof`: a second copy of the core (two installs) must map too.

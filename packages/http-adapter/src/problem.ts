@@ -56,6 +56,8 @@ export const problemStatuses = {
   NOT_SUPPORTED: 501,
   SCHEDULES_FULL: 409,
   SCHEDULE_NOT_FOUND: 404,
+  BATCH_TOO_LARGE: 413,
+  BATCH_ABORTED: 409,
   MALFORMED_REQUEST: 400,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -120,13 +122,24 @@ export class HttpProblemError extends Error {
   }
 }
 
+/** The documented title of a code (its line in the error tables). */
+export function problemTitle(code: ProblemCode): string {
+  return titles[code];
+}
+
 /** Sends a problem document; 503 and 429 always carry Retry-After so clients back off instead of hammering. */
 export function sendProblem(
   request: FastifyRequest,
   reply: FastifyReply,
   code: ProblemCode,
   detail: string,
-  options: { headers?: Record<string, string>; issues?: ProblemIssue[] | undefined; retryAfterSeconds?: number } = {},
+  options: {
+    headers?: Record<string, string>;
+    issues?: ProblemIssue[] | undefined;
+    retryAfterSeconds?: number;
+    /** RFC 9457 extension members (a refused batch's `items`). */
+    extensions?: Record<string, unknown>;
+  } = {},
 ): FastifyReply {
   const status = problemStatuses[code];
   const problem: Problem = {
@@ -146,5 +159,6 @@ export function sendProblem(
   } else if (reply.hasHeader('retry-after')) {
     problem.retryAfter = Number(reply.getHeader('retry-after'));
   }
-  return reply.code(status).type('application/problem+json').send(problem);
+  const body = options.extensions ? { ...options.extensions, ...problem } : problem;
+  return reply.code(status).type('application/problem+json').send(body);
 }

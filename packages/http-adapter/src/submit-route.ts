@@ -185,7 +185,8 @@ function idempotencyKeyOf(request: FastifyRequest): string | undefined {
   return key;
 }
 
-function fingerprint(name: string, body: string): string {
+/** The digest an idempotency key is checked against: the job's name and the body's text (or bytes' digest). */
+export function fingerprint(name: string, body: string): string {
   return createHash('sha256').update(name).update('\u0000').update(body).digest('base64url');
 }
 
@@ -211,7 +212,7 @@ function mediaTypeOf(request: FastifyRequest): string {
   return header.split(';', 1)[0]!.trim().toLowerCase();
 }
 
-function isOverload(error: unknown): boolean {
+export function isOverload(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
   return code === 'QUEUE_FULL' || code === 'WAITING_PARENTS_FULL';
 }

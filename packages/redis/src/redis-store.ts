@@ -165,7 +165,7 @@ export class RedisStore implements JobStore {
         const fingerprint = row[4] === '' ? undefined : String(row[4]);
         return { ok: true, id: String(row[1]), created: false, status: row[2] as JobStatus, name: String(row[3]), fingerprint };
       }
-      return { ok: false, code: row[1] as 'QUEUE_FULL' | 'JOB_NOT_FOUND' | 'LEASE_LOST' };
+      return { ok: false, code: row[1] as 'QUEUE_FULL' | 'JOB_NOT_FOUND' | 'LEASE_LOST' | 'BATCH_ABORTED' };
     });
   }
 

@@ -149,7 +149,9 @@ export interface EnqueueOptions {
   /**
    * All or nothing: when the bound cannot take every new job of the batch, none is added and
    * each gets `QUEUE_FULL`. A declared tree needs this, or a parent could wait for children
-   * that were refused.
+   * that were refused. Likewise when a job's idempotency key is held by a job of another name or
+   * fingerprint: none is added, that job answers as found (`created: false`, so the caller sees
+   * the conflict) and every other one `BATCH_ABORTED` (`submitMany`'s atomic batches).
    */
   atomic?: boolean | undefined;
 }
@@ -158,6 +160,8 @@ export type EnqueueOutcome =
   | { ok: true; id: string; created: true; status: JobStatus }
   | { ok: true; id: string; created: false; status: JobStatus; name: string; fingerprint: string | undefined }
   | { ok: false; code: 'QUEUE_FULL' | 'JOB_NOT_FOUND' | 'LEASE_LOST' }
+  /** An atomic batch refused because of another of its jobs (see `EnqueueOptions.atomic`). */
+  | { ok: false; code: 'BATCH_ABORTED' }
   /** A store split into shards: this job's shard did not answer, while others of the batch were stored. */
   | { ok: false; code: 'STORE_UNAVAILABLE' };
 

@@ -55,8 +55,10 @@ export class MemoryStore implements JobStore {
     const state = this.state;
     state.begin();
     const out: EnqueueOutcome[] = [];
-    if (options.atomic && state.tally.queued + state.tally.delayed + this.countNew(jobs) > options.limit) {
-      return jobs.map(() => ({ ok: false, code: 'QUEUE_FULL' }));
+    if (options.atomic) {
+      if (state.tally.queued + state.tally.delayed + this.countNew(jobs) > options.limit) return jobs.map(() => ({ ok: false, code: 'QUEUE_FULL' }));
+      const conflicts = this.conflicts(jobs);
+      if (conflicts) return conflicts;
     }
     let available = false;
     for (const job of jobs) {
@@ -82,6 +84,24 @@ export class MemoryStore implements JobStore {
       count++;
     }
     return count;
+  }
+
+  /**
+   * An atomic batch with a job whose idempotency key another job holds with another name or
+   * fingerprint is refused whole: that job answers as found (the caller sees whose key it is),
+   * the others `BATCH_ABORTED`. `undefined` when there is no such job.
+   */
+  private conflicts(jobs: readonly NewJob[]): EnqueueOutcome[] | undefined {
+    const { records, idempotency } = this.state;
+    let out: EnqueueOutcome[] | undefined;
+    jobs.forEach((job, i) => {
+      if (job.idempotencyKey === undefined) return;
+      const existing = records.get(idempotency.get(job.idempotencyKey) ?? '');
+      if (!existing || (existing.name === job.name && existing.extra?.fingerprint === job.fingerprint)) return;
+      out ??= jobs.map(() => ({ ok: false, code: 'BATCH_ABORTED' }));
+      out[i] = found(existing);
+    });
+    return out;
   }
 
   private enqueueOne(job: NewJob, limit: number): EnqueueOutcome {

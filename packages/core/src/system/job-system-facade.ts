@@ -19,6 +19,9 @@ import type {
   JobSystem,
   JobSystemStats,
   StopOptions,
+  SubmitManyItem,
+  SubmitManyOptions,
+  SubmitManyResult,
   SubmitOptions,
   SubmitTreeOptions,
   TreeNode,
@@ -27,6 +30,7 @@ import type {
 import type { NodeRuntime } from './node-runtime.js';
 import type { NodeLiveStore } from './node-state.js';
 import type { WaitOptions } from './result-waiters.js';
+import { BatchSubmitter } from './batch-submitter.js';
 import { Submitter } from './submitter.js';
 
 /**
@@ -37,6 +41,7 @@ import { Submitter } from './submitter.js';
 export class JobSystemFacade<Jobs extends readonly AnyJobDefinition[]> implements JobSystem<Jobs> {
   readonly #node: NodeRuntime;
   readonly #submitter: Submitter;
+  readonly #batches: BatchSubmitter;
   readonly #ownsStore: boolean;
   readonly #schedules: ScheduleControl;
 
@@ -45,6 +50,7 @@ export class JobSystemFacade<Jobs extends readonly AnyJobDefinition[]> implement
     this.#ownsStore = ownsStore;
     this.#submitter = new Submitter(node, this);
     this.#schedules = new ScheduleControl(node);
+    this.#batches = new BatchSubmitter(node, this.#submitter);
   }
 
   get nodeId(): string {
@@ -137,6 +143,19 @@ export class JobSystemFacade<Jobs extends readonly AnyJobDefinition[]> implement
 
   submitTree<J extends Jobs[number]>(tree: TreeSpec<J>, options: SubmitTreeOptions = {}): Promise<JobHandle<JobOutput<J>>> {
     return this.#submitter.submitTree(tree, options);
+  }
+
+  submitMany<J extends Jobs[number]>(
+    job: J,
+    items: readonly SubmitManyItem<JobInput<J>>[],
+    options: SubmitManyOptions = {},
+  ): Promise<SubmitManyResult<JobOutput<J>>[]> {
+    const registered = job && this.#node.jobs.get(job.name) === job ? job : undefined;
+    return this.#batches.submitMany(registered, items, options) as Promise<SubmitManyResult<JobOutput<J>>[]>;
+  }
+
+  submitManyByName(name: string, items: readonly SubmitManyItem[], options: SubmitManyOptions = {}): Promise<SubmitManyResult[]> {
+    return this.#batches.submitMany(this.#node.jobs.get(name), items, options);
   }
 
   handle<O = unknown>(id: string): JobHandle<O> {

@@ -1,6 +1,6 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import type { Clock } from '../clock.js';
-import type { SerializedError } from '../errors.js';
+import type { ScalableApiError, SerializedError } from '../errors.js';
 import type { JobEvent } from '../events.js';
 import type { AnyJobDefinition, JobInput, JobOutput } from '../job/define-job.js';
 import type { JobStatus } from '../job/job-status.js';
@@ -27,6 +27,8 @@ export interface JobSystemOptions<Jobs extends readonly AnyJobDefinition[] = rea
   queue?: {
     /** Queued plus delayed jobs; a submit past it fails at once with `QUEUE_FULL`. Default 10,000. */
     limit?: number;
+    /** Items one `submitMany` may carry; more fail the whole call with `BATCH_TOO_LARGE`. Default 1,000. */
+    maxBatch?: number;
   };
   trees?: {
     /** Parents waiting for children at once on this node; a spawn past it fails with `WAITING_PARENTS_FULL`. Default 10,000. */
@@ -98,6 +100,23 @@ export interface SubmitOptions {
 
 /** Options of `submitTree`: they apply to every job of the tree. */
 export type SubmitTreeOptions = Pick<SubmitOptions, 'tenant'>;
+
+/** One job of a `submitMany` batch: its input and its own submit options. */
+export interface SubmitManyItem<Input = unknown> extends SubmitOptions {
+  input: Input;
+}
+
+export interface SubmitManyOptions {
+  /**
+   * All or none: when any item is invalid or refused (its input, its idempotency key, the queue
+   * bound), no item is enqueued; the refused items carry their error, the others `BATCH_ABORTED`.
+   * On a sharded store the batch is atomic per shard (keyed items live in their key's shard).
+   */
+  atomic?: boolean;
+}
+
+/** What became of one item of a `submitMany` batch, in the order of the items. */
+export type SubmitManyResult<Output = unknown> = { ok: true; handle: JobHandle<Output> } | { ok: false; error: ScalableApiError };
 
 export interface JobHandle<Output = unknown> {
   readonly id: string;
@@ -191,6 +210,23 @@ export interface JobSystem<Jobs extends readonly AnyJobDefinition[] = readonly A
   /** Submit by name, for callers that only have a string (the HTTP adapter); input is validated the same way. */
   submitByName(name: string, input: unknown, options?: SubmitOptions): Promise<JobHandle>;
   submitTree<J extends Jobs[number]>(tree: TreeSpec<J>, options?: SubmitTreeOptions): Promise<JobHandle<JobOutput<J>>>;
+  /**
+   * Many jobs of one type in one store call: each item validated by the job's schema and answered
+   * on its own (a handle or an error), in order. Rejects as a whole only when nothing could be
+   * tried: the node does not take work, the job is unknown, more than `queue.maxBatch` items
+   * (`BATCH_TOO_LARGE`), or the store did not answer.
+   *
+   * @example
+   * const results = await system.submitMany(resize, [{ input: { width: 64 } }, { input: { width: 256 }, idempotencyKey: 'w256' }], { atomic: true });
+   * for (const r of results) console.log(r.ok ? r.handle.id : r.error.code);
+   */
+  submitMany<J extends Jobs[number]>(
+    job: J,
+    items: readonly SubmitManyItem<JobInput<J>>[],
+    options?: SubmitManyOptions,
+  ): Promise<SubmitManyResult<JobOutput<J>>[]>;
+  /** `submitMany` by name, for callers that only have a string (the HTTP adapter). */
+  submitManyByName(name: string, items: readonly SubmitManyItem[], options?: SubmitManyOptions): Promise<SubmitManyResult[]>;
   handle<O = unknown>(id: string): JobHandle<O>;
   get(id: string): Promise<JobInfo | undefined>;
   tree(id: string, options?: { maxNodes?: number }): Promise<TreeNode | undefined>;

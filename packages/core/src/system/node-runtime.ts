@@ -63,6 +63,8 @@ export class NodeRuntime implements AttemptHost {
   readonly maxChildren: number;
   readonly maxWaitingParents: number;
   readonly queueLimit: number;
+  /** Items one `submitMany` may carry. */
+  readonly maxBatch: number;
   readonly workers: number;
   readonly attempts = new AttemptRegistry();
   readonly results: ResultWaiters;
@@ -102,6 +104,7 @@ export class NodeRuntime implements AttemptHost {
     this.instrumentation = options.instrumentation;
     this.blobs = options.blobs;
     this.maxChildren = options.trees?.maxChildren ?? 100_000;
+    this.maxBatch = options.queue?.maxBatch ?? 1_000;
     this.maxWaitingParents = options.trees?.maxWaitingParents ?? 10_000;
     this.inspectOption = options.inspect ? { inspect: options.inspect } : {};
     this.enqueueBatch = new Batcher((items) => this.store.enqueue(items, { limit: this.queueLimit }));

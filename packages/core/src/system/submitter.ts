@@ -110,27 +110,14 @@ export class Submitter {
   }
 
   private enqueueValidated(job: AnyJobDefinition, value: unknown, options: SubmitOptions): Promise<JobHandle> {
-    const { node } = this;
     let newJob: NewJob;
     try {
-      // A sharded store places a keyed job by its key, so the key is always checked in one shard.
-      const id = options.idempotencyKey === undefined ? node.newId(noPlacement) : node.newId({ idempotencyKey: options.idempotencyKey });
-      newJob = { id, name: job.name, input: value, priority: options.priority ?? job.priority ?? 0 };
-      if (options.delayMs !== undefined && options.delayMs > 0) newJob.runAt = node.clock.now() + options.delayMs;
-      if (options.idempotencyKey !== undefined) {
-        newJob.idempotencyKey = options.idempotencyKey;
-        // Throws for input JSON cannot hold (a BigInt): a rejection like any other refusal.
-        newJob.fingerprint = options.fingerprint ?? fingerprint(job.name, value);
-      }
-      const meta = withPropagated(node.instrumentation, withTenant(options.meta, options.tenant));
-      if (meta !== undefined) newJob.meta = meta;
-      const key = flowKeyOf(job, value, meta);
-      if (key !== undefined) newJob.key = key;
+      newJob = this.newJob(job, value, options);
     } catch (error) {
       return Promise.reject(this.reject(error));
     }
     return new Promise((resolve, reject) => {
-      node.enqueueBatch.add(newJob, (error, outcome) => {
+      this.node.enqueueBatch.add(newJob, (error, outcome) => {
         if (error !== undefined) return reject(storeRefused(error));
         try {
           resolve(this.accepted(job.name, newJob, outcome!));
@@ -141,14 +128,35 @@ export class Submitter {
     });
   }
 
-  private accepted(name: string, job: NewJob, outcome: EnqueueOutcome): JobHandle {
+  /** The store's form of a validated submit. Throws for input JSON cannot hold (a BigInt) when keyed. */
+  newJob(job: AnyJobDefinition, value: unknown, options: SubmitOptions): NewJob {
+    const { node } = this;
+    // A sharded store places a keyed job by its key, so the key is always checked in one shard.
+    const id = options.idempotencyKey === undefined ? node.newId(noPlacement) : node.newId({ idempotencyKey: options.idempotencyKey });
+    const newJob: NewJob = { id, name: job.name, input: value, priority: options.priority ?? job.priority ?? 0 };
+    if (options.delayMs !== undefined && options.delayMs > 0) newJob.runAt = node.clock.now() + options.delayMs;
+    if (options.idempotencyKey !== undefined) {
+      newJob.idempotencyKey = options.idempotencyKey;
+      newJob.fingerprint = options.fingerprint ?? fingerprint(job.name, value);
+    }
+    const meta = withPropagated(node.instrumentation, withTenant(options.meta, options.tenant));
+    if (meta !== undefined) newJob.meta = meta;
+    const key = flowKeyOf(job, value, meta);
+    if (key !== undefined) newJob.key = key;
+    return newJob;
+  }
+
+  /** The handle for a store's answer to `job`, or the refusal (counted) it stands for. */
+  accepted(name: string, job: NewJob, outcome: EnqueueOutcome): JobHandle {
     if (!outcome.ok) {
       throw this.reject(
         outcome.code === 'QUEUE_FULL'
           ? new OverloadError('QUEUE_FULL', `The queue holds ${this.node.queueLimit} jobs, its bound.`)
           : outcome.code === 'STORE_UNAVAILABLE'
             ? storeRefused(undefined)
-            : new JobError('JOB_NOT_FOUND'),
+            : outcome.code === 'BATCH_ABORTED'
+              ? batchAborted()
+              : new JobError('JOB_NOT_FOUND'),
       );
     }
     if (!outcome.created && (outcome.name !== name || outcome.fingerprint !== job.fingerprint)) {
@@ -162,7 +170,8 @@ export class Submitter {
     return new Handle(this.handles, outcome.id, outcome.created, outcome.status);
   }
 
-  private reject(error: unknown): unknown {
+  /** Counts a refusal and returns the error to throw. */
+  reject(error: unknown): unknown {
     this.node.state.rejected();
     return error;
   }
@@ -170,7 +179,11 @@ export class Submitter {
 
 const noPlacement = Object.freeze({});
 
-function storeRefused(error: unknown): SystemStateError {
+export function batchAborted(): InputError {
+  return new InputError('BATCH_ABORTED', 'Another item of the atomic batch was refused; this one was not enqueued.');
+}
+
+export function storeRefused(error: unknown): SystemStateError {
   return new SystemStateError('STORE_UNAVAILABLE', 'The job store did not accept the job.', { cause: error });
 }
 

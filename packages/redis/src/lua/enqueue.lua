@@ -1,13 +1,14 @@
 -- enqueue: adds a batch of jobs, each refused with QUEUE_FULL past the bound.
 --   KEYS[1]    the store's key prefix     ARGV[1…5] the common arguments (context.lua)
 --   ARGV[6]    the bound on queued plus delayed jobs
---   ARGV[7]    '1': all or nothing (refuse the whole batch if the bound cannot take it)
+--   ARGV[7]    '1': all or nothing (refuse the whole batch if the bound cannot take it, or if
+--              a job's idempotency key is held by a job of another name or fingerprint)
 --   ARGV[8…]   per job, 14 fields ('' for absent): id, name, input JSON, priority, runAt,
 --              idempotency key, fingerprint, parent id, root id, child key, on-failure,
 --              awaitChildren (a count), meta JSON, parent token (the spawning attempt's)
 --   Returns per job {1, status} (added) | {2, id, status, name, fingerprint} (found by its
 --   idempotency key, its child key, or its id: a batch sent again) | {0, code} (refused:
---   QUEUE_FULL, JOB_NOT_FOUND, LEASE_LOST).
+--   QUEUE_FULL, JOB_NOT_FOUND, LEASE_LOST, BATCH_ABORTED).
 local lib = ...
 local C = lib.C
 local load, put, terminal, current, present = lib.load, lib.put, lib.terminal, lib.current, lib.present
@@ -74,6 +75,23 @@ lib.register('enqueue', function(keys, args)
       for j = 1, n do out[j] = { 0, 'QUEUE_FULL' } end
       return out
     end
+    -- A key held by a job of another name or input refuses the whole batch: that job answers as
+    -- found (the caller sees whose key it is), the others BATCH_ABORTED.
+    local refused
+    for j = 1, n do
+      local held = by_key(idem_key, arg(j, 5))
+      if held then
+        local found = existing(held)
+        if found[4] ~= arg(j, 1) or found[5] ~= arg(j, 6) then
+          if not refused then
+            refused = {}
+            for k = 1, n do refused[k] = { 0, 'BATCH_ABORTED' } end
+          end
+          refused[j] = found
+        end
+      end
+    end
+    if refused then return refused end
   end
 
   local out = {}

@@ -68,6 +68,27 @@ export function describeEnqueue(setup: ConformanceSetup): void {
       expect(outcomes[1]).toMatchObject({ ok: true, created: true });
     });
 
+    it('refuses a whole atomic batch when a key is held with another name or fingerprint', async () => {
+      const { store } = await setup();
+      const original = newJob({ name: 'charge', idempotencyKey: 'k1', fingerprint: 'f1' });
+      await store.enqueue([original], { limit: LIMIT });
+      const batch = [newJob(), newJob({ name: 'charge', idempotencyKey: 'k1', fingerprint: 'f2' }), newJob({ idempotencyKey: 'k2' })];
+      expect(await store.enqueue(batch, { limit: LIMIT, atomic: true })).toEqual([
+        { ok: false, code: 'BATCH_ABORTED' },
+        { ok: true, id: original.id, created: false, status: 'queued', name: 'charge', fingerprint: 'f1' },
+        { ok: false, code: 'BATCH_ABORTED' },
+      ]);
+      for (const job of batch) expect(await store.get(job.id)).toBeUndefined();
+      expect(await store.counts()).toMatchObject({ queued: 1 });
+      // The same key with the same name and fingerprint is a replay, not a conflict.
+      const replay = await store.enqueue([newJob({ name: 'charge', idempotencyKey: 'k1', fingerprint: 'f1' }), newJob()], {
+        limit: LIMIT,
+        atomic: true,
+      });
+      expect(replay[0]).toMatchObject({ ok: true, created: false, id: original.id });
+      expect(replay[1]).toMatchObject({ ok: true, created: true });
+    });
+
     it('returns the existing job, its name and fingerprint when an idempotency key is reused', async () => {
       const { store } = await setup();
       const original = newJob({ name: 'charge', idempotencyKey: 'order-7', fingerprint: 'f1' });
