@@ -30,7 +30,10 @@ describe('system.submitMany', () => {
   it('atomic: enqueues nothing when an item is invalid, a key is reused with other input, or the bound is passed', async () => {
     const { system } = await setup({ jobs: [square], workers: 0, queue: { limit: 3 } });
     const codes = (results: SubmitManyResult[]) => results.map((r) => (r.ok ? 'ok' : r.error.code));
-    expect(codes(await system.submitMany(square, [{ input: { n: 1 } }, { input: { n: 1.5 } }], { atomic: true }))).toEqual(['BATCH_ABORTED', 'INPUT_INVALID']);
+    expect(codes(await system.submitMany(square, [{ input: { n: 1 } }, { input: { n: 1.5 } }], { atomic: true }))).toEqual([
+      'BATCH_ABORTED',
+      'INPUT_INVALID',
+    ]);
     const reused = [
       { input: { n: 1 }, idempotencyKey: 'k' },
       { input: { n: 2 }, idempotencyKey: 'k' },
@@ -53,7 +56,12 @@ describe('system.submitMany', () => {
 
   it('rejects the whole call past queue.maxBatch with BATCH_TOO_LARGE, and an unknown job with JOB_TYPE_UNKNOWN', async () => {
     const { system } = await setup({ jobs: [square], workers: 0, queue: { maxBatch: 2 } });
-    await expect(system.submitMany(square, [1, 2, 3].map((n) => ({ input: { n } })))).rejects.toMatchObject({ code: 'BATCH_TOO_LARGE' });
+    await expect(
+      system.submitMany(
+        square,
+        [1, 2, 3].map((n) => ({ input: { n } })),
+      ),
+    ).rejects.toMatchObject({ code: 'BATCH_TOO_LARGE' });
     await expect(system.submitManyByName('nope', [{ input: {} }])).rejects.toMatchObject({ code: 'JOB_TYPE_UNKNOWN' });
     expect((await system.stats()).queued).toBe(0);
   });
