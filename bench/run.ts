@@ -13,6 +13,7 @@ const benches: Record<string, string[]> = {
   'redis-memory': ['redis-memory.ts'],
   'redis-scale': ['redis-scale.ts'],
   'redis-profile': ['redis-profile.ts'],
+  'redis-flow': ['redis-flow.ts'],
   images: ['images.ts'],
   'dashboard-feed': ['dashboard-feed.ts', '200000', '4'],
 };

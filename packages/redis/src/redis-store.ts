@@ -156,6 +156,7 @@ export class RedisStore implements JobStore {
         String(job.awaitChildren ?? 0),
         job.meta === undefined ? '' : JSON.stringify(job.meta),
         job.parentToken === undefined ? '' : String(job.parentToken),
+        job.key ?? '',
       );
     }
     const rows = (await this.run('enqueue', args)) as (string | number)[][];
@@ -178,13 +179,14 @@ export class RedisStore implements JobStore {
     const capacity = [...(request.capacity ?? [])];
     args.push(String(capacity.length));
     for (const [name, cap] of capacity) args.push(name, String(cap));
+    const flow = flowArgs(request.flow);
     let sent: SentClaim | undefined;
     let reply: [(string | number)[][], string, number];
     try {
       reply = (await this.run('claim', (now) => {
         const { claim, args: lost } = this.lostClaims.send(request.owner, now, request.leaseMs);
         sent = claim;
-        return [...args, ...lost];
+        return [...args, ...lost, ...flow];
       })) as typeof reply;
     } catch (error) {
       if (sent) this.lostClaims.failed(sent, (error as Error).cause);
@@ -241,11 +243,13 @@ export class RedisStore implements JobStore {
           payload = encodeError({ code: 'JOB_FAILED', message: (error as Error).message });
         }
       } else if (s.outcome === 'released') {
-        payload = '';
+        // A push-back rides in the payload (its key) and runAt (its end): see settle.lua.
+        payload = s.pushBack?.key ?? '';
       } else {
         payload = encodeError(s.error);
       }
-      args.push(s.id, String(s.token), outcome, payload, s.outcome === 'retry' ? String(s.runAt) : '');
+      const runAt = s.outcome === 'retry' ? String(s.runAt) : s.outcome === 'released' && s.pushBack ? String(Math.ceil(s.pushBack.until)) : '';
+      args.push(s.id, String(s.token), outcome, payload, runAt);
     }
     const [outcomes, pending] = (await this.run('settle', args)) as [number[], number];
     if (pending > 0) await this.continueCascades();
@@ -449,4 +453,24 @@ function storeError(error: unknown): SystemStateError {
   if (message.startsWith('LATE'))
     return new SystemStateError('STORE_UNAVAILABLE', 'The job store refused a call that reached it late.', { cause: error });
   return new SystemStateError('STORE_UNAVAILABLE', 'The job store is unavailable.', { cause: error });
+}
+
+/** `ClaimRequest.flow` as the claim function's trailing arguments (claim.lua's header). */
+function flowArgs(flow: ClaimRequest['flow']): string[] {
+  if (flow === undefined || flow.size === 0) return [];
+  const out = [String(flow.size)];
+  for (const [name, control] of flow) {
+    const rate = control.rate;
+    const weights = Object.entries(control.weights ?? {});
+    out.push(
+      name,
+      rate ? String(rate.max) : '',
+      rate ? String(rate.perMs) : '',
+      rate?.perKey ? '1' : '0',
+      control.concurrencyPerKey === undefined ? '' : String(control.concurrencyPerKey),
+      String(weights.length),
+    );
+    for (const [key, weight] of weights) out.push(key, String(weight));
+  }
+  return out;
 }

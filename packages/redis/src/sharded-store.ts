@@ -30,6 +30,7 @@ import type {
   StoreSignal,
 } from '@scalable-api/core';
 import { claimInTurn } from './claim-in-turn.js';
+import { perShard } from './shard-flow.js';
 import { assertPlainText, encodeJson } from './json-codec.js';
 import type { RedisStore } from './redis-store.js';
 import { ShardCounts } from './shard-counts.js';
@@ -167,7 +168,7 @@ export class ShardedRedisStore implements JobStore {
     if (plan.length === 0) throw new SystemStateError('STORE_UNAVAILABLE', 'No shard of the job store is reachable.');
     const jobs = await claimInTurn(
       plan,
-      request,
+      request.flow ? { ...request, flow: perShard(request.flow, this.shardCount) } : request,
       this.hints,
       () => this.parts.clock.now(),
       (shard, r) => this.on(shard, (store) => store.claim(r)),

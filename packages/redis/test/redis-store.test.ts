@@ -13,7 +13,7 @@ await describeWithRedis('createRedisStore', () => {
     return {
       store,
       clock,
-      supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true },
+      supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true, rateLimits: true, fairShare: true },
       cleanup: () => deletePrefix(prefix),
     };
   });

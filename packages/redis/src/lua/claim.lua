@@ -7,6 +7,9 @@
 --   then       a count of capacity entries, then (name, capacity) pairs
 --   then       optionally, a count of lost claims of this owner (late.lua), then per claim its
 --              now, its lease expiry, a count of ids to keep, the ids
+--   then       optionally, a count of job names under flow control (flow.lua), then per name:
+--              name, rate max ('' for none), rate per ms, '1' when the rate holds per key,
+--              concurrency per key ('' for none), a count of weights, then (key, weight) pairs
 --   Returns {jobs, nextRunAt, pending}: each job {id, token, name, input, attempt, priority,
 --   parentId, rootId, createdAt, meta}; nextRunAt '' when nothing is delayed; pending, the
 --   cascade items left for later calls.
@@ -119,6 +122,7 @@ end
 
 -- The next candidate of a source, parsed once.
 local function head(src)
+  if src.kind == 'f' then return lib.fair_head(src) end
   local h = src.h
   if h == nil then
     local from
@@ -128,8 +132,10 @@ local function head(src)
   return src.h, src.from
 end
 
--- Takes the head off its source; `keep` leaves a deferred job where it was.
-local function take(src, from, entry, keep)
+-- Takes the head off its source; `keep` leaves a deferred job where it was, `stale` says the
+-- entry's job had left the queue.
+local function take(src, from, entry, keep, stale)
+  if src.kind == 'f' then return lib.fair_take(src, from, entry, keep, stale) end
   src.h = nil
   if src.kind == 'l' then
     if from == 'stored' then
@@ -151,7 +157,9 @@ end
 -- What taking entries changed: list pops, and additions of this call no longer to be made.
 local function settle_sources(sources)
   for _, src in ipairs(sources) do
-    if src.kind == 'l' then
+    if src.kind == 'f' then
+      lib.fair_finish(src, settle_sources)
+    elseif src.kind == 'l' then
       if src.popped > 0 then lib.list_pop(src.key, src.popped) end
       if src.pending_taken > 0 then
         local rest = {}
@@ -193,7 +201,7 @@ local function hand_out_fast(id, name, src, from, entry, la, owner, out)
     elseif f == 'es' or f == 'st' or f == 'ra' or f == 'k' then other = true end
   end
   if s ~= 'queued' then
-    take(src, from, entry)
+    take(src, from, entry, nil, true)
     return false
   end
   if other or (a and a ~= '0') then return nil end
@@ -245,7 +253,9 @@ lib.register('claim', function(keys, args)
     lost[x] = claim
     i = i + 3 + nk
   end
-  lib.check(#args == i - 1, 'nothing after the lost claims')
+  local flow
+  flow, i = lib.parse_flow(args, i)
+  lib.check(#args == i - 1, 'nothing after the flow entries')
   lib.fresh(LEASE)
 
   lib.release_lost(OWNER, lost)
@@ -272,8 +282,14 @@ lib.register('claim', function(keys, args)
     if r and r.ow == OWNER and held_status(r.s) then suspect_out = true end
   end
 
+  -- Flow control (flow.lua): the names' gates, read at once; what holds a name or a key back.
+  local gates = lib.claim_gates(flow, MAX > 0 and names or {})
+  local open = {}
+  local ops = { list = list_source, zset = zset_source, head = head, take = take }
+
   -- Several names: merge the heads of their queues, highest priority first, then oldest. A paused
-  -- name (schedule.lua) is left out: its jobs stay queued.
+  -- name (schedule.lua) is left out: its jobs stay queued. A name whose keys take turns offers
+  -- one head, its turn's (fair.lua).
   local sources = {}
   if MAX > 0 then
     local paused = {}
@@ -282,11 +298,18 @@ lib.register('claim', function(keys, args)
       local c = cap[name]
       if (c == nil or c > 0) and not paused[name] then
         local window = math.min(math.max(math.min(MAX, c or MAX), 8), 1000)
-        local list, zset = list_source(name, window), zset_source(name, window)
-        list.name, zset.name = name, name
-        sources[#sources + 1] = list
-        -- Most queues have no prioritised jobs at all.
-        if #zset.items > 0 or #zset.added > 0 then sources[#sources + 1] = zset end
+        local f = flow[name]
+        local weights = f and f.weights
+        local fair = lib.fair_source(name, window, ops, function(key) return gates.key_blocked(name, key) end, weights)
+        if fair then
+          sources[#sources + 1] = fair
+        else
+          local list, zset = list_source(name, window), zset_source(name, window)
+          list.name, zset.name = name, name
+          sources[#sources + 1] = list
+          -- Most queues have no prioritised jobs at all.
+          if #zset.items > 0 or #zset.added > 0 then sources[#sources + 1] = zset end
+        end
       end
     end
   end
@@ -296,7 +319,12 @@ lib.register('claim', function(keys, args)
     for s = 1, #sources do
       local src = sources[s]
       local c = cap[src.name]
-      if c == nil or c > 0 then
+      local o = open[src.name]
+      if o == nil then
+        o = gates.name_open(src.name) and (src.kind == 'f' or not gates.key_blocked(src.name, nil))
+        open[src.name] = o
+      end
+      if (c == nil or c > 0) and o then
         local h, from = head(src)
         if h and (not best or h[1] < best[1] or (h[1] == best[1] and h[2] < best[2])) then
           best, best_from, best_src = h, from, src
@@ -305,16 +333,21 @@ lib.register('claim', function(keys, args)
     end
     if not best then break end
     local id, name = best[3], best_src.name
+    local key = best_src.kind == 'f' and lib.fair_key(best_src) or nil
     local fast
     if not lib.touched(id) then fast = hand_out_fast(id, name, best_src, best_from, best, la, OWNER, out) end
     if fast then
       if cap[name] then cap[name] = cap[name] - 1 end
+      if flow[name] then
+        gates.pass(name, key, id, nil)
+        open[name] = nil
+      end
     elseif fast == false then
       skipped = skipped + 1
     else
       local rec = load(id)
       if not rec or rec.s ~= 'queued' then
-        take(best_src, best_from, best)
+        take(best_src, best_from, best, nil, true)
         skipped = skipped + 1
       elseif int(rec.st) >= SUSPECT_AT and suspect_out then
         take(best_src, best_from, best, true)
@@ -327,6 +360,10 @@ lib.register('claim', function(keys, args)
           suspect_id = id
         end
         if cap[name] then cap[name] = cap[name] - 1 end
+        if flow[name] then
+          gates.pass(name, key, id, rec)
+          open[name] = nil
+        end
         local attempt_n, token_n = int(rec.a) + 1, int(rec.t) + 1
         local attempt = lib.succ(attempt_n - 1)
         lib.emit(rec, 's', attempt)
@@ -356,6 +393,9 @@ lib.register('claim', function(keys, args)
     nxt = lib.read('ZRANGEBYSCORE', C.DELAYED, '(' .. C.NOW_S, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)[2]
   end
   if deferred > 0 and (not nxt or tonumber(nxt) > C.NOW + 250) then nxt = lib.num(C.NOW + 250) end
+  -- Held back by a rate limit or a push-back: the node wakes when the gate opens.
+  local held_until = gates.held_until()
+  if held_until and (not nxt or held_until < tonumber(nxt)) then nxt = lib.num(held_until) end
 
   lib.run_work()
   lib.trim_retention()

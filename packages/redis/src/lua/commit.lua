@@ -51,6 +51,7 @@ end
 
 -- Writes what the call planned; returns how many cascade items were left for later calls.
 function lib.commit()
+  if next(C.GATES) then lib.write_gates() end
   local leftover = lib.leftover_work()
   check_types(leftover)
   local fast = C.FAST

@@ -21,7 +21,8 @@
 -- p priority (0), ca/sa/fa created/started/finished at, ra run at, pg progress, o output,
 -- e error, pa parent, r root (the job itself), ck child key, of on-failure ('fail-parent'),
 -- cc/pc child count/pending (0), ik idempotency key, fp fingerprint, m meta, d declared,
--- sq ready-order seq (prioritised jobs), a attempt (0), t token (0), ow owner, la lease expiry,
+-- sq ready-order seq (prioritised jobs), gk flow key, gc the key a concurrency limit counts it
+-- under while it runs (flow.lua), a attempt (0), t token (0), ow owner, la lease expiry,
 -- cr cancel reason, st stalls (0), es the seq of the last stored event (absent: implied; the
 -- stored events are the hash `{p}:ev:<id>`, see events.lua), df/dfo/dfe the outcome of a parent
 -- held back until its last child settles. JSON fields hold the JSON text Node produced; an empty field is the same
@@ -54,6 +55,8 @@ function lib.begin(keys, args)
   C.LIST_ADD, C.LIST_POP, C.LIST_BACK, C.ZSET_ADD, C.ZSET_REM = {}, {}, {}, {}, {}
   C.HASH, C.SET_ADD, C.DROP, C.STRING_SET = {}, {}, {}, {}
   C.AVAIL = false
+  -- Flow control (flow.lua): keys known to be in their name's turns, turn counts, gates, held counts.
+  C.JOINED, C.TURNS, C.GATES, C.RUNNING = {}, {}, {}, {}
   -- Cascade work (work.lua): items still to do in this call, and the budget left.
   C.WORK, C.WORK_HEAD, C.BUDGET = {}, 1, lib.BUDGET
 end
@@ -100,7 +103,7 @@ end
 
 -- Fields whose presence makes a job more than plain (see `k`): children, a key, meta, stored
 -- events (an error is stored only with an event, except the final one).
-local MARKS = { cc = true, pc = true, ik = true, m = true, es = true, df = true, d = true }
+local MARKS = { cc = true, pc = true, ik = true, m = true, es = true, df = true, d = true, gc = true }
 lib.MARKS = MARKS
 
 -- One read per job per call (HGETALL: defaults are left out and events live apart, so a job has

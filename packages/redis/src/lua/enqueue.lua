@@ -3,9 +3,10 @@
 --   ARGV[6]    the bound on queued plus delayed jobs
 --   ARGV[7]    '1': all or nothing (refuse the whole batch if the bound cannot take it, or if
 --              a job's idempotency key is held by a job of another name or fingerprint)
---   ARGV[8…]   per job, 14 fields ('' for absent): id, name, input JSON, priority, runAt,
+--   ARGV[8…]   per job, 15 fields ('' for absent): id, name, input JSON, priority, runAt,
 --              idempotency key, fingerprint, parent id, root id, child key, on-failure,
---              awaitChildren (a count), meta JSON, parent token (the spawning attempt's)
+--              awaitChildren (a count), meta JSON, parent token (the spawning attempt's),
+--              flow key (flow.lua)
 --   Returns per job {1, status} (added) | {2, id, status, name, fingerprint} (found by its
 --   idempotency key, its child key, or its id: a batch sent again) | {0, code} (refused:
 --   QUEUE_FULL, JOB_NOT_FOUND, LEASE_LOST, BATCH_ABORTED).
@@ -13,7 +14,7 @@ local lib = ...
 local C = lib.C
 local load, put, terminal, current, present = lib.load, lib.put, lib.terminal, lib.current, lib.present
 
-local W = 14
+local W = 15
 local ON_FAILURE = { ['fail-parent'] = true, continue = true, ignore = true }
 
 -- Keys given to jobs earlier in this batch (written only at commit).
@@ -36,7 +37,7 @@ end
 
 local function check(args, n)
   lib.check(tonumber(args[6]) and (args[7] == '0' or args[7] == '1'), 'limit, atomic')
-  lib.check(n >= 0 and n == math.floor(n), '14 fields per job')
+  lib.check(n >= 0 and n == math.floor(n), '15 fields per job')
   for j = 1, n do
     local o = 7 + (j - 1) * W
     lib.check(args[o + 1] ~= '' and args[o + 2] ~= '', 'id and name', j)
@@ -140,12 +141,14 @@ lib.register('enqueue', function(keys, args)
       opt('pc', await > 0 and arg(j, 11) or '')
       opt('d', await > 0 and '1' or '')
       opt('ra', delayed and arg(j, 4) or '')
+      local key = arg(j, 14)
+      opt('gk', key)
       -- Not plain (see `k`, context.lua): a key, meta, or children to wait for.
       if idem ~= '' or arg(j, 12) ~= '' or await > 0 then opt('k', '1') end
       lib.count(status, 1)
       if status == 'queued' then
         -- The usual case: no record (context.lua), and `job.queued` implied (events.lua).
-        lib.push_entry(name, id, prio, w)
+        lib.push_entry(name, id, prio, w, key ~= '' and key or nil)
         w.ev, w.new = 1, true
         lib.fast(id, w)
         lib.signal('e\tq\t' .. id .. '\t1\t' .. name .. '\t' .. parent_id .. '\t' .. (root == id and '' or root) .. '\t\t\t')

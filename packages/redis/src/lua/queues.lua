@@ -18,31 +18,37 @@ end
 function lib.zkey(name) return C.B .. 'p:' .. name end
 function lib.zmember(seq, id) return string.format('%016d', seq) .. id end
 
+-- A job with a flow key waits in its key's queues instead (flow.lua); `q` names them.
 function lib.push_ready(rec)
   local seq = lib.next_seq()
   local prio = lib.int(rec.p)
+  local q = lib.present(rec.gk) and lib.join(rec.n, rec.gk) or rec.n
   if prio == 0 then
-    lib.list_add(lib.lkey(rec.n), seq .. ':' .. rec._id)
+    lib.list_add(lib.lkey(q), seq .. ':' .. rec._id)
   else
     lib.put(rec, 'sq', seq)
-    lib.zset_add(lib.zkey(rec.n), -prio, lib.zmember(seq, rec._id))
+    lib.zset_add(lib.zkey(q), -prio, lib.zmember(seq, rec._id))
   end
   C.AVAIL = true
 end
 
 -- The same for a job created in this call without a record: `w` its HSET arguments.
-function lib.push_entry(name, id, prio, w)
+function lib.push_entry(name, id, prio, w, key)
   local seq = lib.next_seq()
+  local q = key and lib.join(name, key) or name
   if prio == '0' or prio == '' then
-    lib.list_add(lib.lkey(name), seq .. ':' .. id)
+    lib.list_add(lib.lkey(q), seq .. ':' .. id)
   else
     w[#w + 1] = 'sq'
     w[#w + 1] = seq
-    lib.zset_add(lib.zkey(name), -tonumber(prio), lib.zmember(seq, id))
+    lib.zset_add(lib.zkey(q), -tonumber(prio), lib.zmember(seq, id))
   end
   C.AVAIL = true
 end
 
 function lib.unqueue(rec)
-  if lib.int(rec.p) ~= 0 then lib.zset_rem(lib.zkey(rec.n), lib.zmember(tonumber(rec.sq), rec._id)) end
+  if lib.int(rec.p) ~= 0 then
+    local q = lib.present(rec.gk) and lib.qname(rec.n, rec.gk) or rec.n
+    lib.zset_rem(lib.zkey(q), lib.zmember(tonumber(rec.sq), rec._id))
+  end
 end

@@ -1,8 +1,9 @@
 -- settle: records how attempts ended.
 --   KEYS[1]    the store's key prefix     ARGV[1…5] the common arguments (context.lua)
 --   ARGV[6…]   per settlement, 5 fields: id, token, outcome ('completed' | 'failed' |
---              'cancelled' | 'retry' | 'released'), payload (output or error JSON, '' for none),
---              runAt ('' unless retry)
+--              'cancelled' | 'retry' | 'released'), payload (output or error JSON, '' for none;
+--              for 'released', the flow key a push-back holds back, '' for the whole name),
+--              runAt (for 'retry'; for 'released', a push-back's end or '' for none)
 --   Returns {outcomes, pending}: per settlement 1 (ok) or 0 (stale: not the job's current
 --   attempt); pending, the cascade items left for later calls.
 local lib = ...
@@ -48,6 +49,7 @@ lib.register('settle', function(keys, args)
     local o = 5 + (j - 1) * W
     lib.check(args[o + 1] ~= '' and tonumber(args[o + 2]) and OUTCOMES[args[o + 3]], 'id, token, outcome', j)
     lib.check(args[o + 3] ~= 'retry' or tonumber(args[o + 5]), 'runAt', j)
+    lib.check(args[o + 3] ~= 'released' or args[o + 5] == '' or tonumber(args[o + 5]), 'push-back', j)
   end
   local out = {}
   for j = 1, n do
@@ -72,6 +74,8 @@ lib.register('settle', function(keys, args)
         lib.put(rec, 'e', payload)
         lib.requeue(rec, tonumber(args[o + 5]), payload)
       elseif outcome == 'released' and not cancel_reason then
+        -- A push-back (ctx.rateLimited): the name, or the key, waits on every node (flow.lua).
+        if args[o + 5] ~= '' then lib.push_back(rec.n, payload ~= '' and payload or nil, tonumber(args[o + 5])) end
         lib.release(rec)
       elseif outcome == 'failed' and not cancel_reason then
         lib.finish(rec, 'failed', nil, payload)

@@ -59,7 +59,7 @@ export function useFunctionHarness() {
         for (const key of keys) out[key] = (await client.dumpBuffer(key))?.toString('base64') ?? '';
         return out;
       },
-      /** One job as the enqueue function takes it (14 fields), with defaults. */
+      /** One job as the enqueue function takes it (15 fields), with defaults. */
       newJob: (id: string, fields: Partial<Record<JobField, string | number>> = {}) => {
         const f = {
           name: 'n',
@@ -75,6 +75,7 @@ export function useFunctionHarness() {
           awaitChildren: 0,
           meta: '',
           parentToken: '',
+          key: '',
           ...fields,
         };
         return [
@@ -92,6 +93,7 @@ export function useFunctionHarness() {
           f.awaitChildren,
           f.meta,
           f.parentToken,
+          f.key,
         ].map(String);
       },
     };
@@ -112,5 +114,6 @@ type JobField =
   | 'onFailure'
   | 'awaitChildren'
   | 'meta'
-  | 'parentToken';
+  | 'parentToken'
+  | 'key';
 export type FunctionHarness = Awaited<ReturnType<ReturnType<typeof useFunctionHarness>>>;

@@ -69,14 +69,16 @@ export function describeRateLimits(setup: ConformanceSetup): void {
       const { add, claim, claimOne, store, clock, needs } = await setup();
       needs(skip, 'rateLimits');
       const [a, , b] = await add(newJob({ name: 'api', key: 'a' }), newJob({ name: 'api', key: 'a' }), newJob({ name: 'api', key: 'b' }));
-      const job = await claimOne('node-a');
+      // Keys are pushed back for a name limited per key (the runtime sends a key only then).
+      const flow = perName({ max: 100, perMs: 1_000, perKey: true });
+      const job = await claimOne('node-a', { flow });
       expect(job.id).toBe(a);
       await store.settle([{ id: job.id, token: job.token, outcome: 'released', pushBack: { key: 'a', until: clock.now() + 1_000 } }]);
-      const { jobs } = await claim('node-b');
+      const { jobs } = await claim('node-b', { flow });
       expect(jobs.map((j) => j.id)).toEqual([b]);
       await store.settle([{ ...jobs[0]!, outcome: 'completed', output: null }]);
       await clock.advance(1_000);
-      expect((await claim('node-b')).jobs).toHaveLength(2);
+      expect((await claim('node-b', { flow })).jobs).toHaveLength(2);
     });
   });
 }
