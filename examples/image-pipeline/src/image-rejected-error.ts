@@ -1,7 +1,13 @@
 import { NonRetryableError } from '@scalable-api/core';
 
 /** Why an image was refused; the first word of the error message, so it survives serialization. */
-export type ImageRejection = 'IMAGE_UNSUPPORTED' | 'IMAGE_TYPE_MISMATCH' | 'IMAGE_CORRUPT' | 'IMAGE_TOO_LARGE';
+export type ImageRejection =
+  | 'IMAGE_UNSUPPORTED'
+  | 'IMAGE_TYPE_MISMATCH'
+  | 'IMAGE_CORRUPT'
+  | 'IMAGE_TOO_LARGE'
+  /** The moderation model flagged it and the policy is `refuse`. */
+  | 'IMAGE_REFUSED';
 
 /**
  * An image the pipeline will not process. Non-retryable: the same bytes fail the same way. Across
@@ -18,7 +24,7 @@ export class ImageRejectedError extends NonRetryableError {
   }
 }
 
-const reasons = /^(IMAGE_UNSUPPORTED|IMAGE_TYPE_MISMATCH|IMAGE_CORRUPT|IMAGE_TOO_LARGE): /;
+const reasons = /^(IMAGE_UNSUPPORTED|IMAGE_TYPE_MISMATCH|IMAGE_CORRUPT|IMAGE_TOO_LARGE|IMAGE_REFUSED): /;
 
 /** The rejection reason of a (serialized) error message, if it is one. */
 export function reasonOf(message: string): ImageRejection | undefined {

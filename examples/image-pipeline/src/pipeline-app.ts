@@ -5,7 +5,7 @@ import { createFsBlobStore, createJobSystem, type BlobStore, type JobSystem } fr
 import { jobsPlugin, problemFrameworkErrors } from '@scalable-api/http-adapter';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { openBlobStore, type BlobLocation } from './blob-location.js';
-import { imagePipelineJobs } from './pipeline-jobs.js';
+import { imagePipelineJobs, type ModerationOptions } from './pipeline-jobs.js';
 
 export interface PipelineConfig {
   workers: number;
@@ -19,6 +19,8 @@ export interface PipelineConfig {
   maxPixels: number;
   /** Upload limit in bytes (HTTP 413 past it). */
   maxUploadBytes: number;
+  /** The moderation step (`MODERATION=refuse|flag|off`, `MODERATION_THRESHOLD`, `BATCH_MAX`, `BATCH_WAIT_MS`); false skips it. */
+  moderation?: ModerationOptions | false;
   logger?: boolean;
 }
 
@@ -56,6 +58,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PipelineCon
       .filter((w) => w > 0),
     maxPixels: int(env['MAX_PIXELS'], 40_000_000),
     maxUploadBytes: int(env['MAX_UPLOAD_BYTES'], 20 * 1_048_576),
+    moderation:
+      env['MODERATION'] === 'off'
+        ? false
+        : {
+            policy: env['MODERATION'] === 'refuse' ? 'refuse' : 'flag',
+            threshold: env['MODERATION_THRESHOLD'] ? Number(env['MODERATION_THRESHOLD']) : 0.7,
+            batch: { max: int(env['BATCH_MAX'], 8), waitMs: int(env['BATCH_WAIT_MS'], 10) },
+          },
     logger: env['LOG'] !== 'off',
   };
 }
@@ -74,7 +84,14 @@ export async function createImagePipeline(config: PipelineConfig): Promise<Image
     location = { kind: 'fs', dir };
   }
   const blobs = location.kind === 'fs' ? await createFsBlobStore({ dir: location.dir }) : await openBlobStore(location);
-  const jobs = imagePipelineJobs({ blobs, location, isolation: config.isolation, widths: config.widths, maxPixels: config.maxPixels });
+  const jobs = imagePipelineJobs({
+    blobs,
+    location,
+    isolation: config.isolation,
+    widths: config.widths,
+    maxPixels: config.maxPixels,
+    ...(config.moderation === undefined ? {} : { moderation: config.moderation }),
+  });
   const system = createJobSystem({ jobs, workers: config.workers, queue: { limit: config.queueLimit }, threads: { max: config.threads } });
   await system.start();
   const app = Fastify({ logger: config.logger ?? false, requestTimeout: 60_000, connectionTimeout: 70_000, frameworkErrors: problemFrameworkErrors });

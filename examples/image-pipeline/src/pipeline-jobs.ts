@@ -1,6 +1,7 @@
-import { defineJob, threadModule, type BlobStore } from '@scalable-api/core';
+import { defineJob, threadModule, type BatchOptions, type BlobStore } from '@scalable-api/core';
 import { z } from 'zod';
 import type { BlobLocation } from './blob-location.js';
+import { classifyJob, verdictOf, type ModerationPolicy, type Verdict } from './classify-job.js';
 import { ImageRejectedError, reasonOf } from './image-rejected-error.js';
 import { probeImage } from './probe-image.js';
 import { resizeImage, type ResizedImage } from './resize-image.js';
@@ -20,8 +21,19 @@ export interface PipelineOptions {
   widths?: readonly number[];
   /** The decompression-bomb bound on width x height. Default 40 megapixels. */
   maxPixels?: number;
-  /** The parent job's name; children are `<name>.probe` and `<name>.resize`. Default `image`. */
+  /** The parent job's name; children are `<name>.probe`, `<name>.classify` and `<name>.resize`. Default `image`. */
   name?: string;
+  /** Moderation by the bundled MobileNetV2 before any thumbnail is made; `false` skips it. */
+  moderation?: ModerationOptions | false;
+}
+
+export interface ModerationOptions {
+  /** `'refuse'` fails a flagged upload with `IMAGE_REFUSED`; `'flag'` completes it with the verdict. Default `'flag'`. */
+  policy?: ModerationPolicy;
+  /** Porn + Hentai at or over this flags the image. Default 0.7. */
+  threshold?: number;
+  /** How classify calls the model: batches of up to `max` images. Default `{ max: 8, waitMs: 10 }`; `false` one per call. */
+  batch?: BatchOptions | false;
 }
 
 const blobRef = z.object({ id: z.string(), size: z.number(), contentType: z.string(), sha256: z.string() });
@@ -31,9 +43,10 @@ const resizeModule = threadModule<typeof resizeTask>(new URL(`./resize.task.${im
 
 /**
  * The image pipeline as a job tree: the parent spawns a probe (type and dimensions from the
- * header, bombs refused before decoding), then one resize child per width, in parallel; each
- * child stores its result. The parent returns the source's header and the stored keys, and
- * reports progress as children finish.
+ * header, bombs refused before decoding), then a classify child (the moderation model, batched
+ * with other uploads' in worker threads) whose verdict refuses or flags the upload, then one
+ * resize child per width, in parallel; each child stores its result. The parent returns the
+ * source's header, the stored keys and the verdict, and reports progress as children finish.
  *
  * @example
  * const jobs = imagePipelineJobs({ blobs, location: { kind: 's3', bucket: 'images' } });
@@ -64,6 +77,15 @@ export function imagePipelineJobs(options: PipelineOptions) {
         })
       : defineJob({ ...resizeSpec, isolation: 'thread', module: resizeModule });
 
+  const moderation = options.moderation === false ? undefined : (options.moderation ?? {});
+  const classify = classifyJob({
+    name: `${name}.classify`,
+    blobs,
+    location,
+    isolation: options.isolation ?? 'thread',
+    batch: moderation?.batch ?? { max: 8, waitMs: 10 },
+  });
+
   const parent = defineJob({
     name,
     // The HTTP edge streams these bodies to the blob store; any other binary type is a 415.
@@ -79,6 +101,18 @@ export function imagePipelineJobs(options: PipelineOptions) {
         throw new ImageRejectedError(reasonOf(message) ?? 'IMAGE_CORRUPT', message.replace(/^IMAGE_[A-Z_]+: /, ''));
       }
       const source = probed.output;
+      let verdict: Verdict | undefined;
+      if (moderation) {
+        ctx.progress({ step: 'classify' });
+        const scores = await ctx.spawn(classify, { blob, maxPixels, location: location ?? { kind: 'fs', dir: '' } }, { key: 'classify' });
+        verdict = verdictOf(scores, moderation.threshold ?? 0.7);
+        if (verdict.flagged && moderation.policy === 'refuse') {
+          throw new ImageRejectedError(
+            'IMAGE_REFUSED',
+            `the moderation model flagged the image (explicit ${verdict.explicit.toFixed(3)}, top ${verdict.top})`,
+          );
+        }
+      }
       const targets = widths.filter((w) => w < source.width);
       if (targets.length === 0) targets.push(source.width);
       let done = 0;
@@ -95,9 +129,9 @@ export function imagePipelineJobs(options: PipelineOptions) {
           return resized;
         }),
       );
-      return { ...source, bytes: blob.size, sha256: blob.sha256, sizes, keys: sizes.map((s) => s.key) };
+      return { ...source, bytes: blob.size, sha256: blob.sha256, sizes, keys: sizes.map((s) => s.key), ...(verdict ? { moderation: verdict } : {}) };
     },
   });
 
-  return [parent, probe, resize] as const;
+  return [parent, probe, resize, classify] as const;
 }

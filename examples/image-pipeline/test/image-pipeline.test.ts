@@ -84,7 +84,14 @@ describe('examples/image-pipeline over HTTP', () => {
 
     const job = (await (await fetch(`${base}/images/${id}`)).json()) as {
       status: string;
-      output: { format: string; width: number; height: number; sizes: Sized[]; keys: string[] };
+      output: {
+        format: string;
+        width: number;
+        height: number;
+        sizes: Sized[];
+        keys: string[];
+        moderation: { flagged: boolean; scores: Record<string, number> };
+      };
     };
     expect(job).toMatchObject({ status: 'completed', output: { format: 'png', width: 640, height: 400 } });
     expect(job.output.sizes.map((s) => [s.width, s.height])).toEqual([
@@ -96,6 +103,9 @@ describe('examples/image-pipeline over HTTP', () => {
       expect([meta.format, meta.width, meta.height]).toEqual(['png', size.width, size.height]);
     }
     expect(job.output.keys).toEqual(job.output.sizes.map((s) => s.key));
+    // The moderation model's verdict comes with the thumbnails (a drawn gradient is not explicit).
+    expect(job.output.moderation).toMatchObject({ flagged: false, top: expect.any(String) });
+    expect(Object.values(job.output.moderation.scores).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
     const tree = (await (await fetch(`${base}/images/${id}/tree`)).json()) as { children?: unknown[] };
     expect(JSON.stringify(tree)).toMatch(/image\.probe/);
   });
@@ -136,12 +146,12 @@ describe('examples/image-pipeline over HTTP', () => {
     expect(job.error.message.startsWith(`${reason}: `)).toBe(true);
   });
 
-  it('fails a truncated image in the resize step (the header was fine) with CHILD_FAILED naming the cause', async () => {
+  it('fails a truncated image in the classify step (the header was fine) with CHILD_FAILED naming the cause', async () => {
     const whole = await image('png', 400, 300);
     const res = await post(whole.subarray(0, Math.floor(whole.length / 2)), 'image/png');
     const job = (await res.json()) as { status: string; error: { code: string; message: string } };
     expect(job).toMatchObject({ status: 'failed', error: { code: 'CHILD_FAILED' } });
-    expect(job.error.message).toMatch(/\(image\.resize\) failed: IMAGE_CORRUPT: /);
+    expect(job.error.message).toMatch(/\(image\.classify\) failed: IMAGE_CORRUPT: /);
   });
 
   it('answers 413 to a body over the upload limit', async () => {
