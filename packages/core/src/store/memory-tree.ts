@@ -110,8 +110,16 @@ function childSettled(state: MemoryState, child: Rec): void {
 
 function cancelOne(state: MemoryState, rec: Rec, reason: SerializedError): void {
   if (isTerminal(rec.status)) return;
-  if (rec.extra?.deferred) {
-    // Already ending, waiting for its children: hurry them along, keep its outcome.
+  const extra = rec.extra;
+  // Cancelled before: its subtree was cancelled then, and what a running attempt spawns after is
+  // cancelled when its owner settles it. Cascading again would walk the whole subtree once more
+  // on every such call: quadratic in a deep chain of waiting parents that each settle on their own.
+  if (extra?.cancelRequested) return;
+  if (extra?.deferred) {
+    // Already ending, waiting for its children. A failed or cancelled end has cancelled them;
+    // one that completed early lets them run, so hurry them along (once), keeping its outcome.
+    if (extra.deferred.status !== 'completed') return;
+    extra.cancelRequested = reason;
     cancelChildren(state, rec, reason);
   } else if (rec.owner !== undefined) {
     // Running somewhere: the owner aborts the attempt and settles it as cancelled. Its

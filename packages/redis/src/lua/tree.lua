@@ -84,8 +84,16 @@ end
 -- Cancels a job; its children follow as cascade work. Returns the CancelOutcome.
 function lib.cancel_tree(rec, reason)
   if terminal(rec.s) then return 'settled' end
+  -- Cancelled before: its subtree was cancelled then (or is being), and what a running attempt
+  -- spawns after is cancelled when its owner settles it. Cascading again would walk the whole
+  -- subtree once more on every such call: in a deep chain of waiting parents, each settling on
+  -- its own node, the walks pile up (chaos deep-trees: 31,000 cascade items after 364 cancels).
+  if present(rec.cr) then return 'cancelling' end
   if present(rec.df) then
-    -- Already ending, waiting for its children: hurry them along, keep its outcome.
+    -- Already ending, waiting for its children. A failed or cancelled end has cancelled them;
+    -- one that completed early lets them run, so hurry them along (once), keeping its outcome.
+    if rec.df ~= 'completed' then return 'cancelling' end
+    put(rec, 'cr', reason)
     lib.work('c', rec._id, 0, reason)
     return 'cancelling'
   end

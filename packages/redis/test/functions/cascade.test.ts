@@ -39,6 +39,34 @@ await describeWithRedis('function cascade (bounded cascades)', () => {
     expect(await h.client.exists(h.key('work'))).toBe(0);
   });
 
+  it('walks a cancelled chain of running parents once, however many of them settle on their own afterwards', async () => {
+    // Every job a running parent waiting for its child, as a node holds it; each node settles its
+    // job cancelled once it hears of the cancel. A settle cancels the job's children again (it may
+    // have spawned more meanwhile), but children already asked to stop are not walked again: before,
+    // each settle walked the rest of the chain once more (chaos deep-trees: 31,000 cascade items
+    // queued after 364 of 100,000 jobs were cancelled).
+    const h = await harness();
+    const depth = 600;
+    for (let i = 0; i < depth; i++) {
+      await h.call('enqueue', 1_000_000, '0', ...h.newJob(`j${i}`, i === 0 ? {} : { parent: `j${i - 1}`, parentToken: 1 }));
+      const [jobs] = (await h.call('claim', 'node-1', 1, 60_000, -1, 0)) as [unknown[][]];
+      expect(jobs.map((j) => j[0])).toEqual([`j${i}`]);
+      expect(await h.call('set_waiting', `j${i}`, 1, '1')).toBe(1);
+    }
+    await h.call('cancel', 'j0', REASON);
+    await drain(h);
+    const left: number[] = [];
+    for (let i = 0; i < depth - 1; i++) {
+      const [, pending] = (await h.call('settle', `j${i}`, 1, 'cancelled', REASON, '')) as [number[], number];
+      left.push(pending);
+    }
+    expect(left.filter((pending) => pending > 0)).toEqual([]);
+    // The leaf's settlement ends the chain from the bottom up, over several calls.
+    await h.call('settle', `j${depth - 1}`, 1, 'cancelled', REASON, '');
+    await drain(h);
+    expect(await h.counts()).toMatchObject({ running: '0', waitingChildren: '0', cancelled: String(depth) });
+  });
+
   it('cancels a parent with more children than one call can, a slice at a time', async () => {
     const h = await harness();
     await h.call('enqueue', 1_000_000, '0', ...h.newJob('p'));
