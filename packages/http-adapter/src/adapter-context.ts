@@ -41,6 +41,8 @@ export interface AdapterContext {
   readonly authenticate: ((request: FastifyRequest) => Promise<string>) | undefined;
   readonly tenantOf: ((request: FastifyRequest) => string | undefined) | undefined;
   readonly rateLimiter: RateLimiter | undefined;
+  /** Tenants whose callers may use the admin routes (schedules, paused job types). */
+  readonly adminTenants: ReadonlySet<string>;
   /** Idempotency keys whose first request is still being accepted (scoped by tenant). */
   readonly inflight: Set<string>;
   readonly sse: SseSlots;

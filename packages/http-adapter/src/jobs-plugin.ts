@@ -65,6 +65,12 @@ export interface JobsPluginOptions {
   auth?: AuthOptions;
   /** The tenant of a request when there is no `auth` (e.g. set by a gateway in front). */
   tenant?: (request: FastifyRequest) => string | undefined;
+  /**
+   * Tenants whose callers administer the whole system: `{prefix}/schedules` and `{prefix}/paused`.
+   * With `auth` or `tenant` set, any other caller gets 403 FORBIDDEN there; without either,
+   * every route is open and so are these. Default none.
+   */
+  adminTenants?: readonly string[];
   limits?: JobsLimits;
   /** Where binary bodies go. Default: files in a fresh temp directory, removed on close. */
   blobs?: BlobStore;
@@ -134,6 +140,7 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
     authenticate: options.auth ? createAuthenticator(options.auth) : undefined,
     tenantOf: options.tenant ? tenantResolver(options.tenant) : undefined,
     rateLimiter: options.limits?.rate ? new RateLimiter(options.limits.rate) : undefined,
+    adminTenants: new Set(options.adminTenants ?? []),
     inflight: new Set(),
     sse: new SseSlots(limits.sseMaxConnections, limits.sseMaxPerTenant),
     servers: options.servers,

@@ -141,7 +141,7 @@ export function openApiTransform(schema: FastifySchema | undefined, route: Route
   const config = route.config ?? {};
   if (config.submit) return submitOperation(schema ?? {}, config.submit, secured);
   if (config.batch) return batchOperation(schema ?? {}, config.batch, secured);
-  if (config.openapi) return documentedOperation(config.openapi, route.url, secured);
+  if (config.openapi) return documentedOperation(config.openapi, route.url, secured, schema);
   // Routes that say nothing about themselves (the fallback of unknown job names, the dashboard)
   // are not part of the contract.
   return { ...schema, hide: true };
@@ -203,21 +203,25 @@ function batchOperation(schema: FastifySchema, doc: BatchDoc, secured: boolean):
   return out;
 }
 
-function documentedOperation(doc: RouteDoc, url: string, secured: boolean): Transformable {
+function documentedOperation(doc: RouteDoc, url: string, secured: boolean, schema: FastifySchema | undefined): Transformable {
   const response: Record<string, unknown> = {};
+  // A route with a fastify schema states its body and responses with the schemas that validate and serialise them.
+  const schemas = (schema?.response ?? {}) as Record<string, unknown>;
   for (const [status, description] of Object.entries(doc.responses)) {
     const code = Number(status);
     if (code >= 400) Object.assign(response, problemResponses({ [code]: description }));
-    else response[status] = { description, content: { [doc.produces ?? 'application/json']: { schema: {} } } };
+    else if (code === 204) response[status] = { description };
+    else response[status] = { description, content: { [doc.produces ?? 'application/json']: { schema: schemas[status] ?? {} } } };
   }
   const params = [...url.matchAll(/:(\w+)/g)].map((m) => m[1]!);
   const out: Transformable = { summary: doc.summary, response };
   if (doc.description) out.description = doc.description;
   if (doc.tags) out.tags = doc.tags;
+  if (schema?.body) out.body = schema.body;
   if (params.length > 0) {
     out.params = { type: 'object', required: params, properties: Object.fromEntries(params.map((name) => [name, { type: 'string' }])) };
   }
-  if (secured && doc.tags?.includes('jobs')) out['security'] = [{ apiKey: [] }, { bearer: [] }];
+  if (secured && (doc.tags?.includes('jobs') || doc.tags?.includes('admin'))) out['security'] = [{ apiKey: [] }, { bearer: [] }];
   return out;
 }
 
