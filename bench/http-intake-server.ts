@@ -7,6 +7,8 @@
  *   core      a bare fastify route that calls `system.submitByName('echo', body)`: the job
  *             system's own cost, without the plugin (separates the two in the results)
  *   plugin    the jobs plugin in front of a job system running the quickstart's `echo` job
+ *   plugin-no-metrics  the same with `metrics: false` (nothing counted, no /metrics): the peer
+ *             that prices /metrics
  *   overload  the jobs plugin in front of a deliberately small capacity: WORKERS workers running
  *             `sleep` jobs, with a queue bound of QUEUE_LIMIT
  *
@@ -36,11 +38,11 @@ if (variant === 'bare') {
     return reply.code(202).send({ id: handle.id, status: handle.status, durable: false });
   });
   stop = () => system.stop({ drain: false, timeoutMs: 1_000 });
-} else if (variant === 'plugin' || variant === 'overload') {
+} else if (variant === 'plugin' || variant === 'plugin-no-metrics' || variant === 'overload') {
   const blobs = await createFsBlobStore();
   const system = createJobSystem({ jobs: [echo, sleep], workers, queue: { limit: queueLimit } });
   await system.start();
-  await app.register(jobsPlugin, { system, blobs, prefix: '/jobs' });
+  await app.register(jobsPlugin, { system, blobs, prefix: '/jobs', ...(variant === 'plugin-no-metrics' ? { metrics: false } : {}) });
   stop = async () => {
     await system.stop({ drain: false, timeoutMs: 1_000 });
     await blobs.close();

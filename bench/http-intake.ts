@@ -6,18 +6,24 @@
  *               bare (fastify only), core (fastify + system.submitByName, no plugin), plugin (the
  *               jobs plugin). Fresh process per variant and run, a 2 s warm-up discarded, then
  *               BENCH_DURATION s measured; RUNS runs, median reported with the ratios.
+ *   metrics     what /metrics costs: the plugin against the plugin with `metrics: false`, fresh
+ *               process per variant and run, interleaved, RUNS runs of BENCH_DURATION s after a 2 s
+ *               warm-up; req/s and the server's CPU per request (user + system from
+ *               /proc/<pid>/stat over the measured window), medians and the ratio; then the time
+ *               one scrape of /metrics takes on the loaded server.
  *   overload    the plugin in front of 4 workers running `sleep {ms:20}` (capacity 200 jobs/s)
  *               with a queue bound of 200, warmed up at capacity for 2 s, then offered 1,000 req/s
  *               open-loop for BENCH_DURATION s:
  *               accepted p50/p99, time to 503, memory over time, and every accepted job checked
  *               to have completed.
  *
- *   node --conditions=source --import tsx bench/http-intake.ts
+ *   node --conditions=source --import tsx bench/http-intake.ts [throughput|metrics|overload]
  *
  * Everything runs on loopback; the load generator shares the machine (2 cores), so absolute
  * numbers drift from run to run and the ratios are what to compare.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +111,68 @@ async function throughputRun(variant: string): Promise<Sample> {
   } finally {
     await stopServer(server);
   }
+}
+
+/** CPU seconds (user + system) the process used so far; NaN where /proc is not there. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    // Fields after the command name (which is in parentheses): utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return NaN;
+  }
+}
+
+interface MetricsSample {
+  rps: number;
+  cpuUsPerRequest: number;
+  scrapeMs: number;
+}
+
+async function metricsRun(variant: 'plugin' | 'plugin-no-metrics'): Promise<MetricsSample> {
+  const server = await startServer(variant);
+  try {
+    await cannon(`${server.base}/jobs/echo`, 2);
+    const cpuBefore = cpuSeconds(server.child.pid);
+    const result = await cannon(`${server.base}/jobs/echo`, DURATION);
+    const cpu = cpuSeconds(server.child.pid) - cpuBefore;
+    let scrapeMs = NaN;
+    if (variant === 'plugin') {
+      const started = performance.now();
+      await (await fetch(`${server.base}/metrics`)).text();
+      scrapeMs = performance.now() - started;
+    }
+    return { rps: result.requests.average, cpuUsPerRequest: (cpu / result.requests.total) * 1e6, scrapeMs };
+  } finally {
+    await stopServer(server);
+  }
+}
+
+async function metricsCost(): Promise<void> {
+  const variants = ['plugin', 'plugin-no-metrics'] as const;
+  const samples: Record<string, MetricsSample[]> = { plugin: [], 'plugin-no-metrics': [] };
+  for (let run = 1; run <= RUNS; run++) {
+    for (const variant of run % 2 === 1 ? variants : [...variants].reverse()) {
+      const sample = await metricsRun(variant);
+      samples[variant]!.push(sample);
+      console.log(
+        `  run ${run} ${variant.padEnd(17)} ${sample.rps.toFixed(0).padStart(6)} req/s  ${sample.cpuUsPerRequest.toFixed(1)} µs CPU/request` +
+          (Number.isNaN(sample.scrapeMs) ? '' : `  scrape ${sample.scrapeMs.toFixed(1)} ms`),
+      );
+    }
+  }
+  const med = (variant: string, key: keyof MetricsSample) => median(samples[variant]!.map((s) => s[key]));
+  console.log(`
+/metrics cost, median of ${RUNS} (${DURATION} s each, ${CONNECTIONS} connections):`);
+  console.log('| variant | req/s | µs CPU per request |');
+  console.log('|---|---:|---:|');
+  for (const variant of variants) console.log(`| ${variant} | ${med(variant, 'rps').toFixed(0)} | ${med(variant, 'cpuUsPerRequest').toFixed(1)} |`);
+  console.log(
+    `
+CPU per request with / without metrics = ${(med('plugin', 'cpuUsPerRequest') / med('plugin-no-metrics', 'cpuUsPerRequest')).toFixed(3)}   ` +
+      `req/s with / without = ${(med('plugin', 'rps') / med('plugin-no-metrics', 'rps')).toFixed(3)}   one scrape under load: ${med('plugin', 'scrapeMs').toFixed(1)} ms`,
+  );
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -251,5 +319,6 @@ async function overload(): Promise<void> {
 
 console.log(`HTTP intake benchmark — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${os.platform()}`);
 const only = process.argv[2];
-if (only !== 'overload') await throughput();
-if (only !== 'throughput') await overload();
+if (only === undefined || only === 'throughput') await throughput();
+if (only === undefined || only === 'metrics') await metricsCost();
+if (only === undefined || only === 'overload') await overload();

@@ -16,6 +16,7 @@ const benches: Record<string, string[]> = {
   'redis-flow': ['redis-flow.ts'],
   images: ['images.ts'],
   'dashboard-feed': ['dashboard-feed.ts', '200000', '4'],
+  'metrics-cost': ['metrics-cost.ts', '200000', '5'],
 };
 
 const wanted = process.argv.slice(2);
