@@ -15,6 +15,7 @@ const benches: Record<string, string[]> = {
   'redis-profile': ['redis-profile.ts'],
   'redis-flow': ['redis-flow.ts'],
   images: ['images.ts'],
+  ml: ['ml.ts'],
   'dashboard-feed': ['dashboard-feed.ts', '200000', '4'],
   'metrics-cost': ['metrics-cost.ts', '200000', '5'],
 };

@@ -1,0 +1,91 @@
+/**
+ * One variant of the ML benchmark in its own process (bench/ml.ts drives it): the image
+ * pipeline's classify job (MobileNetV2, tfjs wasm) `inline`, in `threads` one image per call, or
+ * in threads with batches of `batch:<n>`. It serves `GET /health` on loopback for the driver's
+ * probe, prints `READY <port>`, waits for `go` on stdin, then runs IMAGES classifications with
+ * CONCURRENCY in flight (closed loop) and prints one `RESULT <json>` line.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { createFsBlobStore, createJobSystem, type BlobRef } from '@scalable-api/core';
+import { classifyJob, loadModel } from '@scalable-api/example-image-pipeline';
+import Fastify from 'fastify';
+import sharp from 'sharp';
+
+const variant = process.argv[2] ?? 'batch:8';
+const IMAGES = Number(process.env['BENCH_IMAGES'] ?? 64);
+const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 32);
+const THREADS = Number(process.env['BENCH_THREADS'] ?? 2);
+const DEADLINE_MS = Number(process.env['BENCH_DEADLINE_MS'] ?? 120_000);
+
+const dir = await mkdtemp(join(tmpdir(), 'bench-ml-'));
+const blobs = await createFsBlobStore({ dir });
+const location = { kind: 'fs' as const, dir };
+
+/** Eight distinct noisy 640×480 JPEGs: the decode and the resize to 224×224 are part of the work. */
+const images: BlobRef[] = [];
+for (let seed = 0; seed < 8; seed++) {
+  const pixels = Buffer.alloc(640 * 480 * 3);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * (seed + 7) + ((i * 2654435761) >>> 24)) & 255;
+  const jpeg = await sharp(pixels, { raw: { width: 640, height: 480, channels: 3 } })
+    .jpeg()
+    .toBuffer();
+  images.push(await blobs.put(Readable.from([jpeg]), { contentType: 'image/jpeg', maxBytes: jpeg.length }));
+}
+
+const isolation = variant === 'inline' ? 'inline' : 'thread';
+const batch = variant.startsWith('batch:') ? { max: Number(variant.slice(6)), waitMs: 10 } : false;
+const classify = classifyJob({ name: 'classify', blobs, location, isolation, batch });
+const system = createJobSystem({ jobs: [classify], workers: 64, queue: { limit: 10_000 }, threads: { max: THREADS } });
+await system.start();
+const app = Fastify({ logger: false });
+app.get('/health', () => ({ status: 'ok' }));
+await app.listen({ port: 0, host: '127.0.0.1' });
+process.stdout.write(`READY ${(app.server.address() as { port: number }).port}\n`);
+await new Promise((resolve) => process.stdin.once('data', resolve));
+
+const classifyOne = async (i: number) =>
+  (await system.submit(classify, { blob: images[i % images.length]!, maxPixels: 10_000_000, location })).result();
+
+// Model load: on this thread for inline (the pure load), else the first job on a cold pool
+// (thread start, module import, backend and model load, one image).
+const rssBefore = process.memoryUsage().rss;
+const loadStarted = performance.now();
+let loadMs: number;
+if (isolation === 'inline') loadMs = (await loadModel()).loadMs;
+else {
+  await classifyOne(0);
+  loadMs = performance.now() - loadStarted;
+}
+// Warm every thread (each loads its own model), then measure the memory the models took.
+await Promise.all(Array.from({ length: THREADS * 8 }, (_, i) => classifyOne(i)));
+const perThreadMb = (process.memoryUsage().rss - rssBefore) / 1_048_576 / (isolation === 'inline' ? 1 : THREADS);
+
+const latencies: number[] = [];
+let next = 0;
+let failed = 0;
+const started = performance.now();
+const deadline = started + DEADLINE_MS;
+await Promise.all(
+  Array.from({ length: CONCURRENCY }, async () => {
+    while (next < IMAGES && performance.now() < deadline) {
+      const i = next++;
+      const t0 = performance.now();
+      try {
+        await classifyOne(i);
+        latencies.push(performance.now() - t0);
+      } catch {
+        failed++;
+      }
+    }
+  }),
+);
+const seconds = (performance.now() - started) / 1_000;
+process.stdout.write(`RESULT ${JSON.stringify({ images: latencies.length, seconds, latencies, failed, loadMs, perThreadMb })}\n`);
+await system.stop({ drain: false, timeoutMs: 1_000 });
+await app.close();
+await blobs.close();
+await rm(dir, { recursive: true, force: true });
+process.exit(0);

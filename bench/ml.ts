@@ -1,0 +1,101 @@
+/**
+ * ML inference: MobileNetV2 (nsfwjs's bundled model on tfjs 4.22, wasm backend) classifying
+ * 640×480 JPEGs through the image pipeline's classify job, in one run: `inline` on the event loop,
+ * `threads` (one image per call), and threads with batches of 1, 4, 8 and 16 (BENCH_VARIANTS).
+ *
+ *   images/s   IMAGES classifications with CONCURRENCY in flight (closed loop, in-process submit
+ *              and result), first to last; bounded by BENCH_DEADLINE_MS per variant.
+ *   p99        submit-to-result latency.
+ *   /health    a paced GET /health every 20 ms from this driver while the variant runs: p99.
+ *   load       the model's load time (inline: on the event loop; threads: the first job on a cold
+ *              pool, thread start included) and RSS per thread once every thread holds its model.
+ *
+ * Fresh process per variant and run (bench/ml-variant.ts), variants interleaved, RUNS runs,
+ * medians reported, and the ratio of each to `threads` (one image per call) printed.
+ *
+ *   node --conditions=source --import tsx bench/ml.ts        (npm run bench -- ml)
+ */
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 1);
+const VARIANTS = (process.env['BENCH_VARIANTS'] ?? 'inline,threads,batch:1,batch:4,batch:8,batch:16').split(',');
+const script = fileURLToPath(new URL('./ml-variant.ts', import.meta.url));
+
+interface Result {
+  images: number;
+  seconds: number;
+  latencies: number[];
+  failed: number;
+  loadMs: number;
+  perThreadMb: number;
+  probe: number[];
+}
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function runVariant(variant: string): Promise<Result> {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', script, variant], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  const line = (prefix: string) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const match = new RegExp(`^${prefix} (.*)$`, 'm').exec(out);
+        if (match) resolve(match[1]!);
+      };
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        check();
+      });
+      child.once('exit', (code) => reject(new Error(`${variant} exited with ${code}`)));
+      check();
+    });
+  const port = Number(await line('READY'));
+  const result = line('RESULT');
+  const probe: number[] = [];
+  let done = false;
+  void result.finally(() => (done = true)).catch(() => {});
+  child.stdin.write('go\n');
+  while (!done) {
+    const t0 = performance.now();
+    // The variant closes its server right after its result: a probe in flight then is not counted.
+    const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+      (res) => res.arrayBuffer().then(() => true),
+      () => false,
+    );
+    if (ok && !done) probe.push(performance.now() - t0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return { ...(JSON.parse(await result) as Omit<Result, 'probe'>), probe };
+}
+
+console.log(`ML inference (MobileNetV2, tfjs wasm), ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}, runs ${RUNS}`);
+const results = new Map<string, Result[]>(VARIANTS.map((v) => [v, []]));
+for (let run = 0; run < RUNS; run++) {
+  for (const variant of VARIANTS) {
+    const result = await runVariant(variant);
+    results.get(variant)!.push(result);
+    console.log(
+      `  run ${run + 1} ${variant.padEnd(9)} ${(result.images / result.seconds).toFixed(2)} images/s  p99 ${percentile(result.latencies, 99).toFixed(0)} ms  ` +
+        `/health p99 ${percentile(result.probe, 99).toFixed(1)} ms  load ${result.loadMs.toFixed(0)} ms  ${result.perThreadMb.toFixed(0)} MB/thread  ` +
+        `(${result.images} images, ${result.failed} failed)`,
+    );
+  }
+}
+const median = (values: number[]) => percentile(values, 50);
+const rate = (list: Result[]) => median(list.map((r) => r.images / r.seconds));
+const peer = results.get('threads');
+console.log('\n| variant | images/s | p99 ms | /health p99 ms | model load ms | MB per thread | vs threads |');
+console.log('|---|---:|---:|---:|---:|---:|---:|');
+for (const [variant, list] of results) {
+  console.log(
+    `| ${variant} | ${rate(list).toFixed(2)} | ${median(list.map((r) => percentile(r.latencies, 99))).toFixed(0)} | ` +
+      `${median(list.map((r) => percentile(r.probe, 99))).toFixed(1)} | ${median(list.map((r) => r.loadMs)).toFixed(0)} | ` +
+      `${median(list.map((r) => r.perThreadMb)).toFixed(0)} | ${peer ? `${(rate(list) / rate(peer)).toFixed(2)}x` : '-'} |`,
+  );
+}
