@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, expect, it } from 'vitest';
+import { nextTick, scheduleTickKey } from '@scalable-api/core';
+import { createRedisStore, type RedisStore } from '../src/index.js';
+import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from './redis-fixture.js';
+
+const fixture = fileURLToPath(new URL('./fixtures/schedule-node.ts', import.meta.url));
+
+interface Node {
+  child: ChildProcess;
+  /** The jobs it ran, one entry per run. */
+  beats: string[];
+  ready: Promise<void>;
+}
+
+function startNode(id: string, prefix: string): Node {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', fixture], {
+    env: { ...process.env, NODE_ID: id, REDIS_PREFIX: prefix, REDIS_URL: redisUrl, EVERY_MS: '1000' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const node: Node = { child, beats: [], ready: Promise.resolve() };
+  node.ready = new Promise((resolve, reject) => {
+    let buffered = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        if (line === 'READY') resolve();
+        else if (line.startsWith('BEAT ')) node.beats.push(line.slice(5));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`node ${id} exited with ${code} before it was ready`)));
+  });
+  return node;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+await describeWithRedis('schedules across processes', () => {
+  let nodes: Node[] = [];
+  let store: RedisStore | undefined;
+  let prefix = '';
+
+  afterEach(async () => {
+    for (const node of nodes) {
+      if (node.child.exitCode === null && node.child.signalCode === null) {
+        const exited = new Promise((resolve) => node.child.once('exit', resolve));
+        node.child.kill('SIGTERM');
+        await Promise.race([exited, sleep(5_000)]);
+        node.child.kill('SIGKILL');
+      }
+    }
+    nodes = [];
+    await store?.close();
+    await deletePrefix(prefix);
+  });
+
+  // Real time on purpose (real processes, real timers): 30 ticks take 30 s.
+  it('runs a schedule every second for 30 s on three nodes: exactly 30 runs, one per tick, none twice', async () => {
+    prefix = testPrefix();
+    store = createRedisStore({ url: redisUrl, prefix });
+    // The schedule exists before the nodes, first ticking once they are all up: each node then
+    // declares the same definition at start (as an app would) and the store keeps it as it is.
+    const first = nextTick({ everyMs: 1_000 }, Date.now() + 8_000);
+    await store.upsertSchedule({
+      key: 'beat',
+      name: 'beat',
+      input: {},
+      every: { everyMs: 1_000 },
+      policy: { missed: 'skip', overlap: 'allow', graceMs: 10_000 },
+      nextAt: first,
+    });
+    nodes = ['node-1', 'node-2', 'node-3'].map((id) => startNode(id, prefix));
+    await Promise.all(nodes.map((n) => n.ready));
+    expect(Date.now()).toBeLessThan(first);
+    expect(await store.schedules({ limit: 10 })).toMatchObject([{ key: 'beat', version: 1, nextAt: first }]);
+    await sleep(first + 29_000 + 500 - Date.now());
+    // Half a second after the 30th tick and half a second before the 31st.
+    expect(await store.removeSchedule('beat')).toBe(true);
+    const ids = async () => nodes.flatMap((n) => n.beats);
+    const deadline = Date.now() + 10_000;
+    while ((await ids()).length < 30 && Date.now() < deadline) await sleep(50);
+    await sleep(1_500);
+
+    const ran = await ids();
+    expect(ran).toHaveLength(30);
+    expect(new Set(ran).size).toBe(30);
+    const records = await store.getMany(ran);
+    const ticks = records.map((r) => r!.idempotencyKey).sort();
+    expect(ticks).toEqual(Array.from({ length: 30 }, (_, i) => scheduleTickKey('beat', first + i * 1_000)).sort());
+    expect(records.every((r) => r!.meta?.['schedule'] === 'beat' && r!.status === 'completed')).toBe(true);
+    // Every node took part in the race; how the ticks spread is up to timing, so only printed.
+    console.log(`ticks run per node: ${nodes.map((n) => n.beats.length).join(', ')}`);
+  }, 60_000);
+});
