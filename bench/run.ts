@@ -14,6 +14,7 @@ const benches: Record<string, string[]> = {
   'redis-scale': ['redis-scale.ts'],
   'redis-profile': ['redis-profile.ts'],
   'redis-flow': ['redis-flow.ts'],
+  'fair-share': ['fair-share.ts'],
   images: ['images.ts'],
   ml: ['ml.ts'],
   'dashboard-feed': ['dashboard-feed.ts', '200000', '4'],

@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, expect, it } from 'vitest';
+import { newJobId } from '@scalable-api/core';
+import { createRedisStore, type RedisStore } from '../src/index.js';
+import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from './redis-fixture.js';
+
+const fixture = fileURLToPath(new URL('./fixtures/flow-node.ts', import.meta.url));
+const RATE = 50;
+
+interface Node {
+  child: ChildProcess;
+  /** Epoch ms at which it started each job. */
+  starts: number[];
+  ready: Promise<void>;
+}
+
+function startNode(id: string, prefix: string): Node {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', fixture], {
+    env: { ...process.env, NODE_ID: id, REDIS_PREFIX: prefix, REDIS_URL: redisUrl, RATE_MAX: String(RATE), RATE_PER_MS: '1000' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const node: Node = { child, starts: [], ready: Promise.resolve() };
+  node.ready = new Promise((resolve, reject) => {
+    let buffered = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        if (line === 'READY') resolve();
+        else if (line.startsWith('START ')) node.starts.push(Number(line.split(' ')[2]));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`node ${id} exited with ${code} before it was ready`)));
+  });
+  return node;
+}
+
+// Real processes and real time: the store holds the limit whichever node claims. What the store
+// guarantees is exact (never more than the bucket plus the rate over any span); that three nodes
+// keep up with the rate is a liveness figure, checked at -10% over a few seconds.
+await describeWithRedis('defineJob({ rateLimit }) across three processes on one Redis', () => {
+  let nodes: Node[] = [];
+  let store: RedisStore | undefined;
+  let prefix = '';
+
+  afterEach(async () => {
+    for (const node of nodes) {
+      if (node.child.exitCode === null && node.child.signalCode === null) {
+        const exited = new Promise((resolve) => node.child.once('exit', resolve));
+        node.child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+        node.child.kill('SIGKILL');
+      }
+    }
+    nodes = [];
+    await store?.close();
+    await deletePrefix(prefix);
+  });
+
+  it('starts 50 jobs/s across three nodes, within 10%, and never more than the bucket allows', { timeout: 30_000 }, async () => {
+    prefix = testPrefix();
+    nodes = ['flow-a', 'flow-b', 'flow-c'].map((id) => startNode(id, prefix));
+    await Promise.all(nodes.map((n) => n.ready));
+    store = createRedisStore({ url: redisUrl, prefix });
+    const t0 = Date.now();
+    await store.enqueue(
+      Array.from({ length: 400 }, () => ({ id: newJobId(), name: 'limited', input: {}, priority: 0 })),
+      { limit: 100_000 },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    const starts = nodes.flatMap((n) => n.starts).sort((a, b) => a - b);
+    // Every node took part.
+    for (const node of nodes) expect(node.starts.length).toBeGreaterThan(0);
+    // The bucket (50) plus 50/s: in any span, at most 50 + span * 50/s (a few ms of slack for clocks read apart).
+    for (let i = 0; i < starts.length; i++) {
+      for (let j = i + RATE; j < starts.length; j++) {
+        const spanMs = starts[j]! - starts[i]! + 25;
+        expect(j - i + 1).toBeLessThanOrEqual(RATE + Math.floor((spanMs * RATE) / 1_000) + 1);
+      }
+    }
+    // After the first burst, the steady rate over 3 s: 150 jobs, within 10%.
+    const steady = starts.filter((t) => t > t0 + 1_000 && t <= t0 + 4_000).length;
+    console.log(`rate limit 50/s over 3 nodes: ${steady} starts in 3 s after the burst (${(steady / 3).toFixed(1)} jobs/s); ${starts.length} in all`);
+    expect(steady).toBeGreaterThanOrEqual(135);
+    expect(steady).toBeLessThanOrEqual(165);
+  });
+});
