@@ -179,11 +179,17 @@ export function promoteDue(state: MemoryState, now: number): void {
 function expireLeases(state: MemoryState, now: number): void {
   if (now < state.nextExpiry) return;
   let next = Infinity;
-  for (const rec of [...state.leased.values()]) {
+  const lapsed: Rec[] = [];
+  for (const rec of state.leased.values()) {
     if (rec.leaseExpiresAt > now) {
       if (rec.leaseExpiresAt < next) next = rec.leaseExpiresAt;
-      continue;
-    }
+    } else lapsed.push(rec);
+  }
+  // Lapsed leases go back in one order on every store: by expiry, then by id (the Redis store
+  // reads them from a sorted set, where equal scores sort by member). Which of them a claim of
+  // fewer than all of them gets must not depend on the store.
+  lapsed.sort((a, b) => a.leaseExpiresAt - b.leaseExpiresAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const rec of lapsed) {
     state.release(rec);
     const extra = extraOf(rec);
     extra.stalls++;
