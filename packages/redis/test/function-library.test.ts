@@ -56,6 +56,14 @@ if (!canStartRedis) console.warn('\n!!! function library suite SKIPPED: install 
         get_many: ['no-writes'],
         children: ['no-writes'],
         events: ['no-writes'],
+        // Adding a schedule or firing one adds data: refused under maxmemory, like enqueue.
+        schedule_upsert: [],
+        schedule_fire: [],
+        schedule_remove: ['allow-oom'],
+        schedules: ['no-writes'],
+        pause_type: ['allow-oom'],
+        resume_type: ['allow-oom'],
+        paused_types: ['no-writes'],
       });
     } finally {
       await store.close();
