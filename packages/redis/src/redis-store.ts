@@ -141,10 +141,17 @@ export class RedisStore implements JobStore {
       assertPlainText(job.id, 'id');
       assertPlainText(job.name, 'name');
       if (job.rootId !== undefined) assertPlainText(job.rootId, 'rootId');
+      const input = encodeJson(job.input, `input of job ${job.id} (${job.name})`);
+      // Most jobs are plain (every other field at its default): 5 arguments instead of 15.
+      if (isPlain(job)) {
+        args.push('p', job.id, job.name, input, String(job.priority));
+        continue;
+      }
       args.push(
+        'f',
         job.id,
         job.name,
-        encodeJson(job.input, `input of job ${job.id} (${job.name})`),
+        input,
         String(job.priority),
         job.runAt === undefined ? '' : String(job.runAt),
         job.idempotencyKey ?? '',
@@ -159,9 +166,10 @@ export class RedisStore implements JobStore {
         job.key ?? '',
       );
     }
-    const rows = (await this.run('enqueue', args)) as (string | number)[][];
+    // Per job: its status (added), or a row (found, refused): see lua/enqueue.lua.
+    const rows = (await this.run('enqueue', args)) as (string | (string | number)[])[];
     return rows.map((row, i): EnqueueOutcome => {
-      if (row[0] === 1) return { ok: true, id: jobs[i]!.id, created: true, status: row[1] as JobStatus };
+      if (typeof row === 'string') return { ok: true, id: jobs[i]!.id, created: true, status: row as JobStatus };
       if (row[0] === 2) {
         const fingerprint = row[4] === '' ? undefined : String(row[4]);
         return { ok: true, id: String(row[1]), created: false, status: row[2] as JobStatus, name: String(row[3]), fingerprint };
@@ -181,7 +189,8 @@ export class RedisStore implements JobStore {
     for (const [name, cap] of capacity) args.push(name, String(cap));
     const flow = flowArgs(request.flow);
     let sent: SentClaim | undefined;
-    let reply: [(string | number)[][], string, number];
+    // Jobs flat, 10 values each (lua/claim.lua).
+    let reply: [(string | number)[], string, number];
     try {
       reply = (await this.run('claim', (now) => {
         const { claim, args: lost } = this.lostClaims.send(request.owner, now, request.leaseMs);
@@ -192,24 +201,27 @@ export class RedisStore implements JobStore {
       if (sent) this.lostClaims.failed(sent, (error as Error).cause);
       throw error;
     }
-    const [rows, next, pending] = reply;
-    this.lostClaims.answered(
-      sent!,
-      rows.map((row) => String(row[0])),
-    );
+    const [flat, next, pending] = reply;
+    const ids: string[] = [];
+    for (let i = 0; i < flat.length; i += 10) ids.push(String(flat[i]));
+    this.lostClaims.answered(sent!, ids);
     if (pending > 0) await this.continueCascades();
-    const jobs = rows.map(([id, token, name, input, attempt, priority, parentId, rootId, createdAt, meta]): ClaimedJob => ({
-      id: String(id),
-      token: Number(token),
-      name: String(name),
-      input: decodeJson(input as string),
-      attempt: Number(attempt),
-      priority: Number(priority),
-      parentId: parentId === '' ? undefined : String(parentId),
-      rootId: String(rootId),
-      createdAt: Number(createdAt),
-      meta: decodeJson(meta as string) as Record<string, string> | undefined,
-    }));
+    const jobs: ClaimedJob[] = [];
+    for (let i = 0; i < flat.length; i += 10) {
+      const parentId = flat[i + 6];
+      jobs.push({
+        id: String(flat[i]),
+        token: Number(flat[i + 1]),
+        name: String(flat[i + 2]),
+        input: decodeJson(flat[i + 3] as string),
+        attempt: Number(flat[i + 4]),
+        priority: Number(flat[i + 5]),
+        parentId: parentId === '' ? undefined : String(parentId),
+        rootId: String(flat[i + 7]),
+        createdAt: Number(flat[i + 8]),
+        meta: decodeJson(flat[i + 9] as string) as Record<string, string> | undefined,
+      });
+    }
     return { jobs, nextRunAt: next === '' ? undefined : Number(next) };
   }
 
@@ -473,4 +485,21 @@ function flowArgs(flow: ClaimRequest['flow']): string[] {
     for (const [key, weight] of weights) out.push(key, String(weight));
   }
   return out;
+}
+
+/** A job the enqueue function takes in its short form (lua/enqueue.lua): nothing but id, name, input and priority. */
+function isPlain(job: NewJob): boolean {
+  return (
+    job.runAt === undefined &&
+    job.idempotencyKey === undefined &&
+    job.fingerprint === undefined &&
+    job.parentId === undefined &&
+    (job.rootId === undefined || job.rootId === job.id) &&
+    job.childKey === undefined &&
+    (job.onFailure === undefined || job.onFailure === 'fail-parent') &&
+    !job.awaitChildren &&
+    job.meta === undefined &&
+    job.parentToken === undefined &&
+    job.key === undefined
+  );
 }

@@ -8,8 +8,13 @@ import { decodeJson } from './json-codec.js';
  *
  *   w                                     work available
  *   e <code> <id> <seq> <name> <parent> <root> <a> <b> <c>   a job event (lua/events.lua)
+ *   G <code> <seq> <name> then <id> <a> per job   events of jobs without a parent, each its
+ *                                         own root, b and c empty: queued, started (attempt 1),
+ *                                         completed (the output), one line per code and name
+ *                                         in a call (a third of the bytes, and of the Lua work)
  *   k <id> <owner> <reason JSON>          a cancel requested for a running job
  *   x <id> <meta JSON>                    a job left retention
+ *   X <id> <id> …                         jobs without meta left retention
  *
  * fields separated by tabs ('' for absent). Anything else on the channel — another program
  * publishing there, a truncated message — is skipped line by line, never thrown: this runs in an
@@ -22,13 +27,36 @@ export function parseSignalLines(message: string): StoreSignal[] {
   const out: StoreSignal[] = [];
   for (let i = 1; i < lines.length; i++) {
     try {
-      const signal = toSignal(lines[i]!.split('\t'), at);
+      const fields = lines[i]!.split('\t');
+      if (fields[0] === 'G') {
+        groupSignals(fields, at, out);
+        continue;
+      }
+      if (fields[0] === 'X') {
+        for (let j = 1; j < fields.length; j++) if (fields[j]) out.push({ type: 'job.dropped', id: fields[j]!, meta: undefined });
+        continue;
+      }
+      const signal = toSignal(fields, at);
       if (signal) out.push(signal);
     } catch {
       // a field that is not the JSON it should be: not ours
     }
   }
   return out;
+}
+
+function groupSignals(f: string[], at: number, out: StoreSignal[]): void {
+  const seq = Number(f[2]);
+  if (f.length < 6 || f.length % 2 !== 0 || !f[3] || !Number.isInteger(seq) || seq < 1) return;
+  for (let i = 4; i < f.length; i += 2) {
+    if (!f[i]) continue;
+    try {
+      const event = jobEvent(f[1]!, f[i]!, seq, at, f[3], '', '', f[i + 1]!, '', '');
+      if (event) out.push({ type: 'job.event', event });
+    } catch {
+      // this job's field is not the JSON it should be: the others of the line still count
+    }
+  }
 }
 
 function toSignal(f: string[], at: number): StoreSignal | undefined {

@@ -10,9 +10,10 @@
 --   then       optionally, a count of job names under flow control (flow.lua), then per name:
 --              name, rate max ('' for none), rate per ms, '1' when the rate holds per key,
 --              concurrency per key ('' for none), a count of weights, then (key, weight) pairs
---   Returns {jobs, nextRunAt, pending}: each job {id, token, name, input, attempt, priority,
---   parentId, rootId, createdAt, meta}; nextRunAt '' when nothing is delayed; pending, the
---   cascade items left for later calls.
+--   Returns {jobs, nextRunAt, pending}: jobs flat, 10 values each (id, token, name, input,
+--   attempt, priority, parentId, rootId, createdAt, meta: a table per job would cost Lua one
+--   more allocation, and the reply one more level); nextRunAt '' when nothing is delayed;
+--   pending, the cascade items left for later calls.
 local lib = ...
 local C = lib.C
 local load, put, move, int, present, held_status = lib.load, lib.put, lib.move, lib.int, lib.present, lib.held_status
@@ -88,9 +89,20 @@ local function zset_source(name, window)
   return src
 end
 
+-- A claimed job's 10 values (see the header), appended to the flat reply.
+local function row(out, id, token, name, input, attempt, priority, parent, root, created, meta)
+  local n = #out
+  out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = id, token, name, input, attempt
+  out[n + 6], out[n + 7], out[n + 8], out[n + 9], out[n + 10] = priority, parent, root, created, meta
+end
+
+-- Whether this call merges several sources; with one, a list entry's seq is never compared.
+local MERGING = false
+
+-- '<seq>:<id>'; find and sub, not a pattern with captures (several times the cost).
 local function parse_list(entry)
-  local seq, id = string.match(entry, '^(%d+):(.*)$')
-  return { 0, tonumber(seq), id, entry }
+  local p = string.find(entry, ':', 1, true)
+  return { 0, MERGING and tonumber(string.sub(entry, 1, p - 1)) or 0, string.sub(entry, p + 1), entry }
 end
 
 local function parse_zset(item)
@@ -184,7 +196,8 @@ end
 -- record (see context.lua). Returns true (handed out), false (a stale entry, skipped) or nil
 -- (the general path decides).
 local function hand_out_fast(id, name, src, from, entry, la, owner, out)
-  local v = redis.call('HGETALL', C.B .. 'j:' .. id)
+  local key = C.B .. 'j:' .. id
+  local v = redis.call('HGETALL', key)
   local s, a, t, i, p, pa, r, ca, m, other
   for x = 1, #v, 2 do
     local f, value = v[x], v[x + 1]
@@ -207,15 +220,15 @@ local function hand_out_fast(id, name, src, from, entry, la, owner, out)
   if other or (a and a ~= '0') then return nil end
   take(src, from, entry)
   local token = lib.succ(int(t))
-  local w = { 's', 'running', 'a', '1', 't', token, 'ow', owner, 'la', la, 'sa', C.NOW_S }
-  w.ev = 2
+  -- `ev` in the constructor: a field added afterwards makes Lua rebuild the table.
+  local w = { 's', 'running', 'a', '1', 't', token, 'ow', owner, 'sa', C.NOW_S, ev = 2, key = key }
   lib.fast(id, w)
   lib.count('queued', -1)
   lib.count('running', 1)
   lib.zset_add(C.LEASES, la, id)
   -- Its `job.started` is implied (events.lua): published, not stored.
-  lib.signal('e\ts\t' .. id .. '\t2\t' .. name .. '\t' .. (pa or '') .. '\t' .. (r or '') .. '\t1\t\t')
-  out[#out + 1] = { id, int(t) + 1, name, i or '', 1, p or '0', pa or '', r or id, ca, m or '' }
+  if present(pa) or present(r) then lib.signal_event('s', id, '2', name, pa, r, '1') else lib.signal_plain('s', id, '2', name, '1') end
+  row(out, id, int(t) + 1, name, i or '', 1, p or '0', pa or '', r or id, ca or '', m or '')
   return true
 end
 
@@ -313,8 +326,10 @@ lib.register('claim', function(keys, args)
       end
     end
   end
+  -- (A fair source merges its keys' queues itself.)
+  MERGING = #sources > 1 or (sources[1] ~= nil and sources[1].kind == 'f')
   local skipped = 0
-  while #out < MAX and skipped < MAX_SKIPPED do
+  while #out < MAX * 10 and skipped < MAX_SKIPPED do
     local best, best_from, best_src
     for s = 1, #sources do
       local src = sources[s]
@@ -373,11 +388,10 @@ lib.register('claim', function(keys, args)
         put(rec, 'a', attempt)
         put(rec, 't', lib.succ(token_n - 1))
         put(rec, 'ow', OWNER)
-        put(rec, 'la', la)
         put(rec, 'sa', C.NOW_S)
         if present(rec.ra) then put(rec, 'ra', '') end
         lib.zset_add(C.LEASES, la, id)
-        out[#out + 1] = { id, token_n, name, rec.i or '', attempt_n, rec.p or '0', rec.pa or '', present(rec.r) and rec.r or id, rec.ca, rec.m or '' }
+        row(out, id, token_n, name, rec.i or '', attempt_n, rec.p or '0', rec.pa or '', present(rec.r) and rec.r or id, rec.ca or '', rec.m or '')
       end
     end
   end

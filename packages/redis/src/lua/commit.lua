@@ -57,7 +57,7 @@ function lib.commit()
   local fast = C.FAST
   for _, id in ipairs(C.FASTLIST) do
     local w = fast[id]
-    if w then bulk('HSET', jk(id), w) end
+    if w then bulk('HSET', w.key or jk(id), w) end
   end
   for _, rec in ipairs(C.DIRTY) do
     if not rec._dropped then write_record(rec) end
@@ -98,9 +98,10 @@ function lib.commit()
     if d ~= 0 then redis.call('HINCRBY', counts, status, string.format('%d', d)) end
   end
   if C.SEQ then redis.call('HSET', counts, 'seq', string.format('%d', C.SEQ)) end
-  if C.AVAIL then C.SIG[#C.SIG + 1] = 'w' end
+  for _, group in ipairs(C.GROUP_AT) do C.SIG[group[1]] = table.concat(group[2]) end
+  if C.AVAIL then C.SIG[#C.SIG + 1] = '\nw' end
   -- Sharded pub/sub (Redis 7): on a Cluster the message stays within the master that owns the
   -- store's slot instead of being broadcast over the cluster bus to every node.
-  if #C.SIG > 0 then redis.call('SPUBLISH', C.SIGNALS, C.NOW_S .. '\n' .. table.concat(C.SIG, '\n')) end
+  if #C.SIG > 1 then redis.call('SPUBLISH', C.SIGNALS, table.concat(C.SIG)) end
   return #leftover
 end

@@ -22,7 +22,8 @@
 -- e error, pa parent, r root (the job itself), ck child key, of on-failure ('fail-parent'),
 -- cc/pc child count/pending (0), ik idempotency key, fp fingerprint, m meta, d declared,
 -- sq ready-order seq (prioritised jobs), gk flow key, gc the key a concurrency limit counts it
--- under while it runs (flow.lua), a attempt (0), t token (0), ow owner, la lease expiry,
+-- under while it runs (flow.lua), a attempt (0), t token (0), ow owner (its lease expiry is its
+-- score in {p}:leases, nowhere else),
 -- cr cancel reason, st stalls (0), es the seq of the last stored event (absent: implied; the
 -- stored events are the hash `{p}:ev:<id>`, see events.lua), df/dfo/dfe the outcome of a parent
 -- held back until its last child settles. JSON fields hold the JSON text Node produced; an empty field is the same
@@ -49,8 +50,12 @@ function lib.begin(keys, args)
   lib.check(C.NOW and C.EVN and C.RCOUNT and C.RAGE and C.MAXST and type(C.B) == 'string', 'the common arguments')
   -- Records read (false: known absent) and changed; keys whose type a read already proved.
   C.REC, C.DIRTY, C.TYPED, C.FAST, C.FASTLIST = {}, {}, {}, {}, {}
-  -- Signal lines to publish; status count deltas; the counts read for the queue bound.
-  C.SIG, C.DELTA, C.BASE, C.SEQ = {}, {}, nil, nil
+  -- The message to publish, as pieces joined once at commit (see lib.signal, events.lua): the
+  -- time of the call, then each signal line after a '\n'. Status count deltas; the counts read
+  -- for the queue bound.
+  C.SIG, C.DELTA, C.BASE, C.SEQ = { C.NOW_S }, {}, nil, nil
+  -- Grouped event lines (lib.signal_plain, events.lua): pieces by code and name, and where each goes.
+  C.GROUPS, C.GROUP_AT, C.DROPPED = {}, {}, nil
   -- Writes planned for commit: ready queues, delayed, leases, roots, children, keys.
   C.LIST_ADD, C.LIST_POP, C.LIST_BACK, C.ZSET_ADD, C.ZSET_REM = {}, {}, {}, {}, {}
   C.HASH, C.SET_ADD, C.DROP, C.STRING_SET = {}, {}, {}, {}
@@ -136,7 +141,8 @@ end
 
 -- The hot paths (a claim handing out a plain job, a settle completing one, an enqueue) read
 -- only the fields they decide on and build the job's changes as one HSET argument list `w`
--- (with `w.ev` its event count after them): no record table, which costs Lua more than the
+-- (with `w.ev` its event count after them, and `w.key` its key when the path had it at hand:
+-- each `..` makes a new string): no record table, which costs Lua more than the
 -- commands themselves. Whether the job was touched already: then the general path decides.
 function lib.touched(id) return C.REC[id] ~= nil or C.FAST[id] ~= nil end
 function lib.fast(id, w)

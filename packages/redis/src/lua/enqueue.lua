@@ -3,18 +3,21 @@
 --   ARGV[6]    the bound on queued plus delayed jobs
 --   ARGV[7]    '1': all or nothing (refuse the whole batch if the bound cannot take it, or if
 --              a job's idempotency key is held by a job of another name or fingerprint)
---   ARGV[8…]   per job, 15 fields ('' for absent): id, name, input JSON, priority, runAt,
---              idempotency key, fingerprint, parent id, root id, child key, on-failure,
---              awaitChildren (a count), meta JSON, parent token (the spawning attempt's),
---              flow key (flow.lua)
---   Returns per job {1, status} (added) | {2, id, status, name, fingerprint} (found by its
---   idempotency key, its child key, or its id: a batch sent again) | {0, code} (refused:
---   QUEUE_FULL, JOB_NOT_FOUND, LEASE_LOST, BATCH_ABORTED).
+--   ARGV[8…]   per job a kind, then its fields:
+--              'f' (full), 15 fields ('' for absent): id, name, input JSON, priority, runAt,
+--                  idempotency key, fingerprint, parent id, root id, child key, on-failure,
+--                  awaitChildren (a count), meta JSON, parent token (the spawning attempt's),
+--                  flow key (flow.lua)
+--              'p' (plain: every other field at its default), 4 fields: id, name, input JSON,
+--                  priority. Most jobs are plain, and every argument costs Redis (parsing it)
+--                  and Lua (a string, a lookup) several hundred instructions.
+--   Returns per job its status (added: a string, no table per job) | {2, id, status, name,
+--   fingerprint} (found by its idempotency key, its child key, or its id: a batch sent again) |
+--   {0, code} (refused: QUEUE_FULL, JOB_NOT_FOUND, LEASE_LOST, BATCH_ABORTED).
 local lib = ...
 local C = lib.C
 local load, put, terminal, current, present = lib.load, lib.put, lib.terminal, lib.current, lib.present
 
-local W = 15
 local ON_FAILURE = { ['fail-parent'] = true, continue = true, ignore = true }
 
 -- Keys given to jobs earlier in this batch (written only at commit).
@@ -35,30 +38,58 @@ local function existing(rec)
   return { 2, rec._id, rec.s, rec.n, redis.call('HGET', lib.jk(rec._id), 'fp') or '' }
 end
 
-local function check(args, n)
-  lib.check(tonumber(args[6]) and (args[7] == '0' or args[7] == '1'), 'limit, atomic')
-  lib.check(n >= 0 and n == math.floor(n), '15 fields per job')
-  for j = 1, n do
-    local o = 7 + (j - 1) * W
-    lib.check(args[o + 1] ~= '' and args[o + 2] ~= '', 'id and name', j)
-    lib.check(tonumber(args[o + 4]) and (args[o + 5] == '' or tonumber(args[o + 5])), 'priority, runAt', j)
-    lib.check(ON_FAILURE[args[o + 11]] and tonumber(args[o + 12]), 'onFailure, awaitChildren', j)
-    lib.check(args[o + 14] == '' or tonumber(args[o + 14]), 'parent token', j)
+-- A field of a new job's HSET arguments `w`, unless it holds its default.
+local function opt(w, field, value, default)
+  if value ~= '' and value ~= default then
+    local n = #w
+    w[n + 1] = field
+    w[n + 2] = value
   end
 end
 
+-- Checks every job's fields; returns where each job's fields start (`offsets[j]` + 1 is its id)
+-- and which are plain.
+local function check(args)
+  lib.check(tonumber(args[6]) and (args[7] == '0' or args[7] == '1'), 'limit, atomic')
+  local offsets, plain, j, o, count = {}, {}, 0, 8, #args
+  while o <= count do
+    j = j + 1
+    local kind = args[o]
+    offsets[j] = o
+    if kind == 'p' then
+      lib.check(o + 4 <= count and args[o + 1] ~= '' and args[o + 2] ~= '' and tonumber(args[o + 4]), 'id, name, priority', j)
+      plain[j] = true
+      o = o + 5
+    else
+      lib.check(kind == 'f' and o + 15 <= count, "'p' with 4 fields or 'f' with 15", j)
+      lib.check(args[o + 1] ~= '' and args[o + 2] ~= '', 'id and name', j)
+      lib.check(tonumber(args[o + 4]) and (args[o + 5] == '' or tonumber(args[o + 5])), 'priority, runAt', j)
+      lib.check(ON_FAILURE[args[o + 11]] and tonumber(args[o + 12]), 'onFailure, awaitChildren', j)
+      lib.check(args[o + 14] == '' or tonumber(args[o + 14]), 'parent token', j)
+      o = o + 16
+    end
+  end
+  return j, offsets, plain
+end
+
+-- A plain job's fields past its priority (see the header), by field number.
+local PLAIN = { [4] = '', [5] = '', [6] = '', [7] = '', [8] = '', [9] = '', [10] = 'fail-parent', [11] = '0', [12] = '', [13] = '', [14] = '' }
+
 lib.register('enqueue', function(keys, args)
   lib.begin(keys, args)
-  local n = (#args - 7) / W
-  check(args, n)
+  local n, offsets, plain = check(args)
   local LIMIT = tonumber(args[6])
-  local function arg(j, f) return args[8 + (j - 1) * W + f] end
+  local function arg(j, f)
+    if f > 3 and plain[j] then return PLAIN[f] end
+    return args[offsets[j] + 1 + f]
+  end
   local idem_key = C.IDEM
   PENDING = {}
 
   -- Ids already there (a batch sent again after a lost reply) answer as found, not overwritten.
   local ids = {}
-  for j = 1, n do ids[j] = lib.jk(arg(j, 0)) end
+  local base = C.B .. 'j:'
+  for j = 1, n do ids[j] = base .. args[offsets[j] + 1] end
   local taken = n > 0 and redis.call('EXISTS', unpack(ids)) or 0
 
   -- All or nothing: count what the batch would add against the bound before touching anything.
@@ -97,88 +128,117 @@ lib.register('enqueue', function(keys, args)
 
   local out = {}
   local names = {}
+  local REC, FAST, NOW_S = C.REC, C.FAST, C.NOW_S
+  -- Room under the bound for plain jobs, kept as they are added (nil: to be read again).
+  local room
   for j = 1, n do
-    local id, name, parent_id, ck, idem = arg(j, 0), arg(j, 1), arg(j, 7), arg(j, 9), arg(j, 5)
-    local await = tonumber(arg(j, 11))
-    -- (An id twice in one batch: the second finds the first.)
-    local found = (lib.touched(id) or taken > 0) and load(id) or by_key(idem_key, idem)
-    local parent = parent_id ~= '' and load(parent_id)
-    local parent_token = arg(j, 13)
-    -- A spawn from an attempt that no longer holds its parent (a zombie after a lapsed lease).
-    local fenced = parent and not terminal(parent.s) and parent_token ~= '' and not lib.holds(parent, parent_token)
-    if not found and ck ~= '' and parent and not terminal(parent.s) and not fenced then found = by_key(C.B .. 'ck:' .. parent_id, ck) end
-    if found then
-      out[j] = existing(found)
-    elseif parent_id ~= '' and (not parent or terminal(parent.s)) then
-      out[j] = { 0, 'JOB_NOT_FOUND' }
-    elseif fenced then
-      out[j] = { 0, 'LEASE_LOST' }
-    elseif await <= 0 and current('queued') + current('delayed') >= LIMIT then
-      out[j] = { 0, 'QUEUE_FULL' }
-    else
-      local run_at = tonumber(arg(j, 4))
-      local delayed = run_at ~= nil and run_at > C.NOW
-      local status = (await > 0 and 'waitingChildren') or (delayed and 'delayed') or 'queued'
-      local root = (parent and (present(parent.r) and parent.r or parent_id)) or arg(j, 8)
-      -- Defaults are left out: a queued job is usually n, s, ca and i. Built as HSET arguments.
-      local w = { 'n', name, 's', status, 'ca', C.NOW_S }
-      local function opt(field, value, default)
-        if value ~= '' and value ~= default then
-          w[#w + 1] = field
-          w[#w + 1] = value
-        end
-      end
-      local prio = arg(j, 3)
-      opt('i', arg(j, 2))
-      opt('p', prio, '0')
-      opt('r', root == id and '' or root)
-      opt('of', arg(j, 10), 'fail-parent')
-      opt('ik', idem)
-      opt('fp', arg(j, 6))
-      opt('pa', parent_id)
-      opt('ck', ck)
-      opt('m', arg(j, 12))
-      opt('pc', await > 0 and arg(j, 11) or '')
-      opt('d', await > 0 and '1' or '')
-      opt('ra', delayed and arg(j, 4) or '')
-      local key = arg(j, 14)
-      opt('gk', key)
-      -- Not plain (see `k`, context.lua): a key, meta, or children to wait for.
-      if idem ~= '' or arg(j, 12) ~= '' or await > 0 then opt('k', '1') end
-      lib.count(status, 1)
-      if status == 'queued' then
-        -- The usual case: no record (context.lua), and `job.queued` implied (events.lua).
-        lib.push_entry(name, id, prio, w, key ~= '' and key or nil)
-        w.ev, w.new = 1, true
-        lib.fast(id, w)
-        lib.signal('e\tq\t' .. id .. '\t1\t' .. name .. '\t' .. parent_id .. '\t' .. (root == id and '' or root) .. '\t\t\t')
+    local o = offsets[j]
+    local new_id = args[o + 1]
+    if plain[j] and taken == 0 and REC[new_id] == nil and FAST[new_id] == nil then
+      -- The usual case, a plain job with a new id: what the general path below does for it, in
+      -- fewer steps (each Lua call and table lookup counts at this rate).
+      if not room then room = LIMIT - current('queued') - current('delayed') end
+      if room <= 0 then
+        out[j] = { 0, 'QUEUE_FULL' }
       else
-        local rec = { _id = id, _w = w, _new = true, _ev = 0 }
-        for x = 1, #w, 2 do rec[w[x]] = w[x + 1] end
-        C.REC[id] = rec
-        lib.dirty(rec)
-        if status == 'delayed' then
-          lib.zset_add(C.DELAYED, arg(j, 4), id)
-          -- Announced too: the claim that follows reports when it falls due.
-          C.AVAIL = true
-          lib.emit_first(rec, 'd', arg(j, 4))
-        else
-          lib.emit_first(rec, 'w')
+        room = room - 1
+        local name, input, prio = args[o + 2], args[o + 3], args[o + 4]
+        local w = { 'n', name, 's', 'queued', 'ca', NOW_S, ev = 1, new = true, key = ids[j] }
+        if input ~= '' then w[7], w[8] = 'i', input end
+        if prio ~= '0' then
+          local k = #w
+          w[k + 1], w[k + 2] = 'p', prio
         end
+        lib.count('queued', 1)
+        lib.push_entry(name, new_id, prio, w)
+        lib.fast(new_id, w)
+        lib.signal_plain('q', new_id, '1', name)
+        if not names[name] then
+          names[name] = true
+          lib.set_add(C.NAMES, name)
+        end
+        out[j] = 'queued'
       end
-      if idem ~= '' then give_key(idem_key, idem, id) end
-      if parent then
-        lib.list_add(C.B .. 'c:' .. parent_id, id)
-        if ck ~= '' then give_key(C.B .. 'ck:' .. parent_id, ck, id) end
-        put(parent, 'cc', lib.num(lib.int(parent.cc) + 1))
-        -- A declared parent counted its children up front (awaitChildren).
-        if parent.d ~= '1' then put(parent, 'pc', lib.num(lib.int(parent.pc) + 1)) end
+    else
+      room = nil
+      local id, name, parent_id, ck, idem = arg(j, 0), arg(j, 1), arg(j, 7), arg(j, 9), arg(j, 5)
+      local await = tonumber(arg(j, 11))
+      -- (An id twice in one batch: the second finds the first.)
+      local found = (lib.touched(id) or taken > 0) and load(id) or by_key(idem_key, idem)
+      local parent = parent_id ~= '' and load(parent_id)
+      local parent_token = arg(j, 13)
+      -- A spawn from an attempt that no longer holds its parent (a zombie after a lapsed lease).
+      local fenced = parent and not terminal(parent.s) and parent_token ~= '' and not lib.holds(parent, parent_token)
+      if not found and ck ~= '' and parent and not terminal(parent.s) and not fenced then found = by_key(C.B .. 'ck:' .. parent_id, ck) end
+      if found then
+        out[j] = existing(found)
+      elseif parent_id ~= '' and (not parent or terminal(parent.s)) then
+        out[j] = { 0, 'JOB_NOT_FOUND' }
+      elseif fenced then
+        out[j] = { 0, 'LEASE_LOST' }
+      elseif await <= 0 and current('queued') + current('delayed') >= LIMIT then
+        out[j] = { 0, 'QUEUE_FULL' }
+      else
+        local run_at = tonumber(arg(j, 4))
+        local delayed = run_at ~= nil and run_at > C.NOW
+        local status = (await > 0 and 'waitingChildren') or (delayed and 'delayed') or 'queued'
+        local root = (parent and (present(parent.r) and parent.r or parent_id)) or arg(j, 8)
+        -- Defaults are left out: a queued job is usually n, s, ca and i. Built as HSET arguments.
+        -- (`ev` and `new` in the constructor: fields added later make Lua rebuild the table.)
+        local w = status == 'queued' and { 'n', name, 's', status, 'ca', C.NOW_S, ev = 1, new = true, key = ids[j] } or { 'n', name, 's', status, 'ca', C.NOW_S }
+        local prio = arg(j, 3)
+        opt(w, 'i', arg(j, 2))
+        opt(w, 'p', prio, '0')
+        if root ~= id then opt(w, 'r', root) end
+        opt(w, 'of', arg(j, 10), 'fail-parent')
+        opt(w, 'ik', idem)
+        opt(w, 'fp', arg(j, 6))
+        opt(w, 'pa', parent_id)
+        opt(w, 'ck', ck)
+        opt(w, 'm', arg(j, 12))
+        if await > 0 then
+          opt(w, 'pc', arg(j, 11))
+          opt(w, 'd', '1')
+        end
+        if delayed then opt(w, 'ra', arg(j, 4)) end
+        local key = arg(j, 14)
+        opt(w, 'gk', key)
+        -- Not plain (see `k`, context.lua): a key, meta, or children to wait for.
+        if idem ~= '' or arg(j, 12) ~= '' or await > 0 then opt(w, 'k', '1') end
+        lib.count(status, 1)
+        if status == 'queued' then
+          -- The usual case: no record (context.lua), and `job.queued` implied (events.lua).
+          lib.push_entry(name, id, prio, w, key ~= '' and key or nil)
+          lib.fast(id, w)
+          lib.signal_event('q', id, '1', name, parent_id, root ~= id and root or '')
+        else
+          local rec = { _id = id, _w = w, _new = true, _ev = 0 }
+          for x = 1, #w, 2 do rec[w[x]] = w[x + 1] end
+          C.REC[id] = rec
+          lib.dirty(rec)
+          if status == 'delayed' then
+            lib.zset_add(C.DELAYED, arg(j, 4), id)
+            -- Announced too: the claim that follows reports when it falls due.
+            C.AVAIL = true
+            lib.emit_first(rec, 'd', arg(j, 4))
+          else
+            lib.emit_first(rec, 'w')
+          end
+        end
+        if idem ~= '' then give_key(idem_key, idem, id) end
+        if parent then
+          lib.list_add(C.B .. 'c:' .. parent_id, id)
+          if ck ~= '' then give_key(C.B .. 'ck:' .. parent_id, ck, id) end
+          put(parent, 'cc', lib.num(lib.int(parent.cc) + 1))
+          -- A declared parent counted its children up front (awaitChildren).
+          if parent.d ~= '1' then put(parent, 'pc', lib.num(lib.int(parent.pc) + 1)) end
+        end
+        if not names[name] then
+          names[name] = true
+          lib.set_add(C.NAMES, name)
+        end
+        out[j] = status
       end
-      if not names[name] then
-        names[name] = true
-        lib.set_add(C.NAMES, name)
-      end
-      out[j] = { 1, status }
     end
   end
   lib.commit()

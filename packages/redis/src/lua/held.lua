@@ -33,8 +33,7 @@ lib.register('renew', function(keys, args)
   for j = 1, (#args - 6) / 2 do
     local id = args[5 + j * 2]
     local rec = held(id, args[6 + j * 2])
-    if rec and tonumber(rec.la) > C.NOW then
-      put(rec, 'la', la)
+    if rec and lib.lease_live(id) then
       lib.zset_add(C.LEASES, la, id)
       out[j] = present(rec.cr) and rec.cr or 1
     else

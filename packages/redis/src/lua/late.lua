@@ -43,12 +43,13 @@ end
 -- holds that another claim of the same `now` handed out}. A job still as that claim left it —
 -- running, owned by `owner`, started at `at`, its lease not renewed since (`la`) — goes back to
 -- its queue, the attempt not counted and no lapse recorded (a cancel asked for meanwhile ends it).
+-- (Its lease is the score it is found by: the expiry is kept nowhere else.)
 function lib.release_lost(owner, lost)
   for _, claim in ipairs(lost) do
     local ids = lib.read('ZRANGEBYSCORE', C.LEASES, lib.num(claim.la), lib.num(claim.la), 'LIMIT', 0, lib.BUDGET)
     for _, id in ipairs(ids) do
       local rec = not claim.keep[id] and lib.load(id)
-      if rec and rec.s == 'running' and rec.ow == owner and tonumber(rec.la) == claim.la and tonumber(rec.sa) == claim.at then
+      if rec and rec.s == 'running' and rec.ow == owner and tonumber(rec.sa) == claim.at then
         if lib.present(rec.cr) then
           lib.finish(rec, 'cancelled', nil, rec.cr)
         else

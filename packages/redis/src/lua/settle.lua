@@ -19,22 +19,23 @@ local OUTCOMES = { completed = true, failed = true, cancelled = true, retry = tr
 -- or nil (the general path decides).
 local function complete_fast(id, token, output)
   if lib.touched(id) or C.EVN < 3 then return nil end
-  local v = redis.call('HMGET', C.B .. 'j:' .. id, 't', 's', 'ow', 'k', 'pa', 'n', 'r', 'of')
+  local key = C.B .. 'j:' .. id
+  local v = redis.call('HMGET', key, 't', 's', 'ow', 'k', 'pa', 'n', 'r')
   if v[1] ~= token or not lib.held_status(v[2]) or not present(v[3]) then return 0 end
   -- Not plain, or a parent still waiting for children (a plain job has none).
   if v[4] or v[2] ~= 'running' then return nil end
-  local w = { 's', 'completed', 'fa', C.NOW_S, 'ow', '' }
-  if output ~= '' then w[7], w[8] = 'o', output end
-  w.ev = 3
+  -- `ow` stays: a job is held only while running or waiting (see context.lua), and clearing it
+  -- would cost another listpack write per job.
+  local w = output ~= '' and { 's', 'completed', 'fa', C.NOW_S, 'o', output, ev = 3, key = key } or { 's', 'completed', 'fa', C.NOW_S, ev = 3, key = key }
   lib.fast(id, w)
   lib.count('running', -1)
   lib.count('completed', 1)
   lib.zset_rem(C.LEASES, id)
   local pa = v[5]
   -- Its end is implied (events.lua): published, not stored.
-  lib.signal('e\tc\t' .. id .. '\t3\t' .. v[6] .. '\t' .. (pa or '') .. '\t' .. (v[7] or '') .. '\t' .. output .. '\t\t')
+  if present(pa) or present(v[7]) then lib.signal_event('c', id, '3', v[6], pa, v[7], output) else lib.signal_plain('c', id, '3', v[6], output) end
   if pa then
-    lib.work('s', id, nil, nil, { _id = id, s = 'completed', pa = pa, n = v[6], of = v[8] })
+    lib.work('s', id, nil, nil, { _id = id, s = 'completed', pa = pa, n = v[6], of = redis.call('HGET', key, 'of') })
   else
     lib.list_add(C.ROOTS, 'c:' .. C.NOW_S .. ':' .. id)
   end

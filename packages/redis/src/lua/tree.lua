@@ -150,5 +150,12 @@ end
 
 -- Held, and the lease not yet run out: what a spawn from the attempt needs.
 function lib.holds(rec, token)
-  return int(rec.t) == tonumber(token) and held_status(rec.s) and present(rec.ow) and tonumber(rec.la) > C.NOW
+  return int(rec.t) == tonumber(token) and held_status(rec.s) and present(rec.ow) and lib.lease_live(rec._id)
+end
+
+-- Whether a held job's lease has not run out. The expiry is kept only as the job's score in the
+-- leases set (a field of its own in every running job's hash cost a listpack insert per claim).
+function lib.lease_live(id)
+  local until_ms = lib.read('ZSCORE', C.LEASES, id)
+  return until_ms and tonumber(until_ms) > C.NOW or false
 end

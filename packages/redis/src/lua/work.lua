@@ -27,6 +27,16 @@ end
 local function drop(id, known)
   local rec = C.REC[id]
   if rec == false then return end
+  if known and rec == nil then
+    -- A plain root as recorded (the usual case): nothing to read, nothing else to remove.
+    C.REC[id] = false
+    C.FAST[id] = nil
+    local list = C.DROP
+    list[#list + 1] = C.B .. 'j:' .. id
+    lib.count(known, -1)
+    lib.signal_dropped(id)
+    return
+  end
   local s, cc, ik, m, es = known, 0, nil, nil, nil
   if not known then
     if rec == nil then
@@ -49,7 +59,12 @@ local function drop(id, known)
     lib.work('D', id, 0)
   end
   if present(ik) and lib.read('HGET', C.IDEM, ik) == id then lib.hash_del(C.IDEM, ik) end
-  lib.signal('x\t' .. id .. '\t' .. (m or ''))
+  local S = C.SIG
+  local n = #S
+  S[n + 1] = '\nx\t'
+  S[n + 2] = id
+  S[n + 3] = '\t'
+  S[n + 4] = m or ''
 end
 lib.drop = drop
 
@@ -137,8 +152,11 @@ function lib.trim_retention()
       entry = added[from_added + 1]
     end
     if not entry then break end
-    local code, fa, id = string.match(entry, '^(.):(%d+):(.*)$')
-    if excess <= 0 and fa and tonumber(fa) + C.RAGE > C.NOW then break end
+    -- '<code>:<finished at>:<id>'; find and sub, not a pattern with captures (several times the cost).
+    local p = string.find(entry, ':', 3, true)
+    local code = p and string.sub(entry, 1, 1)
+    if excess <= 0 and p and tonumber(string.sub(entry, 3, p - 1)) + C.RAGE > C.NOW then break end
+    local id = p and string.sub(entry, p + 1)
     if taken < stored then taken = taken + 1 else from_added = from_added + 1 end
     excess = excess - 1
     C.BUDGET = C.BUDGET - 1

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { describeWithRedis } from '../redis-fixture.js';
-import { useFunctionHarness, type FunctionHarness } from './function-harness.js';
+import { claimed, useFunctionHarness, type FunctionHarness } from './function-harness.js';
 
 const REASON = '{"code":"JOB_CANCELLED","message":"stop"}';
 /** More jobs than one call's budget (1,000 units) covers. */
@@ -49,7 +49,7 @@ await describeWithRedis('function cascade (bounded cascades)', () => {
     const depth = 600;
     for (let i = 0; i < depth; i++) {
       await h.call('enqueue', 1_000_000, '0', ...h.newJob(`j${i}`, i === 0 ? {} : { parent: `j${i - 1}`, parentToken: 1 }));
-      const [jobs] = (await h.call('claim', 'node-1', 1, 60_000, -1, 0)) as [unknown[][]];
+      const [jobs] = claimed(await h.call('claim', 'node-1', 1, 60_000, -1, 0));
       expect(jobs.map((j) => j[0])).toEqual([`j${i}`]);
       expect(await h.call('set_waiting', `j${i}`, 1, '1')).toBe(1);
     }
@@ -94,7 +94,7 @@ await describeWithRedis('function cascade (bounded cascades)', () => {
     // The parent completes early and waits; its children complete; it then settles and leaves.
     await h.call('settle', 'p', 1, 'completed', '', '');
     for (let i = 0; i < MANY; i += 500) {
-      const [jobs] = (await h.call('claim', 'node-1', 500, 60_000, 1, 'leaf', 0)) as [unknown[][]];
+      const [jobs] = claimed(await h.call('claim', 'node-1', 500, 60_000, 1, 'leaf', 0));
       await h.call('settle', ...jobs.flatMap((j) => [j[0] as string, j[1] as number, 'completed', '', '']));
     }
     await drain(h);

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { describeWithRedis } from '../redis-fixture.js';
-import { T0, useFunctionHarness } from './function-harness.js';
+import { claimed, T0, useFunctionHarness } from './function-harness.js';
 
 await describeWithRedis('function claim', () => {
   const harness = useFunctionHarness();
@@ -9,22 +9,34 @@ await describeWithRedis('function claim', () => {
     const h = await harness();
     await h.call('enqueue', 10, '0', ...h.newJob('a'), ...h.newJob('b', { priority: 5, input: '{"v":1}' }), ...h.newJob('c', { name: 'other' }));
     // owner, max, leaseMs, all names (-1), no capacity entries
-    const [jobs, next, pending] = (await h.call('claim', 'node-1', 2, 1_000, -1, 0)) as [unknown[][], string, number];
+    const [jobs, next, pending] = claimed(await h.call('claim', 'node-1', 2, 1_000, -1, 0));
     expect(jobs.map((j) => j.slice(0, 5))).toEqual([
       ['b', 1, 'n', '{"v":1}', 1],
       ['a', 1, 'n', '{}', 1],
     ]);
     expect(next).toBe('');
     expect(pending).toBe(0);
-    expect(await h.job('b')).toMatchObject({ s: 'running', a: '1', t: '1', ow: 'node-1', la: String(T0 + 1_000), sa: String(T0) });
-    expect(await h.client.zrange(h.key('leases'), 0, -1)).toEqual(expect.arrayContaining(['a', 'b']));
+    expect(await h.job('b')).toEqual({
+      n: 'n',
+      s: 'running',
+      i: '{"v":1}',
+      p: '5',
+      ca: String(T0),
+      sq: '2',
+      a: '1',
+      t: '1',
+      ow: 'node-1',
+      sa: String(T0),
+    });
+    // The lease expiry is the job's score in the leases set, and nowhere else.
+    expect(await h.client.zrange(h.key('leases'), 0, -1, 'WITHSCORES')).toEqual(['a', String(T0 + 1_000), 'b', String(T0 + 1_000)]);
     expect(await h.counts()).toMatchObject({ queued: '1', running: '2' });
   });
 
   it('takes only the names and capacities it is given', async () => {
     const h = await harness();
     await h.call('enqueue', 10, '0', ...h.newJob('a', { name: 'x' }), ...h.newJob('b', { name: 'x' }), ...h.newJob('c', { name: 'y' }));
-    const [jobs] = (await h.call('claim', 'node-1', 10, 1_000, 2, 'x', 'y', 1, 'x', 1)) as [unknown[][]];
+    const [jobs] = claimed(await h.call('claim', 'node-1', 10, 1_000, 2, 'x', 'y', 1, 'x', 1));
     expect(jobs.map((j) => j[0])).toEqual(['a', 'c']);
   });
 
@@ -32,7 +44,7 @@ await describeWithRedis('function claim', () => {
     const h = await harness();
     await h.call('enqueue', 10, '0', ...h.newJob('soon', { runAt: T0 + 100 }), ...h.newJob('later', { runAt: T0 + 900 }));
     h.now = T0 + 100;
-    const [jobs, next] = (await h.call('claim', 'node-1', 10, 1_000, -1, 0)) as [unknown[][], string];
+    const [jobs, next] = claimed(await h.call('claim', 'node-1', 10, 1_000, -1, 0));
     expect(jobs.map((j) => j[0])).toEqual(['soon']);
     expect(next).toBe(String(T0 + 900));
   });
@@ -42,7 +54,7 @@ await describeWithRedis('function claim', () => {
     await h.call('enqueue', 10, '0', ...h.newJob('a'));
     await h.call('claim', 'node-1', 1, 1_000, -1, 0);
     h.now = T0 + 1_000;
-    const [jobs] = (await h.call('claim', 'node-2', 1, 1_000, -1, 0)) as [unknown[][]];
+    const [jobs] = claimed(await h.call('claim', 'node-2', 1, 1_000, -1, 0));
     expect(jobs.map((j) => j.slice(0, 2))).toEqual([['a', 2]]);
     expect(await h.job('a')).toMatchObject({ ow: 'node-2', st: '1', a: '2' });
   });
@@ -52,7 +64,7 @@ await describeWithRedis('function claim', () => {
     await h.call('enqueue', 10, '0', ...h.newJob('a', { name: 'x' }), ...h.newJob('b', { name: 'y' }), ...h.newJob('c', { name: 'x' }));
     await h.call('cancel', 'a', '{"code":"JOB_CANCELLED","message":"stop"}');
     expect(await h.client.lrange(h.key('q:x'), 0, -1)).toEqual(['1:a', '3:c']);
-    const [jobs] = (await h.call('claim', 'node-1', 10, 1_000, 2, 'x', 'y', 0)) as [unknown[][]];
+    const [jobs] = claimed(await h.call('claim', 'node-1', 10, 1_000, 2, 'x', 'y', 0));
     expect(jobs.map((j) => j[0])).toEqual(['b', 'c']);
     expect(await h.client.exists(h.key('q:x'), h.key('q:y'))).toBe(0);
   });

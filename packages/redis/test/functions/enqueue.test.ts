@@ -8,16 +8,46 @@ await describeWithRedis('function enqueue', () => {
   it('writes each job as one hash of its non-default fields, queues it by name and priority, and counts it', async () => {
     const h = await harness();
     const reply = await h.call('enqueue', 10, '0', ...h.newJob('a', { input: '{"x":1}', priority: 2 }), ...h.newJob('b', { name: 'm' }));
-    expect(reply).toEqual([
-      [1, 'queued'],
-      [1, 'queued'],
-    ]);
+    expect(reply).toEqual(['queued', 'queued']);
     expect(await h.job('a')).toEqual({ n: 'n', s: 'queued', i: '{"x":1}', p: '2', ca: String(T0), sq: '1' });
     expect(await h.job('b')).toEqual({ n: 'm', s: 'queued', i: '{}', ca: String(T0) });
     // Priority 0 is a list of seq:id; other priorities a sorted set, score -priority.
     expect(await h.client.zrange(h.key('p:n'), 0, -1, 'WITHSCORES')).toEqual(['0000000000000001a', '-2']);
     expect(await h.client.lrange(h.key('q:m'), 0, -1)).toEqual(['2:b']);
     expect(await h.counts()).toMatchObject({ queued: '2', seq: '2' });
+  });
+
+  it('takes plain jobs in short form (p, id, name, input, priority) beside full ones, with the same records and bound', async () => {
+    const h = await harness();
+    const reply = await h.call(
+      'enqueue',
+      3,
+      '0',
+      'p',
+      'a',
+      'm',
+      '{"x":1}',
+      0,
+      ...h.newJob('b', { name: 'm' }),
+      'p',
+      'c',
+      'm',
+      '',
+      3,
+      'p',
+      'd',
+      'm',
+      '{}',
+      0,
+    );
+    expect(reply).toEqual(['queued', 'queued', 'queued', [0, 'QUEUE_FULL']]);
+    expect(await h.job('a')).toEqual({ n: 'm', s: 'queued', i: '{"x":1}', ca: String(T0) });
+    expect(await h.job('c')).toEqual({ n: 'm', s: 'queued', p: '3', ca: String(T0), sq: '3' });
+    expect(await h.client.lrange(h.key('q:m'), 0, -1)).toEqual(['1:a', '2:b']);
+    expect(await h.counts()).toMatchObject({ queued: '3', seq: '3' });
+    // Sent again: found, not written twice.
+    expect(await h.call('enqueue', 10, '0', 'p', 'a', 'm', '{"y":2}', 0)).toEqual([[2, 'a', 'queued', 'm', '']]);
+    await expect(h.call('enqueue', 10, '0', 'p', 'e', 'm', '{}')).rejects.toThrow(/bad arguments/);
   });
 
   it('answers a job sent again with the same id as found, without writing it twice', async () => {
@@ -30,10 +60,7 @@ await describeWithRedis('function enqueue', () => {
 
   it('answers QUEUE_FULL at the bound, and for the whole batch when atomic', async () => {
     const h = await harness();
-    expect(await h.call('enqueue', 1, '0', ...h.newJob('a'), ...h.newJob('b'))).toEqual([
-      [1, 'queued'],
-      [0, 'QUEUE_FULL'],
-    ]);
+    expect(await h.call('enqueue', 1, '0', ...h.newJob('a'), ...h.newJob('b'))).toEqual(['queued', [0, 'QUEUE_FULL']]);
     expect(await h.call('enqueue', 2, '1', ...h.newJob('c'), ...h.newJob('d'))).toEqual([
       [0, 'QUEUE_FULL'],
       [0, 'QUEUE_FULL'],
@@ -52,7 +79,7 @@ await describeWithRedis('function enqueue', () => {
     expect(await h.client.lrange(h.key('c:p'), 0, -1)).toEqual(['c1']);
     // Keys given earlier in the same batch count too.
     expect(await h.call('enqueue', 10, '0', ...h.newJob('d1', { idem: 'j' }), ...h.newJob('d2', { idem: 'j' }))).toEqual([
-      [1, 'queued'],
+      'queued',
       [2, 'd1', 'queued', 'n', ''],
     ]);
   });
@@ -68,10 +95,7 @@ await describeWithRedis('function enqueue', () => {
     await h.call('claim', 'node-1', 1, 1_000, -1, 0);
     expect(
       await h.call('enqueue', 10, '0', ...h.newJob('c1', { parent: 'p', parentToken: 1 }), ...h.newJob('c2', { parent: 'p', parentToken: 2 })),
-    ).toEqual([
-      [1, 'queued'],
-      [0, 'LEASE_LOST'],
-    ]);
+    ).toEqual(['queued', [0, 'LEASE_LOST']]);
     h.now = T0 + 1_000;
     expect(await h.call('enqueue', 10, '0', ...h.newJob('c3', { parent: 'p', parentToken: 1 }))).toEqual([[0, 'LEASE_LOST']]);
     expect(await h.job('p')).toMatchObject({ cc: '1', pc: '1' });
@@ -79,7 +103,7 @@ await describeWithRedis('function enqueue', () => {
 
   it('holds a job with a future runAt in the delayed set', async () => {
     const h = await harness();
-    expect(await h.call('enqueue', 10, '0', ...h.newJob('a', { runAt: T0 + 500 }))).toEqual([[1, 'delayed']]);
+    expect(await h.call('enqueue', 10, '0', ...h.newJob('a', { runAt: T0 + 500 }))).toEqual(['delayed']);
     expect(await h.client.zrange(h.key('delayed'), 0, -1, 'WITHSCORES')).toEqual(['a', String(T0 + 500)]);
   });
 });

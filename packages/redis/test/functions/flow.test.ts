@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { describeWithRedis } from '../redis-fixture.js';
-import { T0, useFunctionHarness } from './function-harness.js';
+import { claimed, T0, useFunctionHarness } from './function-harness.js';
 
 // claim's trailing arguments: no lost claims, then the flow entries (claim.lua's header).
 const flow = (...entries: (string | number)[][]) => [0, entries.length, ...entries.flat()];
@@ -23,11 +23,11 @@ await describeWithRedis('function claim: flow control (flow.lua, fair.lua)', () 
     expect(await h.client.lrange(h.key('g:n'), 0, -1)).toEqual(['', 'a', 'b']);
     expect(await h.client.lrange(h.key('q:n\x1fa'), 0, -1)).toEqual(['2:a1', '3:a2']);
     expect(await h.job('a1')).toMatchObject({ gk: 'a' });
-    const [jobs] = (await h.call('claim', ...claim(3))) as [unknown[][]];
+    const [jobs] = claimed(await h.call('claim', ...claim(3)));
     expect(jobs.map((j) => j[0])).toEqual(['p1', 'a1', 'b1']);
     // Each served its turn and went to the back; a key found without jobs leaves on its next turn.
     expect(await h.client.lrange(h.key('g:n'), 0, -1)).toEqual(['', 'a', 'b']);
-    const [rest] = (await h.call('claim', ...claim(3))) as [unknown[][]];
+    const [rest] = claimed(await h.call('claim', ...claim(3)));
     expect(rest.map((j) => j[0])).toEqual(['a2']);
     expect(await h.client.exists(h.key('g:n'), h.key('q:n\x1fa'), h.key('q:n\x1fb'), h.key('q:n'))).toBe(0);
   });
@@ -36,10 +36,7 @@ await describeWithRedis('function claim: flow control (flow.lua, fair.lua)', () 
     const h = await harness();
     await h.call('enqueue', 10, '0', ...h.newJob('x1', { name: 'x' }), ...h.newJob('x2', { name: 'x' }), ...h.newJob('y1', { name: 'y', key: 'k' }));
     // x: 1 per 1,000 ms for the name; y: 1 per 1,000 ms per key.
-    const [jobs, next] = (await h.call('claim', ...claim(10, ...flow(['x', 1, 1_000, 0, '', 0], ['y', 1, 1_000, 1, '', 0])))) as [
-      unknown[][],
-      string,
-    ];
+    const [jobs, next] = claimed(await h.call('claim', ...claim(10, ...flow(['x', 1, 1_000, 0, '', 0], ['y', 1, 1_000, 1, '', 0]))));
     expect(jobs.map((j) => j[0]).sort()).toEqual(['x1', 'y1']);
     expect(next).toBe(String(T0 + 1_000));
     expect(await h.client.hget(h.key('fl'), 'x')).toBe(`${T0 + 1_000}:0`);
@@ -52,7 +49,7 @@ await describeWithRedis('function claim: flow control (flow.lua, fair.lua)', () 
   it('counts a key’s running jobs under a concurrency limit and frees the place when one settles', async () => {
     const h = await harness();
     await h.call('enqueue', 10, '0', ...h.newJob('a1', { key: 'a' }), ...h.newJob('a2', { key: 'a' }));
-    const [jobs] = (await h.call('claim', ...claim(10, ...flow(['n', '', '', 0, 1, 0])))) as [unknown[][]];
+    const [jobs] = claimed(await h.call('claim', ...claim(10, ...flow(['n', '', '', 0, 1, 0]))));
     expect(jobs.map((j) => j[0])).toEqual(['a1']);
     expect(await h.client.hgetall(h.key('run:n'))).toEqual({ a: '1' });
     expect(await h.job('a1')).toMatchObject({ gc: 'a', k: '1' });
@@ -60,14 +57,14 @@ await describeWithRedis('function claim: flow control (flow.lua, fair.lua)', () 
     await h.call('settle', 'a1', token, 'completed', '', '');
     expect(await h.client.exists(h.key('run:n'))).toBe(0);
     expect((await h.job('a1')).gc).toBeUndefined();
-    const [next] = (await h.call('claim', ...claim(10, ...flow(['n', '', '', 0, 1, 0])))) as [unknown[][]];
+    const [next] = claimed(await h.call('claim', ...claim(10, ...flow(['n', '', '', 0, 1, 0]))));
     expect(next.map((j) => j[0])).toEqual(['a2']);
   });
 
   it('records a push-back from a released settlement: the name’s, or the key’s', async () => {
     const h = await harness();
     await h.call('enqueue', 10, '0', ...h.newJob('a1', { key: 'a' }), ...h.newJob('p1', { name: 'p' }));
-    const [jobs] = (await h.call('claim', ...claim(10))) as [unknown[][]];
+    const [jobs] = claimed(await h.call('claim', ...claim(10)));
     const token = (id: string) => String(jobs.find((j) => j[0] === id)![1]);
     await h.call('settle', 'a1', token('a1'), 'released', 'a', T0 + 5_000, 'p1', token('p1'), 'released', '', T0 + 7_000);
     expect(await h.client.get(h.key('fl:n\x1fa'))).toBe(`0:${T0 + 5_000}`);

@@ -59,7 +59,7 @@ export function useFunctionHarness() {
         for (const key of keys) out[key] = (await client.dumpBuffer(key))?.toString('base64') ?? '';
         return out;
       },
-      /** One job as the enqueue function takes it (15 fields), with defaults. */
+      /** One job as the enqueue function takes it in full ('f' and 15 fields), with defaults. */
       newJob: (id: string, fields: Partial<Record<JobField, string | number>> = {}) => {
         const f = {
           name: 'n',
@@ -79,6 +79,7 @@ export function useFunctionHarness() {
           ...fields,
         };
         return [
+          'f',
           id,
           f.name,
           f.input,
@@ -116,4 +117,12 @@ type JobField =
   | 'meta'
   | 'parentToken'
   | 'key';
+/** A claim's reply with its flat job values (10 per job, lua/claim.lua) as one row per job. */
+export function claimed(reply: unknown): [unknown[][], string, number] {
+  const [flat, next, pending] = reply as [unknown[], string, number];
+  const rows: unknown[][] = [];
+  for (let i = 0; i < flat.length; i += 10) rows.push(flat.slice(i, i + 10));
+  return [rows, next, pending];
+}
+
 export type FunctionHarness = Awaited<ReturnType<ReturnType<typeof useFunctionHarness>>>;

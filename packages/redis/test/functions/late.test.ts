@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { describeWithRedis } from '../redis-fixture.js';
-import { T0, useFunctionHarness } from './function-harness.js';
+import { claimed, T0, useFunctionHarness } from './function-harness.js';
 
 const LEASE = 1_000;
 
@@ -22,7 +22,7 @@ await describeWithRedis('late calls (claim, renew, cascade)', () => {
     expect(await h.snapshot()).toEqual(before);
     // Within a lease of the mark it runs.
     h.now = T0 + 5_000 - LEASE;
-    const [jobs] = (await h.call('claim', 'node-1', 1, LEASE, -1, 0)) as [unknown[][]];
+    const [jobs] = claimed(await h.call('claim', 'node-1', 1, LEASE, -1, 0));
     expect(jobs.map((j) => j[0])).toEqual(['a']);
   });
 
@@ -37,7 +37,7 @@ await describeWithRedis('late calls (claim, renew, cascade)', () => {
     expect(await h.job('a')).toMatchObject({ s: 'running', ow: 'node-1', a: '1' });
     h.now = T0 + 100;
     // The next claim of node-1 names the lost one (its now, its lease expiry) and keeps d.
-    const [jobs] = (await h.call('claim', 'node-1', 0, LEASE, -1, 0, 1, T0, T0 + LEASE, 1, 'd')) as [unknown[][]];
+    const [jobs] = claimed(await h.call('claim', 'node-1', 0, LEASE, -1, 0, 1, T0, T0 + LEASE, 1, 'd'));
     expect(jobs).toEqual([]);
     for (const id of ['a', 'b']) {
       const job = await h.job(id);
@@ -49,7 +49,7 @@ await describeWithRedis('late calls (claim, renew, cascade)', () => {
     expect(await h.job('d')).toMatchObject({ s: 'running', ow: 'node-1' });
     expect(await h.counts()).toMatchObject({ queued: '2', running: '2' });
     // Handed out again, they start as first attempts.
-    const [again] = (await h.call('claim', 'node-1', 2, LEASE, -1, 0)) as [unknown[][]];
+    const [again] = claimed(await h.call('claim', 'node-1', 2, LEASE, -1, 0));
     expect(again.map((j) => [j[0], j[4]])).toEqual([
       ['a', 1],
       ['b', 1],
@@ -63,7 +63,8 @@ await describeWithRedis('late calls (claim, renew, cascade)', () => {
     h.now = T0 + 10;
     expect(await h.call('renew', LEASE, 'a', 1)).toEqual([1]);
     await h.call('claim', 'node-1', 0, LEASE, -1, 0, 1, T0, T0 + LEASE, 0);
-    expect(await h.job('a')).toMatchObject({ s: 'running', ow: 'node-1', la: String(T0 + 10 + LEASE) });
+    expect(await h.job('a')).toMatchObject({ s: 'running', ow: 'node-1' });
+    expect(await h.client.zscore(h.key('leases'), 'a')).toBe(String(T0 + 10 + LEASE));
     await h.call('claim', 'node-2', 0, LEASE, -1, 0, 1, T0 + 10, T0 + 10 + LEASE, 0);
     expect(await h.job('a')).toMatchObject({ s: 'running', ow: 'node-1' });
   });

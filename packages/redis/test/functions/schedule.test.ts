@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { functionLibrary } from '../../src/function-library.js';
 import { describeWithRedis } from '../redis-fixture.js';
-import { T0, useFunctionHarness, type FunctionHarness } from './function-harness.js';
+import { claimed, T0, useFunctionHarness, type FunctionHarness } from './function-harness.js';
 
 const every = '{"everyMs":1000}';
 const policy = (overlap: 'skip' | 'allow') => `{"missed":"skip","overlap":"${overlap}","graceMs":10000}`;
@@ -81,7 +81,7 @@ await describeWithRedis('functions schedule_upsert, schedule_remove, schedules, 
     await h.call('enqueue', 10, '0', ...h.newJob('a', { name: 'mail' }), ...h.newJob('b', { name: 'sms' }));
     await h.call('pause_type', 'mail');
     expect(await read(h, 'paused_types')).toEqual(['mail']);
-    const [jobs] = (await h.call('claim', 'node-1', 10, 1_000, -1, 0)) as [string[][]];
+    const [jobs] = claimed(await h.call('claim', 'node-1', 10, 1_000, -1, 0));
     expect(jobs.map((j) => j[0])).toEqual(['b']);
     const sub = h.client.duplicate();
     const messages: string[] = [];
@@ -92,7 +92,7 @@ await describeWithRedis('functions schedule_upsert, schedule_remove, schedules, 
     await expect.poll(() => messages.length).toBe(1);
     expect(messages[0]!.split('\n')).toContain('w');
     sub.disconnect();
-    const [after] = (await h.call('claim', 'node-1', 10, 1_000, -1, 0)) as [string[][]];
+    const [after] = claimed(await h.call('claim', 'node-1', 10, 1_000, -1, 0));
     expect(after.map((j) => j[0])).toEqual(['a']);
   });
 });

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { describeWithRedis } from '../redis-fixture.js';
-import { T0, useFunctionHarness, type FunctionHarness } from './function-harness.js';
+import { claimed, T0, useFunctionHarness, type FunctionHarness } from './function-harness.js';
 
 async function running(h: FunctionHarness, ...ids: string[]) {
   await h.call('enqueue', 100, '0', ...ids.flatMap((id) => h.newJob(id)));
@@ -39,7 +39,8 @@ await describeWithRedis('function settle', () => {
       '',
     );
     expect(reply).toEqual([[1, 1, 1, 0], 0]);
-    expect(await h.job('a')).toMatchObject({ s: 'completed', o: '{"ok":true}', fa: String(T0 + 10), ow: '' });
+    // A completed job keeps its last owner's name (held means running or waiting, and owned).
+    expect(await h.job('a')).toMatchObject({ s: 'completed', o: '{"ok":true}', fa: String(T0 + 10) });
     expect(await h.job('b')).toMatchObject({ s: 'failed', e: err });
     expect(await h.job('c')).toMatchObject({ s: 'delayed', ra: String(T0 + 500) });
     expect(await h.client.zcard(h.key('leases'))).toBe(0);
@@ -57,7 +58,7 @@ await describeWithRedis('function settle', () => {
     expect(await h.job('a')).not.toHaveProperty('st');
     expect(await h.job('b')).toMatchObject({ s: 'cancelled' });
     expect(await h.counts()).toMatchObject({ queued: '1', running: '0', cancelled: '1' });
-    const [jobs] = (await h.call('claim', 'node-2', 1, 1_000, -1, 0)) as [unknown[][]];
+    const [jobs] = claimed(await h.call('claim', 'node-2', 1, 1_000, -1, 0));
     expect(jobs.map((j) => j.slice(0, 5))).toEqual([['a', 2, 'n', '{}', 1]]);
   });
 
@@ -67,7 +68,7 @@ await describeWithRedis('function settle', () => {
     await h.call('enqueue', 10, '0', ...h.newJob('c', { parent: 'p' }));
     expect(await h.call('settle', 'p', 1, 'completed', '1', '')).toEqual([[1], 0]);
     expect(await h.job('p')).toMatchObject({ s: 'waitingChildren', df: 'completed' });
-    const [[child]] = (await h.call('claim', 'node-1', 1, 1_000, -1, 0)) as [unknown[][]];
+    const [[child]] = claimed(await h.call('claim', 'node-1', 1, 1_000, -1, 0));
     expect(await h.call('settle', 'c', (child as unknown[])[1] as number, 'completed', '2', '')).toEqual([[1], 0]);
     expect(await h.job('p')).toMatchObject({ s: 'completed', o: '1' });
   });
