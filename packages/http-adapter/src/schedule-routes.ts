@@ -190,12 +190,14 @@ export function scheduleRoutes(ctx: AdapterContext) {
   };
 }
 
+/** Whether the caller may see and change schedules and paused types: anyone where the plugin knows no tenants. */
+export function isAdmin(ctx: AdapterContext, request: FastifyRequest): boolean {
+  if (ctx.authenticate === undefined && ctx.tenantOf === undefined) return true;
+  return request.tenant !== undefined && ctx.adminTenants.has(request.tenant);
+}
+
 function assertAdmin(ctx: AdapterContext, request: FastifyRequest): void {
-  if (ctx.authenticate === undefined && ctx.tenantOf === undefined) return;
-  const tenant = request.tenant;
-  if (tenant === undefined || !ctx.adminTenants.has(tenant)) {
-    throw new HttpProblemError('FORBIDDEN', 'Schedules and pausing job types need an admin tenant.');
-  }
+  if (!isAdmin(ctx, request)) throw new HttpProblemError('FORBIDDEN', 'Schedules and pausing job types need an admin tenant.');
 }
 
 export function scheduleView(info: ScheduleInfo): ScheduleView {

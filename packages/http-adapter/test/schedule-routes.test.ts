@@ -93,6 +93,28 @@ describe('schedule and pause routes', () => {
     expect((await t.app.inject({ method: 'PUT', url: '/jobs/paused/echo', headers: withKey(adminKey) })).statusCode).toBe(204);
   });
 
+  it('shows schedules and paused types on the dashboard, to admins only', async () => {
+    t = await setup({
+      plugin: {
+        dashboard: true,
+        auth: {
+          keys: [
+            { key: adminKey, tenant: 'ops' },
+            { key: tenantKey, tenant: 'acme' },
+          ],
+        },
+        adminTenants: ['ops'],
+      },
+    });
+    await t.system.scheduleByName('nightly', 'echo', {}, { cron: '0 3 * * *' });
+    await t.system.pause('sleep');
+    const seen = (key: string) => t.app.inject({ method: 'GET', url: '/jobs/dashboard/api/schedules', headers: withKey(key) });
+    expect((await seen(adminKey)).json()).toMatchObject({ schedules: [{ key: 'nightly', job: 'echo', cron: '0 3 * * *' }], paused: ['sleep'] });
+    expect((await seen(tenantKey)).json()).toEqual({ schedules: [], paused: [] });
+    const page = await t.app.inject({ method: 'GET', url: '/jobs/dashboard/', headers: withKey(adminKey) });
+    expect(page.body).toContain('data-testid="schedules"');
+  });
+
   it('states the routes, their bodies and answers in the OpenAPI document', async () => {
     t = await setup({ plugin: { auth: { keys: [{ key: adminKey, tenant: 'ops' }] }, adminTenants: ['ops'] } });
     const doc = (await t.app.inject({ method: 'GET', url: '/jobs/openapi.json', headers: withKey(adminKey) })).json();

@@ -8,6 +8,7 @@
 /** @typedef {import('./feed-message.js').FeedMessage} FeedMessage */
 /** @typedef {import('./feed-message.js').Overview} Overview */
 /** @typedef {import('./feed-message.js').JobDetail} JobDetail */
+/** @typedef {import('./feed-message.js').SchedulesAnswer} SchedulesAnswer */
 /** @typedef {NonNullable<FeedMessage['list']>} JobList */
 /** @typedef {NonNullable<FeedMessage['points']>[number]} SeriesPoint */
 /** @typedef {NonNullable<Overview['actors']>['workers'][number]} WorkerTile */
@@ -293,3 +294,24 @@ $('cancel').addEventListener('click', () => void act('cancel'));
 $('retry').addEventListener('click', () => void act('retry'));
 window.addEventListener('hashchange', route);
 route();
+
+/** Schedules change rarely and are not in the live feed: read every few seconds. */
+async function refreshSchedules() {
+  const response = await fetch('api/schedules').catch(() => undefined);
+  if (!response?.ok) return;
+  const { schedules, paused } = /** @type {SchedulesAnswer} */ (await response.json());
+  $('paused').textContent = paused.length > 0 ? `paused: ${paused.join(', ')}` : '';
+  $('schedules').innerHTML =
+    schedules.length === 0
+      ? '<tr><td class="muted">none</td></tr>'
+      : schedules
+          .map((s) => {
+            const every = s.cron === undefined ? `every ${s.everyMs} ms` : `${s.cron}${s.tz ? ` (${s.tz})` : ''}`;
+            const next = s.nextAt === null ? 'never' : new Date(s.nextAt).toLocaleTimeString();
+            const last = s.lastJobId ? `<a href="#/job/${esc(s.lastJobId)}">last run</a>` : '';
+            return `<tr><td>${esc(s.key)}</td><td>${esc(s.job)}</td><td>${esc(every)}</td><td>next ${esc(next)}</td><td>${last}</td></tr>`;
+          })
+          .join('');
+}
+void refreshSchedules();
+setInterval(() => void refreshSchedules(), 5_000);

@@ -4,7 +4,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { loadJob, type AdapterContext } from '../adapter-context.js';
 import { problemErrorHandler } from '../problem-error-handler.js';
 import { HttpProblemError } from '../problem.js';
-import type { OverviewAnswer } from './feed-message.js';
+import { isAdmin, scheduleView } from '../schedule-routes.js';
+import type { OverviewAnswer, SchedulesAnswer } from './feed-message.js';
 import { retryJob } from './retry-job.js';
 import { DashboardFeed, type DashboardFeedOptions, type LiveClient } from './dashboard-feed.js';
 
@@ -102,6 +103,21 @@ export function dashboardRoutes(ctx: AdapterContext, options: DashboardOptions) 
       const client = { tenant: request.tenant, filter: listFilter(request.query) };
       const [overview, list] = await Promise.all([feed.overview(request.tenant), feed.list(client)]);
       return { overview, list, points: feed.history() };
+    });
+
+    // Schedules and paused types are the whole system's: shown to admins only (see schedule-routes.ts).
+    app.get('/api/schedules', async (request): Promise<SchedulesAnswer> => {
+      if (!isAdmin(ctx, request)) return { schedules: [], paused: [] };
+      const quietly = async <T>(call: Promise<T>, none: T): Promise<T> => {
+        try {
+          return await call;
+        } catch (error) {
+          if ((error as { code?: unknown } | undefined)?.code === 'NOT_SUPPORTED') return none;
+          throw error;
+        }
+      };
+      const [schedules, paused] = await Promise.all([quietly(ctx.system.schedules(), []), quietly(ctx.system.paused(), [])]);
+      return { schedules: schedules.slice(0, 100).map(scheduleView), paused };
     });
 
     app.get('/api/jobs/:id', async (request: IdRequest) => {

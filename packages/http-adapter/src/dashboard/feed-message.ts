@@ -1,5 +1,6 @@
 import type { ActorsView, JobEvent, JobStatus, JobSystemStats, TreeNode, WorkerView } from '@scalable-api/core';
 import type { JobView } from '../job-view.js';
+import type { ScheduleView } from '../schedule-routes.js';
 import type { RecentJob } from './recent-jobs.js';
 import type { SeriesPoint } from './throughput-series.js';
 
@@ -51,4 +52,10 @@ export interface OverviewAnswer {
   overview: Overview;
   list: { jobs: RecentJob[]; matched: number };
   points: SeriesPoint[];
+}
+
+/** `api/schedules`: the store's schedules (at most 100, by next tick) and paused job types; empty for a caller who is not an admin. */
+export interface SchedulesAnswer {
+  schedules: ScheduleView[];
+  paused: string[];
 }
