@@ -11,12 +11,15 @@
  *             that prices /metrics
  *   overload  the jobs plugin in front of a deliberately small capacity: WORKERS workers running
  *             `sleep` jobs, with a queue bound of QUEUE_LIMIT
+ *   plugin and overload use the Redis store at REDIS_URL under REDIS_PREFIX when both are set
+ *   (bench/batch-intake.ts; the caller deletes the prefix's keys)
  *
  * The job systems keep the quickstart's defaults (retention of 10,000 finished jobs; an earlier
  * version kept 200,000, which made the benchmark mostly about the garbage collector).
  */
 import { createFsBlobStore, createJobSystem } from '@scalable-api/core';
 import { jobsPlugin } from '@scalable-api/http-adapter';
+import { createRedisStore } from '@scalable-api/redis';
 import Fastify from 'fastify';
 import { echo, sleep } from '../examples/quickstart/src/demo-jobs.js';
 
@@ -40,11 +43,14 @@ if (variant === 'bare') {
   stop = () => system.stop({ drain: false, timeoutMs: 1_000 });
 } else if (variant === 'plugin' || variant === 'plugin-no-metrics' || variant === 'overload') {
   const blobs = await createFsBlobStore();
-  const system = createJobSystem({ jobs: [echo, sleep], workers, queue: { limit: queueLimit } });
+  const redis = process.env['REDIS_URL'] && process.env['REDIS_PREFIX'];
+  const store = redis ? createRedisStore({ url: process.env['REDIS_URL']!, prefix: process.env['REDIS_PREFIX']! }) : undefined;
+  const system = createJobSystem({ jobs: [echo, sleep], workers, queue: { limit: queueLimit }, ...(store ? { store } : {}) });
   await system.start();
   await app.register(jobsPlugin, { system, blobs, prefix: '/jobs', ...(variant === 'plugin-no-metrics' ? { metrics: false } : {}) });
   stop = async () => {
     await system.stop({ drain: false, timeoutMs: 1_000 });
+    await store?.close();
     await blobs.close();
   };
 } else {

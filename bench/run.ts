@@ -9,6 +9,7 @@ const benches: Record<string, string[]> = {
   dispatch: ['dispatch.ts', '1000000', '64', '3'],
   trees: ['trees.ts', '3'],
   'http-intake': ['http-intake.ts'],
+  'batch-intake': ['batch-intake.ts'],
   'redis-vs-bullmq': ['redis-vs-bullmq.ts'],
   'redis-memory': ['redis-memory.ts'],
   'redis-scale': ['redis-scale.ts'],

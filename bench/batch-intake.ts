@@ -1,0 +1,146 @@
+/**
+ * Batch intake: jobs per second accepted through `POST /jobs/echo/batch` (BATCH items a request)
+ * against single-job `POST /jobs/echo`, the same plugin, in the same run, on the memory store and
+ * (when REDIS_URL answers) the Redis store. Jobs/s is counted by the server itself
+ * (`scalable_api_jobs_submitted_total` over the measured window), so a 207's refused items are
+ * not counted; the workers run the echo jobs meanwhile.
+ *
+ *   node --conditions=source --import tsx bench/batch-intake.ts
+ *   BENCH_RUNS (3), BENCH_DURATION s (10), BENCH_BATCH items (100), BENCH_CONNECTIONS (100 single, 10 batch)
+ *
+ * Fresh server process per variant and run, a 2 s warm-up discarded, median of the runs, ratio
+ * printed. Loopback only; the load generator shares the 2-core machine.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
+const BATCH = Number(process.env['BENCH_BATCH'] ?? 100);
+const SINGLE_CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 100);
+const BATCH_CONNECTIONS = Math.max(1, Math.round(SINGLE_CONNECTIONS / 10));
+const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const serverScript = fileURLToPath(new URL('./http-intake-server.ts', import.meta.url));
+const single = JSON.stringify({ hello: 'world' });
+const batch = JSON.stringify(Array.from({ length: BATCH }, (_, i) => ({ input: { hello: 'world', i } })));
+
+async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; base: string }> {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', serverScript, 'plugin'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the server did not start')), 120_000);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      const m = /READY (\d+)/.exec(chunk);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the server exited with ${code}`)));
+  });
+  return { child, base: `http://127.0.0.1:${port}` };
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function submitted(base: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return Number(/^scalable_api_jobs_submitted_total (\S+)$/m.exec(text)?.[1] ?? NaN);
+}
+
+function cannon(url: string, body: string, connections: number, duration: number) {
+  return autocannon({ url, method: 'POST', connections, duration, headers: { 'content-type': 'application/json' }, body });
+}
+
+interface Sample {
+  jobsPerSec: number;
+  requestsPerSec: number;
+  p99: number;
+}
+
+async function run(mode: 'single' | 'batch', store: 'memory' | 'redis'): Promise<Sample> {
+  const prefix = `bench-batch-${process.pid}-${Date.now()}`;
+  const env: Record<string, string> = store === 'redis' ? { REDIS_URL: redisUrl, REDIS_PREFIX: prefix } : { REDIS_PREFIX: '' };
+  const server = await startServer(env);
+  try {
+    const url = `${server.base}/jobs/echo${mode === 'batch' ? '/batch' : ''}`;
+    const body = mode === 'batch' ? batch : single;
+    const connections = mode === 'batch' ? BATCH_CONNECTIONS : SINGLE_CONNECTIONS;
+    await cannon(url, body, connections, 2);
+    const before = await submitted(server.base);
+    const started = performance.now();
+    const result = await cannon(url, body, connections, DURATION);
+    const seconds = (performance.now() - started) / 1000;
+    const jobs = (await submitted(server.base)) - before;
+    return { jobsPerSec: jobs / seconds, requestsPerSec: result.requests.average, p99: result.latency.p99 };
+  } finally {
+    await stopServer(server.child);
+    if (store === 'redis') await deleteKeys(prefix);
+  }
+}
+
+async function deleteKeys(prefix: string): Promise<void> {
+  const client = new Redis(redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1_000);
+      cursor = next;
+      if (keys.length > 0) await client.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function redisAnswers(): Promise<boolean> {
+  const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+console.log(`batch intake benchmark — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${os.platform()}`);
+console.log(`single: ${SINGLE_CONNECTIONS} connections, 1 job a request; batch: ${BATCH_CONNECTIONS} connections, ${BATCH} jobs a request`);
+const stores: ('memory' | 'redis')[] = (await redisAnswers()) ? ['memory', 'redis'] : ['memory'];
+const rows: string[] = [];
+for (const store of stores) {
+  const samples: Record<'single' | 'batch', Sample[]> = { single: [], batch: [] };
+  for (let i = 1; i <= RUNS; i++) {
+    for (const mode of ['single', 'batch'] as const) {
+      const sample = await run(mode, store);
+      samples[mode].push(sample);
+      console.log(
+        `  run ${i} ${store} ${mode.padEnd(6)} ${sample.jobsPerSec.toFixed(0).padStart(7)} jobs/s  ${sample.requestsPerSec.toFixed(0)} req/s  p99 ${sample.p99} ms`,
+      );
+    }
+  }
+  const med = (mode: 'single' | 'batch', key: keyof Sample) => median(samples[mode].map((s) => s[key]));
+  const ratio = med('batch', 'jobsPerSec') / med('single', 'jobsPerSec');
+  rows.push(
+    `| ${store} | ${med('single', 'jobsPerSec').toFixed(0)} | ${med('batch', 'jobsPerSec').toFixed(0)} | ${ratio.toFixed(1)}x | ${med('single', 'p99')} | ${med('batch', 'p99')} |`,
+  );
+}
+console.log(`\nmedian of ${RUNS} (${DURATION} s each):`);
+console.log('| store | single jobs/s | batch jobs/s | batch / single | single p99 ms | batch p99 ms (a request) |');
+console.log('|---|---:|---:|---:|---:|---:|');
+for (const row of rows) console.log(row);
