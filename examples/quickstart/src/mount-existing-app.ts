@@ -41,7 +41,7 @@ export async function buildApp(options: { apiKey: string }): Promise<{ app: Fast
     prefix: '/api/jobs',
     blobs: await createFsBlobStore(),
     auth: { keys: [{ key: options.apiKey, tenant: 'shop' }] },
-    limits: { jsonBodyBytes: 64 * 1024, rate: { perSecond: 50, burst: 100 } },
+    limits: { jsonBodyBytes: 64 * 1024, rate: { max: 100, timeWindowMs: 2_000 } },
     ops: { prefix: '/internal' },
   });
 

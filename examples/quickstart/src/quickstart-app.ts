@@ -34,6 +34,13 @@ export interface QuickstartConfig {
   dashboard?: boolean;
   /** An xstate inspector for every actor (examples/inspect passes the Stately inspector's). */
   inspect?: JobSystemOptions['inspect'];
+  /**
+   * `TENANT_RATE`: requests each tenant (each IP without API keys) may make per
+   * `TENANT_RATE_WINDOW_MS` (default 1,000). With `redisUrl` the counts live in that Redis, so the
+   * quota holds across every process; without it, per process. Unset: no quota (the benches and
+   * the keyless demo send everything from one IP).
+   */
+  tenantRate?: { max: number; timeWindowMs: number } | undefined;
   /** Passed through to the plugin (auth, rate limits, ...). */
   plugin?: Omit<JobsPluginOptions, 'system' | 'blobs'>;
 }
@@ -61,6 +68,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): QuickstartC
     redisUrl: env['REDIS_URL'] || undefined,
     redisPrefix: env['REDIS_PREFIX'] || undefined,
     redisShards: env['REDIS_SHARDS'] ? intFrom(env['REDIS_SHARDS'], 1) : undefined,
+    tenantRate: env['TENANT_RATE']
+      ? { max: intFrom(env['TENANT_RATE'], 1_000), timeWindowMs: intFrom(env['TENANT_RATE_WINDOW_MS'], 1_000) }
+      : undefined,
     graceMs: intFrom(env['SHUTDOWN_GRACE_MS'], 25_000),
     logger: env['LOG'] === 'off' ? false : { level: env['LOG'] || 'info' },
     dashboard: env['DASHBOARD'] !== 'off',
@@ -108,10 +118,13 @@ export async function createQuickstart(config: QuickstartConfig): Promise<Quicks
     ...(config.inspect ? { inspect: config.inspect } : {}),
   });
   await system.start();
+  const quotaRedis = role !== 'worker' && config.tenantRate && config.redisUrl ? await redisClient(config.redisUrl) : undefined;
   if (role !== 'worker') {
+    const rate = config.tenantRate ? { ...config.tenantRate, ...(quotaRedis ? { redis: quotaRedis } : {}) } : undefined;
     await app.register(jobsPlugin, {
       dashboard: config.dashboard ?? true,
       ...config.plugin,
+      ...(rate ? { limits: { ...config.plugin?.limits, rate } } : {}),
       system,
       blobs,
       prefix: config.plugin?.prefix ?? '/jobs',
@@ -127,9 +140,17 @@ export async function createQuickstart(config: QuickstartConfig): Promise<Quicks
       } finally {
         await blobs.close();
         await store?.close();
+        quotaRedis?.disconnect();
       }
     })());
   return { role, app, system, blobs, shutdown };
+}
+
+/** The quota's own connection to the first server of REDIS_URL (imported only when used, like the store). */
+async function redisClient(url: string): Promise<{ disconnect(): void }> {
+  const specifier = 'ioredis';
+  const { Redis } = (await import(specifier)) as { Redis: new (url: string) => { disconnect(): void } };
+  return new Redis(url.split(',')[0]!.trim());
 }
 
 /**

@@ -46,7 +46,7 @@ describe('Retry-After', () => {
   });
 
   it('is honoured on 429 RATE_LIMITED, up to `attempts` retries', async () => {
-    s = await setup({ plugin: { limits: { rate: { perSecond: 1, burst: 1 } } } });
+    s = await setup({ plugin: { limits: { rate: { max: 1, timeWindowMs: 1_000 } } } });
     await s.client.submit('add', { a: 1, b: 1 });
     const job = await s.client.submit('add', { a: 2, b: 2 });
     expect(job.created).toBe(true);

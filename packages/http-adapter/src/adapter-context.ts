@@ -4,8 +4,8 @@ import type { SseSlots } from './events/sse-slots.js';
 import type { JobEventHub } from './job-event-hub.js';
 import type { JobsMetrics } from './jobs-metrics.js';
 import { HttpProblemError } from './problem.js';
-import type { RateLimiter } from './rate-limiter.js';
 import type { SubmitCoalescer } from './submit-coalescer.js';
+import type { TenantQuotaOptions } from './tenant-quota.js';
 
 /** The limits after defaults: every bound the edge enforces. */
 export interface ResolvedLimits {
@@ -40,7 +40,8 @@ export interface AdapterContext {
   readonly limits: ResolvedLimits;
   readonly authenticate: ((request: FastifyRequest) => Promise<string>) | undefined;
   readonly tenantOf: ((request: FastifyRequest) => string | undefined) | undefined;
-  readonly rateLimiter: RateLimiter | undefined;
+  /** Per-tenant quotas (`limits.rate`), registered in the job routes' scope. */
+  readonly quota: TenantQuotaOptions | undefined;
   /** Tenants whose callers may use the admin routes (schedules, paused job types). */
   readonly adminTenants: ReadonlySet<string>;
   /** Idempotency keys whose first request is still being accepted (scoped by tenant). */

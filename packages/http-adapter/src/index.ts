@@ -15,4 +15,4 @@ export {
   type ProblemIssue,
 } from './problem.js';
 export { problemFrameworkErrors, problemNotFound } from './problem-error-handler.js';
-export type { RateLimitOptions } from './rate-limiter.js';
+export type { TenantQuotaOptions } from './tenant-quota.js';

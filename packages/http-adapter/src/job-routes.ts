@@ -10,6 +10,7 @@ import { problemErrorHandler } from './problem-error-handler.js';
 import { batchRoutes } from './batch-route.js';
 import { scheduleRoutes } from './schedule-routes.js';
 import { submitRoutes } from './submit-routes.js';
+import { registerTenantQuota } from './tenant-quota.js';
 
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
@@ -37,19 +38,15 @@ export function jobRoutes(ctx: AdapterContext) {
 
     // Only installed when configured: a hook on every request costs a promise each, and intake
     // throughput is the number this edge is judged by.
-    if (ctx.authenticate || ctx.tenantOf || ctx.rateLimiter) {
-      app.addHook('onRequest', async (request, reply) => {
+    if (ctx.authenticate || ctx.tenantOf) {
+      app.addHook('onRequest', async (request) => {
         if (ctx.authenticate) request.tenant = await ctx.authenticate(request);
         else if (ctx.tenantOf) request.tenant = ctx.tenantOf(request);
-        if (ctx.rateLimiter) {
-          const wait = ctx.rateLimiter.take(request.tenant ?? request.ip);
-          if (wait > 0) {
-            reply.header('retry-after', String(wait));
-            throw new HttpProblemError('RATE_LIMITED', `Too many requests; retry in ${wait} s.`);
-          }
-        }
       });
     }
+    // After the auth hook, before any route: its route hooks run after the instance's, so the
+    // quota is counted per authenticated tenant.
+    if (ctx.quota) await registerTenantQuota(app, ctx.quota);
     const metrics = ctx.metrics;
     if (metrics) {
       app.addHook('onResponse', (request, reply, done) => {

@@ -11,8 +11,8 @@ import { JobsMetrics, type MetricsOptions } from './jobs-metrics.js';
 import { registerOpenApi } from './openapi.js';
 import { opsRoutes } from './ops-routes.js';
 import { HttpProblemError } from './problem.js';
-import { RateLimiter, type RateLimitOptions } from './rate-limiter.js';
 import { SubmitCoalescer } from './submit-coalescer.js';
+import type { TenantQuotaOptions } from './tenant-quota.js';
 
 /** Every bound of the HTTP edge; each has a default. */
 export interface JobsLimits {
@@ -41,8 +41,12 @@ export interface JobsLimits {
     /** Bytes of one batch body (JSON or NDJSON). Default 8 MiB. */
     bodyBytes?: number;
   };
-  /** Per-client token bucket (client = tenant, else IP); off by default. */
-  rate?: RateLimitOptions;
+  /**
+   * Per-tenant quotas (tenant, else IP): `max` requests per `timeWindowMs` on the job routes, past
+   * it 429 RATE_LIMITED + Retry-After to that tenant only. With `redis` (an ioredis client) the
+   * quota holds across every node sharing it (docs/flow-control.md). Off by default.
+   */
+  rate?: TenantQuotaOptions;
   sse?: {
     /** Comment lines keep proxies from closing idle streams. Default 15 s. */
     heartbeatMs?: number;
@@ -139,7 +143,7 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
     limits,
     authenticate: options.auth ? createAuthenticator(options.auth) : undefined,
     tenantOf: options.tenant ? tenantResolver(options.tenant) : undefined,
-    rateLimiter: options.limits?.rate ? new RateLimiter(options.limits.rate) : undefined,
+    quota: options.limits?.rate,
     adminTenants: new Set(options.adminTenants ?? []),
     inflight: new Set(),
     sse: new SseSlots(limits.sseMaxConnections, limits.sseMaxPerTenant),

@@ -92,7 +92,7 @@ describe('jobsPlugin rate limit', () => {
             { key: keyB, tenant: 'b' },
           ],
         },
-        limits: { rate: { perSecond: 0.5, burst: 2 } },
+        limits: { rate: { max: 2, timeWindowMs: 4_000 } },
       },
     });
     expect((await post(t.app, '/jobs/echo', {}, { 'x-api-key': keyA })).statusCode).toBe(202);
