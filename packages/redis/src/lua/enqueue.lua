@@ -185,7 +185,10 @@ lib.register('enqueue', function(keys, args)
         local root = (parent and (present(parent.r) and parent.r or parent_id)) or arg(j, 8)
         -- Defaults are left out: a queued job is usually n, s, ca and i. Built as HSET arguments.
         -- (`ev` and `new` in the constructor: fields added later make Lua rebuild the table.)
-        local w = status == 'queued' and { 'n', name, 's', status, 'ca', C.NOW_S, ev = 1, new = true, key = ids[j] } or { 'n', name, 's', status, 'ca', C.NOW_S }
+        local w = { 'n', name, 's', status, 'ca', C.NOW_S }
+        if status == 'queued' then
+          w = { 'n', name, 's', status, 'ca', C.NOW_S, ev = 1, new = true, key = ids[j] }
+        end
         local prio = arg(j, 3)
         opt(w, 'i', arg(j, 2))
         opt(w, 'p', prio, '0')
