@@ -13,7 +13,16 @@ await describeWithRedis('createRedisStore', () => {
     return {
       store,
       clock,
-      supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true, rateLimits: true, fairShare: true },
+      supports: {
+        released: true,
+        parentToken: true,
+        renewCancel: true,
+        schedules: true,
+        pause: true,
+        rateLimits: true,
+        fairShare: true,
+        retrySignal: true,
+      },
       cleanup: () => deletePrefix(prefix),
     };
   });

@@ -117,6 +117,8 @@ function lib.requeue(rec, run_at, err)
   if later then
     put(rec, 'ra', lib.num(run_at))
     lib.zset_add(C.DELAYED, run_at, rec._id)
+    -- Announced: a node's next claim learns when it falls due, instead of at its next poll.
+    C.AVAIL = true
   else
     if present(rec.ra) then put(rec, 'ra', '') end
     lib.push_ready(rec)
