@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 
 /**
  * The store's Lua, as one Redis 7 function library. Each file under `lua/` is one concept; the
- * first seven are shared (context, queues, events, the job state machine, cascades, commit, late calls), the others each
+ * first eight are shared (context, queues, the listing index, events, the job state machine, cascades, commit, late calls), the others each
  * register the functions they are named after, with a header naming every KEYS[i] and ARGV[i].
  * Files are joined in this order, each wrapped in a function that receives the library table
  * (`local lib = ...`), so a file sees only what the files before it put on `lib`.
@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 const files = [
   'context',
   'queues',
+  'listing',
   'flow',
   'events',
   'tree',
@@ -25,6 +26,7 @@ const files = [
   'cancel',
   'read',
   'schedule',
+  'list',
 ] as const;
 
 /** The functions the library registers; each is called as `<library name>_<function>`. */
@@ -46,7 +48,8 @@ export type FunctionName =
   | 'schedules'
   | 'pause_type'
   | 'resume_type'
-  | 'paused_types';
+  | 'paused_types'
+  | 'list';
 
 export interface FunctionLibrary {
   /**

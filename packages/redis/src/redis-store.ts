@@ -13,6 +13,8 @@ import type {
   JobStatus,
   JobStore,
   LeaseRef,
+  ListPage,
+  ListQuery,
   NewJob,
   RenewOutcome,
   ScheduleDefinition,
@@ -37,6 +39,7 @@ import { LostClaims, type SentClaim } from './lost-claims.js';
 import { RedisSchedules } from './redis-schedules.js';
 import { SignalChannel } from './signal-channel.js';
 import { SignalSubscriber } from './signal-subscriber.js';
+import { listJobs } from './redis-list.js';
 
 export interface RedisStoreOptions {
   /** Where to connect when no `client` is given; default `redis://127.0.0.1:6379`. */
@@ -319,6 +322,11 @@ export class RedisStore implements JobStore {
   async events(id: string, afterSeq: number): Promise<JobEvent[]> {
     const [job, stored] = (await this.read('events', [id])) as [string[], string[]];
     return jobEventsFromHash(id, pairs(job), pairs(stored), afterSeq);
+  }
+
+  /** Jobs in submission order, filtered, a page at a time (see `listJobs` and lua/list.lua). */
+  async list(query: ListQuery): Promise<ListPage> {
+    return listJobs((args) => this.read('list', args), query);
   }
 
   async counts(): Promise<StoreCounts> {

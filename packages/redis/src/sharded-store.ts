@@ -92,8 +92,6 @@ export class ShardedRedisStore implements JobStore {
     this.health = new ShardHealth(parts.shards.length);
     this.rotation = new TickRotation(parts.shards.length, this.live);
     this.counted = new ShardCounts(parts.shards.length, (shard) => this.on(shard, (store) => store.counts()));
-    // Listing is optional in the contract: offered when the shards' store offers it.
-    if (typeof (parts.shards[0] as JobStore | undefined)?.list === 'function') this.list = (query) => this.listAll(query);
     const served = new Map<Redis | Cluster, number[]>();
     parts.clients.forEach((client, shard) => served.set(client, [...(served.get(client) ?? []), shard]));
     for (const [client, shards] of served) this.health.watch(client, shards);
@@ -113,8 +111,11 @@ export class ShardedRedisStore implements JobStore {
     });
   }
 
-  /** Jobs a page at a time, shard after shard (see `listShards`); present when the shards' store lists. */
-  readonly list?: (query: ListQuery) => Promise<ListPage>;
+  /** Jobs a page at a time, shard after shard (see `listShards`). */
+  async list(query: ListQuery): Promise<ListPage> {
+    await this.ready();
+    return listShards(this.shards.length, query, (shard, q) => this.on(shard, (store) => store.list(q)));
+  }
 
   /** How many shards: fixed for the life of the data (see docs/scaling-out.md). */
   get shardCount(): number {
@@ -315,11 +316,6 @@ export class ShardedRedisStore implements JobStore {
 
   private emit(signal: StoreSignal): void {
     for (const listener of this.listeners) listener(signal);
-  }
-
-  private async listAll(query: ListQuery): Promise<ListPage> {
-    await this.ready();
-    return listShards(this.shards.length, query, (shard, q) => this.on(shard, (store) => (store as JobStore).list!(q)));
   }
 
   private async onJob<T>(id: string, operation: (store: RedisStore) => Promise<T>): Promise<T> {

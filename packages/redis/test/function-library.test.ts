@@ -64,6 +64,7 @@ if (!canStartRedis) console.warn('\n!!! function library suite SKIPPED: install 
         pause_type: ['allow-oom'],
         resume_type: ['allow-oom'],
         paused_types: ['no-writes'],
+        list: ['no-writes'],
       });
     } finally {
       await store.close();

@@ -22,6 +22,7 @@ await describeWithRedis('createRedisStore', () => {
         rateLimits: true,
         fairShare: true,
         retrySignal: true,
+        list: true,
       },
       cleanup: () => deletePrefix(prefix),
     };

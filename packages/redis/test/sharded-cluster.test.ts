@@ -33,7 +33,7 @@ describeWithServers('createRedisStore({ shards: 6, client: Cluster }) on a three
     return {
       store,
       clock,
-      supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true, retrySignal: true },
+      supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true, retrySignal: true, list: true },
       cleanup: () => deleteShardedPrefix(prefix, [shared]),
     };
   });

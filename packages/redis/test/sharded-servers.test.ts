@@ -25,7 +25,7 @@ describeWithServers('createRedisStore({ shards: [url, url, url] }) on three redi
     return {
       store,
       clock,
-      supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true, retrySignal: true },
+      supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true, retrySignal: true, list: true },
       cleanup: () => deleteShardedPrefix(prefix, urls()),
     };
   });

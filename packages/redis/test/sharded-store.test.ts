@@ -16,7 +16,7 @@ await describeWithRedis('createRedisStore({ shards }) on one Redis', () => {
     return {
       store,
       clock,
-      supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true, retrySignal: true },
+      supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true, retrySignal: true, list: true },
       cleanup: () => deleteShardedPrefix(prefix),
     };
   });

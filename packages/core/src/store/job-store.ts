@@ -81,10 +81,8 @@ export interface JobStore extends Partial<ScheduleStore>, Partial<PauseStore> {
    * number of jobs, so a page may come back short, even empty, with a `cursor` to go on from. A
    * job is listed at most once across the pages of one walk; one that changes status meanwhile
    * is listed with the status it has when its page is read.
-   *
-   * Optional only until every store implements it (TEMPORARY: the Redis store does not yet).
    */
-  list?(query: ListQuery): Promise<ListPage>;
+  list(query: ListQuery): Promise<ListPage>;
 
   /**
    * Signals for every node: work to claim, job events, cancellations of running jobs. They are

@@ -37,6 +37,7 @@ local function check_types(leftover)
   for key in pairs(C.STRING_SET) do expect(key, 'string') end
   if #leftover > 0 then expect(C.WORKKEY, 'list') end
   if next(C.DELTA) or C.SEQ then expect(C.COUNTS, 'hash') end
+  lib.index_keys(expect)
 end
 
 local function write_record(rec)
@@ -77,6 +78,7 @@ function lib.commit()
   end
   for key, list in pairs(C.ZSET_REM) do bulk('ZREM', key, list) end
   for key, list in pairs(C.ZSET_ADD) do bulk('ZADD', key, list) end
+  lib.index_prune()
   for key, fields in pairs(C.HASH) do
     local set, del = {}, {}
     for field, value in pairs(fields) do

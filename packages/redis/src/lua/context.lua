@@ -23,7 +23,8 @@
 -- cc/pc child count/pending (0), ik idempotency key, fp fingerprint, m meta, d declared,
 -- sq ready-order seq (prioritised jobs), gk flow key, gc the key a concurrency limit counts it
 -- under while it runs (flow.lua), a attempt (0), t token (0), ow owner (its lease expiry is its
--- score in {p}:leases, nowhere else),
+-- score in {p}:leases, nowhere else), cs the seq it was created with (its place in the listing,
+-- listing.lua),
 -- cr cancel reason, st stalls (0), es the seq of the last stored event (absent: implied; the
 -- stored events are the hash `{p}:ev:<id>`, see events.lua), df/dfo/dfe the outcome of a parent
 -- held back until its last child settles. JSON fields hold the JSON text Node produced; an empty field is the same
@@ -41,6 +42,7 @@ function lib.begin(keys, args)
   -- The store's own keys, named once per call.
   C.LEASES, C.ROOTS, C.DELAYED, C.IDEM, C.COUNTS = B .. 'leases', B .. 'roots', B .. 'delayed', B .. 'idem', B .. 'counts'
   C.WORKKEY, C.NAMES, C.SIGNALS, C.QKEYS = B .. 'work', B .. 'names', B .. 'signals', {}
+  C.LISTING = B .. 'listing'
   C.NOW_S = args[1]
   C.NOW = tonumber(args[1])
   C.EVN = tonumber(args[2])
@@ -62,6 +64,8 @@ function lib.begin(keys, args)
   C.AVAIL = false
   -- Flow control (flow.lua): keys known to be in their name's turns, turn counts, gates, held counts.
   C.JOINED, C.TURNS, C.GATES, C.RUNNING = {}, {}, {}, {}
+  -- Listing buckets (listing.lua) this call adds to, and takes jobs out of.
+  C.BUCKET_ADD, C.BUCKET_REM, C.BUCKET_DROP = {}, {}, {}
   -- Cascade work (work.lua): items still to do in this call, and the budget left.
   C.WORK, C.WORK_HEAD, C.BUDGET = {}, 1, lib.BUDGET
 end

@@ -150,7 +150,8 @@ lib.register('enqueue', function(keys, args)
           w[k + 1], w[k + 2] = 'p', prio
         end
         lib.count('queued', 1)
-        lib.push_entry(name, new_id, prio, w)
+        -- Its place in the listing (listing.lua), sent with the batch's others.
+        lib.push_entry(name, new_id, prio, w, nil, lib.index_created(new_id, w))
         lib.fast(new_id, w)
         lib.signal_plain('q', new_id, '1', name)
         if not names[name] then
@@ -209,9 +210,10 @@ lib.register('enqueue', function(keys, args)
         -- Not plain (see `k`, context.lua): a key, meta, or children to wait for.
         if idem ~= '' or arg(j, 12) ~= '' or await > 0 then opt(w, 'k', '1') end
         lib.count(status, 1)
+        local seq = lib.index_created(id, w)
         if status == 'queued' then
           -- The usual case: no record (context.lua), and `job.queued` implied (events.lua).
-          lib.push_entry(name, id, prio, w, key ~= '' and key or nil)
+          lib.push_entry(name, id, prio, w, key ~= '' and key or nil, seq)
           lib.fast(id, w)
           lib.signal_event('q', id, '1', name, parent_id, root ~= id and root or '')
         else

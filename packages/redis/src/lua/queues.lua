@@ -32,9 +32,9 @@ function lib.push_ready(rec)
   C.AVAIL = true
 end
 
--- The same for a job created in this call without a record: `w` its HSET arguments.
-function lib.push_entry(name, id, prio, w, key)
-  local seq = lib.next_seq()
+-- The same for a job created in this call without a record: `w` its HSET arguments, `seq` the
+-- one it was created with (its place in the listing, listing.lua, is its first place in the queue).
+function lib.push_entry(name, id, prio, w, key, seq)
   local q = key and lib.join(name, key) or name
   if prio == '0' or prio == '' then
     lib.list_add(lib.lkey(q), seq .. ':' .. id)

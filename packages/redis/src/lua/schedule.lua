@@ -148,7 +148,7 @@ lib.register('schedule_fire', function(keys, args)
             w[#w + 1] = h.i
           end
           lib.count('queued', 1)
-          lib.push_entry(h.n, id, '0', w)
+          lib.push_entry(h.n, id, '0', w, nil, lib.index_created(id, w))
           w.ev, w.new = 1, true
           lib.fast(id, w)
           lib.signal('e\tq\t' .. id .. '\t1\t' .. h.n .. '\t\t\t\t\t')

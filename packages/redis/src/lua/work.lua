@@ -28,30 +28,37 @@ local function drop(id, known)
   local rec = C.REC[id]
   if rec == false then return end
   if known and rec == nil then
-    -- A plain root as recorded (the usual case): nothing to read, nothing else to remove.
+    -- A plain root as recorded (the usual case): nothing to read but its place in the listing.
     C.REC[id] = false
     C.FAST[id] = nil
+    local key = C.B .. 'j:' .. id
     local list = C.DROP
-    list[#list + 1] = C.B .. 'j:' .. id
+    list[#list + 1] = key
+    lib.index_remove(id, redis.call('HGET', key, 'cs'))
     lib.count(known, -1)
     lib.signal_dropped(id)
     return
   end
   local s, cc, ik, m, es = known, 0, nil, nil, nil
+  local cs
   if not known then
     if rec == nil then
-      local v = redis.call('HMGET', lib.jk(id), 's', 'cc', 'ik', 'm', 'es')
-      s, cc, ik, m, es = v[1], int(v[2]), v[3], v[4], v[5]
+      local v = redis.call('HMGET', lib.jk(id), 's', 'cc', 'ik', 'm', 'es', 'cs')
+      s, cc, ik, m, es, cs = v[1], int(v[2]), v[3], v[4], v[5], v[6]
     else
-      s, cc, ik, m, es = rec.s, int(rec.cc), rec.ik, rec.m, rec.es
+      s, cc, ik, m, es, cs = rec.s, int(rec.cc), rec.ik, rec.m, rec.es, rec.cs
     end
     -- A fire-and-forget child still running stays, and so does its subtree.
     if not s or not terminal(s) then return end
+  else
+    -- A plain root: only its place in the listing is read.
+    cs = rec and rec.cs or redis.call('HGET', lib.jk(id), 'cs')
   end
   if rec then rec._dropped = true end
   C.REC[id] = false
   C.FAST[id] = nil
   lib.drop_key(lib.jk(id))
+  lib.index_remove(id, cs)
   if present(es) then lib.drop_key(lib.evk(id)) end
   lib.count(s, -1)
   if cc > 0 then

@@ -9,8 +9,11 @@ await describeWithRedis('function enqueue', () => {
     const h = await harness();
     const reply = await h.call('enqueue', 10, '0', ...h.newJob('a', { input: '{"x":1}', priority: 2 }), ...h.newJob('b', { name: 'm' }));
     expect(reply).toEqual(['queued', 'queued']);
-    expect(await h.job('a')).toEqual({ n: 'n', s: 'queued', i: '{"x":1}', p: '2', ca: String(T0), sq: '1' });
-    expect(await h.job('b')).toEqual({ n: 'm', s: 'queued', i: '{}', ca: String(T0) });
+    expect(await h.job('a')).toEqual({ n: 'n', s: 'queued', i: '{"x":1}', p: '2', ca: String(T0), sq: '1', cs: '1' });
+    expect(await h.job('b')).toEqual({ n: 'm', s: 'queued', i: '{}', ca: String(T0), cs: '2' });
+    // The listing index (listing.lua): seq:id in the bucket of 128 seqs, and the bucket in the set.
+    expect(await h.client.lrange(h.key('l:0'), 0, -1)).toEqual(['1:a', '2:b']);
+    expect(await h.client.zrange(h.key('listing'), 0, -1)).toEqual(['0']);
     // Priority 0 is a list of seq:id; other priorities a sorted set, score -priority.
     expect(await h.client.zrange(h.key('p:n'), 0, -1, 'WITHSCORES')).toEqual(['0000000000000001a', '-2']);
     expect(await h.client.lrange(h.key('q:m'), 0, -1)).toEqual(['2:b']);

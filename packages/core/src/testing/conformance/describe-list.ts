@@ -46,11 +46,11 @@ export function describeList(setup: ConformanceSetup): void {
       needs(skip, 'list');
       const jobs = Array.from({ length: maxListLimit + 5 }, () => newJob());
       for (let i = 0; i < jobs.length; i += 500) await store.enqueue(jobs.slice(i, i + 500), { limit: LIMIT * 10 });
-      const first = await store.list!({ limit: maxListLimit * 10 });
+      const first = await store.list({ limit: maxListLimit * 10 });
       expect(first.jobs.length).toBeLessThanOrEqual(maxListLimit);
       expect(first.cursor).toBeDefined();
       expect((await walk(store, { limit: maxListLimit * 10 })).length).toBe(maxListLimit + 5);
-      await expect(store.list!({ limit: 10, cursor: 'not a cursor' })).rejects.toMatchObject({ code: 'CURSOR_INVALID' });
+      await expect(store.list({ limit: 10, cursor: 'not a cursor' })).rejects.toMatchObject({ code: 'CURSOR_INVALID' });
     });
 
     it('no longer lists a job dropped by retention', async ({ skip }) => {
@@ -73,7 +73,7 @@ async function walk(store: JobStore, query: ListQuery, pages: ListPage[] = []): 
   const out: JobRecord[] = [];
   let cursor: string | undefined;
   for (let n = 0; n < 1_000; n++) {
-    const page = await store.list!({ ...query, cursor });
+    const page = await store.list({ ...query, cursor });
     pages.push(page);
     out.push(...page.jobs);
     if (page.cursor === undefined) return out;

@@ -1,0 +1,80 @@
+-- The listing index, which `list` (list.lua) walks: every job the store holds, in the order it
+-- was created. A job's creation takes a seq from the store's one counter (the one that orders
+-- the ready queues) and keeps it in its field `cs`; the index holds "<seq>:<id>" in a bucket of
+-- 128 seqs, `{p}:l:<seq div 128>`, a list in creation order: an append costs Redis next to
+-- nothing and an entry about 30 bytes (one sorted set of every job cost ~130 bytes a job, small
+-- sorted sets per bucket ~4 µs a job to insert into). `{p}:listing` is the sorted set of the
+-- buckets that hold jobs (one entry per 128 jobs), so a walk never steps through buckets that
+-- retention emptied. Retention takes a job out of its bucket when it drops the job (LREM in a
+-- bucket of at most 128), and a bucket left empty leaves the set. Jobs created by a version of
+-- the library without the index (no `cs`) are not listed.
+local lib = ...
+local C = lib.C
+
+local BUCKET = 128
+lib.LIST_BUCKET = BUCKET
+
+-- A call's creations have consecutive seqs (and its drops mostly neighbouring ones), so a
+-- bucket's key is made once per bucket, not per job: Lua's string work, more than Redis'
+-- commands, is what a job costs (see enqueue.lua).
+local function bucket(seq, cache)
+  local b = math.floor(seq / BUCKET)
+  if cache.b ~= b then
+    cache.b = b
+    cache.name = string.format('%d', b)
+    cache.key = C.B .. 'l:' .. cache.name
+    cache.new = true
+  end
+  return cache
+end
+
+-- The job created in this call with the seq `next_seq` gave last (C.SEQ); `seq` as a string.
+function lib.index_add(id, seq)
+  local at = bucket(C.SEQ, C.BUCKET_ADD)
+  if at.new then
+    at.new = false
+    lib.list_add(at.key, seq .. ':' .. id)
+    at.list = C.LIST_ADD[at.key]
+    lib.zset_add(C.LISTING, at.name, at.name)
+  else
+    local l = at.list
+    l[#l + 1] = seq .. ':' .. id
+  end
+end
+
+-- A job created in this call, `w` its HSET arguments: takes its seq, keeps it in `cs` and puts
+-- the job in the index. Returns the seq (also its first place in a ready queue).
+function lib.index_created(id, w)
+  local seq = lib.next_seq()
+  w[#w + 1] = 'cs'
+  w[#w + 1] = seq
+  lib.index_add(id, seq)
+  return seq
+end
+
+-- A job dropped in this call; `seq` its `cs` (absent for a job created before the index).
+function lib.index_remove(id, seq)
+  local n = tonumber(seq)
+  if not n then return end
+  local at = bucket(n, C.BUCKET_REM)
+  local l = C.BUCKET_DROP[at.key]
+  if not l then
+    l = { name = at.name }
+    C.BUCKET_DROP[at.key] = l
+  end
+  l[#l + 1] = seq .. ':' .. id
+end
+
+-- The bucket keys drops write (commit.lua checks their type before the first write).
+function lib.index_keys(each)
+  for key in pairs(C.BUCKET_DROP) do each(key, 'list') end
+  if next(C.BUCKET_DROP) then each(C.LISTING, 'zset') end
+end
+
+-- After the other writes (commit.lua): drops leave their buckets, and a bucket left empty the set.
+function lib.index_prune()
+  for key, entries in pairs(C.BUCKET_DROP) do
+    for _, entry in ipairs(entries) do redis.call('LREM', key, 1, entry) end
+    if redis.call('EXISTS', key) == 0 then redis.call('ZREM', C.LISTING, entries.name) end
+  end
+end
