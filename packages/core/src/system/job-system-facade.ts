@@ -3,7 +3,7 @@ import { defaultCancelError, SystemStateError } from '../errors.js';
 import type { JobEvent } from '../events.js';
 import type { AnyJobDefinition, JobInput, JobOutput } from '../job/define-job.js';
 import { ScheduleControl, type ScheduleInfo, type ScheduleOptions } from '../schedule/schedule-control.js';
-import type { JobStore } from '../store/job-store.js';
+import type { JobStore, ListPage, ListQuery } from '../store/job-store.js';
 import type { ScheduleEvery } from '../store/schedule-store.js';
 import { readTree } from '../tree/tree-view.js';
 import { actorsViewKey, readActorsView, type ActorsView } from './actor-view.js';
@@ -164,6 +164,10 @@ export class JobSystemFacade<Jobs extends readonly AnyJobDefinition[]> implement
 
   get(id: string): Promise<JobInfo | undefined> {
     return fromStore(this.#node.store.get(id));
+  }
+
+  list(query: ListQuery): Promise<ListPage> {
+    return fromStore(this.#node.store.list(query));
   }
 
   tree(id: string, options: { maxNodes?: number } = {}): Promise<TreeNode | undefined> {

@@ -9,7 +9,7 @@ import type { Instrumentation } from '../instrumentation.js';
 import type { ThreadPoolOptions } from '../isolation/thread-pool.js';
 import type { Logger } from '../logger.js';
 import type { ScheduleInfo, ScheduleOptions } from '../schedule/schedule-control.js';
-import type { JobRecord, JobStore, OnChildFailure } from '../store/job-store.js';
+import type { JobRecord, JobStore, ListPage, ListQuery, OnChildFailure } from '../store/job-store.js';
 import type { ScheduleEvery } from '../store/schedule-store.js';
 import type { Health, NodeLiveStore } from './node-state.js';
 import type { WaitOptions } from './result-waiters.js';
@@ -229,6 +229,14 @@ export interface JobSystem<Jobs extends readonly AnyJobDefinition[] = readonly A
   submitManyByName(name: string, items: readonly SubmitManyItem[], options?: SubmitManyOptions): Promise<SubmitManyResult[]>;
   handle<O = unknown>(id: string): JobHandle<O>;
   get(id: string): Promise<JobInfo | undefined>;
+  /**
+   * Jobs in submission order, filtered by status, name, creation time and tenant, a page at a
+   * time: pass the page's `cursor` back for the next (see `JobStore.list` for the bounds).
+   *
+   * @example
+   * const { jobs, cursor } = await system.list({ status: 'failed', limit: 50 });
+   */
+  list(query: ListQuery): Promise<ListPage>;
   tree(id: string, options?: { maxNodes?: number }): Promise<TreeNode | undefined>;
   cancel(id: string): Promise<CancelResult>;
   /** Async iterable of job events, bounded per reader. */
