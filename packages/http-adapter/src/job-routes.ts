@@ -4,6 +4,7 @@ import { fromStore, loadJob, type AdapterContext } from './adapter-context.js';
 import { eventsHandler } from './events/events-route.js';
 import { jobView, treeView } from './job-view.js';
 import { jsonBodyParser } from './json-body-parser.js';
+import { listRoute } from './list-route.js';
 import { openApiDocument, type RouteDoc } from './openapi.js';
 import { HttpProblemError, sendProblem, type ProblemCode } from './problem.js';
 import { problemErrorHandler } from './problem-error-handler.js';
@@ -78,6 +79,8 @@ export function jobRoutes(ctx: AdapterContext) {
         },
       },
     });
+
+    listRoute(app, ctx);
 
     app.get<{ Params: { id: string } }>(
       '/:id',

@@ -16,6 +16,8 @@ export interface RouteDoc {
   /** The response media type of the success statuses. Default application/json. */
   produces?: string;
   headers?: Record<string, string>;
+  /** Status → the JSON Schema of that success answer's body (default: any JSON). */
+  schemas?: Record<number, Record<string, unknown>>;
 }
 
 /** What the submit routes carry in `config` besides their fastify schema: the doc-only parts. */
@@ -211,13 +213,16 @@ function documentedOperation(doc: RouteDoc, url: string, secured: boolean, schem
     const code = Number(status);
     if (code >= 400) Object.assign(response, problemResponses({ [code]: description }));
     else if (code === 204) response[status] = { description };
-    else response[status] = { description, content: { [doc.produces ?? 'application/json']: { schema: schemas[status] ?? {} } } };
+    else
+      response[status] = { description, content: { [doc.produces ?? 'application/json']: { schema: schemas[status] ?? doc.schemas?.[code] ?? {} } } };
   }
   const params = [...url.matchAll(/:(\w+)/g)].map((m) => m[1]!);
   const out: Transformable = { summary: doc.summary, response };
   if (doc.description) out.description = doc.description;
   if (doc.tags) out.tags = doc.tags;
   if (schema?.body) out.body = schema.body;
+  // A querystring schema the route enforces is stated as it is.
+  if (schema?.querystring) out.querystring = schema.querystring;
   if (params.length > 0) {
     out.params = { type: 'object', required: params, properties: Object.fromEntries(params.map((name) => [name, { type: 'string' }])) };
   }

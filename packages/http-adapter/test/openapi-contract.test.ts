@@ -52,6 +52,15 @@ interface Generated {
   body: { type: string; payload: unknown } | undefined;
 }
 
+/** A query parameter's generated value as it goes into the URL (a date-time as ISO 8601). */
+function queryValueOf(schema: Json): fc.Arbitrary<string> {
+  // RFC 3339 has four-digit years (toISOString writes +010000-… beyond them).
+  if (schema['format'] === 'date-time') {
+    return fc.date({ min: new Date('0000-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }).map((d) => d.toISOString());
+  }
+  return arbitraryOf(schema).map(String);
+}
+
 /** HTTP's field-value grammar (visible ASCII, spaces inside): a rule of HTTP, not of the document. */
 const fieldValue = (value: unknown) => typeof value === 'string' && /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value);
 
@@ -59,6 +68,9 @@ function requestOf(entry: { path: string; method: string; op: Json }): fc.Arbitr
   const { op } = entry;
   const params = (op['parameters'] ?? []) as Json[];
   const path = fc.record(Object.fromEntries(params.filter((p) => p['in'] === 'path').map((p) => [p['name'], fc.stringMatching(/^[\w-]{1,30}$/)])));
+  const query = fc.record(Object.fromEntries(params.filter((p) => p['in'] === 'query').map((p) => [p['name'], queryValueOf(p['schema'])])), {
+    requiredKeys: [],
+  });
   const headers = fc.record(
     Object.fromEntries(params.filter((p) => p['in'] === 'header').map((p) => [p['name'], arbitraryOf(p['schema']).filter(fieldValue)])),
     { requiredKeys: [] },
@@ -83,9 +95,11 @@ function requestOf(entry: { path: string; method: string; op: Json }): fc.Arbitr
           ),
           ...(op['requestBody']['required'] ? [] : [fc.constant(undefined)]),
         );
-  return fc.record({ path, headers, body }).map((r) => ({
+  return fc.record({ path, query, headers, body }).map((r) => ({
     ...entry,
-    path: entry.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String((r.path as Record<string, unknown>)[name]))),
+    path:
+      entry.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String((r.path as Record<string, unknown>)[name]))) +
+      (Object.keys(r.query).length > 0 ? `?${new URLSearchParams(r.query as Record<string, string>).toString()}` : ''),
     headers: r.headers as Record<string, string>,
     body: r.body,
   }));
@@ -163,6 +177,15 @@ describe('the OpenAPI document', () => {
     expect(fanout({ depth: 3, width: 12 })).toBe(true);
     expect(fanout({ depth: 3, width: 13 })).toBe(false);
     expect(doc['paths']['/health']['get']['security']).toBeUndefined();
+    // The listing: its filters and their bounds, as the route enforces them.
+    const list = doc['paths']['/jobs']['get'];
+    expect(list['security']).toEqual([{ apiKey: [] }, { bearer: [] }]);
+    const query = Object.fromEntries(list['parameters'].filter((p: Json) => p['in'] === 'query').map((p: Json) => [p['name'], p['schema']]));
+    expect(Object.keys(query).sort()).toEqual(['cursor', 'limit', 'name', 'since', 'status']);
+    expect(query['limit']).toMatchObject({ type: 'integer', minimum: 1, maximum: 1_000 });
+    expect(query['since']).toMatchObject({ type: 'string', format: 'date-time' });
+    expect(list['responses']['200']['content']['application/json']['schema']['required']).toEqual(['jobs']);
+    expect(list['responses']['400']['content']).toHaveProperty('application/problem+json');
   });
 
   // Before the generated requests, which fill the small queue with sleeping jobs.
@@ -199,6 +222,8 @@ describe('the OpenAPI document', () => {
         // What depends on state rather than on the request: 404 (an id that does not exist), 409,
         // 429, 503, and 422 IDEMPOTENCY_CONFLICT (a generated key used before with another body).
         if (res.statusCode === 422 && res.json().code === 'IDEMPOTENCY_CONFLICT') return;
+        // A listing cursor is opaque: one generated from its schema was never given by the server.
+        if (res.statusCode === 400 && res.json().code === 'CURSOR_INVALID') return;
         expect([400, 413, 415, 422], `${request.method} ${request.path}: ${res.body.slice(0, 300)}`).not.toContain(res.statusCode);
         if (res.statusCode >= 500) expect(res.statusCode, res.body.slice(0, 300)).toBe(503);
       }),

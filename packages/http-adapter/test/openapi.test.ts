@@ -16,6 +16,7 @@ describe('GET {prefix}/openapi.json', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
         '/health',
+        '/jobs',
         '/jobs/brood',
         '/jobs/brood/batch',
         '/jobs/chatty',

@@ -18,7 +18,7 @@ export function arbitraryOf(schema: Schema): fc.Arbitrary<unknown> {
   const known = new Set([
     ...['type', 'const', 'enum', 'anyOf', 'oneOf', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'],
     ...['minLength', 'maxLength', 'pattern', 'properties', 'required', 'additionalProperties', 'propertyNames'],
-    ...['items', 'minItems', 'maxItems', 'description', 'title', 'format', 'contentMediaType', '$schema'],
+    ...['items', 'minItems', 'maxItems', 'description', 'title', 'format', 'contentMediaType', '$schema', 'default'],
   ]);
   const unknown = Object.keys(schema).filter((key) => !known.has(key));
   if (unknown.length > 0) throw new Error(`arbitraryOf: unsupported keywords ${unknown.join(', ')}`);
