@@ -4,6 +4,7 @@ import { openEventStream, type EventStream, type EventsOptions } from './event-s
 import { HttpTransport, jsonOf, type ClientOptions } from './http-transport.js';
 import type { RequestBody } from './http-transport.js';
 import type { CancelAnswer, InputArgs, InputOf, JobName, JobSet, JobView, Outcome, OutputOf, TreeView } from './job-types.js';
+import { listEvery, listPage, type ListOptions, type ListPage, type ViewOf } from './list-jobs.js';
 
 export interface SubmitOptions {
   /** The same key (per tenant) returns the same job instead of a second one: retries are then safe. */
@@ -72,6 +73,14 @@ export interface Client<Jobs extends JobSet> {
   tree(id: string, options?: { signal?: AbortSignal }): Promise<TreeView>;
   /** `DELETE {prefix}/:id`: cancels the job and its subtree. */
   cancel(id: string, options?: { signal?: AbortSignal }): Promise<CancelAnswer>;
+  /**
+   * `GET {prefix}`: a page of the caller's jobs in submission order, filtered; pass its `cursor`
+   * back for the next. A page may be short, even empty, with a cursor: the server bounds the work
+   * of each request.
+   */
+  list<N extends JobName<Jobs> = JobName<Jobs>>(options?: ListOptions<N>): Promise<ListPage<ViewOf<Jobs, N>>>;
+  /** Every job of the listing, page after page as the loop reads on. */
+  listAll<N extends JobName<Jobs> = JobName<Jobs>>(options?: Omit<ListOptions<N>, 'cursor'>): AsyncGenerator<ViewOf<Jobs, N>, void, undefined>;
 }
 
 interface Accepted {
@@ -180,6 +189,8 @@ export function createClient<Jobs extends JobSet>(options: ClientOptions): Clien
     async cancel(id, opts) {
       return jsonOf<CancelAnswer>(await transport.send({ method: 'DELETE', path: path(id), signal: opts?.signal, idempotent: true }));
     },
+    list: (opts) => listPage(transport, opts),
+    listAll: (opts) => listEvery(transport, opts),
   };
   return client;
 }

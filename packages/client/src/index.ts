@@ -19,6 +19,7 @@ export {
   type ProblemCode,
 } from './client-errors.js';
 export type { EventStream, EventsOptions } from './event-stream.js';
+export type { ListOptions, ListPage, ViewOf } from './list-jobs.js';
 export type { ClientOptions, RetryOptions } from './http-transport.js';
 export type {
   CancelAnswer,

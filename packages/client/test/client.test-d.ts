@@ -68,4 +68,17 @@ describe('the wire types', () => {
     expectTypeOf<JobViewBase>().toEqualTypeOf<ServerJobView>();
     expectTypeOf<Omit<TreeView, 'children'>>().toEqualTypeOf<Omit<ServerTreeView, 'children'>>();
   });
+
+  it('types a listing by the job it is filtered on', async () => {
+    const page = await client.list({ name: 'add', status: 'completed' });
+    expectTypeOf(page.jobs[0]!.output).toEqualTypeOf<{ sum: number } | undefined>();
+    expectTypeOf(page.cursor).toEqualTypeOf<string | undefined>();
+    for await (const job of client.listAll({ limit: 100 })) {
+      if (job.name === 'sleep') expectTypeOf(job.output).toEqualTypeOf<{ sleptMs: number } | undefined>();
+    }
+    // @ts-expect-error a name the server does not have
+    await client.list({ name: 'nope' });
+    // @ts-expect-error not a status
+    await client.list({ status: 'done' });
+  });
 });
