@@ -1,4 +1,4 @@
-import { jobStatuses, maxListLimit, type JobStatus, type ListQuery } from '@scalable-api/core';
+import { jobStatuses, maxListLimit, type JobStatus, type ListPage, type ListQuery } from '@scalable-api/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { fromStore, type AdapterContext } from './adapter-context.js';
 import { jobView, type JobView } from './job-view.js';
@@ -47,11 +47,11 @@ export const listPageSchema = {
   },
 } as const;
 
-interface ListQueryString {
-  status?: JobStatus;
-  name?: string;
-  since?: string;
-  cursor?: string;
+export interface ListQueryString {
+  status?: JobStatus | undefined;
+  name?: string | undefined;
+  since?: string | undefined;
+  cursor?: string | undefined;
   limit: number;
 }
 
@@ -82,16 +82,25 @@ export function listRoute(app: FastifyInstance, ctx: AdapterContext): void {
       },
     },
     async (request, reply) => {
-      const page = await fromStore(ctx.system.list(storeQuery(ctx, request, request.query)));
-      const scoped = ctx.authenticate !== undefined || ctx.tenantOf !== undefined;
-      // Without a tenant, a scoped caller sees only jobs without one (as GET /:id does): the
-      // store cannot filter on an absent tenant, so those are picked here, the page shorter.
-      const jobs = scoped && request.tenant === undefined ? page.jobs.filter((r) => r.meta?.['tenant'] === undefined) : page.jobs;
-      const body: ListPageView = { jobs: jobs.map(jobView) };
+      const page = await listVisible(ctx, request, request.query);
+      const body: ListPageView = { jobs: page.jobs.map(jobView) };
       if (page.cursor !== undefined) body.cursor = page.cursor;
       return reply.header('cache-control', 'no-store').send(body);
     },
   );
+}
+
+/**
+ * A page of the jobs the caller may see (the listing route's and the dashboard's): the store's
+ * listing scoped to the caller's tenant. Without a tenant, a scoped caller sees only jobs without
+ * one (as GET /:id does): the store cannot filter on an absent tenant, so those are picked here,
+ * the page shorter.
+ */
+export async function listVisible(ctx: AdapterContext, request: FastifyRequest, query: ListQueryString): Promise<ListPage> {
+  const page = await fromStore(ctx.system.list(storeQuery(ctx, request, query)));
+  const scoped = ctx.authenticate !== undefined || ctx.tenantOf !== undefined;
+  if (!scoped || request.tenant !== undefined) return page;
+  return { ...page, jobs: page.jobs.filter((r) => r.meta?.['tenant'] === undefined) };
 }
 
 function storeQuery(ctx: AdapterContext, request: FastifyRequest, query: ListQueryString): ListQuery {

@@ -121,6 +121,30 @@ describe.skipIf(!haveBrowser)('dashboard (headless Chromium)', () => {
     await page.close();
   });
 
+  it("pages through the store's listing (every job, not only the recent ones), filtered, with Next page", async () => {
+    // More jobs of one name than a page holds (50): the first page is full and has a next one.
+    const ids = await Promise.all(Array.from({ length: 55 }, (_, i) => submit('echo', { page: i })));
+    const page = await open();
+    await page.getByTestId('filter-name').selectOption('echo');
+    await expect.poll(() => page.getByTestId('all-row').count()).toBe(50);
+    const seen = new Set<string>();
+    for (let n = 0; n < 20; n++) {
+      const names = await page.locator('[data-testid=all-row] td:nth-child(2)').allTextContents();
+      expect(new Set(names)).toEqual(new Set(['echo']));
+      const shown = await page.locator('[data-testid=all-row] a').allTextContents();
+      for (const id of shown) seen.add(id);
+      if (await page.getByTestId('all-next').isDisabled()) break;
+      await page.getByTestId('all-next').click();
+      await expect.poll(async () => (await page.locator('[data-testid=all-row] a').allTextContents()).join()).not.toBe(shown.join());
+    }
+    expect(ids.filter((id) => !seen.has(id))).toEqual([]);
+    await page.getByTestId('filter-status').selectOption('completed');
+    await expect
+      .poll(async () => new Set(await page.locator('[data-testid=all-row]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')))))
+      .toEqual(new Set(['completed']));
+    await page.close();
+  });
+
   it('draws a fanout tree with one node per job and each node state', async () => {
     const id = await submit('fanout', { depth: 2, width: 3 });
     const page = await open(`#/job/${id}`);

@@ -9,6 +9,7 @@
 /** @typedef {import('./feed-message.js').Overview} Overview */
 /** @typedef {import('./feed-message.js').JobDetail} JobDetail */
 /** @typedef {import('./feed-message.js').SchedulesAnswer} SchedulesAnswer */
+/** @typedef {import('./feed-message.js').ListAnswer} ListAnswer */
 /** @typedef {NonNullable<FeedMessage['list']>} JobList */
 /** @typedef {NonNullable<FeedMessage['points']>[number]} SeriesPoint */
 /** @typedef {NonNullable<Overview['actors']>['workers'][number]} WorkerTile */
@@ -27,8 +28,16 @@ const $ = (id) => {
   if (!element) throw new Error(`the page has no #${id}`);
   return element;
 };
-/** @type {{ points: SeriesPoint[], source: EventSource | undefined, jobId: string | undefined, filter: { status: string, name: string, roots: string }, names: string }} */
-const state = { points: [], source: undefined, jobId: undefined, filter: { status: '', name: '', roots: '' }, names: '' };
+/** @type {{ points: SeriesPoint[], source: EventSource | undefined, jobId: string | undefined, filter: { status: string, name: string, roots: string }, names: string, allCursor: string | undefined, allQuery: string }} */
+const state = {
+  points: [],
+  source: undefined,
+  jobId: undefined,
+  filter: { status: '', name: '', roots: '' },
+  names: '',
+  allCursor: undefined,
+  allQuery: '',
+};
 
 /** @param {unknown} value */
 const esc = (value) => String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -221,6 +230,36 @@ function renderList({ jobs, matched }) {
     .join('');
 }
 
+/**
+ * A page of the store's listing (api/list, the server's `GET {prefix}`): every job the store
+ * holds, not only the recent ones the live list keeps; "Next page" follows the page's cursor.
+ * @param {string | undefined} cursor
+ */
+async function loadAll(cursor) {
+  const params = new URLSearchParams();
+  if (state.filter.status) params.set('status', state.filter.status);
+  if (state.filter.name) params.set('name', state.filter.name);
+  if (cursor) params.set('cursor', cursor);
+  const asked = params.toString();
+  state.allQuery = asked;
+  const response = await fetch(`api/list?${asked}`);
+  // A newer request (a filter changed meanwhile) owns the table.
+  if (state.allQuery !== asked) return;
+  if (!response.ok) return void ($('all-summary').textContent = `the listing failed (${response.status})`);
+  const page = /** @type {ListAnswer} */ (await response.json());
+  if (state.allQuery !== asked) return;
+  state.allCursor = page.cursor;
+  /** @type {HTMLButtonElement} */ ($('all-next')).disabled = page.cursor === undefined;
+  $('all-summary').textContent = `${page.jobs.length} on this page${cursor ? ' (a later page)' : ''}${page.cursor === undefined ? ' · the end' : ''}`;
+  $('all-jobs').innerHTML = page.jobs
+    .map(
+      (j) =>
+        `<tr data-testid="all-row" data-status="${j.status}"><td><a href="#/job/${esc(j.id)}">${esc(j.id)}</a>${j.child ? ' <span class="muted">child</span>' : ''}</td>` +
+        `<td>${esc(j.name)}</td><td class="status s-${j.status}">${j.status}</td><td>${j.attempt}</td><td>${ago(j.createdAt)}</td></tr>`,
+    )
+    .join('');
+}
+
 /** @param {JobDetail | null} detail */
 function renderJob(detail) {
   if (!detail) {
@@ -283,13 +322,17 @@ function route() {
   $('tree').innerHTML = '';
   $('timeline').innerHTML = '';
   connect();
+  if (!state.jobId) void loadAll(undefined);
 }
 
 $('filters').addEventListener('change', () => {
   const roots = document.querySelector('[name=roots]');
   state.filter = { status: field('status').value, name: field('name').value, roots: roots instanceof HTMLInputElement && roots.checked ? '1' : '' };
   connect();
+  void loadAll(undefined);
 });
+$('all-first').addEventListener('click', () => void loadAll(undefined));
+$('all-next').addEventListener('click', () => void loadAll(state.allCursor));
 $('cancel').addEventListener('click', () => void act('cancel'));
 $('retry').addEventListener('click', () => void act('retry'));
 window.addEventListener('hashchange', route);

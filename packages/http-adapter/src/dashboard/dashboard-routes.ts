@@ -4,8 +4,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { loadJob, type AdapterContext } from '../adapter-context.js';
 import { problemErrorHandler } from '../problem-error-handler.js';
 import { HttpProblemError } from '../problem.js';
+import { listVisible } from '../list-route.js';
 import { isAdmin, scheduleView } from '../schedule-routes.js';
-import type { OverviewAnswer, SchedulesAnswer } from './feed-message.js';
+import type { ListAnswer, OverviewAnswer, SchedulesAnswer } from './feed-message.js';
 import { retryJob } from './retry-job.js';
 import { DashboardFeed, type DashboardFeedOptions, type LiveClient } from './dashboard-feed.js';
 
@@ -29,6 +30,9 @@ const assets = {
 const basicChallenge = { 'www-authenticate': 'Basic realm="scalable-api dashboard", charset="UTF-8"' };
 
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+
+/** Rows of a page of the store's listing in the dashboard's table. */
+const listPageSize = 50;
 
 /**
  * The dashboard: one page and its JSON/SSE feed under `{prefix}/dashboard`, behind the same
@@ -118,6 +122,23 @@ export function dashboardRoutes(ctx: AdapterContext, options: DashboardOptions) 
       };
       const [schedules, paused] = await Promise.all([quietly(ctx.system.schedules(), []), quietly(ctx.system.paused(), [])]);
       return { schedules: schedules.slice(0, 100).map(scheduleView), paused };
+    });
+
+    // The store's listing, a page at a time: every job it holds, not only the recent ones.
+    app.get<{ Querystring: Record<string, string | undefined> }>('/api/list', async (request, reply): Promise<ListAnswer> => {
+      const { status, name } = listFilter(request.query);
+      const cursor = request.query['cursor'] || undefined;
+      const page = await listVisible(ctx, request, { status, name, cursor, limit: listPageSize });
+      const jobs = page.jobs.map((j) => ({
+        id: j.id,
+        name: j.name,
+        status: j.status,
+        attempt: j.attempt,
+        createdAt: j.createdAt,
+        child: j.parentId !== undefined,
+      }));
+      void reply.header('cache-control', 'no-store');
+      return page.cursor === undefined ? { jobs } : { jobs, cursor: page.cursor };
     });
 
     app.get('/api/jobs/:id', async (request: IdRequest) => {

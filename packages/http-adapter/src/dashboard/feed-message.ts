@@ -47,6 +47,12 @@ export interface FeedMessage {
   job?: JobDetail | null;
 }
 
+/** The answer of `api/list`: a page of the store's listing (`GET {prefix}`), as the page's table shows it. */
+export interface ListAnswer {
+  jobs: { id: string; name: string; status: JobStatus; attempt: number; createdAt: number; child: boolean }[];
+  cursor?: string;
+}
+
 /** The answer of `api/overview`: the same parts, all of them. */
 export interface OverviewAnswer {
   overview: Overview;
