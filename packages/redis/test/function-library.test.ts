@@ -65,13 +65,6 @@ if (!canStartRedis) console.warn('\n!!! function library suite SKIPPED: install 
         resume_type: ['allow-oom'],
         paused_types: ['no-writes'],
         list: ['no-writes'],
-        schedule_upsert: [],
-        schedule_fire: [],
-        schedule_remove: ['allow-oom'],
-        schedules: ['no-writes'],
-        pause_type: ['allow-oom'],
-        resume_type: ['allow-oom'],
-        paused_types: ['no-writes'],
       });
     } finally {
       await store.close();

@@ -23,6 +23,7 @@ await describeWithRedis('function claim', () => {
       p: '5',
       ca: String(T0),
       sq: '2',
+      cs: '2',
       a: '1',
       t: '1',
       ow: 'node-1',

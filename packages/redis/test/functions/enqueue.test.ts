@@ -44,8 +44,8 @@ await describeWithRedis('function enqueue', () => {
       0,
     );
     expect(reply).toEqual(['queued', 'queued', 'queued', [0, 'QUEUE_FULL']]);
-    expect(await h.job('a')).toEqual({ n: 'm', s: 'queued', i: '{"x":1}', ca: String(T0) });
-    expect(await h.job('c')).toEqual({ n: 'm', s: 'queued', p: '3', ca: String(T0), sq: '3' });
+    expect(await h.job('a')).toEqual({ n: 'm', s: 'queued', i: '{"x":1}', ca: String(T0), cs: '1' });
+    expect(await h.job('c')).toEqual({ n: 'm', s: 'queued', p: '3', ca: String(T0), sq: '3', cs: '3' });
     expect(await h.client.lrange(h.key('q:m'), 0, -1)).toEqual(['1:a', '2:b']);
     expect(await h.counts()).toMatchObject({ queued: '3', seq: '3' });
     // Sent again: found, not written twice.
