@@ -1,28 +1,9 @@
-import type { ScheduleEvery, ScheduleInfo } from '@scalable-api/core';
+import type { ScheduleEvery } from '@scalable-api/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { fromStore, type AdapterContext } from './adapter-context.js';
 import type { RouteDoc } from './openapi.js';
 import { HttpProblemError } from './problem.js';
-
-/** A schedule as the routes show it: times as ISO strings, `job` for the job type. */
-export interface ScheduleView {
-  key: string;
-  job: string;
-  input: unknown;
-  cron?: string;
-  tz?: string;
-  everyMs?: number;
-  missed: 'skip' | 'catchUpOne';
-  overlap: 'skip' | 'allow';
-  graceMs: number;
-  /** The next tick; null for a cron pattern that never matches again. */
-  nextAt: string | null;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-  lastAt: string | null;
-  lastJobId: string | null;
-}
+import { scheduleView } from './schedule-view.js';
 
 interface ScheduleBody {
   job: string;
@@ -34,9 +15,6 @@ interface ScheduleBody {
   overlap?: 'skip' | 'allow';
   graceMs?: number;
 }
-
-/** The last instant a Date holds (`neverAgain` lies beyond it). */
-const maxDateMs = 8.64e15;
 
 const keySchema = { type: 'string', minLength: 1, maxLength: 200, pattern: '^[!-~]+$' } as const;
 const nameSchema = { type: 'string', minLength: 1, maxLength: 200 } as const;
@@ -198,25 +176,4 @@ export function isAdmin(ctx: AdapterContext, request: FastifyRequest): boolean {
 
 function assertAdmin(ctx: AdapterContext, request: FastifyRequest): void {
   if (!isAdmin(ctx, request)) throw new HttpProblemError('FORBIDDEN', 'Schedules and pausing job types need an admin tenant.');
-}
-
-export function scheduleView(info: ScheduleInfo): ScheduleView {
-  const view: ScheduleView = {
-    key: info.key,
-    job: info.name,
-    input: info.input,
-    ...('everyMs' in info.every
-      ? { everyMs: info.every.everyMs }
-      : { cron: info.every.cron, ...(info.every.tz !== undefined && { tz: info.every.tz }) }),
-    missed: info.policy.missed,
-    overlap: info.policy.overlap,
-    graceMs: info.policy.graceMs,
-    nextAt: info.nextAt > maxDateMs ? null : new Date(info.nextAt).toISOString(),
-    version: info.version,
-    createdAt: new Date(info.createdAt).toISOString(),
-    updatedAt: new Date(info.updatedAt).toISOString(),
-    lastAt: info.lastAt === undefined ? null : new Date(info.lastAt).toISOString(),
-    lastJobId: info.lastJobId ?? null,
-  };
-  return view;
 }

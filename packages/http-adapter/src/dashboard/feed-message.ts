@@ -1,6 +1,6 @@
 import type { ActorsView, JobEvent, JobStatus, JobSystemStats, TreeNode, WorkerView } from '@scalable-api/core';
 import type { JobView } from '../job-view.js';
-import type { ScheduleView } from '../schedule-routes.js';
+import type { ScheduleView } from '../schedule-view.js';
 import type { RecentJob } from './recent-jobs.js';
 import type { SeriesPoint } from './throughput-series.js';
 
