@@ -60,7 +60,17 @@ if (!given && !canStartRedis) {
     return {
       store,
       clock,
-      supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true, retrySignal: true, list: true },
+      supports: {
+        released: true,
+        parentToken: true,
+        renewCancel: true,
+        schedules: true,
+        pause: true,
+        retrySignal: true,
+        list: true,
+        rateLimits: true,
+        fairShare: true,
+      },
       async cleanup() {
         for (const node of client.nodes('master')) {
           const keys = await node.keys(`{${prefix}}:*`);

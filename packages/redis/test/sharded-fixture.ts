@@ -30,3 +30,15 @@ export async function deleteShardedPrefix(prefix: string, servers: (Redis | Clus
     }
   }
 }
+
+/**
+ * What the sharded store does not offer with one store's semantics: a rate limit and a per-key
+ * concurrency are split over the shards (`max / N` each, see docs/flow-control.md), and keys take
+ * turns within a shard. shard-flow.test.ts covers the split; the single-store cases do not apply.
+ */
+export const shardedExempt = {
+  exempt: {
+    rateLimits: 'split over the shards (max / N per shard); shard-flow.test.ts',
+    fairShare: 'turns within each shard; shard-flow.test.ts',
+  },
+};

@@ -5,7 +5,7 @@ import { runStoreConformance } from '@scalable-api/core/testing/conformance';
 import { createRedisStore, type ShardedRedisStore } from '../src/index.js';
 import { testPrefix } from './redis-fixture.js';
 import { describeWithServers, startShardServers, type ShardServer } from './shard-servers.js';
-import { deleteShardedPrefix } from './sharded-fixture.js';
+import { deleteShardedPrefix, shardedExempt } from './sharded-fixture.js';
 
 describeWithServers('createRedisStore({ shards: [url, url, url] }) on three redis-server processes', () => {
   let servers: ShardServer[] = [];
@@ -18,17 +18,21 @@ describeWithServers('createRedisStore({ shards: [url, url, url] }) on three redi
     await Promise.all(servers.map((s) => s.stop()));
   });
 
-  runStoreConformance('createRedisStore({ shards: three servers })', (options) => {
-    const clock = new SimulatedClock();
-    const prefix = testPrefix();
-    const store = createRedisStore({ shards: urls(), prefix, clock, ...options });
-    return {
-      store,
-      clock,
-      supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true, retrySignal: true, list: true },
-      cleanup: () => deleteShardedPrefix(prefix, urls()),
-    };
-  });
+  runStoreConformance(
+    'createRedisStore({ shards: three servers })',
+    (options) => {
+      const clock = new SimulatedClock();
+      const prefix = testPrefix();
+      const store = createRedisStore({ shards: urls(), prefix, clock, ...options });
+      return {
+        store,
+        clock,
+        supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true, retrySignal: true, list: true },
+        cleanup: () => deleteShardedPrefix(prefix, urls()),
+      };
+    },
+    shardedExempt,
+  );
 
   const job = (id: string): NewJob => ({ id, name: 'n', input: {}, priority: 0 });
 
