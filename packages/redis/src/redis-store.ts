@@ -40,6 +40,8 @@ import { RedisSchedules } from './redis-schedules.js';
 import { SignalChannel } from './signal-channel.js';
 import { SignalSubscriber } from './signal-subscriber.js';
 import { listJobs } from './redis-list.js';
+import { flowArgs, isPlain } from './function-args.js';
+import { storeError } from './store-error.js';
 
 export interface RedisStoreOptions {
   /** Where to connect when no `client` is given; default `redis://127.0.0.1:6379`. */
@@ -459,55 +461,4 @@ function pairs(flat: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
   return out;
-}
-
-/**
- * What a caller (and, through the HTTP adapter, a client) is told when Redis fails a call: a
- * stable code and a plain message. Redis' own text names internals (function names, client
- * settings such as "max retries per request"), so it travels only as the `cause`, for logs.
- */
-function storeError(error: unknown): SystemStateError {
-  const message = error instanceof Error ? error.message : '';
-  if (message.startsWith('OOM')) return new SystemStateError('STORE_UNAVAILABLE', 'The job store is out of memory.', { cause: error });
-  // Nothing was written; whoever still waits for it tries again with a fresh clock reading.
-  if (message.startsWith('LATE'))
-    return new SystemStateError('STORE_UNAVAILABLE', 'The job store refused a call that reached it late.', { cause: error });
-  return new SystemStateError('STORE_UNAVAILABLE', 'The job store is unavailable.', { cause: error });
-}
-
-/** `ClaimRequest.flow` as the claim function's trailing arguments (claim.lua's header). */
-function flowArgs(flow: ClaimRequest['flow']): string[] {
-  if (flow === undefined || flow.size === 0) return [];
-  const out = [String(flow.size)];
-  for (const [name, control] of flow) {
-    const rate = control.rate;
-    const weights = Object.entries(control.weights ?? {});
-    out.push(
-      name,
-      rate ? String(rate.max) : '',
-      rate ? String(rate.perMs) : '',
-      rate?.perKey ? '1' : '0',
-      control.concurrencyPerKey === undefined ? '' : String(control.concurrencyPerKey),
-      String(weights.length),
-    );
-    for (const [key, weight] of weights) out.push(key, String(weight));
-  }
-  return out;
-}
-
-/** A job the enqueue function takes in its short form (lua/enqueue.lua): nothing but id, name, input and priority. */
-function isPlain(job: NewJob): boolean {
-  return (
-    job.runAt === undefined &&
-    job.idempotencyKey === undefined &&
-    job.fingerprint === undefined &&
-    job.parentId === undefined &&
-    (job.rootId === undefined || job.rootId === job.id) &&
-    job.childKey === undefined &&
-    (job.onFailure === undefined || job.onFailure === 'fail-parent') &&
-    !job.awaitChildren &&
-    job.meta === undefined &&
-    job.parentToken === undefined &&
-    job.key === undefined
-  );
 }
