@@ -24,9 +24,9 @@ export interface MemoryStoreOptions {
 
 /**
  * Everything the memory store holds, and the small steps every operation is made of. The
- * operations themselves live by concept: claiming and leases in memory-claim.ts, trees and their
- * cascades in memory-tree.ts, the per-job event log in memory-event-log.ts, and the store
- * contract on top in memory-store.ts.
+ * operations themselves live by concept: new jobs in memory-enqueue.ts, claiming and leases in
+ * memory-claim.ts, trees and their cascades in memory-tree.ts, the per-job event log in
+ * memory-event-log.ts, and the store contract on top in memory-store.ts.
  */
 export class MemoryState {
   readonly clock: Clock;

@@ -1,6 +1,5 @@
 import { defaultCancelError, type SerializedError } from '../errors.js';
-import { delayedEvent, progressEvent, queuedEvent, resumedEvent, waitingEvent, type JobEvent } from '../events.js';
-import { isTerminal, type JobStatus } from '../job/job-status.js';
+import { progressEvent, resumedEvent, waitingEvent, type JobEvent } from '../events.js';
 import type {
   CancelOutcome,
   ClaimRequest,
@@ -20,8 +19,9 @@ import type {
   StoreListener,
 } from './job-store.js';
 import { claimReady, giveBack, requeue } from './memory-claim.js';
+import { enqueueJobs, enqueueOne } from './memory-enqueue.js';
 import { listJobs } from './memory-list.js';
-import { extraOf, NO_EVENTS, toRecord, type Rec } from './memory-record.js';
+import { extraOf, toRecord, type Rec } from './memory-record.js';
 import { MemorySchedules } from './memory-schedules.js';
 import { MemoryState, type MemoryStoreOptions } from './memory-state.js';
 import type {
@@ -48,140 +48,11 @@ export class MemoryStore implements JobStore {
 
   constructor(options: MemoryStoreOptions = {}) {
     this.state = new MemoryState(options);
-    this.scheduled = new MemorySchedules(this.state, (job, limit) => this.enqueueOne(job, limit));
+    this.scheduled = new MemorySchedules(this.state, (job, limit) => enqueueOne(this.state, job, limit));
   }
 
   async enqueue(jobs: readonly NewJob[], options: EnqueueOptions): Promise<EnqueueOutcome[]> {
-    const state = this.state;
-    state.begin();
-    const out: EnqueueOutcome[] = [];
-    if (options.atomic) {
-      if (state.tally.queued + state.tally.delayed + this.countNew(jobs) > options.limit) return jobs.map(() => ({ ok: false, code: 'QUEUE_FULL' }));
-      const conflicts = this.conflicts(jobs);
-      if (conflicts) return conflicts;
-    }
-    let available = false;
-    for (const job of jobs) {
-      const outcome = this.enqueueOne(job, options.limit);
-      // A delayed job announces itself too: the claim that follows reports when it falls due.
-      if (outcome.ok && outcome.created && outcome.status !== 'waitingChildren') available = true;
-      out.push(outcome);
-    }
-    if (available) state.signals.push({ type: 'work.available' });
-    state.flush();
-    return out;
-  }
-
-  /** How many jobs of a batch would be added and count against the bound (not found by a key, not declared parents). */
-  private countNew(jobs: readonly NewJob[]): number {
-    const { records, idempotency } = this.state;
-    let count = 0;
-    for (const job of jobs) {
-      if ((job.awaitChildren ?? 0) > 0) continue;
-      if (job.idempotencyKey !== undefined && records.has(idempotency.get(job.idempotencyKey) ?? '')) continue;
-      const parent = job.parentId === undefined ? undefined : records.get(job.parentId);
-      if (parent && job.childKey !== undefined && records.has(parent.extra?.childKeys?.get(job.childKey) ?? '')) continue;
-      count++;
-    }
-    return count;
-  }
-
-  /**
-   * An atomic batch with a job whose idempotency key another job holds with another name or
-   * fingerprint is refused whole: that job answers as found (the caller sees whose key it is),
-   * the others `BATCH_ABORTED`. `undefined` when there is no such job.
-   */
-  private conflicts(jobs: readonly NewJob[]): EnqueueOutcome[] | undefined {
-    const { records, idempotency } = this.state;
-    let out: EnqueueOutcome[] | undefined;
-    jobs.forEach((job, i) => {
-      if (job.idempotencyKey === undefined) return;
-      const existing = records.get(idempotency.get(job.idempotencyKey) ?? '');
-      if (!existing || (existing.name === job.name && existing.extra?.fingerprint === job.fingerprint)) return;
-      out ??= jobs.map(() => ({ ok: false, code: 'BATCH_ABORTED' }));
-      out[i] = found(existing);
-    });
-    return out;
-  }
-
-  private enqueueOne(job: NewJob, limit: number): EnqueueOutcome {
-    const state = this.state;
-    const now = state.now;
-    if (job.idempotencyKey !== undefined) {
-      const existing = state.records.get(state.idempotency.get(job.idempotencyKey) ?? '');
-      if (existing) return found(existing);
-    }
-    const parent = job.parentId === undefined ? undefined : state.records.get(job.parentId);
-    if (job.parentId !== undefined && (!parent || isTerminal(parent.status))) return { ok: false, code: 'JOB_NOT_FOUND' };
-    // A spawn from an attempt that no longer holds its parent (a zombie after a lapsed lease).
-    if (parent && job.parentToken !== undefined && !state.holds(parent, job.parentToken)) return { ok: false, code: 'LEASE_LOST' };
-    if (parent && job.childKey !== undefined) {
-      const existing = state.records.get(parent.extra?.childKeys?.get(job.childKey) ?? '');
-      if (existing) return found(existing);
-    }
-    const declared = (job.awaitChildren ?? 0) > 0;
-    if (!declared && state.tally.queued + state.tally.delayed >= limit) return { ok: false, code: 'QUEUE_FULL' };
-
-    const delayed = job.runAt !== undefined && job.runAt > now;
-    const status: JobStatus = declared ? 'waitingChildren' : delayed ? 'delayed' : 'queued';
-    const rec: Rec = {
-      id: job.id,
-      name: job.name,
-      status,
-      input: job.input,
-      priority: job.priority,
-      attempt: 0,
-      createdAt: now,
-      startedAt: undefined,
-      finishedAt: undefined,
-      runAt: delayed ? job.runAt : undefined,
-      output: undefined,
-      error: undefined,
-      parentId: job.parentId,
-      rootId: parent ? parent.rootId : (job.rootId ?? job.id),
-      meta: job.meta,
-      seq: state.submitSeq++,
-      token: 0,
-      owner: undefined,
-      leaseExpiresAt: 0,
-      log: NO_EVENTS,
-      implied: 0,
-      eventSeq: 0,
-      // '' is no key: the plain queue.
-      key: job.key || undefined,
-      extra: undefined,
-    };
-    if (parent || declared || job.idempotencyKey !== undefined) {
-      const extra = extraOf(rec);
-      extra.childKey = job.childKey;
-      extra.onFailure = job.onFailure ?? 'fail-parent';
-      extra.pendingChildren = declared ? job.awaitChildren! : 0;
-      extra.declared = declared;
-      extra.idempotencyKey = job.idempotencyKey;
-      extra.fingerprint = job.fingerprint;
-    }
-    state.records.set(rec.id, rec);
-    state.order?.add(rec);
-    if (job.idempotencyKey !== undefined) state.idempotency.set(job.idempotencyKey, rec.id);
-    if (parent) {
-      const tree = extraOf(parent);
-      (tree.children ??= []).push(rec.id);
-      if (job.childKey !== undefined) (tree.childKeys ??= new Map()).set(job.childKey, rec.id);
-      tree.childCount++;
-      // A declared parent counts its children up front (awaitChildren); a spawning parent counts here.
-      if (!tree.declared) tree.pendingChildren++;
-    }
-    state.tally[status]++;
-    if (status === 'queued') {
-      state.pushReady(rec);
-      state.publish(rec, queuedEvent(rec, ++rec.eventSeq, now));
-    } else if (status === 'delayed') {
-      state.delayed.push(rec.runAt!, rec);
-      state.publish(rec, delayedEvent(rec, ++rec.eventSeq, now, rec.runAt!));
-    } else {
-      state.publish(rec, waitingEvent(rec, ++rec.eventSeq, now));
-    }
-    return { ok: true, id: rec.id, created: true, status };
+    return enqueueJobs(this.state, jobs, options);
   }
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
@@ -346,11 +217,6 @@ export class MemoryStore implements JobStore {
     this.state.closed = true;
     this.state.listeners = [];
   }
-}
-
-/** An enqueue answered by a job found through its idempotency or child key. */
-function found(existing: Rec): EnqueueOutcome {
-  return { ok: true, id: existing.id, created: false, status: existing.status, name: existing.name, fingerprint: existing.extra?.fingerprint };
 }
 
 /** @example const store = createMemoryStore({ retention: { count: 1_000 } }); */
