@@ -1,6 +1,7 @@
 import { and, assign, enqueueActions, setup, type ActorRefFrom, type AnyActorRef, type EventObject } from 'xstate';
 import type { Clock } from '../clock.js';
-import { dispatcherLogic, type DispatcherActorRef, type DispatcherRuntime } from '../dispatcher/dispatcher-logic.js';
+import type { DispatcherRuntime } from '../dispatcher/dispatch-state.js';
+import { dispatcherLogic, type DispatcherActorRef } from '../dispatcher/dispatcher-logic.js';
 import { msg } from '../messages.js';
 import { workerLogic, type WorkerActorRef, type WorkerRuntime } from '../worker/worker-logic.js';
 
