@@ -82,6 +82,56 @@ describe('ctx.rateLimited(ms)', () => {
     expect(startedAt).toEqual([0, 2_000, 2_000]);
   });
 
+  it('in runBatch, hands back every job of the batch and holds back the type (ctx.rateLimited of the batch)', async () => {
+    const calls: { at: number; inputs: number[] }[] = [];
+    let limited = false;
+    const job = defineJob({
+      name: 'batch-upstream',
+      batch: { max: 3, waitMs: 10 },
+      runBatch(inputs: { n: number }[], ctx) {
+        calls.push({ at: clock.now() - t0, inputs: inputs.map((input) => input.n) });
+        if (!limited) {
+          limited = true;
+          ctx.rateLimited(2_000);
+        }
+        return inputs.map((input, i) => ({ n: input.n, attempt: ctx.jobs[i]!.attempt }));
+      },
+    });
+    const { system, clock } = await setup({ jobs: [job], workers: 4, pollMs: 60_000 });
+    const t0 = clock.now();
+    const handles = await Promise.all([1, 2, 3].map((n) => system.submit(job, { n })));
+    for (let t = 0; t < 3_000; t += 10) await clock.advance(10);
+    expect(await Promise.all(handles.map((h) => h.result()))).toEqual([1, 2, 3].map((n) => ({ n, attempt: 1 })));
+    expect(calls).toEqual([
+      { at: 0, inputs: [1, 2, 3] },
+      { at: 2_000, inputs: [1, 2, 3] },
+    ]);
+  });
+
+  it("in runBatch, a RateLimitedError entry hands back that job alone; the batch's others complete", async () => {
+    const calls: { at: number; inputs: number[] }[] = [];
+    const job = defineJob({
+      name: 'batch-entry-upstream',
+      batch: { max: 2, waitMs: 10 },
+      runBatch(inputs: { n: number }[]) {
+        calls.push({ at: clock.now() - t0, inputs: inputs.map((input) => input.n) });
+        return inputs.map((input) => (input.n === 2 && calls.length === 1 ? new RateLimitedError(1_000) : input.n));
+      },
+    });
+    const { system, clock } = await setup({ jobs: [job], workers: 4, pollMs: 60_000 });
+    const t0 = clock.now();
+    const [one, two] = await Promise.all([1, 2].map((n) => system.submit(job, { n })));
+    for (let t = 0; t < 2_000; t += 10) await clock.advance(10);
+    expect(await one!.result()).toBe(1);
+    expect(await two!.result()).toBe(2);
+    expect((await system.get(two!.id))?.attempt).toBe(1);
+    // A lone job waits waitMs for company once its type's push-back is over.
+    expect(calls).toEqual([
+      { at: 0, inputs: [1, 2] },
+      { at: 1_010, inputs: [2] },
+    ]);
+  });
+
   it('is a RateLimitedError a handler may throw itself', () => {
     const error = new RateLimitedError(1_500);
     expect(error.retryAfterMs).toBe(1_500);

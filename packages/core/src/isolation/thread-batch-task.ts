@@ -7,6 +7,12 @@ export interface ThreadBatchContext {
   readonly jobs: readonly Readonly<ThreadJobInfo>[];
   /** Aborted only when every job of the batch has been aborted (cancelled, timed out, shut down). */
   readonly signal: AbortSignal;
+  /**
+   * An upstream answered "too many requests" for the whole batch: ends the call and puts every
+   * job of the batch back without counting their attempts, holding back their type (or each
+   * job's key) on every node for `retryAfterMs`. One job alone: answer a `RateLimitedError` as its entry.
+   */
+  rateLimited(retryAfterMs: number): never;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import { RateLimitedError } from '../errors.js';
 import { encodeBatchOutput, toThreadError, type FromThreadMessage, type ThreadError, type ToThreadMessage } from './thread-protocol.js';
 import type { ThreadBatchContext } from './thread-batch-task.js';
 import type { ThreadContext, ThreadTask } from './thread-task.js';
@@ -44,9 +45,13 @@ async function run(message: Extract<ToThreadMessage, { type: 'task.run' }>): Pro
   current = { taskId: message.taskId, controller };
   const { taskId } = message;
   const { jobs } = message;
+  // Thrown here, it reaches the main thread as `task.failed` with `retryAfterMs` (toThreadError).
+  const rateLimited = (retryAfterMs: number): never => {
+    throw new RateLimitedError(retryAfterMs);
+  };
   const ctx: ThreadContext | ThreadBatchContext = jobs
-    ? { jobs, signal: controller.signal }
-    : { ...message.job, signal: controller.signal, progress: (value) => post({ type: 'task.progress', taskId, value }) };
+    ? { jobs, signal: controller.signal, rateLimited }
+    : { ...message.job, signal: controller.signal, progress: (value) => post({ type: 'task.progress', taskId, value }), rateLimited };
   try {
     const task = await load(message.module);
     controller.signal.throwIfAborted();

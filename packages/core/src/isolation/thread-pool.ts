@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { Clock, TimerHandle } from '../clock.js';
-import { JobError, NonRetryableError, ScalableApiError, errorCodes, type ErrorCode } from '../errors.js';
+import { JobError, NonRetryableError, RateLimitedError, ScalableApiError, errorCodes, type ErrorCode } from '../errors.js';
 import { isBatchItemError, type FromThreadMessage, type ThreadError, type ThreadJobInfo, type ToThreadMessage } from './thread-protocol.js';
 import { threadBoot } from './thread-boot.js';
 
@@ -233,6 +233,7 @@ function decodeBatchOutput(output: unknown): unknown {
 /** Rebuilds what the task threw so the attempt treats it as it would an inline throw. */
 function fromThreadError(error: ThreadError): Error {
   if (error.final) return Object.assign(new NonRetryableError(error.message), { name: error.name });
+  if (error.retryAfterMs !== undefined) return new RateLimitedError(error.retryAfterMs, error.message);
   if (error.code !== undefined && Object.hasOwn(errorCodes, error.code)) {
     return new ScalableApiError(error.code as ErrorCode, error.message);
   }

@@ -21,6 +21,11 @@ export interface ThreadError {
   code?: string;
   /** A `NonRetryableError` or a subclass of it: the attempt fails for good. */
   final?: true;
+  /**
+   * A `RateLimitedError` (`ctx.rateLimited(ms)` in the thread, or thrown by the task): the main
+   * thread rebuilds it, so the job is pushed back like one limited on the main thread.
+   */
+  retryAfterMs?: number;
 }
 
 export type ToThreadMessage =
@@ -47,6 +52,9 @@ export function toThreadError(thrown: unknown): ThreadError {
   const code = (thrown as { code?: unknown }).code;
   if (typeof code === 'string') error.code = code;
   if (isNonRetryable(thrown)) error.final = true;
+  // By name, as for NonRetryableError: the thread's RateLimitedError is another class object.
+  const retryAfterMs = (thrown as { retryAfterMs?: unknown }).retryAfterMs;
+  if (thrown.name === 'RateLimitedError' && typeof retryAfterMs === 'number') error.retryAfterMs = retryAfterMs;
   return error;
 }
 

@@ -10,6 +10,12 @@ export interface ThreadContext extends Readonly<ThreadJobInfo> {
   readonly signal: AbortSignal;
   /** Publishes progress, as `ctx.progress()` does on the main thread. */
   progress(value: unknown): void;
+  /**
+   * An upstream answered "too many requests": as `ctx.rateLimited()` on the main thread, it ends
+   * the attempt (throws a `RateLimitedError`, which reaches the main thread as a message), puts
+   * the job back without counting the attempt and holds back its type — or its key — on every node.
+   */
+  rateLimited(retryAfterMs: number): never;
 }
 
 /** The default export of a thread module: the job's logic, run inside a worker thread. */

@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../clock.js';
-import { JobError } from '../errors.js';
+import { JobError, RateLimitedError } from '../errors.js';
 import type { ThreadRun } from '../isolation/thread-pool.js';
 import type { ThreadJobInfo } from '../isolation/thread-protocol.js';
 import type { Logger } from '../logger.js';
@@ -83,7 +83,7 @@ export class BatchCollector {
     let results: unknown;
     try {
       if (definition.runBatch) {
-        const ctx: BatchContext = { jobs: members.map((member) => member.ctx), signal, log: this.log };
+        const ctx: BatchContext = { jobs: members.map((member) => member.ctx), signal, log: this.log, rateLimited };
         results = await definition.runBatch(inputs, ctx);
       } else {
         const jobs = members.map(({ attempt: { job } }): ThreadJobInfo => ({
@@ -115,6 +115,11 @@ export class BatchCollector {
       else member.resolve(result);
     });
   }
+}
+
+/** `ctx.rateLimited` of a batch: the throw rejects every member, and each attempt pushes its job back (JobAttempt.fail). */
+function rateLimited(retryAfterMs: number): never {
+  throw new RateLimitedError(retryAfterMs);
 }
 
 /** A signal aborted once every one of `signals` is: the batch's call is then wasted work. */

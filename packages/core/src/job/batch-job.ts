@@ -20,6 +20,16 @@ export interface BatchContext {
   readonly signal: AbortSignal;
   /** A logger bound to the job name and the batch size. */
   readonly log: Logger;
+  /**
+   * An upstream answered "too many requests" for the whole batch: ends the call (throws a
+   * `RateLimitedError`) and puts every job of the batch back without counting their attempts,
+   * holding back the job type — or each job's key, for a type limited per key — on every node for
+   * `retryAfterMs`. For one job alone, answer a `RateLimitedError` as its entry.
+   *
+   * @example
+   * if (res.status === 429) ctx.rateLimited(Number(res.headers.get('retry-after') ?? 1) * 1_000);
+   */
+  rateLimited(retryAfterMs: number): never;
 }
 
 /**
