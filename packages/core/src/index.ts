@@ -93,6 +93,8 @@ export type {
 export { scheduleFingerprint, scheduleTickKey } from './store/schedule-store.js';
 export type { ScheduleInfo, ScheduleOptions } from './schedule/schedule-control.js';
 export { nextTick } from './schedule/schedule-timing.js';
+export { deliveryJobId, webhookJobName } from './webhook/webhook-delivery.js';
+export type { WebhookDelivery } from './webhook/webhook-delivery.js';
 export type {
   CancelOutcome,
   ClaimedJob,

@@ -33,6 +33,7 @@ export function isPlain(job: NewJob): boolean {
     !job.awaitChildren &&
     job.meta === undefined &&
     job.parentToken === undefined &&
-    job.key === undefined
+    job.key === undefined &&
+    job.webhook === undefined
   );
 }

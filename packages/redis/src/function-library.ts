@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 
 /**
  * The store's Lua, as one Redis 7 function library. Each file under `lua/` is one concept; the
- * first eight are shared (context, queues, the listing index, events, the job state machine, cascades, commit, late calls), the others each
+ * first ten are shared (context, queues, the listing index, flow control, events, the job state machine, webhook deliveries,
+ * cascades, commit, late calls), the others each
  * register the functions they are named after, with a header naming every KEYS[i] and ARGV[i].
  * Files are joined in this order, each wrapped in a function that receives the library table
  * (`local lib = ...`), so a file sees only what the files before it put on `lib`.
@@ -15,6 +16,7 @@ const files = [
   'flow',
   'events',
   'tree',
+  'webhook',
   'work',
   'commit',
   'late',

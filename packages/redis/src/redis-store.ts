@@ -147,7 +147,7 @@ export class RedisStore implements JobStore {
       assertPlainText(job.name, 'name');
       if (job.rootId !== undefined) assertPlainText(job.rootId, 'rootId');
       const input = encodeJson(job.input, `input of job ${job.id} (${job.name})`);
-      // Most jobs are plain (every other field at its default): 5 arguments instead of 15.
+      // Most jobs are plain (every other field at its default): 5 arguments instead of 17.
       if (isPlain(job)) {
         args.push('p', job.id, job.name, input, String(job.priority));
         continue;
@@ -169,6 +169,7 @@ export class RedisStore implements JobStore {
         job.meta === undefined ? '' : JSON.stringify(job.meta),
         job.parentToken === undefined ? '' : String(job.parentToken),
         job.key ?? '',
+        job.webhook ?? '',
       );
     }
     // Per job: its status (added), or a row (found, refused): see lua/enqueue.lua.

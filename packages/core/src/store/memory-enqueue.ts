@@ -108,8 +108,9 @@ export function enqueueOne(state: MemoryState, job: NewJob, limit: number): Enqu
     key: job.key || undefined,
     extra: undefined,
   };
-  if (parent || declared || job.idempotencyKey !== undefined) {
+  if (parent || declared || job.idempotencyKey !== undefined || job.webhook !== undefined) {
     const extra = extraOf(rec);
+    extra.webhook = job.webhook;
     extra.childKey = job.childKey;
     extra.onFailure = job.onFailure ?? 'fail-parent';
     extra.pendingChildren = declared ? job.awaitChildren! : 0;

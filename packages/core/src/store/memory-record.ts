@@ -39,6 +39,8 @@ export interface RecExtra extends Pick<JobRecord, RareField> {
   stalls: number;
   /** Counted by its key's concurrency limit while it runs (see MemoryState.move). */
   counted: boolean;
+  /** The callback URL (`NewJob.webhook`): its settlement adds a delivery job. */
+  webhook: string | undefined;
 }
 
 /** Reads a record and its id string (the claim hashes the id next): see `lookAhead`. */
@@ -62,6 +64,7 @@ export function newExtra(): RecExtra {
     cancelRequested: undefined,
     stalls: 0,
     counted: false,
+    webhook: undefined,
   };
 }
 

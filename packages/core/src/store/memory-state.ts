@@ -4,7 +4,7 @@ import type { SerializedError } from '../errors.js';
 import type { JobEvent } from '../events.js';
 import { isHeldStatus, zeroCounts, type JobStatus } from '../job/job-status.js';
 import { Deque } from './deque.js';
-import type { LeaseRef, StoreCounts, StoreListener, StoreSignal } from './job-store.js';
+import type { LeaseRef, NewJob, StoreCounts, StoreListener, StoreSignal } from './job-store.js';
 import { MemoryEventLog } from './memory-event-log.js';
 import type { Rec } from './memory-record.js';
 import { MinHeap } from './min-heap.js';
@@ -72,6 +72,8 @@ export class MemoryState {
   /** Set while those lists are worked, so a step that ends a job queues its consequences instead of recursing. */
   cascading = false;
   submitSeq = 0;
+  /** Adds the delivery job of a settled job with a webhook (set by the store: see memory-tree.ts). */
+  addDelivery: (job: NewJob) => void = () => {};
   closed = false;
   /** The time of the operation under way: every event it writes carries it (see `stamp`). */
   now = 0;

@@ -48,6 +48,11 @@ export class MemoryStore implements JobStore {
 
   constructor(options: MemoryStoreOptions = {}) {
     this.state = new MemoryState(options);
+    // Inside the settling call, so the settlement and its delivery job are one step; past the bound.
+    this.state.addDelivery = (job) => {
+      enqueueOne(this.state, job, Infinity);
+      this.state.signals.push({ type: 'work.available' });
+    };
     this.scheduled = new MemorySchedules(this.state, (job, limit) => enqueueOne(this.state, job, limit));
   }
 

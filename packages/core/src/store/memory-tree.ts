@@ -1,6 +1,7 @@
 import { childFailedError, parentEndedError, type SerializedError } from '../errors.js';
 import { cancelledEvent, completedEvent, failedEvent, queuedEvent, waitingEvent } from '../events.js';
 import { isTerminal, type TerminalStatus } from '../job/job-status.js';
+import { deliveryJobOf } from '../webhook/webhook-delivery.js';
 import type { CancelOutcome } from './job-store.js';
 import { extraOf, type Rec } from './memory-record.js';
 import type { MemoryState } from './memory-state.js';
@@ -82,6 +83,7 @@ function settle(state: MemoryState, rec: Rec, status: TerminalStatus, output: un
   if (status === 'completed') state.publish(rec, completedEvent(rec, ++rec.eventSeq, now, output));
   else if (status === 'failed') state.publish(rec, failedEvent(rec, ++rec.eventSeq, now, error!));
   else state.publish(rec, cancelledEvent(rec, ++rec.eventSeq, now, error!));
+  if (extra?.webhook !== undefined) state.addDelivery(deliveryJobOf(rec, extra.webhook, status, now, output, error));
   if (rec.parentId === undefined) state.finishedRoots.push(rec);
   else state.settledChildren.push(rec);
 }

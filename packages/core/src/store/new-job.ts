@@ -40,6 +40,12 @@ export interface NewJob {
    * counts per key. Unset: the name's plain queue.
    */
   key?: string | undefined;
+  /**
+   * A callback URL, checked by the system at submit: when the job settles (completed, failed,
+   * cancelled) the store adds its `webhook.deliver` job in the same atomic step
+   * (webhook/webhook-delivery.ts, `deliveryJobOf`), past the queue bound.
+   */
+  webhook?: string | undefined;
 }
 
 export interface EnqueueOptions {

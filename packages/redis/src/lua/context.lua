@@ -21,7 +21,7 @@
 -- p priority (0), ca/sa/fa created/started/finished at, ra run at, pg progress, o output,
 -- e error, pa parent, r root (the job itself), ck child key, of on-failure ('fail-parent'),
 -- cc/pc child count/pending (0), ik idempotency key, fp fingerprint, m meta, d declared,
--- sq ready-order seq (prioritised jobs), gk flow key, gc the key a concurrency limit counts it
+-- sq ready-order seq (prioritised jobs), gk flow key, wh webhook URL (webhook.lua), gc the key a concurrency limit counts it
 -- under while it runs (flow.lua), a attempt (0), t token (0), ow owner (its lease expiry is its
 -- score in {p}:leases, nowhere else), cs the seq it was created with (its place in the listing,
 -- listing.lua),

@@ -4,10 +4,10 @@
 --   ARGV[7]    '1': all or nothing (refuse the whole batch if the bound cannot take it, or if
 --              a job's idempotency key is held by a job of another name or fingerprint)
 --   ARGV[8…]   per job a kind, then its fields:
---              'f' (full), 15 fields ('' for absent): id, name, input JSON, priority, runAt,
+--              'f' (full), 16 fields ('' for absent): id, name, input JSON, priority, runAt,
 --                  idempotency key, fingerprint, parent id, root id, child key, on-failure,
 --                  awaitChildren (a count), meta JSON, parent token (the spawning attempt's),
---                  flow key (flow.lua)
+--                  flow key (flow.lua), webhook URL (webhook.lua)
 --              'p' (plain: every other field at its default), 4 fields: id, name, input JSON,
 --                  priority. Most jobs are plain, and every argument costs Redis (parsing it)
 --                  and Lua (a string, a lookup) several hundred instructions.
@@ -61,19 +61,19 @@ local function check(args)
       plain[j] = true
       o = o + 5
     else
-      lib.check(kind == 'f' and o + 15 <= count, "'p' with 4 fields or 'f' with 15", j)
+      lib.check(kind == 'f' and o + 16 <= count, "'p' with 4 fields or 'f' with 16", j)
       lib.check(args[o + 1] ~= '' and args[o + 2] ~= '', 'id and name', j)
       lib.check(tonumber(args[o + 4]) and (args[o + 5] == '' or tonumber(args[o + 5])), 'priority, runAt', j)
       lib.check(ON_FAILURE[args[o + 11]] and tonumber(args[o + 12]), 'onFailure, awaitChildren', j)
       lib.check(args[o + 14] == '' or tonumber(args[o + 14]), 'parent token', j)
-      o = o + 16
+      o = o + 17
     end
   end
   return j, offsets, plain
 end
 
 -- A plain job's fields past its priority (see the header), by field number.
-local PLAIN = { [4] = '', [5] = '', [6] = '', [7] = '', [8] = '', [9] = '', [10] = 'fail-parent', [11] = '0', [12] = '', [13] = '', [14] = '' }
+local PLAIN = { [4] = '', [5] = '', [6] = '', [7] = '', [8] = '', [9] = '', [10] = 'fail-parent', [11] = '0', [12] = '', [13] = '', [14] = '', [15] = '' }
 
 lib.register('enqueue', function(keys, args)
   lib.begin(keys, args)
@@ -207,8 +207,9 @@ lib.register('enqueue', function(keys, args)
         if delayed then opt(w, 'ra', arg(j, 4)) end
         local key = arg(j, 14)
         opt(w, 'gk', key)
-        -- Not plain (see `k`, context.lua): a key, meta, or children to wait for.
-        if idem ~= '' or arg(j, 12) ~= '' or await > 0 then opt(w, 'k', '1') end
+        opt(w, 'wh', arg(j, 15))
+        -- Not plain (see `k`, context.lua): a key, meta, children to wait for, or a webhook.
+        if idem ~= '' or arg(j, 12) ~= '' or await > 0 or arg(j, 15) ~= '' then opt(w, 'k', '1') end
         lib.count(status, 1)
         local seq = lib.index_created(id, w)
         if status == 'queued' then

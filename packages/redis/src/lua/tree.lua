@@ -44,6 +44,7 @@ function lib.finish(rec, status, out, err)
   if out then put(rec, 'o', out) end
   if err then put(rec, 'e', err) elseif present(rec.e) then put(rec, 'e', '') end
   emit(rec, CODES[status], status == 'completed' and out or err)
+  if rec.wh then lib.webhook(rec, status, out, err) end
   if present(rec.pa) then lib.work('s', rec._id) else lib.finished_root(rec, status) end
 end
 

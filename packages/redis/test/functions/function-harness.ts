@@ -59,7 +59,7 @@ export function useFunctionHarness() {
         for (const key of keys) out[key] = (await client.dumpBuffer(key))?.toString('base64') ?? '';
         return out;
       },
-      /** One job as the enqueue function takes it in full ('f' and 15 fields), with defaults. */
+      /** One job as the enqueue function takes it in full ('f' and 16 fields), with defaults. */
       newJob: (id: string, fields: Partial<Record<JobField, string | number>> = {}) => {
         const f = {
           name: 'n',
@@ -76,6 +76,7 @@ export function useFunctionHarness() {
           meta: '',
           parentToken: '',
           key: '',
+          webhook: '',
           ...fields,
         };
         return [
@@ -95,6 +96,7 @@ export function useFunctionHarness() {
           f.meta,
           f.parentToken,
           f.key,
+          f.webhook,
         ].map(String);
       },
     };
@@ -116,7 +118,8 @@ type JobField =
   | 'awaitChildren'
   | 'meta'
   | 'parentToken'
-  | 'key';
+  | 'key'
+  | 'webhook';
 /** A claim's reply with its flat job values (10 per job, lua/claim.lua) as one row per job. */
 export function claimed(reply: unknown): [unknown[][], string, number] {
   const [flat, next, pending] = reply as [unknown[], string, number];

@@ -13,6 +13,7 @@ import { describeRetention } from './describe-retention.js';
 import { describeSchedules } from './describe-schedules.js';
 import { describeSettle } from './describe-settle.js';
 import { describeTrees } from './describe-trees.js';
+import { describeWebhooks } from './describe-webhooks.js';
 import { conformanceSetup, type StoreFactory } from './store-fixture.js';
 
 /**
@@ -43,6 +44,7 @@ export function runStoreConformance(name: string, factory: StoreFactory, options
     describeList(setup);
     describeSchedules(setup);
     describePause(setup);
+    describeWebhooks(setup);
     if (exempt.rateLimits === undefined) describeRateLimits(setup);
     if (exempt.fairShare === undefined) describeFairShare(setup);
   });
