@@ -9,11 +9,10 @@ import type { AttemptHost } from './attempt-host.js';
 import { AttemptChildren } from './attempt-children.js';
 import { AttemptContext } from './attempt-context.js';
 import { fencedLogger } from './fenced-logger.js';
+import { failureSettlement, logAttemptEnd, pushBackSettlement } from './attempt-settlement.js';
 import { runMachineJob } from './run-machine-job.js';
 import type { AnyJobDefinition } from './define-job.js';
-import { flowKeyOf } from './flow-options.js';
 import type { ChildResult, SpawnOptions } from './job-context.js';
-import { backoffDelay, defaultRetryPolicy, maxAttempts } from './retry-policy.js';
 
 /**
  * Where an attempt is. Every change goes through `detach` or `finish`, nowhere else:
@@ -188,21 +187,9 @@ export class JobAttempt {
     this.finish({ id: this.job.id, token: this.job.token, outcome: 'released' });
   }
 
-  /**
-   * An upstream limited the job: it goes back to the queue like a hand-back (the attempt not
-   * counted), and its type — or its key, for a type limited per key — is held back on every node.
-   */
+  /** An upstream limited the job (`ctx.rateLimited`, `RateLimitedError`): released with a push-back. */
   private rateLimited(retryAfterMs: number): void {
-    const { job, definition } = this;
-    const until = this.host.clock.now() + retryAfterMs;
-    let key: string | undefined;
-    try {
-      key = definition.rateLimit?.key ? flowKeyOf(definition, job.input, job.meta) : undefined;
-    } catch {
-      // Its key was made from this input at submit; a key function that now throws holds back the type.
-      key = undefined;
-    }
-    this.finish({ id: job.id, token: job.token, outcome: 'released', pushBack: key === undefined ? { until } : { key, until } });
+    this.finish(pushBackSettlement(this.job, this.definition, this.host.clock.now() + retryAfterMs));
   }
 
   /** The worker running this attempt crashed: the attempt is handed back, and the worker slot is gone with it. */
@@ -228,11 +215,7 @@ export class JobAttempt {
   }
 
   private failure(error: SerializedError, final: boolean): Settlement {
-    const { id, token, attempt } = this.job;
-    const policy = this.definition.retry;
-    if (final || attempt >= maxAttempts(policy)) return { id, token, outcome: 'failed', error };
-    const delay = backoffDelay(policy?.backoff ?? defaultRetryPolicy.backoff, attempt, () => this.host.random());
-    return { id, token, outcome: 'retry', error, runAt: this.host.clock.now() + delay };
+    return failureSettlement(this.job, this.definition, error, final, this.host);
   }
 
   /** The one way into `settled`. `settlement` is undefined when there is nothing to record (lost lease). */
@@ -247,30 +230,11 @@ export class JobAttempt {
     this.host.attemptFinished(this, settlement, worker);
   }
 
-  /**
-   * One line per attempt end: completions at debug (they are the common case and can run at
-   * 100,000/s), everything that needs a person's eye at info or warn, with the error's code.
-   * The error goes under `error`, not `err`: it is already serialized, and pino's `err`
-   * serializer, made for Error instances, would mangle it.
-   */
+  /** The attempt's end in the log (`logAttemptEnd`). */
   private logEnd(settlement: Settlement | undefined): void {
     // The common case first, and without a clock read when nothing is written.
     if (settlement?.outcome === 'completed' && !this.host.logger.isLevelEnabled?.('debug')) return;
-    const durationMs = this.host.clock.now() - this.startedAt;
-    const log = this.boundLogger();
-    if (!settlement) return log.warn({ durationMs }, 'job attempt lost its lease; another attempt owns the job');
-    switch (settlement.outcome) {
-      case 'completed':
-        return log.debug({ durationMs }, 'job completed');
-      case 'retry':
-        return log.info({ durationMs, error: settlement.error, retryAt: settlement.runAt }, 'job attempt failed; it will be retried');
-      case 'failed':
-        return log.info({ durationMs, error: settlement.error }, 'job failed');
-      case 'cancelled':
-        return log.info({ durationMs, error: settlement.error }, 'job cancelled');
-      default:
-        return log.info({ durationMs }, 'job handed back');
-    }
+    logAttemptEnd(this.boundLogger(), settlement, this.host.clock.now() - this.startedAt);
   }
 
   /** Delivered by the system when a child of this job settles, wherever it ran. */
