@@ -1,5 +1,6 @@
+import type { AnyActorRef } from 'xstate';
 import { ChurnMap } from '../churn-map.js';
-import { JobError } from '../errors.js';
+import { JobError, type ScalableApiError } from '../errors.js';
 import type { JobAttempt } from '../job/job-attempt.js';
 
 /**
@@ -38,6 +39,11 @@ export class AttemptRegistry {
   /** Removes the attempt if it is still the job's current one. */
   remove(attempt: JobAttempt): void {
     if (this.byId.get(attempt.job.id) === attempt) this.byId.delete(attempt.job.id);
+  }
+
+  /** The attempt a crashed `worker` ran (if any): handed back, with the worker slot gone with it. */
+  handBackFrom(worker: AnyActorRef, reason: () => ScalableApiError): void {
+    for (const attempt of this.byId.values()) if (attempt.holds(worker)) attempt.workerCrashed(reason());
   }
 
   values(): IterableIterator<JobAttempt> {

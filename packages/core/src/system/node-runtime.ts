@@ -2,15 +2,14 @@ import type { AnyActorRef } from 'xstate';
 import type { Clock } from '../clock.js';
 import { JobError, SystemStateError, type SerializedError } from '../errors.js';
 import type { AttemptHost } from '../job/attempt-host.js';
-import { BatchCollector } from '../job/batch-collector.js';
 import type { AnyJobDefinition } from '../job/define-job.js';
 import type { JobContext } from '../job/job-context.js';
 import { JobAttempt } from '../job/job-attempt.js';
 import { newJobId } from '../job/new-job-id.js';
 import type { Instrumentation } from '../instrumentation.js';
-import { ThreadPool, type ThreadRun } from '../isolation/thread-pool.js';
+import type { ThreadRun } from '../isolation/thread-pool.js';
 import type { Logger } from '../logger.js';
-import { msg, type IdleReport } from '../messages.js';
+import { msg } from '../messages.js';
 import type { ClaimedJob, EnqueueOutcome, JobPlacement, JobStore, LeaseRef, NewJob, Settlement } from '../store/job-store.js';
 import type { SupervisorActorRef } from '../supervisor/supervisor-logic.js';
 import type { BlobStore } from '../blobs/blob-store.js';
@@ -18,6 +17,8 @@ import { AttemptRegistry } from './attempt-registry.js';
 import { Batcher } from './batcher.js';
 import { ClaimTracker } from './claim-tracker.js';
 import type { EventStream } from './event-stream.js';
+import { IdleReports } from './idle-reports.js';
+import { JobExecutors } from './job-executors.js';
 import type { JobSystemOptions } from './job-system.js';
 import { LeaseRenewer } from './lease-renewer.js';
 import { createNodeSupervisor } from './node-supervisor.js';
@@ -29,6 +30,7 @@ import { Settler } from './settler.js';
 import { SignalRouter } from './signal-router.js';
 import { validateInput } from './validate-input.js';
 import { isActive } from '../machines/is-active.js';
+import { within } from './within.js';
 
 /** What the runtime is built from: the options, resolved. */
 export interface NodeConfig {
@@ -83,9 +85,9 @@ export class NodeRuntime implements AttemptHost {
   private readonly claims: ClaimTracker;
   private dispatcher: AnyActorRef | undefined;
   private unsubscribe: (() => void) | undefined;
-  private idleReports: IdleReport[] = [];
-  private threads: ThreadPool | undefined;
-  private readonly batches = new Map<string, BatchCollector>();
+  /** Idle reports of one tick reach the dispatcher as one message. */
+  private readonly idleReports = new IdleReports((reports) => this.dispatcher?.send(msg.workersIdle(reports)));
+  private readonly executors: JobExecutors;
   /** Called whenever an attempt or a settlement ends, while `stop()` waits for the node to drain. */
   drainCheck: (() => void) | undefined;
 
@@ -122,6 +124,7 @@ export class NodeRuntime implements AttemptHost {
     this.reconciler = new Reconciler(this, options.reconcileMs ?? 5_000);
     this.scheduler = new Scheduler(this, options.scheduler === false ? 0 : (options.scheduler?.pollMs ?? 1_000));
     this.claims = new ClaimTracker(this.store, (jobs) => this.handBackClaimed(jobs), this.logger);
+    this.executors = new JobExecutors(this.clock, this.logger, this.state, options.threads, this);
   }
 
   start(): void {
@@ -139,7 +142,7 @@ export class NodeRuntime implements AttemptHost {
       claim: (request) => this.claims.claim(request),
       claimNow: store.claimNow ? (request) => store.claimNow!(request) : undefined,
       startAttempt: (job, worker) => this.startAttempt(job, worker),
-      reportIdle: (worker, released) => this.reportIdle(worker, released),
+      reportIdle: (worker, released) => this.idleReports.add(worker, released),
       workerCrashed: (worker, error) => this.workerCrashed(worker, error),
     });
     this.supervisor = supervisor;
@@ -174,7 +177,7 @@ export class NodeRuntime implements AttemptHost {
     const backlog = (this.dispatcher?.getSnapshot() as { context: { state: { backlog: ClaimedJob[] } } } | undefined)?.context.state;
     if (backlog && backlog.backlog.length > 0) this.handBackClaimed(backlog.backlog.splice(0));
     // A store that never answers must not hold stop() forever: its claim's jobs then run out their lease.
-    await this.within(this.claims.idle(), timeoutMs);
+    await within(this.clock, this.claims.idle(), timeoutMs);
     await this.enqueueBatch.idle();
     await this.settler.idle();
     this.settler.close();
@@ -191,15 +194,8 @@ export class NodeRuntime implements AttemptHost {
     await this.reconciler.settleWaiters();
     this.results.close(new SystemStateError('SHUTTING_DOWN', 'This node stopped before the job settled; its result is in the store.'));
     this.unsubscribe?.();
-    await this.threads?.close();
+    await this.executors.close();
     for (const stream of this.streams) stream.end();
-  }
-
-  private within(work: Promise<void>, ms: number): Promise<void> {
-    if (ms <= 0) return Promise.race([work, Promise.resolve()]);
-    let timer: ReturnType<Clock['setTimeout']> | undefined;
-    const deadline = new Promise<void>((resolve) => (timer = this.clock.setTimeout(resolve, ms)));
-    return Promise.race([work, deadline]).finally(() => this.clock.clearTimeout(timer!));
   }
 
   /** Jobs leased to this node that will not run here: back to the store, at once. */
@@ -245,7 +241,7 @@ export class NodeRuntime implements AttemptHost {
       // The claim filters by name, so only a store bug gets here; fail the job, not the worker.
       const error: SerializedError = { code: 'JOB_TYPE_UNKNOWN', message: `No job named ${job.name} on ${this.nodeId}.` };
       this.settler.settle({ id: job.id, token: job.token, outcome: 'failed', error }, undefined);
-      this.reportIdle(worker, job.name);
+      this.idleReports.add(worker, job.name);
       return;
     }
     const attempt = new JobAttempt(job, definition, this, worker);
@@ -258,36 +254,21 @@ export class NodeRuntime implements AttemptHost {
   attemptFinished(attempt: JobAttempt, settlement: Settlement | undefined, worker: AnyActorRef | undefined): void {
     this.attempts.remove(attempt);
     if (settlement) this.settler.settle(settlement, worker);
-    if (worker) this.reportIdle(worker, attempt.job.name);
+    if (worker) this.idleReports.add(worker, attempt.job.name);
     this.drainCheck?.();
   }
 
   releaseWorker(worker: AnyActorRef, jobName: string): void {
-    this.reportIdle(worker, jobName);
-  }
-
-  /** Idle reports of one tick reach the dispatcher as one message. */
-  private reportIdle(worker: AnyActorRef, released: string | undefined): void {
-    this.idleReports.push({ worker, released });
-    if (this.idleReports.length === 1) {
-      queueMicrotask(() => {
-        const reports = this.idleReports;
-        this.idleReports = [];
-        this.dispatcher?.send(msg.workersIdle(reports));
-      });
-    }
+    this.idleReports.add(worker, jobName);
   }
 
   private workerCrashed(worker: AnyActorRef, error: unknown): void {
     this.state.restarted();
     this.logger.error({ err: error }, 'a worker crashed; restarting it');
-    for (const attempt of this.attempts.values()) {
-      if (attempt.holds(worker)) {
-        attempt.workerCrashed(
-          new SystemStateError('SHUTTING_DOWN', 'The worker running the job crashed; the job was handed back.', { cause: error }),
-        );
-      }
-    }
+    this.attempts.handBackFrom(
+      worker,
+      () => new SystemStateError('SHUTTING_DOWN', 'The worker running the job crashed; the job was handed back.', { cause: error }),
+    );
   }
 
   progress(lease: LeaseRef, value: unknown): void {
@@ -301,22 +282,11 @@ export class NodeRuntime implements AttemptHost {
   }
 
   runInThread(run: ThreadRun): Promise<unknown> {
-    // A replaced thread counts as a restart but not against the restart intensity: its job fails
-    // with THREAD_CRASHED through its own retry policy, so one poison input cannot turn the node
-    // unhealthy, while the count still shows in stats().
-    this.threads ??= new ThreadPool(this.clock, this.options.threads, (why) => {
-      this.state.restarted();
-      this.logger.warn({ why }, 'a job thread was replaced');
-    });
-    return this.threads.run(run);
+    return this.executors.runInThread(run);
   }
 
   joinBatch(attempt: JobAttempt, ctx: JobContext): Promise<unknown> {
-    const { definition } = attempt;
-    if (definition.kind !== 'batch') throw new TypeError(`${definition.name} is not a batch job`);
-    let collector = this.batches.get(definition.name);
-    if (!collector) this.batches.set(definition.name, (collector = new BatchCollector(definition, this)));
-    return collector.join(attempt, ctx);
+    return this.executors.joinBatch(attempt, ctx);
   }
 
   actorStarted(): void {
