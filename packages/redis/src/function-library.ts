@@ -29,6 +29,7 @@ const files = [
   'read',
   'schedule',
   'list',
+  'list-build',
 ] as const;
 
 /** The functions the library registers; each is called as `<library name>_<function>`. */
@@ -51,7 +52,8 @@ export type FunctionName =
   | 'pause_type'
   | 'resume_type'
   | 'paused_types'
-  | 'list';
+  | 'list'
+  | 'list_build';
 
 export interface FunctionLibrary {
   /**

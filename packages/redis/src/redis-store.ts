@@ -329,7 +329,11 @@ export class RedisStore implements JobStore {
 
   /** Jobs in submission order, filtered, a page at a time (see `listJobs` and lua/list.lua). */
   async list(query: ListQuery): Promise<ListPage> {
-    return listJobs((args) => this.read('list', args), query);
+    return listJobs(
+      (args) => this.read('list', args),
+      (args) => this.run('list_build', args),
+      query,
+    );
   }
 
   async counts(): Promise<StoreCounts> {

@@ -65,6 +65,8 @@ if (!canStartRedis) console.warn('\n!!! function library suite SKIPPED: install 
         resume_type: ['allow-oom'],
         paused_types: ['no-writes'],
         list: ['no-writes'],
+        // Building the listing index adds data: refused under maxmemory, like enqueue.
+        list_build: [],
       });
     } finally {
       await store.close();

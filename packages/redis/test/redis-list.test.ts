@@ -67,10 +67,10 @@ await describeWithRedis('RedisStore list', () => {
     expect((await store.list({ tenant: 't2', limit: 10 })).jobs.map((r) => r.id)).toEqual(['a']);
   });
 
-  it('leaves nothing of the index behind once retention dropped every job', async () => {
+  it('makes the index on the first listing, and leaves nothing of it behind once retention dropped every job', async () => {
     const { store, prefix } = open({ count: 0 });
     await store.enqueue(
-      Array.from({ length: 600 }, (_, i) => job(`j${i}`)),
+      Array.from({ length: 300 }, (_, i) => job(`j${i}`)),
       { limit: 1_000 },
     );
     // SCAN, not KEYS: the Redis is shared.
@@ -84,6 +84,14 @@ await describeWithRedis('RedisStore list', () => {
       } while (cursor !== '0');
       return [...new Set(found)].sort();
     };
+    // Nobody listed the store yet: no index.
+    expect(await keys()).toEqual([]);
+    expect((await store.list({ limit: 1 })).jobs.map((r) => r.id)).toEqual(['j0']);
+    await store.enqueue(
+      Array.from({ length: 300 }, (_, i) => job(`j${300 + i}`)),
+      { limit: 1_000 },
+    );
+    expect((await walk(store, { limit: 1_000 })).map((r) => r.id)).toEqual(Array.from({ length: 600 }, (_, i) => `j${i}`));
     expect(await keys()).toEqual([
       `{${prefix}}:l:0`,
       `{${prefix}}:l:1`,

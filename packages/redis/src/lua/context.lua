@@ -205,10 +205,16 @@ function lib.count(status, d) C.DELTA[status] = (C.DELTA[status] or 0) + d end
 
 function lib.current(status)
   if not C.BASE then
-    local v = lib.read('HMGET', C.COUNTS, 'queued', 'delayed', 'seq')
-    C.BASE = { queued = lib.int(v[1]), delayed = lib.int(v[2]), seq = lib.int(v[3]) }
+    local v = lib.read('HMGET', C.COUNTS, 'queued', 'delayed', 'seq', 'lx')
+    C.BASE = { queued = lib.int(v[1]), delayed = lib.int(v[2]), seq = lib.int(v[3]), lx = v[4] == '1' }
   end
   return C.BASE[status] + (C.DELTA[status] or 0)
+end
+
+-- Whether the store keeps the listing index (listing.lua): from the first `list` on.
+function lib.listing_on()
+  if not C.BASE then lib.current('seq') end
+  return C.BASE.lx
 end
 
 -- The next ready-order seq, as a string.

@@ -15,8 +15,9 @@
 --              they do on one clock)
 --   ARGV[7]    tenant: '' any, else '=' and the tenant (the job's meta.tenant)
 --   ARGV[8]    n, a count of fields   ARGV[9…n+8] the fields, among them s, n, ca and m
---   Returns {ids, values, next}: the matching jobs' ids, per job the values of the fields, and
---   `next` the seq of the last entry examined, or '' when the index ended within this call.
+--   Returns {ids, values, next, built}: the matching jobs' ids, per job the values of the fields,
+--   `next` the seq of the last entry examined, or '' when the index ended within this call, and
+--   built 1 when the index holds every job, 0 while it is off or being built (list-build.lua).
 local lib = ...
 local BUCKET = lib.LIST_BUCKET
 
@@ -66,6 +67,8 @@ lib.register('list', function(keys, args)
   for i, f in ipairs(fields) do at[f] = i end
   lib.check(at.s and at.n and at.ca and at.m, 'fields s, n, ca and m')
 
+  local state = redis.call('HMGET', base .. 'counts', 'lx', 'lb')
+  local built = (state[1] == '1' and not state[2]) and 1 or 0
   local from = (after and math.floor(after / BUCKET)) or (since and seek(base, since)) or 0
   local buckets = redis.call('ZRANGE', base .. 'listing', from, '+inf', 'BYSCORE', 'LIMIT', 0, scan)
   local ids, values, examined = {}, {}, 0
@@ -91,10 +94,10 @@ lib.register('list', function(keys, args)
           ids[#ids + 1] = id
           values[#values + 1] = v
         end
-        if #ids >= limit or examined >= scan then return { ids, values, last } end
+        if #ids >= limit or examined >= scan then return { ids, values, last, built } end
       end
     end
-    if examined >= scan then return { ids, values, last } end
+    if examined >= scan then return { ids, values, last, built } end
   end
-  return { ids, values, '' }
+  return { ids, values, '', built }
 end, { 'no-writes' })

@@ -1,13 +1,17 @@
 -- The listing index, which `list` (list.lua) walks: every job the store holds, in the order it
 -- was created. A job's creation takes a seq from the store's one counter (the one that orders
--- the ready queues) and keeps it in its field `cs`; the index holds "<seq>:<id>" in a bucket of
--- 128 seqs, `{p}:l:<seq div 128>`, a list in creation order: an append costs Redis next to
--- nothing and an entry about 30 bytes (one sorted set of every job cost ~130 bytes a job, small
--- sorted sets per bucket ~4 µs a job to insert into). `{p}:listing` is the sorted set of the
--- buckets that hold jobs (one entry per 128 jobs), so a walk never steps through buckets that
--- retention emptied. Retention takes a job out of its bucket when it drops the job (LREM in a
--- bucket of at most 128), and a bucket left empty leaves the set. Jobs created by a version of
--- the library without the index (no `cs`) are not listed.
+-- the ready queues) and keeps it in its field `cs`. The index itself is made only for a store
+-- that is listed (as the memory store's): the first `list` turns it on (`lx` in `{p}:counts`),
+-- from then on the functions keep it, and the jobs created before are added by `list_build`
+-- (list-build.lua) in bounded steps. Until then a job pays only for its `cs`.
+--
+-- The index holds "<seq>:<id>" in a bucket of 128 seqs, `{p}:l:<seq div 128>`, a list in
+-- creation order: an append costs Redis next to nothing and an entry about 30 bytes (one sorted
+-- set of every job cost ~130 bytes a job, small sorted sets per bucket ~4 µs a job to insert
+-- into). `{p}:listing` is the sorted set of the buckets that hold jobs (one entry per 128 jobs),
+-- so a walk never steps through buckets that retention emptied. Retention takes a job out of its
+-- bucket when it drops the job (LREM in a bucket of at most 128), and a bucket left empty leaves
+-- the set. Jobs created by a version of the library without `cs` are not listed.
 local lib = ...
 local C = lib.C
 
@@ -48,12 +52,14 @@ function lib.index_created(id, w)
   local seq = lib.next_seq()
   w[#w + 1] = 'cs'
   w[#w + 1] = seq
-  lib.index_add(id, seq)
+  if lib.listing_on() then lib.index_add(id, seq) end
   return seq
 end
 
--- A job dropped in this call; `seq` its `cs` (absent for a job created before the index).
+-- A job dropped in this call; `seq` its `cs` (absent for a job created before `cs` existed).
+-- Callers read `cs` only when the index is on: a store never listed reads nothing.
 function lib.index_remove(id, seq)
+  if not lib.listing_on() then return end
   local n = tonumber(seq)
   if not n then return end
   local at = bucket(n, C.BUCKET_REM)

@@ -34,7 +34,7 @@ local function drop(id, known)
     local key = C.B .. 'j:' .. id
     local list = C.DROP
     list[#list + 1] = key
-    lib.index_remove(id, redis.call('HGET', key, 'cs'))
+    if lib.listing_on() then lib.index_remove(id, redis.call('HGET', key, 'cs')) end
     lib.count(known, -1)
     lib.signal_dropped(id)
     return
@@ -51,8 +51,8 @@ local function drop(id, known)
     -- A fire-and-forget child still running stays, and so does its subtree.
     if not s or not terminal(s) then return end
   else
-    -- A plain root: only its place in the listing is read.
-    cs = rec and rec.cs or redis.call('HGET', lib.jk(id), 'cs')
+    -- A plain root: only its place in the listing is read (when the store keeps one).
+    cs = rec and rec.cs or (lib.listing_on() and redis.call('HGET', lib.jk(id), 'cs'))
   end
   if rec then rec._dropped = true end
   C.REC[id] = false

@@ -7,6 +7,8 @@ await describeWithRedis('function enqueue', () => {
 
   it('writes each job as one hash of its non-default fields, queues it by name and priority, and counts it', async () => {
     const h = await harness();
+    // The listing index kept from here on (list-build.lua), as once the store was listed.
+    expect(await h.call('list_build', 1_000, 1_000)).toBe(0);
     const reply = await h.call('enqueue', 10, '0', ...h.newJob('a', { input: '{"x":1}', priority: 2 }), ...h.newJob('b', { name: 'm' }));
     expect(reply).toEqual(['queued', 'queued']);
     expect(await h.job('a')).toEqual({ n: 'n', s: 'queued', i: '{"x":1}', p: '2', ca: String(T0), sq: '1', cs: '1' });
