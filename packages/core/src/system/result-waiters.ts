@@ -1,7 +1,7 @@
 import { deserializeError, JobError, OverloadError } from '../errors.js';
 import type { SettledJobEvent } from '../events.js';
 import { isTerminal } from '../job/job-status.js';
-import type { JobStore } from '../store/job-store.js';
+import type { JobRecord, JobStore } from '../store/job-store.js';
 
 /**
  * How long a caller is willing to wait for a result.
@@ -15,9 +15,51 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
-interface Waiter {
-  settle(event: SettledJobEvent): void;
-  abandon(reason: unknown): void;
+/**
+ * One caller's wait: an object with methods rather than a handful of closures, since a node
+ * serving `Prefer: wait` or `handle.result()` makes one per request (it is also the abort
+ * signal's listener, through `handleEvent`).
+ */
+class Waiter {
+  constructor(
+    private readonly owner: ResultWaiters,
+    readonly id: string,
+    private readonly resolve: (output: unknown) => void,
+    private readonly reject: (reason: unknown) => void,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  settle(event: SettledJobEvent): void {
+    this.done();
+    if (event.type === 'job.completed') this.resolve(event.output);
+    else this.reject(deserializeError(event.error));
+  }
+
+  /** The job's record, read once the waiter listens: a job that settled before is answered from it. */
+  read(record: JobRecord | undefined): void {
+    if (!this.owner.has(this)) return;
+    if (!record) this.abandon(new JobError('JOB_NOT_FOUND', `No job ${this.id}.`));
+    else if (isTerminal(record.status)) {
+      this.done();
+      if (record.status === 'completed') this.resolve(record.output);
+      else this.reject(deserializeError(record.error ?? { code: 'JOB_FAILED', message: 'failed' }));
+    }
+  }
+
+  abandon(reason: unknown): void {
+    this.done();
+    this.reject(reason);
+  }
+
+  /** The abort signal's listener. */
+  handleEvent(): void {
+    this.abandon(this.signal!.reason);
+  }
+
+  private done(): void {
+    this.owner.remove(this);
+    this.signal?.removeEventListener('abort', this);
+  }
 }
 
 /**
@@ -29,7 +71,8 @@ interface Waiter {
  * at once — 2,000 callers that time out on one long job leave nothing.
  */
 export class ResultWaiters {
-  private readonly waiters = new Map<string, Set<Waiter>>();
+  /** One waiter per job is the common case, so it is kept bare; a set only for several. */
+  private readonly waiters = new Map<string, Waiter | Set<Waiter>>();
   private count = 0;
 
   constructor(
@@ -55,42 +98,22 @@ export class ResultWaiters {
       return Promise.reject(new OverloadError('RESULT_WAITERS_FULL', `${this.max} callers are already waiting for results on this node.`));
     }
     return new Promise((resolve, reject) => {
-      const onAbort = () => giveUp(signal!.reason);
-      const done = () => {
-        this.remove(id, waiter);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const giveUp = (reason: unknown) => {
-        done();
-        reject(reason);
-      };
-      const waiter: Waiter = {
-        settle: (event) => {
-          done();
-          if (event.type === 'job.completed') resolve(event.output);
-          else reject(deserializeError(event.error));
-        },
-        abandon: giveUp,
-      };
-      this.add(id, waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const waiter = new Waiter(this, id, resolve, reject, signal);
+      this.add(waiter);
+      signal?.addEventListener('abort', waiter, { once: true });
       // Listening first, then reading, leaves no gap in which the settlement could be missed.
-      this.store.get(id).then((record) => {
-        if (!this.has(id, waiter)) return;
-        if (!record) giveUp(new JobError('JOB_NOT_FOUND', `No job ${id}.`));
-        else if (isTerminal(record.status)) {
-          done();
-          if (record.status === 'completed') resolve(record.output);
-          else reject(deserializeError(record.error ?? { code: 'JOB_FAILED', message: 'failed' }));
-        }
-      }, giveUp);
+      this.store.get(id).then(
+        (record) => waiter.read(record),
+        (error: unknown) => waiter.abandon(error),
+      );
     });
   }
 
   settled(event: SettledJobEvent): void {
-    const set = this.waiters.get(event.id);
-    if (!set) return;
-    for (const waiter of [...set]) waiter.settle(event);
+    const entry = this.waiters.get(event.id);
+    if (!entry) return;
+    if (entry instanceof Waiter) entry.settle(event);
+    else for (const waiter of [...entry]) waiter.settle(event);
   }
 
   /**
@@ -99,24 +122,31 @@ export class ResultWaiters {
    * of the records, so a job that settled during the drain resolves rather than rejects.
    */
   close(reason: unknown): void {
-    for (const set of [...this.waiters.values()]) for (const waiter of [...set]) waiter.abandon(reason);
+    for (const entry of [...this.waiters.values()]) {
+      if (entry instanceof Waiter) entry.abandon(reason);
+      else for (const waiter of [...entry]) waiter.abandon(reason);
+    }
   }
 
-  private add(id: string, waiter: Waiter): void {
-    let set = this.waiters.get(id);
-    if (!set) this.waiters.set(id, (set = new Set()));
-    set.add(waiter);
-    this.count++;
+  has(waiter: Waiter): boolean {
+    const entry = this.waiters.get(waiter.id);
+    return entry === waiter || (entry instanceof Set && entry.has(waiter));
   }
 
-  private has(id: string, waiter: Waiter): boolean {
-    return this.waiters.get(id)?.has(waiter) ?? false;
-  }
-
-  private remove(id: string, waiter: Waiter): void {
-    const set = this.waiters.get(id);
-    if (!set?.delete(waiter)) return;
+  remove(waiter: Waiter): void {
+    const entry = this.waiters.get(waiter.id);
+    if (entry === waiter) this.waiters.delete(waiter.id);
+    else if (entry instanceof Set && entry.delete(waiter)) {
+      if (entry.size === 0) this.waiters.delete(waiter.id);
+    } else return;
     this.count--;
-    if (set.size === 0) this.waiters.delete(id);
+  }
+
+  private add(waiter: Waiter): void {
+    const entry = this.waiters.get(waiter.id);
+    if (!entry) this.waiters.set(waiter.id, waiter);
+    else if (entry instanceof Waiter) this.waiters.set(waiter.id, new Set([entry, waiter]));
+    else entry.add(waiter);
+    this.count++;
   }
 }
