@@ -18,6 +18,7 @@ const benches: Record<string, string[]> = {
   'fair-share': ['fair-share.ts'],
   images: ['images.ts'],
   ml: ['ml.ts'],
+  'ml-profile': ['ml-profile.ts'],
   'dashboard-feed': ['dashboard-feed.ts', '200000', '4'],
   'metrics-cost': ['metrics-cost.ts', '200000', '5'],
 };

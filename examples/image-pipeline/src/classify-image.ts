@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { load, type NSFWJS } from 'nsfwjs/core';
 import { MobileNetV2Model } from 'nsfwjs/models/mobilenet_v2';
 import sharp from 'sharp';
+import { fuseLayersModel, type Forward } from './fuse-layers-model.js';
 import { ImageRejectedError } from './image-rejected-error.js';
 
 /** The model's classes, in the order of its output (nsfwjs's NSFW_CLASSES, not exported by the package). */
@@ -16,6 +17,11 @@ const size = 224;
 
 export interface LoadedModel {
   net: NSFWJS;
+  /**
+   * The forward pass that runs: the model with its batch norms folded into the convolutions
+   * (fuseLayersModel, ~2x faster on the wasm backend), or `net.model.predict` if it cannot be fused.
+   */
+  forward: Forward;
   /** How long this thread took to set up the backend and load the weights. */
   loadMs: number;
 }
@@ -33,7 +39,9 @@ export function loadModel(): Promise<LoadedModel> {
     await tf.ready();
     // Named by its definition, so nsfwjs takes the weights from the package, never from a URL.
     const net = await quietly(() => load('MobileNetV2', { modelDefinitions: [MobileNetV2Model] }));
-    return { net, loadMs: performance.now() - started };
+    const model = net.model;
+    const forward = ('layers' in model ? fuseLayersModel(model) : undefined) ?? ((input: tf.Tensor4D) => model.predict(input) as tf.Tensor);
+    return { net, forward, loadMs: performance.now() - started };
   })();
   // A failed load is retried by the next batch (the job's retry policy paces it).
   loaded.catch(() => (loaded = undefined));
@@ -79,11 +87,12 @@ export async function classifyImages(images: readonly ImageToClassify[]): Promis
   const good = decoded.filter((item): item is Buffer => !(item instanceof Error));
   const scores: Scores[] = [];
   if (good.length > 0) {
-    const { net } = await loadModel();
+    const { forward } = await loadModel();
     const batch = Buffer.concat(good);
+    // One tensor for the whole batch, scaled to [0, 1] in one op: the per-call costs are paid once.
     const probabilities = tf.tidy(() => {
       const input = tf.tensor4d(new Uint8Array(batch.buffer, batch.byteOffset, batch.length), [good.length, size, size, 3], 'int32');
-      return net.model.predict(input.toFloat().div(255)) as tf.Tensor;
+      return forward(input.toFloat().div(255));
     });
     const values = await probabilities.data();
     probabilities.dispose();

@@ -1,6 +1,7 @@
 export { imagePipelineJobs, type ModerationOptions, type PipelineOptions } from './pipeline-jobs.js';
 export { classifyJob, verdictOf, type ClassifyOptions, type ModerationPolicy, type Verdict } from './classify-job.js';
-export { classifyImages, classNames, loadModel, type ClassName, type ImageToClassify, type Scores } from './classify-image.js';
+export { classifyImages, classNames, loadModel, type ClassName, type ImageToClassify, type LoadedModel, type Scores } from './classify-image.js';
+export { fuseLayersModel, type Forward } from './fuse-layers-model.js';
 export type { ClassifyInput } from './classify-blobs.js';
 export { openBlobStore, type BlobLocation } from './blob-location.js';
 export { readImageHeader, checkImage, type ImageHeader } from './image-header.js';
