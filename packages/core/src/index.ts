@@ -77,6 +77,8 @@ export type { Logger } from './logger.js';
 export { createMemoryStore } from './store/memory-store.js';
 export type { MemoryStore, MemoryStoreOptions } from './store/memory-store.js';
 export { maxListLimit } from './store/job-store.js';
+export { flowKeysExamined, gateState, maxFlowStatsNames, maxTopKeys, topKeyCount, topKeys } from './store/flow-stats.js';
+export type { FlowGateState, FlowKeyStats, FlowNameStats, FlowStatsQuery, RawGate } from './store/flow-stats.js';
 export { maxSchedules } from './store/schedule-store.js';
 export type {
   PauseStore,

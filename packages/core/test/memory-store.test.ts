@@ -21,6 +21,7 @@ runStoreConformance('createMemoryStore', (options) => {
       pause: true,
       rateLimits: true,
       fairShare: true,
+      flowStats: true,
     },
     cleanup: () => {},
   };

@@ -30,6 +30,7 @@ const files = [
   'schedule',
   'list',
   'list-build',
+  'flow-stats',
 ] as const;
 
 /** The functions the library registers; each is called as `<library name>_<function>`. */
@@ -53,7 +54,8 @@ export type FunctionName =
   | 'resume_type'
   | 'paused_types'
   | 'list'
-  | 'list_build';
+  | 'list_build'
+  | 'flow_stats';
 
 export interface FunctionLibrary {
   /**

@@ -7,6 +7,8 @@ import type {
   ClaimResult,
   Clock,
   EnqueueOptions,
+  FlowNameStats,
+  FlowStatsQuery,
   EnqueueOutcome,
   JobEvent,
   JobRecord,
@@ -42,6 +44,7 @@ import { SignalSubscriber } from './signal-subscriber.js';
 import { listJobs } from './redis-list.js';
 import { flowArgs, isPlain } from './function-args.js';
 import { storeError } from './store-error.js';
+import { redisFlowStats } from './redis-flow-stats.js';
 
 export interface RedisStoreOptions {
   /** Where to connect when no `client` is given; default `redis://127.0.0.1:6379`. */
@@ -341,6 +344,11 @@ export class RedisStore implements JobStore {
     const out = {} as StoreCounts;
     for (const status of jobStatuses) out[status] = Number(hash[status] ?? 0);
     return out;
+  }
+
+  /** Flow control as held here, a read-only call per name (see `redisFlowStats`). */
+  flowStats(query: FlowStatsQuery): Promise<FlowNameStats[]> {
+    return redisFlowStats((args) => this.read('flow_stats', args), this.clock.now(), query);
   }
 
   upsertSchedule(definition: ScheduleDefinition): Promise<ScheduleUpsertOutcome> {

@@ -7,6 +7,8 @@ import type {
   Clock,
   EnqueueOptions,
   EnqueueOutcome,
+  FlowNameStats,
+  FlowStatsQuery,
   JobEvent,
   JobPlacement,
   JobRecord,
@@ -40,6 +42,7 @@ import { ShardHints } from './shard-hints.js';
 import { ShardRouter } from './shard-router.js';
 import { scatter, shardsTouched } from './scatter.js';
 import { listShards } from './sharded-list.js';
+import { shardedFlowStats } from './sharded-flow-stats.js';
 import { ShardedSchedules } from './sharded-schedules.js';
 import { TickRotation } from './tick-rotation.js';
 
@@ -251,6 +254,12 @@ export class ShardedRedisStore implements JobStore {
     await this.ready();
     if ((await this.counted.refresh()) === 0) throw new SystemStateError('STORE_UNAVAILABLE', 'No shard of the job store is reachable.');
     return this.counted.sum();
+  }
+
+  /** Every shard's flow control, added up (see `shardedFlowStats`). */
+  async flowStats(query: FlowStatsQuery): Promise<FlowNameStats[]> {
+    await this.ready();
+    return shardedFlowStats(this.shards.length, query, (shard, q) => this.on(shard, (store) => store.flowStats(q)));
   }
 
   upsertSchedule(definition: ScheduleDefinition): Promise<ScheduleUpsertOutcome> {

@@ -70,6 +70,7 @@ if (!given && !canStartRedis) {
         list: true,
         rateLimits: true,
         fairShare: true,
+        flowStats: true,
       },
       async cleanup() {
         for (const node of client.nodes('master')) {

@@ -21,6 +21,7 @@ await describeWithRedis('createRedisStore', () => {
         pause: true,
         rateLimits: true,
         fairShare: true,
+        flowStats: true,
         retrySignal: true,
         list: true,
       },

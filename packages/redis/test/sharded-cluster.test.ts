@@ -35,7 +35,16 @@ describeWithServers('createRedisStore({ shards: 6, client: Cluster }) on a three
       return {
         store,
         clock,
-        supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true, retrySignal: true, list: true },
+        supports: {
+          released: true,
+          parentToken: true,
+          renewCancel: true,
+          schedules: true,
+          pause: true,
+          retrySignal: true,
+          list: true,
+          flowStats: true,
+        },
         cleanup: () => deleteShardedPrefix(prefix, [shared]),
       };
     },

@@ -27,7 +27,16 @@ describeWithServers('createRedisStore({ shards: [url, url, url] }) on three redi
       return {
         store,
         clock,
-        supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true, retrySignal: true, list: true },
+        supports: {
+          released: true,
+          parentToken: true,
+          renewCancel: true,
+          schedules: true,
+          pause: true,
+          retrySignal: true,
+          list: true,
+          flowStats: true,
+        },
         cleanup: () => deleteShardedPrefix(prefix, urls()),
       };
     },

@@ -18,7 +18,16 @@ await describeWithRedis('createRedisStore({ shards }) on one Redis', () => {
       return {
         store,
         clock,
-        supports: { released: true, parentToken: true, renewCancel: true, schedules: true, pause: true, retrySignal: true, list: true },
+        supports: {
+          released: true,
+          parentToken: true,
+          renewCancel: true,
+          schedules: true,
+          pause: true,
+          retrySignal: true,
+          list: true,
+          flowStats: true,
+        },
         cleanup: () => deleteShardedPrefix(prefix),
       };
     },

@@ -27,6 +27,11 @@ export class Deque<T> {
     return count;
   }
 
+  /** The first `n` items, oldest first (for inspection; the deque is unchanged). */
+  first(n: number): T[] {
+    return this.items.slice(this.head, this.head + n) as T[];
+  }
+
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
     const item = this.items[this.head];

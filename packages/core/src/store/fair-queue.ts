@@ -99,6 +99,17 @@ export class FairQueue<T extends Entry> {
     return key === undefined ? this.plain.peek() !== undefined : this.keyed.has(key);
   }
 
+  /** Inspection (flowStats): how many keys take turns, and the first `n` of them in turn order with their queue entries. */
+  examine(n: number): { keys: number; first: { key: string; queued: number }[] } {
+    const keys = Math.max(0, this.turns.length - 1);
+    const first: { key: string; queued: number }[] = [];
+    for (const key of this.turns.first(n + 1)) {
+      if (key === PLAIN_TURN || first.length >= n) continue;
+      first.push({ key, queued: this.keyed.get(key)?.size ?? 0 });
+    }
+    return { keys, first };
+  }
+
   private nextTurn(): void {
     this.turns.push(this.turns.shift()!);
     this.used = 0;

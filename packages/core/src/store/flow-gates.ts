@@ -38,6 +38,11 @@ export class FlowGates {
     gate.tat = Math.max(gate.tat, now) + rate.perMs / rate.max;
   }
 
+  /** The raw gate of `name` (with `key`: of that key), for inspection; undefined when none is kept. */
+  peek(name: string, key: string | undefined): Readonly<Gate> | undefined {
+    return this.gates.get(gateId(name, key));
+  }
+
   pushBack(name: string, pushBack: PushBack): void {
     const id = gateId(name, pushBack.key);
     const gate = this.gates.get(id);

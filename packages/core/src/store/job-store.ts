@@ -1,5 +1,6 @@
 import type { SerializedError } from '../errors.js';
 import type { JobEvent } from '../events.js';
+import type { FlowNameStats, FlowStatsQuery } from './flow-stats.js';
 import type { ClaimRequest, ClaimResult, LeaseRef, RenewOutcome } from './claim-request.js';
 import type { JobRecord, ListPage, ListQuery, StoreCounts } from './job-record.js';
 import type { EnqueueOptions, EnqueueOutcome, JobPlacement, NewJob } from './new-job.js';
@@ -96,6 +97,13 @@ export interface JobStore extends Partial<ScheduleStore>, Partial<PauseStore> {
    * is listed with the status it has when its page is read.
    */
   list(query: ListQuery): Promise<ListPage>;
+
+  /**
+   * Optional: the flow control of some job names as the store holds it now — each name's gate
+   * (rate limit, push-back), its queued entries, and its flow keys with the most queued, each
+   * with its own gate and running count (see `FlowStatsQuery` for the bounds). Reads only.
+   */
+  flowStats?(query: FlowStatsQuery): Promise<FlowNameStats[]>;
 
   /**
    * Signals for every node: work to claim, job events, cancellations of running jobs. They are

@@ -18,7 +18,9 @@ import type {
   StoreCounts,
   StoreListener,
 } from './job-store.js';
+import type { FlowNameStats, FlowStatsQuery } from './flow-stats.js';
 import { claimReady, giveBack, requeue } from './memory-claim.js';
+import { memoryFlowStats } from './memory-flow-stats.js';
 import { enqueueJobs, enqueueOne } from './memory-enqueue.js';
 import { listJobs } from './memory-list.js';
 import { extraOf, toRecord, type Rec } from './memory-record.js';
@@ -181,6 +183,10 @@ export class MemoryStore implements JobStore {
 
   async list(query: ListQuery): Promise<ListPage> {
     return listJobs(this.state, query);
+  }
+
+  async flowStats(query: FlowStatsQuery): Promise<FlowNameStats[]> {
+    return memoryFlowStats(this.state, query);
   }
 
   async upsertSchedule(definition: ScheduleDefinition): Promise<ScheduleUpsertOutcome> {

@@ -21,6 +21,13 @@ export class ReadyQueue<T extends { priority: number; seq: number }> {
     bucket.push(item);
   }
 
+  /** Entries held, stale ones included (they leave when a claim reaches them). */
+  get size(): number {
+    let n = 0;
+    for (const bucket of this.buckets.values()) n += bucket.length;
+    return n;
+  }
+
   peek(): T | undefined {
     for (const p of this.priorities) {
       const item = this.buckets.get(p)!.peek();

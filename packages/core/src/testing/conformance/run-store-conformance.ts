@@ -5,6 +5,7 @@ import { describeDeepTrees } from './describe-deep-trees.js';
 import { describeEnqueue } from './describe-enqueue.js';
 import { describeEvents } from './describe-events.js';
 import { describeFairShare } from './describe-fair-share.js';
+import { describeFlowStats } from './describe-flow-stats.js';
 import { describeLeases } from './describe-leases.js';
 import { describeList } from './describe-list.js';
 import { describePause } from './describe-pause.js';
@@ -47,6 +48,8 @@ export function runStoreConformance(name: string, factory: StoreFactory, options
     describeWebhooks(setup);
     if (exempt.rateLimits === undefined) describeRateLimits(setup);
     if (exempt.fairShare === undefined) describeFairShare(setup);
+    // Its cases that read rate-limit buckets go with the rate limits' exemption.
+    describeFlowStats(setup, { gates: exempt.rateLimits === undefined });
   });
 }
 

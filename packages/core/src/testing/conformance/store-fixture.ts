@@ -39,6 +39,8 @@ export interface StoreCapabilities {
   rateLimits?: true;
   /** Jobs with a flow `key` claimed in turns per key, with weights and a per-key concurrency limit. */
   fairShare?: true;
+  /** The optional `flowStats` method (same standing as `schedules`). */
+  flowStats?: true;
 }
 
 export type StoreCapability = keyof StoreCapabilities;
