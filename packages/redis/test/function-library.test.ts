@@ -67,6 +67,7 @@ if (!canStartRedis) console.warn('\n!!! function library suite SKIPPED: install 
         list: ['no-writes'],
         // Building the listing index adds data: refused under maxmemory, like enqueue.
         list_build: [],
+        flow_stats: ['no-writes'],
       });
     } finally {
       await store.close();
