@@ -29,18 +29,18 @@ import type {
   SettleOutcome,
   StoreCounts,
   StoreListener,
-  StoreSignal,
 } from '@scalable-api/core';
 import { claimInTurn } from './claim-in-turn.js';
 import { perShard } from './shard-flow.js';
-import { assertPlainText, encodeJson } from './json-codec.js';
 import type { RedisStore } from './redis-store.js';
 import { ShardCounts } from './shard-counts.js';
+import { ShardCalls } from './shard-calls.js';
 import { ShardHealth } from './shard-health.js';
-import { checkShardLayout } from './shard-layout.js';
 import { ShardHints } from './shard-hints.js';
+import { ShardSignals } from './shard-signals.js';
 import { ShardRouter } from './shard-router.js';
-import { scatter, shardsTouched } from './scatter.js';
+import { scatter } from './scatter.js';
+import { enqueueAcross, roomIn, type ShardedEnqueueParts } from './sharded-enqueue.js';
 import { listShards } from './sharded-list.js';
 import { shardedFlowStats } from './sharded-flow-stats.js';
 import { ShardedSchedules } from './sharded-schedules.js';
@@ -65,7 +65,7 @@ export interface ShardedStoreParts {
  * key lives in the shard its hash picks.
  *
  * What spans shards:
- * - the queue bound: an enqueue reads the other shards' queued + delayed counts and lets the
+ * - the queue bound (`enqueueAcross`): an enqueue reads the other shards' queued + delayed counts and lets the
  *   target shard's own atomic check use what is left of `limit` (details in docs/scaling-out.md);
  * - claims: one shard at a time in rotation, those with work hints first (`ShardHints`);
  * - counts: the sum over the shards; retention applies per shard.
@@ -81,12 +81,10 @@ export class ShardedRedisStore implements JobStore {
   private readonly rotation: TickRotation;
   private readonly live = (shard: number) => this.health.live(shard);
   private readonly counted: ShardCounts;
-  private listeners: StoreListener[] = [];
-  private unsubscribes: (() => void)[] | undefined;
-  private layout: Promise<void> | undefined;
-  private resuming = false;
-  private closed = false;
+  private readonly calls: ShardCalls;
+  private readonly signals: ShardSignals;
   private readonly scheduled: ShardedSchedules;
+  private readonly enqueueParts: ShardedEnqueueParts;
 
   constructor(private readonly parts: ShardedStoreParts) {
     this.shards = parts.shards;
@@ -94,7 +92,10 @@ export class ShardedRedisStore implements JobStore {
     this.hints = new ShardHints(parts.shards.length, parts.probeMs);
     this.health = new ShardHealth(parts.shards.length);
     this.rotation = new TickRotation(parts.shards.length, this.live);
-    this.counted = new ShardCounts(parts.shards.length, (shard) => this.on(shard, (store) => store.counts()));
+    this.calls = new ShardCalls(parts.shards, this.health, parts.clients[0]!, parts.prefix);
+    this.signals = new ShardSignals(parts.shards, this.hints);
+    this.counted = new ShardCounts(parts.shards.length, (shard) => this.calls.on(shard, (store) => store.counts()));
+    this.enqueueParts = { router: this.router, counted: this.counted, hints: this.hints, calls: this.calls };
     const served = new Map<Redis | Cluster, number[]>();
     parts.clients.forEach((client, shard) => served.set(client, [...(served.get(client) ?? []), shard]));
     for (const [client, shards] of served) this.health.watch(client, shards);
@@ -102,22 +103,17 @@ export class ShardedRedisStore implements JobStore {
       router: this.router,
       count: parts.shards.length,
       on: async (shard, operation) => {
-        await this.ready();
-        return this.on(shard, operation);
+        await this.calls.ready();
+        return this.calls.on(shard, operation);
       },
-      limitFor: async (shard, adding, limit) => {
-        const depth = await this.counted.depths(adding, limit);
-        let others = 0;
-        for (let s = 0; s < depth.length; s++) if (s !== shard) others += depth[s]!;
-        return Math.max(0, limit - others);
-      },
+      limitFor: async (shard, adding, limit) => roomIn(await this.counted.depths(adding, limit), shard, limit),
     });
   }
 
   /** Jobs a page at a time, shard after shard (see `listShards`). */
   async list(query: ListQuery): Promise<ListPage> {
-    await this.ready();
-    return listShards(this.shards.length, query, (shard, q) => this.on(shard, (store) => store.list(q)));
+    await this.calls.ready();
+    return listShards(this.shards.length, query, (shard, q) => this.calls.on(shard, (store) => store.list(q)));
   }
 
   /** How many shards: fixed for the life of the data (see docs/scaling-out.md). */
@@ -129,45 +125,12 @@ export class ShardedRedisStore implements JobStore {
     return this.router.idIn(this.router.placed(placement) ?? this.rotation.next());
   }
 
-  async enqueue(jobs: readonly NewJob[], options: EnqueueOptions): Promise<EnqueueOutcome[]> {
-    if (jobs.length === 0) return [];
-    await this.ready();
-    const shardOf = (job: NewJob) => this.router.shardOf(job.id);
-    // A value a shard would refuse must refuse the whole batch before any shard has stored its part.
-    if (shardsTouched(jobs, shardOf) > 1) for (const job of jobs) assertEncodable(job);
-    const depth = await this.counted.depths(jobs.length, options.limit);
-    // The parts of one batch run at once, each against the same counts: each part also leaves room
-    // for the parts before it, as if they were all taken, so together they cannot pass the bound.
-    let before = 0;
-    const { out, parts, failed, failure } = await scatter(
-      jobs,
-      shardOf,
-      async (shard, part) => {
-        let others = before;
-        before += part.length;
-        for (let s = 0; s < depth.length; s++) if (s !== shard) others += depth[s]!;
-        const outcomes = await this.on(shard, (store) => store.enqueue(part, { ...options, limit: Math.max(0, options.limit - others) }));
-        // Counted as queued until the next read: what this node adds keeps its view conservative.
-        // And the shard has work: this node's next claim goes there without waiting for the signal.
-        for (const outcome of outcomes) {
-          if (!(outcome.ok && outcome.created)) continue;
-          this.counted.added(shard);
-          if (outcome.status === 'queued') this.hints.work(shard);
-        }
-        return outcomes;
-      },
-      (error): EnqueueOutcome => {
-        if (!isUnavailable(error)) throw error;
-        return { ok: false, code: 'STORE_UNAVAILABLE' };
-      },
-    );
-    // One shard and it failed: the caller sees what a single store would throw.
-    if (failed === parts) throw failure;
-    return out;
+  enqueue(jobs: readonly NewJob[], options: EnqueueOptions): Promise<EnqueueOutcome[]> {
+    return enqueueAcross(this.enqueueParts, jobs, options);
   }
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
-    await this.ready();
+    await this.calls.ready();
     const plan = this.hints.plan(this.parts.clock.now(), this.live);
     if (plan.length === 0) throw new SystemStateError('STORE_UNAVAILABLE', 'No shard of the job store is reachable.');
     const jobs = await claimInTurn(
@@ -175,18 +138,18 @@ export class ShardedRedisStore implements JobStore {
       request.flow ? { ...request, flow: perShard(request.flow, this.shardCount) } : request,
       this.hints,
       () => this.parts.clock.now(),
-      (shard, r) => this.on(shard, (store) => store.claim(r)),
+      (shard, r) => this.calls.on(shard, (store) => store.claim(r)),
     );
     return { jobs, nextRunAt: this.hints.nextRunAt(this.live) };
   }
 
   async renew(leases: readonly LeaseRef[], leaseMs: number): Promise<RenewOutcome[]> {
     if (leases.length === 0) return [];
-    await this.ready();
+    await this.calls.ready();
     const { out, parts, failed, failure } = await scatter(
       leases,
       (lease) => this.router.shardOf(lease.id),
-      (shard, part) => this.on(shard, (store) => store.renew(part, leaseMs)),
+      (shard, part) => this.calls.on(shard, (store) => store.renew(part, leaseMs)),
       // No news from that shard: its attempts go on, as they do when a whole renew fails. Their
       // results are fenced by token if the leases did run out meanwhile.
       (): RenewOutcome => ({ held: true }),
@@ -197,11 +160,11 @@ export class ShardedRedisStore implements JobStore {
 
   async settle(settlements: readonly Settlement[]): Promise<SettleOutcome[]> {
     if (settlements.length === 0) return [];
-    await this.ready();
+    await this.calls.ready();
     const { out, failed, failure } = await scatter(
       settlements,
       (s) => this.router.shardOf(s.id),
-      (shard, part) => this.on(shard, (store) => store.settle(part)),
+      (shard, part) => this.calls.on(shard, (store) => store.settle(part)),
       (): SettleOutcome => 'stale',
     );
     // The caller sends a failed batch again; what the other shards recorded then answers `stale`
@@ -212,11 +175,11 @@ export class ShardedRedisStore implements JobStore {
 
   async getMany(ids: readonly string[]): Promise<(JobRecord | undefined)[]> {
     if (ids.length === 0) return [];
-    await this.ready();
+    await this.calls.ready();
     const { out } = await scatter(
       ids,
       (id) => this.router.shardOf(id),
-      (shard, part) => this.on(shard, (store) => store.getMany(part)),
+      (shard, part) => this.calls.on(shard, (store) => store.getMany(part)),
       (error) => {
         // `undefined` would say "no such job": a shard that did not answer fails the call.
         throw error;
@@ -251,7 +214,7 @@ export class ShardedRedisStore implements JobStore {
 
   /** The sum over the shards; an unreachable shard counts as it was last seen. */
   async counts(): Promise<StoreCounts> {
-    await this.ready();
+    await this.calls.ready();
     if ((await this.counted.refresh()) === 0) throw new SystemStateError('STORE_UNAVAILABLE', 'No shard of the job store is reachable.');
     return this.counted.sum();
   }
@@ -291,83 +254,20 @@ export class ShardedRedisStore implements JobStore {
   }
 
   subscribe(listener: StoreListener): () => void {
-    if (this.closed) return () => {};
-    this.listeners.push(listener);
-    this.unsubscribes ??= this.shards.map((store, shard) => store.subscribe((signal) => this.signal(shard, signal)));
-    return () => {
-      this.listeners = this.listeners.filter((l) => l !== listener);
-    };
+    if (this.calls.closed) return () => {};
+    return this.signals.subscribe(listener);
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.listeners = [];
-    for (const unsubscribe of this.unsubscribes ?? []) unsubscribe();
+    if (this.calls.closed) return;
+    this.calls.close();
+    this.signals.close();
     await Promise.all(this.shards.map((store) => store.close()));
     await this.parts.release();
   }
 
-  private signal(shard: number, signal: StoreSignal): void {
-    if (signal.type === 'work.available' || signal.type === 'signals.resumed') this.hints.work(shard);
-    if (signal.type === 'signals.resumed') {
-      // Shards on one subscribed connection resume together: listeners re-derive once for all.
-      if (this.resuming) return;
-      this.resuming = true;
-      queueMicrotask(() => {
-        this.resuming = false;
-        this.emit(signal);
-      });
-      return;
-    }
-    this.emit(signal);
-  }
-
-  private emit(signal: StoreSignal): void {
-    for (const listener of this.listeners) listener(signal);
-  }
-
   private async onJob<T>(id: string, operation: (store: RedisStore) => Promise<T>): Promise<T> {
-    await this.ready();
-    return this.on(this.router.shardOf(id), operation);
+    await this.calls.ready();
+    return this.calls.on(this.router.shardOf(id), operation);
   }
-
-  /** Runs one shard's operation and keeps its health up to date. */
-  private async on<T>(shard: number, operation: (store: RedisStore) => Promise<T>): Promise<T> {
-    // Its connection is down: answer now rather than after the client's reconnect attempts.
-    if (this.health.unreachable(shard)) throw new SystemStateError('STORE_UNAVAILABLE', 'The job store is unavailable.');
-    try {
-      const result = await operation(this.shards[shard]!);
-      this.health.answered(shard);
-      return result;
-    } catch (error) {
-      if (isUnavailable(error)) this.health.failed(shard);
-      throw error;
-    }
-  }
-
-  /** Checked once before the first operation (see `checkShardLayout`); an unreachable shard 0 postpones it. */
-  private ready(): Promise<void> {
-    if (this.closed) return Promise.reject(new SystemStateError('STORE_UNAVAILABLE', 'The Redis store is closed.'));
-    this.layout ??= checkShardLayout(this.parts.clients[0]!, this.parts.prefix, this.shards.length).catch((error: unknown) => {
-      if (isUnavailable(error)) {
-        this.layout = undefined;
-        return;
-      }
-      throw error;
-    });
-    return this.layout;
-  }
-}
-
-function isUnavailable(error: unknown): boolean {
-  return (error as { code?: unknown } | undefined)?.code === 'STORE_UNAVAILABLE';
-}
-
-/** The checks `RedisStore.enqueue` makes before it sends anything, made for a whole batch up front. */
-function assertEncodable(job: NewJob): void {
-  assertPlainText(job.id, 'id');
-  assertPlainText(job.name, 'name');
-  if (job.rootId !== undefined) assertPlainText(job.rootId, 'rootId');
-  encodeJson(job.input, `input of job ${job.id} (${job.name})`);
 }
