@@ -221,8 +221,8 @@ export class ShardedRedisStore implements JobStore {
 
   /** Every shard's flow control, added up (see `shardedFlowStats`). */
   async flowStats(query: FlowStatsQuery): Promise<FlowNameStats[]> {
-    await this.ready();
-    return shardedFlowStats(this.shards.length, query, (shard, q) => this.on(shard, (store) => store.flowStats(q)));
+    await this.calls.ready();
+    return shardedFlowStats(this.shards.length, query, (shard, q) => this.calls.on(shard, (store) => store.flowStats(q)));
   }
 
   upsertSchedule(definition: ScheduleDefinition): Promise<ScheduleUpsertOutcome> {
