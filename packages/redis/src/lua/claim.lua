@@ -16,179 +16,17 @@
 --   pending, the cascade items left for later calls.
 local lib = ...
 local C = lib.C
-local load, put, move, int, present, held_status = lib.load, lib.put, lib.move, lib.int, lib.present, lib.held_status
+local load, put, int, present, held_status = lib.load, lib.put, lib.int, lib.present, lib.held_status
+local head, take = lib.head, lib.take
 
 -- Queue entries that turn out stale (their job left the queue early) skipped per call at most.
 local MAX_SKIPPED = 1000
-
-
-local function promote_due()
-  local key = C.DELAYED
-  local due = lib.read('ZRANGEBYSCORE', key, '-inf', C.NOW_S, 'LIMIT', 0, lib.BUDGET)
-  for _, id in ipairs(due) do
-    lib.zset_rem(key, id)
-    local rec = load(id)
-    if rec and rec.s == 'delayed' then
-      move(rec, 'queued')
-      put(rec, 'ra', '')
-      lib.push_ready(rec)
-      lib.emit(rec, 'q')
-    end
-  end
-  return #due
-end
-
--- A lease that ran out means its owner died or stalled: the job goes back to the queue, or ends
--- as cancelled when a cancel was asked for, or quarantined after too many lapses.
-local function expire_leases()
-  local key = C.LEASES
-  local expired = lib.read('ZRANGEBYSCORE', key, '-inf', C.NOW_S, 'LIMIT', 0, lib.BUDGET)
-  for _, id in ipairs(expired) do
-    lib.zset_rem(key, id)
-    local rec = load(id)
-    if rec and held_status(rec.s) and present(rec.ow) then
-      local stalls = int(rec.st) + 1
-      put(rec, 'st', lib.num(stalls))
-      if present(rec.cr) then
-        lib.finish(rec, 'cancelled', nil, rec.cr)
-      elseif stalls >= C.MAXST then
-        lib.finish(rec, 'failed', nil, '{"code":"JOB_QUARANTINED","message":"The job lost its lease ' .. stalls .. ' times; it is not retried."}')
-      else
-        put(rec, 'ow', '')
-        lib.requeue(rec, C.NOW, nil)
-      end
-      -- What it set off (a parent that may settle) comes before the next lapse, as it would
-      -- have had the two happened one after the other.
-      lib.run_work()
-    end
-  end
-  return #expired
-end
-
--- A source of candidates: one name's list (stored entries, then those added in this call) or
--- sorted set (stored, or added in this call). `head` is the next {score, seq, id, entry}.
-local function list_source(name, window)
-  local key = lib.lkey(name)
-  local src = { key = key, kind = 'l', items = lib.read('LRANGE', key, 0, window - 1), pos = 1, popped = 0, window = window }
-  src.more = #src.items == window
-  src.pending, src.pending_taken = C.LIST_ADD[key] or {}, 0
-  return src
-end
-
-local function zset_source(name, window)
-  local key = lib.zkey(name)
-  local r = lib.read('ZRANGE', key, 0, window - 1, 'WITHSCORES')
-  local src = { key = key, kind = 'z', items = {}, pos = 1, more = #r == window * 2, window = window, offset = 0 }
-  for x = 1, #r, 2 do src.items[#src.items + 1] = { r[x], tonumber(r[x + 1]) } end
-  -- Added in this call (promoted, requeued): merged in score order.
-  local added = C.ZSET_ADD[key] or {}
-  src.added = {}
-  for x = 1, #added, 2 do src.added[#src.added + 1] = { added[x + 1], tonumber(added[x]) } end
-  table.sort(src.added, function(a, b) return a[2] < b[2] or (a[2] == b[2] and a[1] < b[1]) end)
-  src.added_pos = 1
-  return src
-end
 
 -- A claimed job's 10 values (see the header), appended to the flat reply.
 local function row(out, id, token, name, input, attempt, priority, parent, root, created, meta)
   local n = #out
   out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = id, token, name, input, attempt
   out[n + 6], out[n + 7], out[n + 8], out[n + 9], out[n + 10] = priority, parent, root, created, meta
-end
-
--- Whether this call merges several sources; with one, a list entry's seq is never compared.
-local MERGING = false
-
--- '<seq>:<id>'; find and sub, not a pattern with captures (several times the cost).
-local function parse_list(entry)
-  local p = string.find(entry, ':', 1, true)
-  return { 0, MERGING and tonumber(string.sub(entry, 1, p - 1)) or 0, string.sub(entry, p + 1), entry }
-end
-
-local function parse_zset(item)
-  return { item[2], tonumber(string.sub(item[1], 1, 16)), string.sub(item[1], 17), item[1] }
-end
-
-local function find_head(src)
-  if src.kind == 'l' then
-    if src.pos > #src.items and src.more then
-      src.items = lib.read('LRANGE', src.key, src.popped, src.popped + src.window - 1)
-      src.pos = 1
-      src.more = #src.items == src.window
-    end
-    if src.pos <= #src.items then return parse_list(src.items[src.pos]), 'stored' end
-    local pending = src.pending[src.pending_taken + 1]
-    return pending and parse_list(pending), 'added'
-  end
-  if src.pos > #src.items and src.more then
-    src.offset = src.offset + #src.items
-    local r = lib.read('ZRANGE', src.key, src.offset, src.offset + src.window - 1, 'WITHSCORES')
-    src.items, src.pos, src.more = {}, 1, #r == src.window * 2
-    for x = 1, #r, 2 do src.items[#src.items + 1] = { r[x], tonumber(r[x + 1]) } end
-  end
-  local stored = src.items[src.pos] and parse_zset(src.items[src.pos])
-  local added = src.added[src.added_pos] and parse_zset(src.added[src.added_pos])
-  if stored and (not added or stored[1] < added[1] or (stored[1] == added[1] and stored[2] <= added[2])) then return stored, 'stored' end
-  return added, 'added'
-end
-
--- The next candidate of a source, parsed once.
-local function head(src)
-  if src.kind == 'f' then return lib.fair_head(src) end
-  local h = src.h
-  if h == nil then
-    local from
-    h, from = find_head(src)
-    src.h, src.from = h or false, from
-  end
-  return src.h, src.from
-end
-
--- Takes the head off its source; `keep` leaves a deferred job where it was, `stale` says the
--- entry's job had left the queue.
-local function take(src, from, entry, keep, stale)
-  if src.kind == 'f' then return lib.fair_take(src, from, entry, keep, stale) end
-  src.h = nil
-  if src.kind == 'l' then
-    if from == 'stored' then
-      src.pos = src.pos + 1
-      src.popped = src.popped + 1
-    else
-      src.pending_taken = src.pending_taken + 1
-    end
-    if keep then lib.list_back(src.key, entry[4]) end
-  elseif from == 'stored' then
-    src.pos = src.pos + 1
-    if not keep then lib.zset_rem(src.key, entry[4]) end
-  else
-    src.added_pos = src.added_pos + 1
-    if not keep then src.added_taken = (src.added_taken or {}); src.added_taken[entry[4]] = true end
-  end
-end
-
--- What taking entries changed: list pops, and additions of this call no longer to be made.
-local function settle_sources(sources)
-  for _, src in ipairs(sources) do
-    if src.kind == 'f' then
-      lib.fair_finish(src, settle_sources)
-    elseif src.kind == 'l' then
-      if src.popped > 0 then lib.list_pop(src.key, src.popped) end
-      if src.pending_taken > 0 then
-        local rest = {}
-        for i = src.pending_taken + 1, #src.pending do rest[#rest + 1] = src.pending[i] end
-        C.LIST_ADD[src.key] = rest
-      end
-    elseif src.added_taken then
-      local rest, added = {}, C.ZSET_ADD[src.key]
-      for x = 1, #added, 2 do
-        if not src.added_taken[added[x + 1]] then
-          rest[#rest + 1] = added[x]
-          rest[#rest + 1] = added[x + 1]
-        end
-      end
-      C.ZSET_ADD[src.key] = rest
-    end
-  end
 end
 
 -- The usual case: a queued job on its first attempt, untouched so far in this call, with nothing
@@ -274,8 +112,8 @@ lib.register('claim', function(keys, args)
   lib.release_lost(OWNER, lost)
 
   -- Each bounded per call; what is left, the next claim (nextRunAt: now) takes on.
-  local due = promote_due()
-  local lapsed = expire_leases()
+  local due = lib.promote_due()
+  local lapsed = lib.expire_leases()
 
   local out = {}
   local la = lib.num(C.NOW + LEASE)
@@ -298,7 +136,6 @@ lib.register('claim', function(keys, args)
   -- Flow control (flow.lua): the names' gates, read at once; what holds a name or a key back.
   local gates = lib.claim_gates(flow, MAX > 0 and names or {})
   local open = {}
-  local ops = { list = list_source, zset = zset_source, head = head, take = take }
 
   -- Several names: merge the heads of their queues, highest priority first, then oldest. A paused
   -- name (schedule.lua) is left out: its jobs stay queued. A name whose keys take turns offers
@@ -313,11 +150,11 @@ lib.register('claim', function(keys, args)
         local window = math.min(math.max(math.min(MAX, c or MAX), 8), 1000)
         local f = flow[name]
         local weights = f and f.weights
-        local fair = lib.fair_source(name, window, ops, function(key) return gates.key_blocked(name, key) end, weights)
+        local fair = lib.fair_source(name, window, lib.claim_sources, function(key) return gates.key_blocked(name, key) end, weights)
         if fair then
           sources[#sources + 1] = fair
         else
-          local list, zset = list_source(name, window), zset_source(name, window)
+          local list, zset = lib.claim_sources.list(name, window), lib.claim_sources.zset(name, window)
           list.name, zset.name = name, name
           sources[#sources + 1] = list
           -- Most queues have no prioritised jobs at all.
@@ -327,7 +164,7 @@ lib.register('claim', function(keys, args)
     end
   end
   -- (A fair source merges its keys' queues itself.)
-  MERGING = #sources > 1 or (sources[1] ~= nil and sources[1].kind == 'f')
+  lib.merging(#sources > 1 or (sources[1] ~= nil and sources[1].kind == 'f'))
   local skipped = 0
   while #out < MAX * 10 and skipped < MAX_SKIPPED do
     local best, best_from, best_src
@@ -395,7 +232,7 @@ lib.register('claim', function(keys, args)
       end
     end
   end
-  settle_sources(sources)
+  lib.settle_sources(sources)
   -- Remembered per owner; it is checked against the job's owner and state, and expires on its own
   -- so that node ids of processes long gone leave nothing behind.
   if suspect_id then lib.string_set(suspect_key, suspect_id, math.max(LEASE * 10, 60000)) end
