@@ -1,4 +1,81 @@
-import type { ClaimRequest, NewJob } from '@scalable-api/core';
+import type { ClaimRequest, EnqueueOptions, NewJob, Settlement } from '@scalable-api/core';
+import { assertPlainText, encodeError, encodeJson } from './json-codec.js';
+
+/**
+ * An enqueue batch as the enqueue function's arguments (lua/enqueue.lua's header). Everything is
+ * encoded first: a value that is not JSON refuses the batch before Redis sees any of it.
+ */
+export function enqueueArgs(jobs: readonly NewJob[], options: EnqueueOptions): string[] {
+  const args: string[] = [String(options.limit), options.atomic ? '1' : '0'];
+  for (const job of jobs) {
+    assertPlainText(job.id, 'id');
+    assertPlainText(job.name, 'name');
+    if (job.rootId !== undefined) assertPlainText(job.rootId, 'rootId');
+    const input = encodeJson(job.input, `input of job ${job.id} (${job.name})`);
+    // Most jobs are plain (every other field at its default): 5 arguments instead of 17.
+    if (isPlain(job)) {
+      args.push('p', job.id, job.name, input, String(job.priority));
+      continue;
+    }
+    args.push(
+      'f',
+      job.id,
+      job.name,
+      input,
+      String(job.priority),
+      job.runAt === undefined ? '' : String(job.runAt),
+      job.idempotencyKey ?? '',
+      job.fingerprint ?? '',
+      job.parentId ?? '',
+      job.rootId ?? '',
+      job.childKey ?? '',
+      job.onFailure ?? 'fail-parent',
+      String(job.awaitChildren ?? 0),
+      job.meta === undefined ? '' : JSON.stringify(job.meta),
+      job.parentToken === undefined ? '' : String(job.parentToken),
+      job.key ?? '',
+      job.webhook ?? '',
+    );
+  }
+  return args;
+}
+
+/** A claim's owner, size, lease, names and capacities (lua/claim.lua's header; lost claims and flow follow). */
+export function claimArgs(request: ClaimRequest, max: number): string[] {
+  const args: string[] = [request.owner, String(max), String(request.leaseMs)];
+  if (request.names === undefined) args.push('-1');
+  else args.push(String(request.names.length), ...request.names);
+  const capacity = [...(request.capacity ?? [])];
+  args.push(String(capacity.length));
+  for (const [name, cap] of capacity) args.push(name, String(cap));
+  return args;
+}
+
+/** Settlements as the settle function's arguments, 5 per settlement (lua/settle.lua's header). */
+export function settleArgs(settlements: readonly Settlement[]): string[] {
+  const args: string[] = [];
+  for (const s of settlements) {
+    let payload: string;
+    let outcome: string = s.outcome;
+    if (s.outcome === 'completed') {
+      try {
+        payload = encodeJson(s.output, `output of job ${s.id}`);
+      } catch (error) {
+        // The attempt ran but its result cannot be stored: fail the job rather than lose the batch.
+        outcome = 'failed';
+        payload = encodeError({ code: 'JOB_FAILED', message: (error as Error).message });
+      }
+    } else if (s.outcome === 'released') {
+      // A push-back rides in the payload (its key) and runAt (its end): see settle.lua.
+      payload = s.pushBack?.key ?? '';
+    } else {
+      payload = encodeError(s.error);
+    }
+    const runAt = s.outcome === 'retry' ? String(s.runAt) : s.outcome === 'released' && s.pushBack ? String(Math.ceil(s.pushBack.until)) : '';
+    args.push(s.id, String(s.token), outcome, payload, runAt);
+  }
+  return args;
+}
 
 /** `ClaimRequest.flow` as the claim function's trailing arguments (claim.lua's header). */
 export function flowArgs(flow: ClaimRequest['flow']): string[] {

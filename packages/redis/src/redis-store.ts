@@ -2,7 +2,6 @@ import { Redis, type Cluster } from 'ioredis';
 import { defaultCancelError, jobStatuses, SystemStateError } from '@scalable-api/core';
 import type {
   CancelOutcome,
-  ClaimedJob,
   ClaimRequest,
   ClaimResult,
   Clock,
@@ -12,7 +11,6 @@ import type {
   EnqueueOutcome,
   JobEvent,
   JobRecord,
-  JobStatus,
   JobStore,
   LeaseRef,
   ListPage,
@@ -30,11 +28,8 @@ import type {
   SettleOutcome,
   StoreCounts,
   StoreListener,
-  StoreSignal,
 } from '@scalable-api/core';
-import { jobRecordFields, toJobRecord } from './job-record.js';
-import { jobEventsFromHash } from './job-events.js';
-import { assertPlainText, decodeJson, encodeError, encodeJson } from './json-codec.js';
+import { assertPlainText, encodeError, encodeJson } from './json-codec.js';
 import { FunctionCaller } from './function-caller.js';
 import { functionLibrary, type FunctionName } from './function-library.js';
 import { LostClaims, type SentClaim } from './lost-claims.js';
@@ -42,48 +37,22 @@ import { RedisSchedules } from './redis-schedules.js';
 import { SignalChannel } from './signal-channel.js';
 import { SignalSubscriber } from './signal-subscriber.js';
 import { listJobs } from './redis-list.js';
-import { flowArgs, isPlain } from './function-args.js';
+import { claimArgs, enqueueArgs, flowArgs, settleArgs } from './function-args.js';
+import { claimedJobs, enqueueOutcomes, type EnqueueRow } from './function-replies.js';
+import { readChildren, readEvents, readRecords } from './redis-reads.js';
 import { storeError } from './store-error.js';
 import { redisFlowStats } from './redis-flow-stats.js';
+import { Cascades } from './cascades.js';
+import type { RedisStoreOptions } from './redis-store-options.js';
 
-export interface RedisStoreOptions {
-  /** Where to connect when no `client` is given; default `redis://127.0.0.1:6379`. */
-  url?: string;
-  /** A client to use instead (a `Redis` or a `Cluster`); the store defines its scripts on it and never closes it. */
-  client?: Redis | Cluster;
-  /** Names the store: every key is `{prefix}:…`, one hash tag, so a store lives in one Cluster slot. */
-  prefix?: string;
-  /** Only `now()` is read; it is sent to Redis with every call, so a simulated clock drives leases and delays. */
-  clock?: Pick<Clock, 'now'>;
-  /** Finished trees kept for `get()` and `result()`: by count of roots and by age. */
-  retention?: { count?: number; ageMs?: number };
-  /** A job whose lease expired this many times is failed with `JOB_QUARANTINED`. */
-  maxStalls?: number;
-  /** Events kept per job for readers that resume (SSE `Last-Event-ID`). */
-  eventsPerJob?: number;
-  /**
-   * The subscribed connection to receive signals on, shared with other stores (the shards of one
-   * store on one server, say); the store never closes it. Default: a connection of its own,
-   * opened on the first `subscribe` and closed with the store.
-   */
-  subscriber?: SignalSubscriber;
-  /**
-   * How often (real ms) a subscribed store looks for leases that ran out — a node that died —
-   * and tells its own listeners there is work, so an idle node claims (and so requeues) them.
-   * Default 1,000; 0 turns it off.
-   */
-  sweepMs?: number;
-}
+export type { RedisStoreOptions } from './redis-store-options.js';
 
-/** Jobs per read call: a call reads this many records at most, so none holds Redis for long. */
-const READ_SLICE = 500;
 /**
  * Jobs per enqueue, claim or settle call. A bigger batch is sent as several calls at once (one
  * round trip still), so that no single call holds Redis for more than a few milliseconds while
  * other clients wait; an atomic enqueue stays one call.
  */
 const WRITE_SLICE = 250;
-const recordFieldArgs = [String(jobRecordFields.length), ...jobRecordFields];
 
 /**
  * The store for many machines. Every transition is one call of a Redis function (`FCALL`; the
@@ -105,7 +74,10 @@ export class RedisStore implements JobStore {
   private readonly ownsSubscriber: boolean;
   private closed = false;
   private closing: Promise<void> | undefined;
-  private cascading: Promise<void> | undefined;
+  private readonly cascades = new Cascades(
+    async () => (await this.run('cascade', [])) as [number, string],
+    () => this.clock.now(),
+  );
   private readonly lostClaims = new LostClaims();
   private readonly scheduled = new RedisSchedules(
     (fn, args) => this.run(fn, args),
@@ -127,7 +99,7 @@ export class RedisStore implements JobStore {
     this.clock = options.clock ?? { now: () => Date.now() };
     this.ownsSubscriber = options.subscriber === undefined;
     this.subscriber = options.subscriber ?? new SignalSubscriber(this.client);
-    this.signals = new SignalChannel(this.subscriber, `${this.base}signals`, () => this.sweep(), options.sweepMs ?? 1_000);
+    this.signals = new SignalChannel(this.subscriber, `${this.base}signals`, () => this.cascades.sweep(), options.sweepMs ?? 1_000);
     this.config = [
       String(options.eventsPerJob ?? 100),
       String(options.retention?.count ?? 10_000),
@@ -143,59 +115,16 @@ export class RedisStore implements JobStore {
 
   private async enqueueSlice(jobs: readonly NewJob[], options: EnqueueOptions): Promise<EnqueueOutcome[]> {
     if (jobs.length === 0) return [];
-    // Encode everything first: a value that is not JSON refuses the batch before Redis sees any of it.
-    const args: string[] = [String(options.limit), options.atomic ? '1' : '0'];
-    for (const job of jobs) {
-      assertPlainText(job.id, 'id');
-      assertPlainText(job.name, 'name');
-      if (job.rootId !== undefined) assertPlainText(job.rootId, 'rootId');
-      const input = encodeJson(job.input, `input of job ${job.id} (${job.name})`);
-      // Most jobs are plain (every other field at its default): 5 arguments instead of 17.
-      if (isPlain(job)) {
-        args.push('p', job.id, job.name, input, String(job.priority));
-        continue;
-      }
-      args.push(
-        'f',
-        job.id,
-        job.name,
-        input,
-        String(job.priority),
-        job.runAt === undefined ? '' : String(job.runAt),
-        job.idempotencyKey ?? '',
-        job.fingerprint ?? '',
-        job.parentId ?? '',
-        job.rootId ?? '',
-        job.childKey ?? '',
-        job.onFailure ?? 'fail-parent',
-        String(job.awaitChildren ?? 0),
-        job.meta === undefined ? '' : JSON.stringify(job.meta),
-        job.parentToken === undefined ? '' : String(job.parentToken),
-        job.key ?? '',
-        job.webhook ?? '',
-      );
-    }
+    const args = enqueueArgs(jobs, options);
     // Per job: its status (added), or a row (found, refused): see lua/enqueue.lua.
-    const rows = (await this.run('enqueue', args)) as (string | (string | number)[])[];
-    return rows.map((row, i): EnqueueOutcome => {
-      if (typeof row === 'string') return { ok: true, id: jobs[i]!.id, created: true, status: row as JobStatus };
-      if (row[0] === 2) {
-        const fingerprint = row[4] === '' ? undefined : String(row[4]);
-        return { ok: true, id: String(row[1]), created: false, status: row[2] as JobStatus, name: String(row[3]), fingerprint };
-      }
-      return { ok: false, code: row[1] as 'QUEUE_FULL' | 'JOB_NOT_FOUND' | 'LEASE_LOST' | 'BATCH_ABORTED' };
-    });
+    const rows = (await this.run('enqueue', args)) as EnqueueRow[];
+    return enqueueOutcomes(rows, jobs);
   }
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     assertPlainText(request.owner, 'owner');
     // Fewer than asked is allowed: the dispatcher claims again while it has idle workers.
-    const args: string[] = [request.owner, String(Math.min(request.max, WRITE_SLICE)), String(request.leaseMs)];
-    if (request.names === undefined) args.push('-1');
-    else args.push(String(request.names.length), ...request.names);
-    const capacity = [...(request.capacity ?? [])];
-    args.push(String(capacity.length));
-    for (const [name, cap] of capacity) args.push(name, String(cap));
+    const args = claimArgs(request, Math.min(request.max, WRITE_SLICE));
     const flow = flowArgs(request.flow);
     let sent: SentClaim | undefined;
     // Jobs flat, 10 values each (lua/claim.lua).
@@ -214,24 +143,8 @@ export class RedisStore implements JobStore {
     const ids: string[] = [];
     for (let i = 0; i < flat.length; i += 10) ids.push(String(flat[i]));
     this.lostClaims.answered(sent!, ids);
-    if (pending > 0) await this.continueCascades();
-    const jobs: ClaimedJob[] = [];
-    for (let i = 0; i < flat.length; i += 10) {
-      const parentId = flat[i + 6];
-      jobs.push({
-        id: String(flat[i]),
-        token: Number(flat[i + 1]),
-        name: String(flat[i + 2]),
-        input: decodeJson(flat[i + 3] as string),
-        attempt: Number(flat[i + 4]),
-        priority: Number(flat[i + 5]),
-        parentId: parentId === '' ? undefined : String(parentId),
-        rootId: String(flat[i + 7]),
-        createdAt: Number(flat[i + 8]),
-        meta: decodeJson(flat[i + 9] as string) as Record<string, string> | undefined,
-      });
-    }
-    return { jobs, nextRunAt: next === '' ? undefined : Number(next) };
+    if (pending > 0) await this.cascades.continue();
+    return { jobs: claimedJobs(flat), nextRunAt: next === '' ? undefined : Number(next) };
   }
 
   async renew(leases: readonly LeaseRef[], leaseMs: number): Promise<RenewOutcome[]> {
@@ -251,29 +164,8 @@ export class RedisStore implements JobStore {
 
   private async settleSlice(settlements: readonly Settlement[]): Promise<SettleOutcome[]> {
     if (settlements.length === 0) return [];
-    const args: string[] = [];
-    for (const s of settlements) {
-      let payload: string;
-      let outcome: string = s.outcome;
-      if (s.outcome === 'completed') {
-        try {
-          payload = encodeJson(s.output, `output of job ${s.id}`);
-        } catch (error) {
-          // The attempt ran but its result cannot be stored: fail the job rather than lose the batch.
-          outcome = 'failed';
-          payload = encodeError({ code: 'JOB_FAILED', message: (error as Error).message });
-        }
-      } else if (s.outcome === 'released') {
-        // A push-back rides in the payload (its key) and runAt (its end): see settle.lua.
-        payload = s.pushBack?.key ?? '';
-      } else {
-        payload = encodeError(s.error);
-      }
-      const runAt = s.outcome === 'retry' ? String(s.runAt) : s.outcome === 'released' && s.pushBack ? String(Math.ceil(s.pushBack.until)) : '';
-      args.push(s.id, String(s.token), outcome, payload, runAt);
-    }
-    const [outcomes, pending] = (await this.run('settle', args)) as [number[], number];
-    if (pending > 0) await this.continueCascades();
+    const [outcomes, pending] = (await this.run('settle', settleArgs(settlements))) as [number[], number];
+    if (pending > 0) await this.cascades.continue();
     return outcomes.map((r) => (r === 1 ? 'ok' : 'stale'));
   }
 
@@ -290,7 +182,7 @@ export class RedisStore implements JobStore {
     const [outcome, pending] = (await this.run('cancel', [id, encodeError(reason)])) as [CancelOutcome, number];
     if (pending === 0 || outcome !== 'cancelling') return outcome;
     // A subtree too big for one call: done in further calls, then the job read again.
-    await this.continueCascades();
+    await this.cascades.continue();
     // Ended, or already out of retention (which only finished jobs leave).
     const status = (await this.get(id))?.status;
     return status === undefined || status === 'cancelled' ? 'cancelled' : outcome;
@@ -300,34 +192,16 @@ export class RedisStore implements JobStore {
     return (await this.getMany([id]))[0];
   }
 
-  async getMany(ids: readonly string[]): Promise<(JobRecord | undefined)[]> {
-    // Slices keep each call short on Redis; sent together, they still make one round trip.
-    const slices: Promise<unknown>[] = [];
-    for (let i = 0; i < ids.length; i += READ_SLICE) {
-      slices.push(this.read('get_many', [...recordFieldArgs, ...ids.slice(i, i + READ_SLICE)]));
-    }
-    const replies = (await Promise.all(slices)) as (string | null)[][][];
-    return replies.flat().map((values, i) => toJobRecord(ids[i]!, values));
+  getMany(ids: readonly string[]): Promise<(JobRecord | undefined)[]> {
+    return readRecords((args) => this.read('get_many', args), ids);
   }
 
-  async children(id: string): Promise<JobRecord[]> {
-    const out: JobRecord[] = [];
-    for (let offset = 0; ; offset += READ_SLICE) {
-      const [ids, values] = (await this.read('children', [id, String(offset), String(READ_SLICE), ...recordFieldArgs])) as [
-        string[],
-        (string | null)[][],
-      ];
-      ids.forEach((childId, i) => {
-        const record = toJobRecord(childId, values[i]!);
-        if (record) out.push(record);
-      });
-      if (ids.length < READ_SLICE) return out;
-    }
+  children(id: string): Promise<JobRecord[]> {
+    return readChildren((args) => this.read('children', args), id);
   }
 
-  async events(id: string, afterSeq: number): Promise<JobEvent[]> {
-    const [job, stored] = (await this.read('events', [id])) as [string[], string[]];
-    return jobEventsFromHash(id, pairs(job), pairs(stored), afterSeq);
+  events(id: string, afterSeq: number): Promise<JobEvent[]> {
+    return readEvents((args) => this.read('events', args), id, afterSeq);
   }
 
   /** Jobs in submission order, filtered, a page at a time (see `listJobs` and lua/list.lua). */
@@ -403,37 +277,6 @@ export class RedisStore implements JobStore {
     await Promise.all(quits);
   }
 
-  private key(kind: string, id: string): string {
-    return `${this.base}${kind}:${id}`;
-  }
-
-  /**
-   * Runs the cascade work left in Redis (by this store's calls, or by a caller that died) until
-   * none is left, one bounded call at a time so other clients' commands run in between. One
-   * loop per store at a time; callers wait for it.
-   */
-  private continueCascades(): Promise<void> {
-    this.cascading ??= (async () => {
-      try {
-        for (let pending = 1; pending > 0;) [pending] = (await this.run('cascade', [])) as [number, string];
-      } finally {
-        this.cascading = undefined;
-      }
-    })();
-    return this.cascading;
-  }
-
-  /**
-   * The periodic sweep of a subscribed store: continues cascade work nobody finished (its caller
-   * died), and, since leases are taken back inside `claim`, tells the local dispatcher when a
-   * lease ran out so that an idle node claims (and so requeues) a dead node's jobs.
-   */
-  private async sweep(): Promise<StoreSignal[]> {
-    const [pending, leaseDue] = (await this.run('cascade', [])) as [number, string];
-    if (pending > 0) await this.continueCascades();
-    return leaseDue !== '' && Number(leaseDue) <= this.clock.now() ? [{ type: 'work.available' }] : [];
-  }
-
   /** A read-only function: no clock, no configuration. */
   private async read(fn: FunctionName, args: string[]): Promise<unknown> {
     return this.call(() => this.functions.call(fn, this.base, args));
@@ -466,12 +309,5 @@ export class RedisStore implements JobStore {
 function slices<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/** An HGETALL reply as an object. */
-function pairs(flat: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
   return out;
 }

@@ -1,0 +1,37 @@
+import type { ClaimedJob, EnqueueOutcome, JobStatus, NewJob } from '@scalable-api/core';
+import { decodeJson } from './json-codec.js';
+
+/** Per job of an enqueue: its status (added), or a row (found, refused): see lua/enqueue.lua. */
+export type EnqueueRow = string | (string | number)[];
+
+export function enqueueOutcomes(rows: readonly EnqueueRow[], jobs: readonly NewJob[]): EnqueueOutcome[] {
+  return rows.map((row, i): EnqueueOutcome => {
+    if (typeof row === 'string') return { ok: true, id: jobs[i]!.id, created: true, status: row as JobStatus };
+    if (row[0] === 2) {
+      const fingerprint = row[4] === '' ? undefined : String(row[4]);
+      return { ok: true, id: String(row[1]), created: false, status: row[2] as JobStatus, name: String(row[3]), fingerprint };
+    }
+    return { ok: false, code: row[1] as 'QUEUE_FULL' | 'JOB_NOT_FOUND' | 'LEASE_LOST' | 'BATCH_ABORTED' };
+  });
+}
+
+/** A claim's jobs, flat, 10 values each (lua/claim.lua's header). */
+export function claimedJobs(flat: readonly (string | number)[]): ClaimedJob[] {
+  const jobs: ClaimedJob[] = [];
+  for (let i = 0; i < flat.length; i += 10) {
+    const parentId = flat[i + 6];
+    jobs.push({
+      id: String(flat[i]),
+      token: Number(flat[i + 1]),
+      name: String(flat[i + 2]),
+      input: decodeJson(flat[i + 3] as string),
+      attempt: Number(flat[i + 4]),
+      priority: Number(flat[i + 5]),
+      parentId: parentId === '' ? undefined : String(parentId),
+      rootId: String(flat[i + 7]),
+      createdAt: Number(flat[i + 8]),
+      meta: decodeJson(flat[i + 9] as string) as Record<string, string> | undefined,
+    });
+  }
+  return jobs;
+}
