@@ -9,8 +9,9 @@
 --
 -- cascade: continues cascade work left by earlier calls, one budget's worth, and retention.
 --   KEYS[1]    the store's key prefix     ARGV[1…5] the common arguments (context.lua)
---   Returns {pending, leaseDue}: the items still left, and the earliest lease expiry ('' for
---   none), so a periodic sweep can tell its node there are lapsed leases to take back.
+--   Returns {pending, leaseDue}: the items still left (one more when retention was cut short by
+--   the budget), and the earliest lease expiry ('' for none), so a periodic sweep can tell its
+--   node there are lapsed leases to take back.
 local lib = ...
 local C = lib.C
 
@@ -34,8 +35,10 @@ lib.register('cascade', function(keys, args)
   local stored = lib.read('LLEN', key)
   local taken = lib.take_work()
   lib.run_work()
-  lib.trim_retention()
+  -- Retention cut short by the budget counts as work left, so the caller goes on at once
+  -- instead of leaving the rest to the next call that trims (a claim, a settle, a sweep).
+  local cut = lib.trim_retention()
   lib.run_work()
   local lease = lib.read('ZRANGE', C.LEASES, 0, 0, 'WITHSCORES')[2]
-  return { stored - taken + lib.commit(), lease or '' }
+  return { stored - taken + lib.commit() + (cut and 1 or 0), lease or '' }
 end, lib.RUN_WHEN_FULL)

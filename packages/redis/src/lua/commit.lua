@@ -63,8 +63,10 @@ function lib.commit()
   for _, rec in ipairs(C.DIRTY) do
     if not rec._dropped then write_record(rec) end
   end
+  -- UNLINK: a big key (the children list or spawn keys of a 100,000-child parent) is freed in
+  -- the background instead of inside the call; a small one is freed at once, as by DEL.
   if #C.DROP > 0 then
-    for i = 1, #C.DROP, 1000 do redis.call('DEL', unpack(C.DROP, i, math.min(i + 999, #C.DROP))) end
+    for i = 1, #C.DROP, 1000 do redis.call('UNLINK', unpack(C.DROP, i, math.min(i + 999, #C.DROP))) end
   end
   -- LTRIM, not LPOP: LPOP would answer with every popped entry, each made a Lua string.
   for key, count in pairs(C.LIST_POP) do redis.call('LTRIM', key, string.format('%d', count), '-1') end

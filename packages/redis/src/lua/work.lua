@@ -75,12 +75,15 @@ local function drop(id, known)
 end
 lib.drop = drop
 
--- The children of `id` from `offset`, a slice at a time; the next slice is queued behind.
+-- The children of `id` from `offset`, a slice at a time; the next slice is queued behind. A
+-- slice is no bigger than the budget left (at least one child, so that a cascade always moves),
+-- so a call never does more than its budget, however wide the tree.
 local function slice(id, offset, each, last)
-  local ids = lib.read('LRANGE', C.B .. 'c:' .. id, offset, offset + SLICE - 1)
+  local n = math.max(1, math.min(SLICE, C.BUDGET))
+  local ids = lib.read('LRANGE', C.B .. 'c:' .. id, offset, offset + n - 1)
   C.BUDGET = C.BUDGET - #ids
   for _, child in ipairs(ids) do each(child) end
-  if #ids == SLICE then return false end
+  if #ids == n then return false, offset + n end
   if last then last() end
   return true
 end
@@ -91,16 +94,16 @@ local function step(item)
     local child = item[5] or lib.load(id)
     if child and present(child.pa) then lib.child_settled(child) end
   elseif kind == 'c' then
-    local done = slice(id, offset, function(child_id)
+    local done, next_offset = slice(id, offset, function(child_id)
       local child = lib.load(child_id)
       if child and not terminal(child.s) then lib.cancel_tree(child, reason) end
     end)
-    if not done then lib.work('c', id, offset + SLICE, reason) end
+    if not done then lib.work('c', id, next_offset, reason) end
   elseif kind == 'd' then
     drop(id)
   elseif kind == 'D' then
-    local done = slice(id, offset, function(child_id) lib.work('d', child_id) end, function() lib.drop_key(C.B .. 'c:' .. id) end)
-    if not done then lib.work('D', id, offset + SLICE) end
+    local done, next_offset = slice(id, offset, function(child_id) lib.work('d', child_id) end, function() lib.drop_key(C.B .. 'c:' .. id) end)
+    if not done then lib.work('D', id, next_offset) end
   end
 end
 
@@ -139,7 +142,8 @@ function lib.leftover_work()
 end
 
 -- Finished trees past the count or the age leave, oldest first, within the budget. Roots
--- finished in this call are not in the list yet: they come after the stored ones.
+-- finished in this call are not in the list yet: they come after the stored ones. Returns true
+-- when the budget ran out with roots left to look at (`cascade` then tells its caller to go on).
 function lib.trim_retention()
   local key = C.ROOTS
   local stored = lib.read('LLEN', key)
@@ -176,4 +180,5 @@ function lib.trim_retention()
     for i = from_added + 1, #added do rest[#rest + 1] = added[i] end
     C.LIST_ADD[key] = rest
   end
+  return C.BUDGET <= 0 and (taken < stored or from_added < #added)
 end

@@ -104,3 +104,87 @@ await describeWithRedis('function cascade (bounded cascades)', () => {
     expect(await h.client.exists(h.key('c:p'), h.key('work'), h.key('roots'))).toBe(0);
   });
 });
+
+/** lib.BUDGET (context.lua): units of cascade and retention work one call may do. */
+const BUDGET = 200;
+/** MAX_SKIPPED (claim.lua): stale queue entries one claim may read past. */
+const MAX_SKIPPED = 200;
+
+await describeWithRedis('function cascade (what one call may do: counted, not timed)', () => {
+  const harness = useFunctionHarness();
+
+  it('cancels at most a budget of a wide tree per call, however the slices fall', async () => {
+    // Children that are parents themselves: each costs more than a leaf (its own cascade item),
+    // so the budget runs out part-way through a slice of children. A slice used to take 50
+    // children whatever was left of the budget.
+    const h = await harness();
+    await h.call('enqueue', 1_000_000, '0', ...h.newJob('p'));
+    for (let i = 0; i < 1_000; i += 250) {
+      const batch = [];
+      for (let j = i; j < i + 250; j++) batch.push(...h.newJob(`c${j}`, { parent: 'p' }), ...h.newJob(`g${j}`, { parent: `c${j}` }));
+      await h.call('enqueue', 1_000_000, '0', ...batch);
+    }
+    const cancelled = async () => Number((await h.counts()).cancelled ?? 0);
+    const perCall: number[] = [];
+    let [, pending] = (await h.call('cancel', 'p', REASON)) as [string, number];
+    perCall.push(await cancelled());
+    while (pending > 0) {
+      const before = await cancelled();
+      [pending] = (await h.call('cascade')) as [number, string];
+      perCall.push((await cancelled()) - before);
+    }
+    expect(await cancelled()).toBe(2_001);
+    // Each cancelled job took at least one unit (read and ended), so no call ended more than a budget.
+    expect(Math.max(...perCall)).toBeLessThanOrEqual(BUDGET);
+    expect(perCall.length).toBeGreaterThanOrEqual(Math.ceil(2_001 / BUDGET));
+  });
+
+  it('a claim skips a bounded number of stale queue entries and asks to be called again at once', async () => {
+    // A cancelled 1,000-child tree leaves 1,000 stale entries in its queue (a cancel does not
+    // search the list); each one a claim meets costs a read.
+    const h = await harness();
+    await h.call('enqueue', 1_000_000, '0', ...h.newJob('p', { name: 'root' }));
+    const batch = [];
+    for (let j = 0; j < 1_000; j++) batch.push(...h.newJob(`c${j}`, { parent: 'p', name: 'leaf' }));
+    await h.call('enqueue', 1_000_000, '0', ...batch);
+    await h.call('enqueue', 1_000_000, '0', ...h.newJob('live', { name: 'leaf' }));
+    await h.call('cancel', 'p', REASON);
+    await drain(h);
+    expect(await h.client.llen(h.key('q:leaf'))).toBe(1_001);
+    const popped: number[] = [];
+    for (;;) {
+      const before = await h.client.llen(h.key('q:leaf'));
+      const [jobs, next] = claimed(await h.call('claim', 'node-1', 1, 60_000, 1, 'leaf', 0));
+      popped.push(before - (await h.client.llen(h.key('q:leaf'))));
+      if (jobs.length > 0) {
+        expect(jobs[0]![0]).toBe('live');
+        break;
+      }
+      // Nothing handed out, stale entries left: the node comes back now, not at its next poll.
+      expect(next).toBe(String(h.now));
+    }
+    expect(Math.max(...popped)).toBeLessThanOrEqual(MAX_SKIPPED);
+    expect(popped.length).toBe(Math.ceil(1_001 / MAX_SKIPPED));
+  });
+
+  it('reports retention cut short by the budget as work left, so its caller goes on', async () => {
+    const h = await harness({ retentionCount: 0 });
+    const n = 2 * BUDGET + 100;
+    const batch = [];
+    for (let j = 0; j < n; j++) batch.push(...h.newJob(`r${j}`, { name: 'plain' }));
+    await h.call('enqueue', 1_000_000, '0', ...batch);
+    const [jobs] = claimed(await h.call('claim', 'node-1', n, 60_000, 1, 'plain', 0));
+    // The settle call drops a budget's worth of the roots it finished; the rest wait.
+    await h.call('settle', ...jobs.flatMap((job) => [job[0] as string, job[1] as number, 'completed', '', '']));
+    const held = await h.client.llen(h.key('roots'));
+    expect(held).toBe(n - BUDGET);
+    const [pending] = (await h.call('cascade')) as [number, string];
+    // A budget's worth more; the call says there is more (it used to answer 0, and the rest
+    // waited for the next call that happened to trim: a claim, a settle, a node's sweep).
+    expect(await h.client.llen(h.key('roots'))).toBe(held - BUDGET);
+    expect(pending).toBeGreaterThan(0);
+    await drain(h);
+    expect(await h.client.llen(h.key('roots'))).toBe(0);
+    expect(await h.counts()).toMatchObject({ completed: '0' });
+  });
+});
