@@ -4,7 +4,7 @@ import type { FairQueue } from './fair-queue.js';
 import type { ClaimedJob, ClaimRequest, ClaimResult, FlowControl } from './job-store.js';
 import { extraOf, isQueued, type Rec } from './memory-record.js';
 import type { MemoryState } from './memory-state.js';
-import { drainCascades, finishJob } from './memory-tree.js';
+import { continueCascades, finishJob } from './memory-tree.js';
 
 /**
  * The memory store's claim: due delayed jobs are promoted and lapsed leases swept first, then up
@@ -199,7 +199,7 @@ function expireLeases(state: MemoryState, now: number): void {
     else requeue(state, rec, now, undefined);
   }
   state.nextExpiry = next;
-  drainCascades(state);
+  continueCascades(state);
 }
 
 /** Back to the queue after an attempt: at once, or delayed until `runAt`; `error` makes it a retry. */

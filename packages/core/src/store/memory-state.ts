@@ -69,8 +69,12 @@ export class MemoryState {
   readonly settledChildren: Rec[] = [];
   readonly toCancel: Rec[] = [];
   readonly cancelReasons: SerializedError[] = [];
+  /** Finished jobs to drop (retention), with their subtrees after them. */
+  readonly toDrop: Rec[] = [];
   /** Set while those lists are worked, so a step that ends a job queues its consequences instead of recursing. */
   cascading = false;
+  /** Whether a later turn of the event loop will go on with what is left of them. */
+  cascadeScheduled = false;
   submitSeq = 0;
   /** Adds the delivery job of a settled job with a webhook (set by the store: see memory-tree.ts). */
   addDelivery: (job: NewJob) => void = () => {};

@@ -34,7 +34,7 @@ import type {
   ScheduleRecord,
   ScheduleUpsertOutcome,
 } from './schedule-store.js';
-import { cancelJob, finishJob, trimRetention } from './memory-tree.js';
+import { cancelJob, cascadesDone, finishJob, trimRetention } from './memory-tree.js';
 
 export type { MemoryStoreOptions } from './memory-state.js';
 
@@ -109,7 +109,11 @@ export class MemoryStore implements JobStore {
       }
       return 'ok';
     });
+    // Answered once what the settlements set off is done (in slices: see memory-tree.ts),
+    // retention included: trees it finished may be due to leave.
+    await cascadesDone(state);
     trimRetention(state);
+    await cascadesDone(state);
     state.flush();
     return out;
   }
@@ -145,7 +149,7 @@ export class MemoryStore implements JobStore {
     state.begin();
     const rec = state.records.get(id);
     if (!rec) return 'not_found';
-    const outcome = cancelJob(state, rec, reason);
+    const outcome = await cancelJob(state, rec, reason);
     state.flush();
     return outcome;
   }

@@ -10,50 +10,93 @@ import type { MemoryState } from './memory-state.js';
 // parent takes its unfinished subtree with it, and finished trees leave by retention.
 //
 // No step here recurses. A settled child is put on `state.settledChildren`, a job to cancel on
-// `state.toCancel`, and one loop (`drain`) works both lists until they are empty: a pagination
-// chain 100,000 deep settles up, and a parent of 100,000 children is cancelled, in constant
-// stack. Every cascade finishes inside the store call that started it, so a reader of the
-// memory store never sees one half done.
+// `state.toCancel`, a finished job to drop on `state.toDrop`, and one loop (`workCascades`)
+// works the lists: a pagination chain 100,000 deep settles up, and a parent of 100,000 children
+// is cancelled, in constant stack. It works them a slice at a time: a cascade over 100,000 jobs
+// in one synchronous stretch held the event loop for 0.4-1.2 s (timers, sockets, every other
+// job of the process waiting), so past a slice the rest goes on in later turns of the event loop.
+// The store's async calls (`cancel`, `settle`) still answer once their cascade is done; between
+// slices other calls may run and see it partly done, as on the Redis store (work.lua).
+
+/** Cascade steps (one job settled, cancelled or dropped) worked in one stretch of the event loop. */
+export const CASCADE_SLICE = 2_000;
 
 /**
  * Ends a job (released from its lease first). A job with unsettled children holds its outcome
- * back and waits for them; otherwise it settles and its parent hears of it. Runs the cascade it
- * starts to the end.
+ * back and waits for them; otherwise it settles and its parent hears of it. Works a slice of the
+ * cascade it starts now and the rest in later turns (see `continueCascades`).
  */
 export function finishJob(state: MemoryState, rec: Rec, status: TerminalStatus, output: unknown, error: SerializedError | undefined): void {
   settle(state, rec, status, output, error);
-  if (!state.cascading) drainCascades(state);
+  if (!state.cascading) continueCascades(state);
 }
 
 /**
  * Cancels a job and its whole subtree: what is not running ends now; a running job is marked
- * and its owner is asked to stop. Answers as `JobStore.cancel` does.
+ * and its owner is asked to stop. Answers as `JobStore.cancel` does, once the cascade is done.
  */
-export function cancelJob(state: MemoryState, rec: Rec, reason: SerializedError): CancelOutcome {
+export async function cancelJob(state: MemoryState, rec: Rec, reason: SerializedError): Promise<CancelOutcome> {
   if (isTerminal(rec.status)) return 'settled';
   // Running, or already ending and only waiting for its children: its end comes later.
   const later = rec.owner !== undefined || rec.extra?.deferred !== undefined;
   state.toCancel.push(rec);
   state.cancelReasons.push(reason);
-  drainCascades(state);
+  await cascadesDone(state);
   return !later && isTerminal(rec.status) ? 'cancelled' : 'cancelling';
 }
 
-/** Works the cascade lists until both are empty. */
-export function drainCascades(state: MemoryState): void {
-  if (state.cascading || (state.settledChildren.length === 0 && state.toCancel.length === 0)) return;
+/** Works a slice of the cascade lists now and, when that does not empty them, the rest in later turns. */
+export function continueCascades(state: MemoryState): void {
+  if (!workCascades(state, CASCADE_SLICE)) scheduleCascades(state);
+}
+
+/**
+ * Works the cascade lists to the end, a slice per turn of the event loop (signals of each slice
+ * go out before the next): for the store's async calls, which answer once their cascade is done.
+ */
+export async function cascadesDone(state: MemoryState): Promise<void> {
+  while (!workCascades(state, CASCADE_SLICE)) {
+    state.flush();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (state.closed) return;
+    state.begin();
+  }
+}
+
+function scheduleCascades(state: MemoryState): void {
+  if (state.cascadeScheduled) return;
+  state.cascadeScheduled = true;
+  setImmediate(() => {
+    state.cascadeScheduled = false;
+    if (state.closed) return;
+    state.begin();
+    if (workCascades(state, CASCADE_SLICE)) trimRetention(state);
+    else scheduleCascades(state);
+    state.flush();
+  });
+}
+
+/** Works the cascade lists for at most `budget` steps; true when they are empty. */
+export function workCascades(state: MemoryState, budget = Infinity): boolean {
+  if (state.cascading) return false;
   state.cascading = true;
   try {
-    for (;;) {
+    for (let steps = 0; steps < budget; steps++) {
       const child = state.settledChildren.pop();
       if (child) {
         childSettled(state, child);
         continue;
       }
       const rec = state.toCancel.pop();
-      if (!rec) return;
-      cancelOne(state, rec, state.cancelReasons.pop()!);
+      if (rec) {
+        cancelOne(state, rec, state.cancelReasons.pop()!);
+        continue;
+      }
+      const dropped = state.toDrop.pop();
+      if (!dropped) return true;
+      dropOne(state, dropped);
     }
+    return state.settledChildren.length === 0 && state.toCancel.length === 0 && state.toDrop.length === 0;
   } finally {
     state.cascading = false;
   }
@@ -146,32 +189,34 @@ function cancelChildren(state: MemoryState, rec: Rec, reason: SerializedError): 
   }
 }
 
-/** Drops the oldest finished trees past the retention count or age. */
+/**
+ * Drops the oldest finished trees past the retention count or age: each tree's jobs go on
+ * `state.toDrop`, worked with the other cascades (a slice now, the rest in later turns).
+ */
 export function trimRetention(state: MemoryState): void {
+  let due = false;
   for (;;) {
     const head = state.finishedRoots.peek();
-    if (!head) return;
+    if (!head) break;
     const tooMany = state.finishedRoots.length > state.retentionCount;
-    if (!tooMany && head.finishedAt! + state.retentionAgeMs > state.now) return;
+    if (!tooMany && head.finishedAt! + state.retentionAgeMs > state.now) break;
     state.finishedRoots.shift();
-    dropTree(state, head);
+    state.toDrop.push(head);
+    due = true;
   }
+  if (due && !state.cascading) continueCascades(state);
 }
 
-function dropTree(state: MemoryState, root: Rec): void {
-  const stack = [root];
-  while (stack.length > 0) {
-    const rec = stack.pop()!;
-    if (!isTerminal(rec.status)) continue; // a fire-and-forget child still running stays
-    state.records.delete(rec.id);
-    state.order?.remove(rec);
-    state.tally[rec.status]--;
-    const key = rec.extra?.idempotencyKey;
-    if (key !== undefined && state.idempotency.get(key) === rec.id) state.idempotency.delete(key);
-    if (state.listeners.length > 0) state.signals.push({ type: 'job.dropped', id: rec.id, meta: rec.meta });
-    for (const childId of rec.extra?.children ?? []) {
-      const child = state.records.get(childId);
-      if (child) stack.push(child);
-    }
+function dropOne(state: MemoryState, rec: Rec): void {
+  if (!isTerminal(rec.status)) return; // a fire-and-forget child still running stays
+  state.records.delete(rec.id);
+  state.order?.remove(rec);
+  state.tally[rec.status]--;
+  const key = rec.extra?.idempotencyKey;
+  if (key !== undefined && state.idempotency.get(key) === rec.id) state.idempotency.delete(key);
+  if (state.listeners.length > 0) state.signals.push({ type: 'job.dropped', id: rec.id, meta: rec.meta });
+  for (const childId of rec.extra?.children ?? []) {
+    const child = state.records.get(childId);
+    if (child) state.toDrop.push(child);
   }
 }
