@@ -9,6 +9,7 @@
  *   CHAOS_SUBSCRIBER_KILL_S  seconds of killed subscriber connections (default 60)
  *   CHAOS_SSE_S           seconds of SSE-heavy load with Redis dropping slow subscribers (default 30)
  *   CHAOS_TREE_SIZE       depth of the deep chains and width of the wide trees (default 100,000)
+ *   CHAOS_DEEP_STORES     the stores deep-trees tries, comma-separated (default memory,redis)
  *   CHAOS_STALL_S         seconds of load with an event-loop stall every 10 s (default 60)
  *   CHAOS_VERBOSE=1       the nodes' stderr on this terminal
  */
@@ -54,7 +55,12 @@ const scenarios: Record<string, Scenario> = {
   'subscriber-kill': (group) => subscriberKillScenario({ group, seconds: Number(process.env['CHAOS_SUBSCRIBER_KILL_S'] ?? 60) }),
   blackhole: (group) => blackholePartitionScenario({ group, runs }),
   'sse-overflow': (group) => pubsubOverflowScenario({ group, seconds: Number(process.env['CHAOS_SSE_S'] ?? 30) }),
-  'deep-trees': (group) => deepTreesScenario({ group, size: Number(process.env['CHAOS_TREE_SIZE'] ?? 100_000) }),
+  'deep-trees': (group) =>
+    deepTreesScenario({
+      group,
+      size: Number(process.env['CHAOS_TREE_SIZE'] ?? 100_000),
+      stores: (process.env['CHAOS_DEEP_STORES'] ?? 'memory,redis').split(',') as ('memory' | 'redis')[],
+    }),
   stall: (group) => eventLoopStallScenario({ group, seconds: Number(process.env['CHAOS_STALL_S'] ?? 60) }),
 };
 
