@@ -108,7 +108,7 @@ await describeWithRedis('function cascade (bounded cascades)', () => {
 /** lib.BUDGET (context.lua): units of cascade and retention work one call may do. */
 const BUDGET = 200;
 /** MAX_SKIPPED (claim.lua): stale queue entries one claim may read past. */
-const MAX_SKIPPED = 200;
+const MAX_SKIPPED = 1_000;
 
 await describeWithRedis('function cascade (what one call may do: counted, not timed)', () => {
   const harness = useFunctionHarness();
@@ -140,17 +140,17 @@ await describeWithRedis('function cascade (what one call may do: counted, not ti
   });
 
   it('a claim skips a bounded number of stale queue entries and asks to be called again at once', async () => {
-    // A cancelled 1,000-child tree leaves 1,000 stale entries in its queue (a cancel does not
+    // A cancelled 2,500-child tree leaves 2,500 stale entries in its queue (a cancel does not
     // search the list); each one a claim meets costs a read.
     const h = await harness();
     await h.call('enqueue', 1_000_000, '0', ...h.newJob('p', { name: 'root' }));
     const batch = [];
-    for (let j = 0; j < 1_000; j++) batch.push(...h.newJob(`c${j}`, { parent: 'p', name: 'leaf' }));
+    for (let j = 0; j < 2_500; j++) batch.push(...h.newJob(`c${j}`, { parent: 'p', name: 'leaf' }));
     await h.call('enqueue', 1_000_000, '0', ...batch);
     await h.call('enqueue', 1_000_000, '0', ...h.newJob('live', { name: 'leaf' }));
     await h.call('cancel', 'p', REASON);
     await drain(h);
-    expect(await h.client.llen(h.key('q:leaf'))).toBe(1_001);
+    expect(await h.client.llen(h.key('q:leaf'))).toBe(2_501);
     const popped: number[] = [];
     for (;;) {
       const before = await h.client.llen(h.key('q:leaf'));
@@ -164,7 +164,7 @@ await describeWithRedis('function cascade (what one call may do: counted, not ti
       expect(next).toBe(String(h.now));
     }
     expect(Math.max(...popped)).toBeLessThanOrEqual(MAX_SKIPPED);
-    expect(popped.length).toBe(Math.ceil(1_001 / MAX_SKIPPED));
+    expect(popped.length).toBe(Math.ceil(2_501 / MAX_SKIPPED));
   });
 
   it('reports retention cut short by the budget as work left, so its caller goes on', async () => {
