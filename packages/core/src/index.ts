@@ -79,6 +79,7 @@ export type { MemoryStore, MemoryStoreOptions } from './store/memory-store.js';
 export { maxListLimit } from './store/job-store.js';
 export { flowKeysExamined, gateState, maxFlowStatsNames, maxTopKeys, topKeyCount, topKeys } from './store/flow-stats.js';
 export type { FlowGateState, FlowKeyStats, FlowNameStats, FlowStatsQuery, RawGate } from './store/flow-stats.js';
+export type { FlowViewOptions, JobTypeFlow } from './system/flow-view.js';
 export { maxSchedules } from './store/schedule-store.js';
 export type {
   PauseStore,

@@ -177,3 +177,51 @@ describe('defineJob({ fairShare })', () => {
     expect(most).toBe(2);
   });
 });
+
+describe('system.flow()', () => {
+  it('shows per job type its rate limit, a push-back holding it, its pause, and its flow keys with the most queued', async () => {
+    const call = defineJob({
+      name: 'call-api',
+      rateLimit: { max: 2, perMs: 1_000 },
+      run(_: undefined, ctx) {
+        ctx.rateLimited(5_000);
+      },
+    });
+    const render = defineJob({ name: 'render', fairShare: { concurrencyPerKey: 3 }, run(_: undefined) {} });
+    const { system, clock } = await setup({ jobs: [call, render], workers: 1, pollMs: 60_000 });
+    await system.pause('render');
+    for (const tenant of ['a', 'b', 'a']) await system.submit(render, undefined, { tenant });
+    const t0 = clock.now();
+    await system.submit(call, undefined);
+    await clock.advance(10);
+    expect(await system.flow()).toEqual([
+      {
+        name: 'call-api',
+        paused: false,
+        rateLimit: { max: 2, perMs: 1_000, perKey: false },
+        fairShare: { keyedBy: 'tenant' },
+        queued: 1,
+        keys: 0,
+        partial: false,
+        top: [],
+        tokens: 1,
+        heldUntil: t0 + 5_000,
+        pushBackUntil: t0 + 5_000,
+      },
+      {
+        name: 'render',
+        paused: true,
+        fairShare: { keyedBy: 'tenant', concurrencyPerKey: 3 },
+        queued: 3,
+        keys: 2,
+        partial: false,
+        top: [
+          { key: 'a', queued: 2, running: 0 },
+          { key: 'b', queued: 1, running: 0 },
+        ],
+      },
+    ]);
+    await expect(system.flow({ names: ['nope'] })).rejects.toMatchObject({ code: 'JOB_TYPE_UNKNOWN' });
+    expect((await system.flow({ names: ['render'], topKeys: 1 }))[0]!.top).toEqual([{ key: 'a', queued: 2, running: 0 }]);
+  });
+});

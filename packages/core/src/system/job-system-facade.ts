@@ -8,6 +8,7 @@ import type { ScheduleEvery } from '../store/schedule-store.js';
 import { readTree } from '../tree/tree-view.js';
 import { actorsViewKey, readActorsView, type ActorsView } from './actor-view.js';
 import { EventStream } from './event-stream.js';
+import { readFlow, type FlowViewOptions, type JobTypeFlow } from './flow-view.js';
 import { fromStore } from './from-store.js';
 import { Handle } from './job-handle.js';
 import type {
@@ -224,6 +225,10 @@ export class JobSystemFacade<Jobs extends readonly AnyJobDefinition[]> implement
 
   paused(): Promise<string[]> {
     return this.#schedules.paused();
+  }
+
+  flow(options?: FlowViewOptions): Promise<JobTypeFlow[]> {
+    return readFlow(this.#node, options);
   }
 
   async stats(): Promise<JobSystemStats> {

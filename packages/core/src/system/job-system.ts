@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import type { ScheduleInfo, ScheduleOptions } from '../schedule/schedule-control.js';
 import type { JobRecord, JobStore, ListPage, ListQuery, OnChildFailure } from '../store/job-store.js';
 import type { ScheduleEvery } from '../store/schedule-store.js';
+import type { FlowViewOptions, JobTypeFlow } from './flow-view.js';
 import type { Health, NodeLiveStore } from './node-state.js';
 import type { WaitOptions } from './result-waiters.js';
 
@@ -277,6 +278,15 @@ export interface JobSystem<Jobs extends readonly AnyJobDefinition[] = readonly A
   resume(name: string): Promise<void>;
   /** The paused job types. */
   paused(): Promise<string[]>;
+  /**
+   * Flow control as the store holds it, per job type: its rate limit and whether it is held back
+   * (tokens, `heldUntil`, a push-back's end), paused or not, and its flow keys with the most
+   * queued (`running` under a per-key concurrency limit). Bounded: see `FlowViewOptions`.
+   *
+   * @example
+   * const [api] = await system.flow({ names: ['call-api'] }); // api.heldUntil, api.top[0].queued
+   */
+  flow(options?: FlowViewOptions): Promise<JobTypeFlow[]>;
   /**
    * The node's live state in an `@xstate/store` store, read-only: health, counters, rates and
    * the actors view. Subscribe instead of polling `stats()`.
