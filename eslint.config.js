@@ -52,7 +52,7 @@ export default tseslint.config(
   {
     // The dashboard page's script: plain JavaScript for the browser, typed by JSDoc and checked
     // (with the DOM's types) by its own tsconfig, linted with the same promise rules.
-    files: ['packages/http-adapter/src/dashboard/app.js'],
+    files: ['packages/http-adapter/src/dashboard/*.js'],
     extends: [tseslint.configs.base],
     languageOptions: {
       parserOptions: { project: './packages/http-adapter/src/dashboard/tsconfig.json', tsconfigRootDir: import.meta.dirname },

@@ -33,6 +33,23 @@ export const flaky = defineJob({
 });
 
 /**
+ * Calls an imagined upstream, at most 5 starts a second across every node (a rate limit the
+ * store holds). Until `busyUntil` (epoch ms) the upstream answers 429: the job says so with
+ * `ctx.rateLimited`, and every node holds the whole type back until then — the dashboard's flow
+ * panel and `GET /jobs/flow` show it held.
+ */
+export const upstream = defineJob({
+  name: 'upstream',
+  input: z.object({ busyUntil: z.number().int().min(0).optional() }),
+  rateLimit: { max: 5, perMs: 1_000 },
+  run({ busyUntil }, ctx) {
+    const wait = (busyUntil ?? 0) - Date.now();
+    if (wait > 0) ctx.rateLimited(wait);
+    return { calledAt: Date.now() };
+  },
+});
+
+/**
  * One object schema per depth, each with the widest width that keeps the tree within
  * `maxFanoutNodes`: the bound is in the schema itself, so the OpenAPI document states it exactly
  * (a refinement would be invisible to JSON Schema).
@@ -72,7 +89,7 @@ export function thumbnailJobs(blobs: BlobStore) {
 }
 
 export function demoJobs(blobs: BlobStore) {
-  return [echo, sleep, flaky, fanout, ...thumbnailJobs(blobs)] as const;
+  return [echo, sleep, flaky, upstream, fanout, ...thumbnailJobs(blobs)] as const;
 }
 
 /** The quickstart's jobs as a type: `createClient<QuickstartJobs>(...)` (docs/client.md). */

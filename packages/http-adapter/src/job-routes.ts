@@ -9,6 +9,7 @@ import { openApiDocument, type RouteDoc } from './openapi.js';
 import { HttpProblemError, sendProblem, type ProblemCode } from './problem.js';
 import { problemErrorHandler } from './problem-error-handler.js';
 import { batchRoutes } from './batch-route.js';
+import { flowRoutes } from './flow-routes.js';
 import { scheduleRoutes } from './schedule-routes.js';
 import { submitRoutes } from './submit-routes.js';
 import { registerTenantQuota } from './tenant-quota.js';
@@ -68,6 +69,7 @@ export function jobRoutes(ctx: AdapterContext) {
     // POST /{job}/batch: many jobs of one type in one request (JSON array or NDJSON).
     await app.register(batchRoutes(ctx));
     await app.register(scheduleRoutes(ctx));
+    await app.register(flowRoutes(ctx));
 
     const idDoc = (summary: string, responses: Record<number, string>, produces?: string): { config: { openapi: RouteDoc } } => ({
       config: {

@@ -31,7 +31,8 @@ describe.skipIf(!haveBrowser)('dashboard (headless Chromium)', () => {
       workers: 4,
       queueLimit: 1_000,
       logger: false,
-      plugin: { auth: { keys: [{ key: apiKey, tenant: 'acme' }] }, dashboard: { updatesPerSecond: 10 } },
+      // acme administers the system too: the schedules and flow panels are an admin's.
+      plugin: { auth: { keys: [{ key: apiKey, tenant: 'acme' }] }, adminTenants: ['acme'], dashboard: { updatesPerSecond: 10 } },
     });
     base = await listenOn(quickstart.app);
     browser = await chromium.launch({
@@ -174,6 +175,30 @@ describe.skipIf(!haveBrowser)('dashboard (headless Chromium)', () => {
     const record = await quickstart.system.get(retried);
     expect(record).toMatchObject({ name: 'sleep', input: { ms: 60_000 }, meta: { tenant: 'acme' } });
     await quickstart.system.cancel(retried);
+    await page.close();
+  });
+
+  it('shows flow control per job type: a rate limit held by a push-back, and a type paused and resumed from its row', async () => {
+    const page = await open();
+    const row = (name: string) => page.locator(`[data-testid=flow-row][data-name=${name}]`);
+    await expect.poll(() => row('upstream').textContent()).toContain('5 per 1000 ms');
+    // The upstream answers 429 for the next minute: the job pushes its whole type back, on every node.
+    const id = await submit('upstream', { busyUntil: Date.now() + 60_000 });
+    await expect.poll(() => row('upstream').getByTestId('flow-held').textContent(), { timeout: 10_000 }).toContain('pushed back until');
+    expect((await quickstart.system.get(id))?.status).toBe('queued');
+    await quickstart.system.cancel(id);
+
+    await row('echo').getByTestId('flow-pause').click();
+    await expect.poll(() => row('echo').getAttribute('data-paused')).toBe('true');
+    expect(await quickstart.system.paused()).toContain('echo');
+    const ids = await Promise.all([1, 2, 3].map((n) => submit('echo', { paused: n })));
+    // Held while paused, queued under the tenant's flow key.
+    await expect
+      .poll(async () => Number(await row('echo').locator('[data-testid=flow-key][data-key=acme] b').textContent()))
+      .toBeGreaterThanOrEqual(3);
+    await row('echo').getByTestId('flow-resume').click();
+    await expect.poll(() => row('echo').getAttribute('data-paused')).toBe('false');
+    for (const job of ids) await quickstart.system.waitResult(job, { signal: AbortSignal.timeout(10_000) });
     await page.close();
   });
 

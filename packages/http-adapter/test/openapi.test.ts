@@ -27,6 +27,7 @@ describe('GET {prefix}/openapi.json', () => {
         '/jobs/echo/batch',
         '/jobs/fail',
         '/jobs/fail/batch',
+        '/jobs/flow',
         '/jobs/openapi.json',
         '/jobs/parent',
         '/jobs/parent/batch',

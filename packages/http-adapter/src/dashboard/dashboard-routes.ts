@@ -7,7 +7,8 @@ import { HttpProblemError } from '../problem.js';
 import { listVisible } from '../list-route.js';
 import { isAdmin } from '../schedule-routes.js';
 import { scheduleView } from '../schedule-view.js';
-import type { ListAnswer, OverviewAnswer, SchedulesAnswer } from './feed-message.js';
+import { jobTypeFlowView } from '../flow-view.js';
+import type { FlowAnswer, ListAnswer, OverviewAnswer, SchedulesAnswer } from './feed-message.js';
 import { retryJob } from './retry-job.js';
 import { DashboardFeed, type DashboardFeedOptions, type LiveClient } from './dashboard-feed.js';
 
@@ -21,11 +22,14 @@ export interface DashboardOptions {
   historySeconds?: number;
 }
 
+/** The page's files: its script is ES modules (app.js imports the others), served as they are. */
+const scripts = ['app.js', 'dom.js', 'charts.js', 'job-detail.js', 'admin-panels.js'] as const;
 const assets = {
   'index.html': 'text/html; charset=utf-8',
-  'app.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
+  ...(Object.fromEntries(scripts.map((name) => [name, 'text/javascript; charset=utf-8'])) as Record<(typeof scripts)[number], string>),
 } as const;
+type Asset = keyof typeof assets;
 
 /** A browser cannot attach an API-key header to a page load, but it does Basic auth natively. */
 const basicChallenge = { 'www-authenticate': 'Basic realm="scalable-api dashboard", charset="UTF-8"' };
@@ -100,7 +104,7 @@ export function dashboardRoutes(ctx: AdapterContext, options: DashboardOptions) 
           .send(page(`${app.prefix}/`))
       );
     });
-    for (const name of ['app.js', 'app.css'] as const) {
+    for (const name of ['app.css', ...scripts] as const) {
       app.get(`/${name}`, async (_request, reply) => reply.type(assets[name]).header('cache-control', 'no-cache').send(files[name]));
     }
 
@@ -123,6 +127,27 @@ export function dashboardRoutes(ctx: AdapterContext, options: DashboardOptions) 
       };
       const [schedules, paused] = await Promise.all([quietly(ctx.system.schedules(), []), quietly(ctx.system.paused(), [])]);
       return { schedules: schedules.slice(0, 100).map(scheduleView), paused };
+    });
+
+    // Flow control per job type (see flow-routes.ts): the whole system's, so admins only.
+    app.get('/api/flow', async (request): Promise<FlowAnswer> => {
+      if (!isAdmin(ctx, request)) return { jobTypes: [] };
+      try {
+        return { jobTypes: (await ctx.system.flow({ topKeys: 5 })).map(jobTypeFlowView) };
+      } catch (error) {
+        if ((error as { code?: unknown } | undefined)?.code === 'NOT_SUPPORTED') return { jobTypes: [] };
+        throw error;
+      }
+    });
+
+    // Pause and resume from the flow panel: the admin routes' rule (schedule-routes.ts).
+    app.post<{ Params: { name: string; action: string } }>('/api/job-types/:name/:action', async (request) => {
+      if (!isAdmin(ctx, request)) throw new HttpProblemError('FORBIDDEN', 'Pausing job types needs an admin tenant.');
+      const { name, action } = request.params;
+      if (action === 'pause') await ctx.system.pause(name);
+      else if (action === 'resume') await ctx.system.resume(name);
+      else throw new HttpProblemError('ROUTE_NOT_FOUND', 'The actions are pause and resume.');
+      return { name, paused: action === 'pause' };
     });
 
     // The store's listing, a page at a time: every job it holds, not only the recent ones.
@@ -217,10 +242,11 @@ async function authenticateDashboard(authenticate: (request: FastifyRequest) => 
   }
 }
 
-async function loadAssets(): Promise<Record<keyof typeof assets, string>> {
+async function loadAssets(): Promise<Record<Asset, string>> {
   // From a build (dist/dashboard/) the assets are not compiled: they ship in src/dashboard/.
-  const read = (name: keyof typeof assets) =>
+  const read = (name: Asset) =>
     readFile(new URL(`./${name}`, import.meta.url), 'utf8').catch(() => readFile(new URL(`../../src/dashboard/${name}`, import.meta.url), 'utf8'));
-  const [html, js, css] = await Promise.all([read('index.html'), read('app.js'), read('app.css')]);
-  return { 'index.html': html, 'app.js': js, 'app.css': css };
+  const names = Object.keys(assets) as Asset[];
+  const texts = await Promise.all(names.map(read));
+  return Object.fromEntries(names.map((name, i) => [name, texts[i]!])) as Record<Asset, string>;
 }

@@ -1,4 +1,5 @@
 import type { ActorsView, JobEvent, JobStatus, JobSystemStats, TreeNode, WorkerView } from '@scalable-api/core';
+import type { JobTypeFlowView } from '../flow-view.js';
 import type { JobView } from '../job-view.js';
 import type { ScheduleView } from '../schedule-view.js';
 import type { RecentJob } from './recent-jobs.js';
@@ -64,4 +65,9 @@ export interface OverviewAnswer {
 export interface SchedulesAnswer {
   schedules: ScheduleView[];
   paused: string[];
+}
+
+/** `api/flow`: per job type its flow control (see `GET {prefix}/flow`), 5 flow keys each; empty for a caller who is not an admin. */
+export interface FlowAnswer {
+  jobTypes: JobTypeFlowView[];
 }
