@@ -31,6 +31,7 @@ export const errorCodes = {
   SCHEDULE_NOT_FOUND: 'No schedule with that key exists.',
   BATCH_TOO_LARGE: 'A batch submit carries more items than its bound; nothing was enqueued.',
   BATCH_ABORTED: 'Another item of the atomic batch was refused, so this one was not enqueued either.',
+  WEBHOOK_REFUSED: "The webhook URL is malformed, too long, outside this system's allowlist or an internal address, or webhooks are not configured.",
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
@@ -87,7 +88,8 @@ export class InputError extends ScalableApiError {
       | 'SCHEDULES_FULL'
       | 'SCHEDULE_NOT_FOUND'
       | 'BATCH_TOO_LARGE'
-      | 'BATCH_ABORTED',
+      | 'BATCH_ABORTED'
+      | 'WEBHOOK_REFUSED',
     message?: string,
     options?: ScalableApiErrorOptions,
   ) {

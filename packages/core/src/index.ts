@@ -98,6 +98,8 @@ export type { ScheduleInfo, ScheduleOptions } from './schedule/schedule-control.
 export { nextTick } from './schedule/schedule-timing.js';
 export { deliveryJobId, webhookJobName } from './webhook/webhook-delivery.js';
 export type { WebhookDelivery } from './webhook/webhook-delivery.js';
+export type { WebhookOptions } from './webhook/webhook-options.js';
+export type { WebhookPayload, WebhookReceipt } from './webhook/webhook-job.js';
 export type {
   CancelOutcome,
   ClaimedJob,

@@ -1,4 +1,4 @@
-import type { AnyJobDefinition, SubmitManyItem, SubmitManyResult } from '@scalable-api/core';
+import { webhookJobName, type AnyJobDefinition, type SubmitManyItem, type SubmitManyResult } from '@scalable-api/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AdapterContext } from './adapter-context.js';
 import { batchItemSchema, batchProblems, batchSchema } from './batch-schema.js';
@@ -6,7 +6,7 @@ import type { BatchDoc } from './openapi.js';
 import { ndjsonBodyParser } from './ndjson-body-parser.js';
 import { classify } from './problem-error-handler.js';
 import { HttpProblemError, problemStatuses, problemTitle, problemType, sendProblem, type ProblemCode, type ProblemIssue } from './problem.js';
-import { fingerprint, isOverload } from './submit-route.js';
+import { fingerprint, isOverload, webhookOf } from './submit-route.js';
 import { traceMetaOf } from './trace-headers.js';
 
 type BatchRequest = FastifyRequest<{ Querystring: { atomic?: boolean } }>;
@@ -36,6 +36,7 @@ export function batchRoutes(ctx: AdapterContext) {
   return async function register(app: FastifyInstance): Promise<void> {
     app.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, ndjsonBodyParser(app, ctx.limits.jsonDepth));
     for (const job of ctx.system.jobs.values()) {
+      if (job.name === webhookJobName) continue;
       const doc: BatchDoc = {
         item: batchItemSchema(job),
         maxItems: ctx.limits.batchItems,
@@ -79,6 +80,8 @@ function batchHandler(ctx: AdapterContext, job: AnyJobDefinition) {
     const meta: Record<string, string> = { ...traceMetaOf(request) };
     if (request.tenant !== undefined) meta['tenant'] = request.tenant;
     const hasMeta = Object.keys(meta).length > 0;
+    // Checked by the core per item, like an input: a URL the system refuses refuses each item (WEBHOOK_REFUSED).
+    const webhook = webhookOf(request);
 
     const answers: (ItemAnswer | undefined)[] = Array.from({ length: body.length });
     const items: SubmitManyItem[] = [];
@@ -90,6 +93,7 @@ function batchHandler(ctx: AdapterContext, job: AnyJobDefinition) {
       const key = item.idempotencyKey ?? (batchKey === undefined ? undefined : `${batchKey}#${i}`);
       const next: SubmitManyItem = { input: item.input };
       if (hasMeta) next.meta = meta;
+      if (webhook) next.webhook = webhook;
       if (key !== undefined) {
         next.idempotencyKey = `${request.tenant ?? ''}\u0000${key}`;
         // The single submit route's fingerprint, so a key is one job whichever route used it.

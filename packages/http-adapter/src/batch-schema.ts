@@ -1,7 +1,7 @@
 import { jobStatuses, type AnyJobDefinition } from '@scalable-api/core';
 import type { FastifySchema } from 'fastify';
 import { inputSchema, problemSchema } from './openapi.js';
-import { idempotencyKeySchema } from './submit-routes.js';
+import { idempotencyKeySchema, webhookUrlSchema } from './submit-routes.js';
 
 /** One item of a batch: the job's input and, optionally, its own idempotency key. */
 export function batchItemSchema(job: AnyJobDefinition): Record<string, unknown> {
@@ -55,13 +55,17 @@ const headers = {
       description:
         'A key for the whole batch: item i without a key of its own gets `<key>#<i>`, so the same batch sent again returns the same jobs. Scoped by tenant.',
     },
+    'webhook-url': {
+      ...webhookUrlSchema,
+      description: `${webhookUrlSchema.description} Applies to every item: each job settles, and is delivered, on its own.`,
+    },
     traceparent: { type: 'string', description: 'W3C trace context; malformed values are ignored' },
     tracestate: { type: 'string', description: 'W3C trace context' },
   },
 } as const;
 
 export const batchProblems = {
-  400: 'Malformed body, line (NDJSON) or header, an empty batch, or a malformed item (atomic) (MALFORMED_REQUEST)',
+  400: 'Malformed body, line (NDJSON) or header, an empty batch, or a malformed item (atomic) (MALFORMED_REQUEST); atomic: a Webhook-Url the system refuses (WEBHOOK_REFUSED; not atomic, each item carries it)',
   401: 'Missing or invalid credentials',
   409: 'An Idempotency-Key of the batch is still being accepted (IDEMPOTENCY_IN_FLIGHT)',
   413: 'More items than the bound (BATCH_TOO_LARGE) or a body over the byte limit (PAYLOAD_TOO_LARGE)',

@@ -32,6 +32,7 @@ const callerFacing: ReadonlySet<ErrorCode> = new Set([
   'SCHEDULE_NOT_FOUND',
   'BATCH_TOO_LARGE',
   'BATCH_ABORTED',
+  'WEBHOOK_REFUSED',
 ]);
 
 /**

@@ -64,6 +64,7 @@ export function submitHandler(ctx: AdapterContext, name: string) {
       headers['idempotency-key'] === undefined &&
       headers.prefer === undefined &&
       headers.traceparent === undefined &&
+      headers['webhook-url'] === undefined &&
       request.tenant === undefined &&
       !(request.body instanceof Readable)
     ) {
@@ -89,7 +90,7 @@ function accepted(ctx: AdapterContext, reply: FastifyReply, handle: JobHandle): 
   return reply.code(202).send({ id: handle.id, status: handle.status, durable: ctx.system.store.durable });
 }
 
-/** Everything a submit may carry: an upload, an idempotency key, a tenant, trace context, `Prefer: wait`. */
+/** Everything a submit may carry: an upload, an idempotency key, a tenant, trace context, a webhook, `Prefer: wait`. */
 async function submitInFull(ctx: AdapterContext, name: string, request: SubmitRequest, reply: FastifyReply): Promise<FastifyReply> {
   const key = idempotencyKeyOf(request);
   const scopedKey = key === undefined ? undefined : `${request.tenant ?? ''}\u0000${key}`;
@@ -119,6 +120,8 @@ async function submitInFull(ctx: AdapterContext, name: string, request: SubmitRe
     const trace = traceMetaOf(request);
     if (trace) Object.assign(meta, trace);
     if (blob || trace || request.tenant !== undefined) options.meta = meta;
+    const webhook = webhookOf(request);
+    if (webhook) options.webhook = webhook;
     if (scopedKey !== undefined) {
       options.idempotencyKey = scopedKey;
       options.fingerprint = fingerprint(name, blob ? `${blob.contentType}:${blob.sha256}` : (JSON.stringify(input) ?? ''));
@@ -174,6 +177,14 @@ export function preferWaitSeconds(header: string | string[] | undefined, max: nu
   if (!value) return 0;
   const match = /(?:^|[,;\s])wait\s*=\s*"?(\d{1,6})"?(?:$|[,;\s])/i.exec(value);
   return match ? Math.min(Number(match[1]), max) : 0;
+}
+
+/** The `Webhook-Url` header as the core's `webhook` option (checked there: WEBHOOK_REFUSED). */
+export function webhookOf(request: FastifyRequest): { url: string } | undefined {
+  const url = request.headers['webhook-url'];
+  if (url === undefined) return undefined;
+  if (typeof url !== 'string') throw new HttpProblemError('MALFORMED_REQUEST', 'Webhook-Url must be given once.');
+  return { url };
 }
 
 function idempotencyKeyOf(request: FastifyRequest): string | undefined {

@@ -1,4 +1,4 @@
-import { jobStatuses, type AnyJobDefinition } from '@scalable-api/core';
+import { jobStatuses, webhookJobName, type AnyJobDefinition } from '@scalable-api/core';
 import type { FastifyContentTypeParser, FastifyInstance, FastifySchema } from 'fastify';
 import type { AdapterContext } from './adapter-context.js';
 import type { SubmitDoc } from './openapi.js';
@@ -14,6 +14,14 @@ export const idempotencyKeySchema = {
     '1-255 visible ASCII characters. The same key with the same body returns the same job (Idempotent-Replayed: true); with another body 422 IDEMPOTENCY_CONFLICT. Scoped by tenant.',
 } as const;
 
+/** The callback URL of the job(s) a request submits; the core checks it against the system's allowlist. */
+export const webhookUrlSchema = {
+  type: 'string',
+  minLength: 1,
+  description:
+    "POST the outcome here, signed per Standard Webhooks, when the job settles (docs/webhooks.md). Must match the system's webhook allowlist: else 400 WEBHOOK_REFUSED.",
+} as const;
+
 const location = { type: 'string', format: 'uri-reference', description: 'The job: GET it for status and result' };
 const replayed = { type: 'string', enum: ['true'], description: 'Present when an Idempotency-Key returned an existing job' };
 
@@ -26,13 +34,14 @@ const submitHeaders = {
       description:
         'RFC 7240. `wait=N` (seconds, capped by the plugin) answers 200 with the outcome when the job settles within N seconds; 202 otherwise.',
     },
+    'webhook-url': webhookUrlSchema,
     traceparent: { type: 'string', description: 'W3C trace context; malformed values are ignored' },
     tracestate: { type: 'string', description: 'W3C trace context' },
   },
 } as const;
 
 const problems = {
-  400: 'Malformed body or header (MALFORMED_REQUEST)',
+  400: 'Malformed body or header (MALFORMED_REQUEST), or a Webhook-Url the system refuses (WEBHOOK_REFUSED)',
   401: 'Missing or invalid credentials',
   409: 'The same Idempotency-Key is still being accepted (IDEMPOTENCY_IN_FLIGHT)',
   413: 'Body larger than the limit (PAYLOAD_TOO_LARGE)',
@@ -99,6 +108,8 @@ export function submitRoutes(ctx: AdapterContext) {
     }
 
     for (const job of ctx.system.jobs.values()) {
+      // Made by the store when a job with a webhook settles, never submitted.
+      if (job.name === webhookJobName) continue;
       const doc: SubmitDoc = {
         job,
         problems,

@@ -7,6 +7,9 @@ import { JobSystemFacade } from './job-system-facade.js';
 import type { JobSystem, JobSystemOptions } from './job-system.js';
 import { NodeRuntime } from './node-runtime.js';
 import { NodeState } from './node-state.js';
+import { webhookJobName } from '../webhook/webhook-delivery.js';
+import { webhookDeliveryJob } from '../webhook/webhook-job.js';
+import { webhookPolicy } from '../webhook/webhook-options.js';
 
 /**
  * Creates a job system: the supervisor, dispatcher and workers over a store, behind the
@@ -30,6 +33,12 @@ export function createJobSystem<const Jobs extends readonly AnyJobDefinition[]>(
     if (jobs.has(job.name)) throw new TypeError(`createJobSystem: two jobs are named ${job.name}`);
     jobs.set(job.name, job);
   }
+  // Jobs submitted with a webhook are delivered by the built-in job, which every such node runs.
+  const webhooks = options.webhooks === undefined ? undefined : webhookPolicy(options.webhooks);
+  if (webhooks) {
+    if (jobs.has(webhookJobName)) throw new TypeError(`createJobSystem: ${webhookJobName} is the built-in webhook job's name`);
+    jobs.set(webhookJobName, webhookDeliveryJob(webhooks, clock) as unknown as Jobs[number]);
+  }
   const store = options.store ?? createMemoryStore({ clock, ...(options.retention ? { retention: options.retention } : {}) });
   const node = new NodeRuntime({
     options,
@@ -42,5 +51,5 @@ export function createJobSystem<const Jobs extends readonly AnyJobDefinition[]>(
     queueLimit: options.queue?.limit ?? 10_000,
     leaseMs: options.leaseMs ?? 30_000,
   });
-  return new JobSystemFacade<Jobs>(node, options.store === undefined);
+  return new JobSystemFacade<Jobs>(node, options.store === undefined, webhooks);
 }

@@ -33,6 +33,7 @@ import type { NodeLiveStore } from './node-state.js';
 import type { WaitOptions } from './result-waiters.js';
 import { BatchSubmitter } from './batch-submitter.js';
 import { Submitter } from './submitter.js';
+import type { WebhookPolicy } from '../webhook/webhook-options.js';
 
 /**
  * What `createJobSystem` returns: the public face of one node. It holds the node runtime out of
@@ -46,10 +47,10 @@ export class JobSystemFacade<Jobs extends readonly AnyJobDefinition[]> implement
   readonly #ownsStore: boolean;
   readonly #schedules: ScheduleControl;
 
-  constructor(node: NodeRuntime, ownsStore: boolean) {
+  constructor(node: NodeRuntime, ownsStore: boolean, webhooks?: WebhookPolicy) {
     this.#node = node;
     this.#ownsStore = ownsStore;
-    this.#submitter = new Submitter(node, this);
+    this.#submitter = new Submitter(node, this, webhooks);
     this.#schedules = new ScheduleControl(node);
     this.#batches = new BatchSubmitter(node, this.#submitter);
   }

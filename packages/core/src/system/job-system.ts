@@ -13,6 +13,7 @@ import type { JobRecord, JobStore, ListPage, ListQuery, OnChildFailure } from '.
 import type { ScheduleEvery } from '../store/schedule-store.js';
 import type { FlowViewOptions, JobTypeFlow } from './flow-view.js';
 import type { Health, NodeLiveStore } from './node-state.js';
+import type { WebhookOptions } from '../webhook/webhook-options.js';
 import type { WaitOptions } from './result-waiters.js';
 
 export type { Health };
@@ -78,6 +79,12 @@ export interface JobSystemOptions<Jobs extends readonly AnyJobDefinition[] = rea
   nodeId?: string;
   /** The worker threads that run `isolation: 'thread'` jobs (`max` bounds them). Started on first use. */
   threads?: ThreadPoolOptions;
+  /**
+   * Signed webhooks for jobs submitted with `{ webhook: { url } }` (docs/webhooks.md): the secret,
+   * the allowlist, and the delivery's retries and bounds. Without it such a submit is refused
+   * with `WEBHOOK_REFUSED`. This node also runs the built-in `webhook.deliver` jobs.
+   */
+  webhooks?: WebhookOptions;
 }
 
 export interface SubmitOptions {
@@ -97,10 +104,16 @@ export interface SubmitOptions {
    * HTTP caller sees it (docs/http-api.md, "Tenants"). 1-128 of `[A-Za-z0-9_.:-]`.
    */
   tenant?: string;
+  /**
+   * When the job settles (completed, failed or cancelled), POST its outcome to `url`, signed per
+   * Standard Webhooks (docs/webhooks.md). Checked at once against the system's `webhooks`
+   * allowlist (`WEBHOOK_REFUSED`); delivered by a durable `webhook.deliver` job with retries.
+   */
+  webhook?: { url: string };
 }
 
-/** Options of `submitTree`: they apply to every job of the tree. */
-export type SubmitTreeOptions = Pick<SubmitOptions, 'tenant'>;
+/** Options of `submitTree`: `tenant` applies to every job of the tree, `webhook` to its root. */
+export type SubmitTreeOptions = Pick<SubmitOptions, 'tenant' | 'webhook'>;
 
 /** One job of a `submitMany` batch: its input and its own submit options. */
 export interface SubmitManyItem<Input = unknown> extends SubmitOptions {

@@ -8,6 +8,9 @@ import { flattenTree } from '../tree/declared-tree.js';
 import { Handle, type HandleHost } from './job-handle.js';
 import type { JobHandle, SubmitOptions, SubmitTreeOptions, TreeSpec } from './job-system.js';
 import type { NodeRuntime } from './node-runtime.js';
+import { webhookJobName } from '../webhook/webhook-delivery.js';
+import { webhookUrlOf } from '../webhook/webhook-destination.js';
+import type { WebhookPolicy } from '../webhook/webhook-options.js';
 import { withTenant } from './tenant.js';
 import { validateInput } from './validate-input.js';
 
@@ -23,6 +26,8 @@ export class Submitter {
   constructor(
     private readonly node: NodeRuntime,
     private readonly handles: HandleHost,
+    /** `createJobSystem({ webhooks })`, checked; a submit's `webhook` is refused without it. */
+    private readonly webhooks: WebhookPolicy | undefined,
   ) {}
 
   submit(job: AnyJobDefinition, input: unknown, options: SubmitOptions): Promise<JobHandle> {
@@ -43,8 +48,10 @@ export class Submitter {
     const { node } = this;
     let jobs: NewJob[];
     let meta: Record<string, string> | undefined;
+    let webhook: string | undefined;
     try {
       meta = withPropagated(node.instrumentation, withTenant(undefined, options.tenant));
+      webhook = options.webhook === undefined ? undefined : webhookUrlOf(this.webhooks, options.webhook);
       jobs = await flattenTree(
         tree,
         async (spec, parentId) => {
@@ -66,6 +73,7 @@ export class Submitter {
         const key = flowKeyOf(node.jobs.get(job.name)!, job.input, job.meta);
         if (key !== undefined) job.key = key;
       }
+      if (webhook !== undefined) jobs[0]!.webhook = webhook;
     } catch (error) {
       throw this.reject(error);
     }
@@ -131,6 +139,8 @@ export class Submitter {
   /** The store's form of a validated submit. Throws for input JSON cannot hold (a BigInt) when keyed. */
   newJob(job: AnyJobDefinition, value: unknown, options: SubmitOptions): NewJob {
     const { node } = this;
+    if (job.name === webhookJobName)
+      throw new InputError('JOB_TYPE_UNKNOWN', `${webhookJobName} jobs are made by the store when a job with a webhook settles.`);
     // A sharded store places a keyed job by its key, so the key is always checked in one shard.
     const id = options.idempotencyKey === undefined ? node.newId(noPlacement) : node.newId({ idempotencyKey: options.idempotencyKey });
     const newJob: NewJob = { id, name: job.name, input: value, priority: options.priority ?? job.priority ?? 0 };
@@ -143,6 +153,7 @@ export class Submitter {
     if (meta !== undefined) newJob.meta = meta;
     const key = flowKeyOf(job, value, meta);
     if (key !== undefined) newJob.key = key;
+    if (options.webhook !== undefined) newJob.webhook = webhookUrlOf(this.webhooks, options.webhook);
     return newJob;
   }
 
