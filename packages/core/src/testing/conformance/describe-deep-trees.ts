@@ -11,10 +11,10 @@ const BIG_LIMIT = 100_000;
  * Deep chains and wide trees: no store may need recursion proportional to a tree's depth or
  * width, nor hold itself for a whole cascade.
  *
- * What a reader sees mid-cascade. The memory store finishes every cascade inside the call that
- * started it. A store may instead bound the work of one call and continue a large cascade in
- * later calls (the Redis store, so no script holds Redis for long); until it is done a reader
- * may see:
+ * What a reader sees mid-cascade. A store may bound the work of one call and continue a large
+ * cascade in later calls (the Redis store, so no script holds Redis for long), or work it in
+ * slices with turns of the event loop between them (the memory store, whose `cancel` and
+ * `settle` still answer once it is done); until it is done a reader may see:
  * - settling up a chain: ancestors not yet reached still `waitingChildren`, their outcome held
  *   back; they settle from the leaf up, never a parent before its child;
  * - cancelling down a tree: `cancel` answers `cancelling`; descendants not yet reached keep their
