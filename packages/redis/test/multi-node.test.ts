@@ -1,18 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
+import { startNodeProcess, stopNodeProcess, until, type NodeProcess } from '@scalable-api/test-support/node-process';
 import { createRedisStore, type RedisStore } from '../src/index.js';
 import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from './redis-fixture.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/redis-node.ts', import.meta.url));
 
-interface Node {
-  id: string;
-  child: ChildProcess;
+interface Node extends NodeProcess {
   /** The jobs it began, one entry per attempt, and the attempt each was. */
   started: string[];
   attempts: number[];
-  ready: Promise<void>;
 }
 
 /** Finished trees every node's store and the test's keep: more than a test submits, so every record stays readable. */
@@ -20,47 +17,16 @@ const RETENTION = 100_000;
 
 /** A real node in its own process, on loopback only; `started` lists the jobs it began. */
 function startNode(id: string, prefix: string): Node {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', fixture], {
-    env: {
-      ...process.env,
-      NODE_ID: id,
-      REDIS_PREFIX: prefix,
-      REDIS_URL: redisUrl,
-      LEASE_MS: '1000',
-      WORKERS: '4',
-      RETENTION_COUNT: String(RETENTION),
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const started: string[] = [];
+  const attempts: number[] = [];
+  const env = { NODE_ID: id, REDIS_PREFIX: prefix, REDIS_URL: redisUrl, LEASE_MS: '1000', WORKERS: '4', RETENTION_COUNT: String(RETENTION) };
+  const node = startNodeProcess(id, fixture, env, (line) => {
+    if (!line.startsWith('START ')) return;
+    const [jobId, attempt] = line.slice(6).split(' ');
+    started.push(jobId!);
+    attempts.push(Number(attempt));
   });
-  const node: Node = { id, child, started: [], attempts: [], ready: Promise.resolve() };
-  node.ready = new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        if (line === 'READY') resolve();
-        else if (line.startsWith('START ')) {
-          const [jobId, attempt] = line.slice(6).split(' ');
-          node.started.push(jobId!);
-          node.attempts.push(Number(attempt));
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`node ${id} exited with ${code} before it was ready`)));
-  });
-  return node;
-}
-
-/** Resolves once `check` holds; polls in real time, bounded, since real processes are involved. */
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  return { ...node, started, attempts };
 }
 
 await describeWithRedis('createRedisStore across processes', () => {
@@ -69,14 +35,7 @@ await describeWithRedis('createRedisStore across processes', () => {
   let prefix = '';
 
   afterEach(async () => {
-    for (const node of nodes) {
-      if (node.child.exitCode === null && node.child.signalCode === null) {
-        const exited = new Promise((resolve) => node.child.once('exit', resolve));
-        node.child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-        node.child.kill('SIGKILL');
-      }
-    }
+    for (const node of nodes) await stopNodeProcess(node);
     nodes = [];
     await store?.close();
     await deletePrefix(prefix);

@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
+import { startNodeProcess, stopNodeProcess, type NodeProcess } from '@scalable-api/test-support/node-process';
 import { newJobId } from '@scalable-api/core';
 import { createRedisStore, type RedisStore } from '../src/index.js';
 import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from './redis-fixture.js';
@@ -8,34 +8,18 @@ import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from './redis-f
 const fixture = fileURLToPath(new URL('./fixtures/flow-node.ts', import.meta.url));
 const RATE = 50;
 
-interface Node {
-  child: ChildProcess;
+interface Node extends NodeProcess {
   /** Epoch ms at which it started each job. */
   starts: number[];
-  ready: Promise<void>;
 }
 
 function startNode(id: string, prefix: string): Node {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', fixture], {
-    env: { ...process.env, NODE_ID: id, REDIS_PREFIX: prefix, REDIS_URL: redisUrl, RATE_MAX: String(RATE), RATE_PER_MS: '1000' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const starts: number[] = [];
+  const env = { NODE_ID: id, REDIS_PREFIX: prefix, REDIS_URL: redisUrl, RATE_MAX: String(RATE), RATE_PER_MS: '1000' };
+  const node = startNodeProcess(id, fixture, env, (line) => {
+    if (line.startsWith('START ')) starts.push(Number(line.split(' ')[2]));
   });
-  const node: Node = { child, starts: [], ready: Promise.resolve() };
-  node.ready = new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        if (line === 'READY') resolve();
-        else if (line.startsWith('START ')) node.starts.push(Number(line.split(' ')[2]));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`node ${id} exited with ${code} before it was ready`)));
-  });
-  return node;
+  return { ...node, starts };
 }
 
 // Real processes and real time: the store holds the limit whichever node claims. What the store
@@ -47,14 +31,7 @@ await describeWithRedis('defineJob({ rateLimit }) across three processes on one 
   let prefix = '';
 
   afterEach(async () => {
-    for (const node of nodes) {
-      if (node.child.exitCode === null && node.child.signalCode === null) {
-        const exited = new Promise((resolve) => node.child.once('exit', resolve));
-        node.child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-        node.child.kill('SIGKILL');
-      }
-    }
+    for (const node of nodes) await stopNodeProcess(node);
     nodes = [];
     await store?.close();
     await deletePrefix(prefix);

@@ -1,40 +1,24 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
+import { startNodeProcess, stopNodeProcess, type NodeProcess } from '@scalable-api/test-support/node-process';
 import { nextTick, scheduleTickKey } from '@scalable-api/core';
 import { createRedisStore, type RedisStore } from '../src/index.js';
 import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from './redis-fixture.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/schedule-node.ts', import.meta.url));
 
-interface Node {
-  child: ChildProcess;
+interface Node extends NodeProcess {
   /** The jobs it ran, one entry per run. */
   beats: string[];
-  ready: Promise<void>;
 }
 
 function startNode(id: string, prefix: string): Node {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', fixture], {
-    env: { ...process.env, NODE_ID: id, REDIS_PREFIX: prefix, REDIS_URL: redisUrl, EVERY_MS: '1000' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const beats: string[] = [];
+  const env = { NODE_ID: id, REDIS_PREFIX: prefix, REDIS_URL: redisUrl, EVERY_MS: '1000' };
+  const node = startNodeProcess(id, fixture, env, (line) => {
+    if (line.startsWith('BEAT ')) beats.push(line.slice(5));
   });
-  const node: Node = { child, beats: [], ready: Promise.resolve() };
-  node.ready = new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        if (line === 'READY') resolve();
-        else if (line.startsWith('BEAT ')) node.beats.push(line.slice(5));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`node ${id} exited with ${code} before it was ready`)));
-  });
-  return node;
+  return { ...node, beats };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -45,14 +29,7 @@ await describeWithRedis('schedules across processes', () => {
   let prefix = '';
 
   afterEach(async () => {
-    for (const node of nodes) {
-      if (node.child.exitCode === null && node.child.signalCode === null) {
-        const exited = new Promise((resolve) => node.child.once('exit', resolve));
-        node.child.kill('SIGTERM');
-        await Promise.race([exited, sleep(5_000)]);
-        node.child.kill('SIGKILL');
-      }
-    }
+    for (const node of nodes) await stopNodeProcess(node);
     nodes = [];
     await store?.close();
     await deletePrefix(prefix);

@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { startNodeProcess, stopNodeProcess, until, type NodeProcess } from '@scalable-api/test-support/node-process';
 import type { NewJob } from '@scalable-api/core';
 import { createRedisStore, type ShardedRedisStore } from '../src/index.js';
 import { testPrefix } from './redis-fixture.js';
@@ -10,48 +11,18 @@ import { deleteShardedPrefix } from './sharded-fixture.js';
 const fixture = fileURLToPath(new URL('./fixtures/sharded-node.ts', import.meta.url));
 const quickstart = fileURLToPath(new URL('../../../examples/quickstart/src/server.ts', import.meta.url));
 
-interface Node {
-  id: string;
-  child: ChildProcess;
+interface Node extends NodeProcess {
   /** `<id> <attempt>` of every attempt it started. */
   started: string[];
-  ready: Promise<void>;
 }
 
 function startNode(id: string, urls: string[], prefix: string, env: Record<string, string> = {}): Node {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', fixture], {
-    env: { ...process.env, NODE_ID: id, REDIS_URLS: urls.join(','), REDIS_PREFIX: prefix, WORKERS: '16', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const started: string[] = [];
+  const vars = { NODE_ID: id, REDIS_URLS: urls.join(','), REDIS_PREFIX: prefix, WORKERS: '16', ...env };
+  const node = startNodeProcess(id, fixture, vars, (line) => {
+    if (line.startsWith('START ')) started.push(line.slice(6));
   });
-  const node: Node = { id, child, started: [], ready: Promise.resolve() };
-  node.ready = new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        if (line === 'READY') resolve();
-        else if (line.startsWith('START ')) node.started.push(line.slice(6));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`node ${id} exited with ${code} before it was ready`)));
-  });
-  return node;
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  // A check that throws (a shard's connection not back yet) is a check that does not hold yet.
-  while (
-    !(await Promise.resolve()
-      .then(check)
-      .catch(() => false))
-  ) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  return { ...node, started };
 }
 
 describeWithServers('a sharded job system: three node processes over three redis-server shards', () => {
@@ -69,7 +40,7 @@ describeWithServers('a sharded job system: three node processes over three redis
     await Promise.all(servers.map((s) => s.stop()));
   });
   afterEach(async () => {
-    for (const node of nodes) if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGKILL');
+    for (const node of nodes) await stopNodeProcess(node, 0);
     nodes = [];
     await store?.close();
     store = undefined;
