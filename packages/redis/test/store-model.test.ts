@@ -59,42 +59,28 @@ async function both<T>(real: Real, node: number, call: (store: JobStore) => Prom
   return expected;
 }
 
-function view(r: JobRecord | undefined) {
+/** The fields of a record both stores must agree on. */
+const viewed = [
+  'id',
+  'status',
+  'attempt',
+  'priority',
+  'createdAt',
+  'startedAt',
+  'finishedAt',
+  'runAt',
+  'output',
+  'error',
+  'parentId',
+  'rootId',
+  'childCount',
+  'pendingChildren',
+  'input',
+] as const satisfies readonly (keyof JobRecord)[];
+
+function view(r: JobRecord | undefined): Pick<JobRecord, (typeof viewed)[number]> | undefined {
   if (!r) return undefined;
-  const {
-    id,
-    status,
-    attempt,
-    priority,
-    createdAt,
-    startedAt,
-    finishedAt,
-    runAt,
-    output,
-    error,
-    parentId,
-    rootId,
-    childCount,
-    pendingChildren,
-    input,
-  } = r;
-  return {
-    id,
-    status,
-    attempt,
-    priority,
-    createdAt,
-    startedAt,
-    finishedAt,
-    runAt,
-    output,
-    error,
-    parentId,
-    rootId,
-    childCount,
-    pendingChildren,
-    input,
-  };
+  return Object.fromEntries(viewed.map((key) => [key, r[key]])) as Pick<JobRecord, (typeof viewed)[number]>;
 }
 
 /** Every record and the counts, on both sides. */
