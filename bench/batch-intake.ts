@@ -16,6 +16,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
+import { deleteKeys, redisAnswers } from '@scalable-api/test-support/redis-admin';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
@@ -86,32 +87,14 @@ async function run(mode: 'single' | 'batch', store: 'memory' | 'redis'): Promise
     return { jobsPerSec: jobs / seconds, requestsPerSec: result.requests.average, p99: result.latency.p99 };
   } finally {
     await stopServer(server.child);
-    if (store === 'redis') await deleteKeys(prefix);
+    if (store === 'redis') await deletePrefix(prefix);
   }
 }
 
-async function deleteKeys(prefix: string): Promise<void> {
+async function deletePrefix(prefix: string): Promise<void> {
   const client = new Redis(redisUrl);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1_000);
-      cursor = next;
-      if (keys.length > 0) await client.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    client.disconnect();
-  }
-}
-
-async function redisAnswers(): Promise<boolean> {
-  const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
+    await deleteKeys(client, `{${prefix}}*`);
   } finally {
     client.disconnect();
   }
@@ -121,7 +104,8 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 console.log(`batch intake benchmark — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${os.platform()}`);
 console.log(`single: ${SINGLE_CONNECTIONS} connections, 1 job a request; batch: ${BATCH_CONNECTIONS} connections, ${BATCH} jobs a request`);
-const stores: ('memory' | 'redis')[] = (await redisAnswers()) ? ['memory', 'redis'] : ['memory'];
+const answers = await redisAnswers(new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null }));
+const stores: ('memory' | 'redis')[] = answers ? ['memory', 'redis'] : ['memory'];
 const rows: string[] = [];
 for (const store of stores) {
   const samples: Record<'single' | 'batch', Sample[]> = { single: [], batch: [] };

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { redisAnswers } from '@scalable-api/test-support/redis-admin';
 
 /** A `redis-server` of a benchmark's own, on a spare loopback port: the shared one is polluted by others' traffic. */
 export interface BenchRedis {
@@ -52,15 +53,6 @@ export async function startBenchRedis(settings: string[] = ['--save', '', '--app
   };
 }
 
-async function answers(port: number): Promise<boolean> {
-  const client = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
+function answers(port: number): Promise<boolean> {
+  return redisAnswers(new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 }));
 }

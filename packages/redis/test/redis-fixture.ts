@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, it } from 'vitest';
+import { deleteKeys, redisAnswers } from '@scalable-api/test-support/redis-admin';
 
 export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -9,17 +10,8 @@ export function testPrefix(): string {
   return `sa-test-${randomUUID().slice(0, 12)}`;
 }
 
-async function reachable(): Promise<boolean> {
-  const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2_000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
+function reachable(): Promise<boolean> {
+  return redisAnswers(new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2_000 }));
 }
 
 /**
@@ -47,12 +39,7 @@ export async function describeWithRedis(name: string, suite: () => void): Promis
 export async function deletePrefix(prefix: string): Promise<void> {
   const client = new Redis(redisUrl);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1_000);
-      cursor = next;
-      if (keys.length > 0) await client.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(client, `{${prefix}}:*`);
   } finally {
     await client.quit();
   }

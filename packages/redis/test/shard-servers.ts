@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { describe, it } from 'vitest';
+import { redisAnswers } from '@scalable-api/test-support/redis-admin';
 import { canStartRedis } from './private-redis.js';
 
 /** A `redis-server` of the test's own: crashed and restarted on the same port and directory (so it replays its AOF). */
@@ -96,18 +97,9 @@ async function startShardServer(settings: string[]): Promise<ShardServer> {
   };
 }
 
-async function answers(port: number): Promise<boolean> {
-  const client = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    // While an AOF loads Redis answers LOADING: up once PING works.
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
+function answers(port: number): Promise<boolean> {
+  // While an AOF loads Redis answers LOADING: up once PING works.
+  return redisAnswers(new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 }));
 }
 
 /**

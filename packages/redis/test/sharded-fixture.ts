@@ -1,4 +1,5 @@
 import { Redis, type Cluster } from 'ioredis';
+import { deleteKeys } from '@scalable-api/test-support/redis-admin';
 import { redisUrl } from './redis-fixture.js';
 
 /**
@@ -15,15 +16,8 @@ export async function deleteShardedPrefix(prefix: string, servers: (Redis | Clus
           : [server as Redis];
     try {
       for (const node of nodes) {
-        for (const pattern of [`{${prefix}:*`, `{${prefix}}:*`]) {
-          let cursor = '0';
-          do {
-            const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
-            cursor = next;
-            // One DEL per key: on a Cluster node the keys of one call may sit in different slots.
-            for (const key of keys) await node.del(key);
-          } while (cursor !== '0');
-        }
+        // One DEL per key: on a Cluster node the keys of one call may sit in different slots.
+        for (const pattern of [`{${prefix}:*`, `{${prefix}}:*`]) await deleteKeys(node, pattern, { oneByOne: true });
       }
     } finally {
       if (typeof server === 'string') await nodes[0]!.quit();
