@@ -34,7 +34,7 @@ import type {
   ScheduleRecord,
   ScheduleUpsertOutcome,
 } from './schedule-store.js';
-import { cancelJob, cascadesDone, finishJob, trimRetention } from './memory-tree.js';
+import { cancelJob, cascadesDone, cascadesPending, finishJob, trimRetention } from './memory-tree.js';
 
 export type { MemoryStoreOptions } from './memory-state.js';
 
@@ -111,9 +111,9 @@ export class MemoryStore implements JobStore {
     });
     // Answered once what the settlements set off is done (in slices: see memory-tree.ts),
     // retention included: trees it finished may be due to leave.
-    await cascadesDone(state);
+    if (cascadesPending(state)) await cascadesDone(state);
     trimRetention(state);
-    await cascadesDone(state);
+    if (cascadesPending(state)) await cascadesDone(state);
     state.flush();
     return out;
   }

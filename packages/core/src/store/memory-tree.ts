@@ -41,7 +41,7 @@ export async function cancelJob(state: MemoryState, rec: Rec, reason: Serialized
   const later = rec.owner !== undefined || rec.extra?.deferred !== undefined;
   state.toCancel.push(rec);
   state.cancelReasons.push(reason);
-  await cascadesDone(state);
+  if (!workCascades(state, CASCADE_SLICE)) await cascadesDone(state);
   return !later && isTerminal(rec.status) ? 'cancelled' : 'cancelling';
 }
 
@@ -51,15 +51,17 @@ export function continueCascades(state: MemoryState): void {
 }
 
 /**
- * Works the cascade lists to the end, a slice per turn of the event loop (signals of each slice
- * go out before the next): for the store's async calls, which answer once their cascade is done.
+ * Works what is left of the cascade lists, a slice per turn of the event loop (the signals of a
+ * slice go out before the next; the caller has worked one slice already): for the store's async
+ * calls, which answer once their cascade is done.
  */
 export async function cascadesDone(state: MemoryState): Promise<void> {
-  while (!workCascades(state, CASCADE_SLICE)) {
+  while (cascadesPending(state)) {
     state.flush();
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (state.closed) return;
     state.begin();
+    workCascades(state, CASCADE_SLICE);
   }
 }
 
@@ -74,6 +76,11 @@ function scheduleCascades(state: MemoryState): void {
     else scheduleCascades(state);
     state.flush();
   });
+}
+
+/** Whether cascade work is left: the store's calls await `cascadesDone` only then, so a call that set off none stays one synchronous step. */
+export function cascadesPending(state: MemoryState): boolean {
+  return state.settledChildren.length > 0 || state.toCancel.length > 0 || state.toDrop.length > 0;
 }
 
 /** Works the cascade lists for at most `budget` steps; true when they are empty. */
