@@ -15,6 +15,7 @@ const benches: Record<string, string[]> = {
   'redis-scale': ['redis-scale.ts'],
   'redis-profile': ['redis-profile.ts'],
   'redis-flow': ['redis-flow.ts'],
+  'redis-cost': ['redis-cost.ts'],
   'fair-share': ['fair-share.ts'],
   images: ['images.ts'],
   ml: ['ml.ts'],

@@ -1,0 +1,158 @@
+/**
+ * Redis' cost per job and per call in instructions, exact however busy the machine is:
+ * redis-server runs under `valgrind --tool=callgrind`, and the counts are read from dumps taken
+ * around each phase (`callgrind_control -z` / `-d`).
+ *
+ *   per job    the store's enqueue → claim → settle loop (2,000 jobs after a warm-up that fills
+ *              retention, RETAIN finished roots, so each job also leaves) in batches of 5, 20, 50
+ *              and 250: what a call costs whatever it carries shows as the difference
+ *   per call   200 calls each of a PING, a function that does nothing, and enqueue, claim and
+ *              settle with nothing to do (an empty batch; a claim of an empty queue)
+ *
+ *   node --conditions=source --import tsx bench/redis-callgrind.ts     (needs valgrind)
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { newJobId } from '@scalable-api/core';
+import { createRedisStore } from '@scalable-api/redis';
+import { functionLibrary } from '../packages/redis/src/function-library.js';
+
+const JOBS = Number(process.env['BENCH_JOBS'] ?? 2_000);
+const RETAIN = Number(process.env['BENCH_RETAIN'] ?? 1_000);
+const BATCHES = (process.env['BENCH_BATCHES'] ?? '5,20,50,250').split(',').map(Number);
+const CALLS = 200;
+const input = { url: 'https://images.example/cat.png', width: 256 };
+
+interface Traced {
+  url: string;
+  /** Instructions since the last call (or the start). */
+  instructions(): number;
+  stop(): Promise<void>;
+}
+
+async function traced(): Promise<Traced> {
+  const dir = mkdtempSync(join(tmpdir(), 'sa-callgrind-'));
+  const port = 7_100 + Math.floor(Math.random() * 900);
+  const child: ChildProcess = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      `--callgrind-out-file=${dir}/cg.%p`,
+      'redis-server',
+      '--port',
+      String(port),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ],
+    { stdio: 'ignore' },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      await probe.ping();
+      break;
+    } catch (error) {
+      if (i > 300) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      probe.disconnect();
+    }
+  }
+  const control = (flag: string) => execFileSync('callgrind_control', [flag, String(child.pid)], { stdio: 'ignore' });
+  control('-z');
+  let dumps = 0;
+  return {
+    url,
+    instructions() {
+      control('-d');
+      dumps++;
+      const text = readFileSync(
+        join(
+          dir,
+          readdirSync(dir).find((f) => f.endsWith(`.${dumps}`))!,
+        ),
+        'utf8',
+      );
+      return Number(/^(?:totals|summary):\s+(\d+)/m.exec(text)![1]);
+    },
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function perJob(batch: number): Promise<number> {
+  const redis = await traced();
+  const store = createRedisStore({ url: redis.url, prefix: 'cg', retention: { count: RETAIN } });
+  try {
+    store.subscribe(() => {});
+    const loop = async (jobs: number) => {
+      let done = 0;
+      while (done < jobs) {
+        await store.enqueue(
+          Array.from({ length: batch }, () => ({ id: newJobId(), name: 'echo', input, priority: 0 })),
+          { limit: 1_000_000 },
+        );
+        const { jobs: claimed } = await store.claim({ owner: 'bench', max: batch, leaseMs: 60_000 });
+        await store.settle(claimed.map((j) => ({ ...j, outcome: 'completed' as const, output: { ok: true } })));
+        done += claimed.length;
+      }
+      return done;
+    };
+    await loop(RETAIN + 2 * batch);
+    redis.instructions();
+    const done = await loop(JOBS);
+    return redis.instructions() / done;
+  } finally {
+    await store.close();
+    await redis.stop();
+  }
+}
+
+async function perCall(): Promise<[string, number][]> {
+  const redis = await traced();
+  const client = new Redis(redis.url);
+  try {
+    const extra = "lib.register('noop', function() return 1 end)\n";
+    await client.function('LOAD', functionLibrary.source + extra);
+    const common = () => [String(Date.now()), '100', '1000', '3600000', '3'];
+    const call = (fn: string, ...args: string[]) => client.fcall(`${functionLibrary.name}_${fn}`, 1, '{cg}:', ...common(), ...args);
+    await call('enqueue', '1000', '0', 'p', 'x', 'other', '{}', '0');
+    const cases: [string, () => Promise<unknown>][] = [
+      ['PING', () => client.ping()],
+      ['FCALL of a function that does nothing', () => call('noop')],
+      ['enqueue of an empty batch', () => call('enqueue', '1000', '0')],
+      ['claim of an empty queue', () => call('claim', 'node', '50', '60000', '1', 'echo', '0')],
+      ['settle of an empty batch', () => call('settle')],
+    ];
+    const out: [string, number][] = [];
+    for (const [name, run] of cases) {
+      for (let i = 0; i < 20; i++) await run();
+      redis.instructions();
+      for (let i = 0; i < CALLS; i++) await run();
+      out.push([name, redis.instructions() / CALLS]);
+    }
+    return out;
+  } finally {
+    client.disconnect();
+    await redis.stop();
+  }
+}
+
+const k = (n: number) => `${Math.round(n / 1_000).toLocaleString('en')}k`;
+console.log(`redis-server instructions (callgrind), ${JOBS.toLocaleString('en')} jobs, retention ${RETAIN.toLocaleString('en')}`);
+for (const batch of BATCHES) console.log(`  per job, batches of ${String(batch).padStart(3)}   ${k(await perJob(batch)).padStart(6)}`);
+for (const [name, n] of await perCall()) console.log(`  per call: ${name.padEnd(40)} ${k(n).padStart(6)}`);
