@@ -56,8 +56,11 @@ export interface AdapterContext {
   warnedTenantless: boolean;
 }
 
-/** Ids are nanoids from the core; anything else cannot be a job, so it is a 404 without a lookup. */
-const jobIdPattern = /^[\w-]{1,64}$/;
+/**
+ * Ids are nanoids from the core, `<shard>.<nanoid>` from a sharded store, and `<id>.webhook` for a
+ * webhook's delivery job; anything else cannot be a job, so it is a 404 without a lookup.
+ */
+const jobIdPattern = /^[\w.-]{1,64}$/;
 
 /**
  * The job with this id if the caller may see it. Another tenant's job is a 404 exactly like a

@@ -51,7 +51,7 @@ const loopback = (extra: Partial<WebhookOptions> = {}): WebhookOptions => ({
 });
 
 async function start(webhooks: WebhookOptions, store?: JobStore): Promise<Setup> {
-  const t = await setup({ system: { webhooks, ...(store ? { store } : {}) } });
+  const t = await setup({ system: { webhooks, ...(store ? { store } : {}) }, plugin: { dashboard: true } });
   opened.push(() => t.close());
   return t;
 }
@@ -197,6 +197,18 @@ describe('webhooks', () => {
     const ids = [one.json().id, ...batch.json().items.map((item: { id: string }) => item.id)];
     for (const id of ids) await system.handle(deliveryJobId(id)).result();
     expect(hook.received.map((r) => verified(r).data.id).sort()).toEqual([...ids].sort());
+
+    // The dashboard shows the deliveries like any job: in its listing (filtered by name) and in detail.
+    const listed = (await app.inject({ method: 'GET', url: `/jobs/dashboard/api/list?name=${webhookJobName}` })).json();
+    expect(listed.jobs.map((j: { id: string }) => j.id).sort()).toEqual(ids.map(deliveryJobId).sort());
+    expect(listed.jobs[0]).toMatchObject({ name: webhookJobName, status: 'completed', attempt: 1 });
+    const detail = await app.inject({ method: 'GET', url: `/jobs/dashboard/api/jobs/${deliveryJobId(ids[0])}` });
+    expect(detail.statusCode).toBe(200);
+    expect(detail.json().job).toMatchObject({ id: deliveryJobId(ids[0]), name: webhookJobName, status: 'completed' });
+    const api = await app.inject({ method: 'GET', url: `/jobs/${deliveryJobId(ids[0])}` });
+    expect(api.json()).toMatchObject({ id: deliveryJobId(ids[0]), name: webhookJobName, status: 'completed', output: { status: 204 } });
+    const overview = (await app.inject({ method: 'GET', url: '/jobs/dashboard/api/overview' })).json();
+    expect(JSON.stringify(overview)).toContain(webhookJobName);
 
     const refused = await post(app, '/jobs/echo', { a: 1 }, { 'webhook-url': 'https://elsewhere.example.com/' });
     expect(refused.statusCode).toBe(400);

@@ -163,7 +163,7 @@ async function act(action) {
 }
 
 function route() {
-  const match = /^#\/job\/([\w-]{1,64})$/.exec(location.hash);
+  const match = /^#\/job\/([\w.-]{1,64})$/.exec(location.hash);
   state.jobId = match?.[1];
   $('overview-view').hidden = Boolean(state.jobId);
   $('job-view').hidden = !state.jobId;
