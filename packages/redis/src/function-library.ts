@@ -34,6 +34,7 @@ const files = [
   'list',
   'list-build',
   'flow-stats',
+  'push-back',
 ] as const;
 
 /** The functions the library registers; each is called as `<library name>_<function>`. */
@@ -58,7 +59,8 @@ export type FunctionName =
   | 'paused_types'
   | 'list'
   | 'list_build'
-  | 'flow_stats';
+  | 'flow_stats'
+  | 'push_back';
 
 export interface FunctionLibrary {
   /**

@@ -24,6 +24,7 @@ import type {
   ScheduleRecord,
   ScheduleUpsertOutcome,
   SerializedError,
+  PushBack,
   Settlement,
   SettleOutcome,
   StoreCounts,
@@ -223,6 +224,12 @@ export class RedisStore implements JobStore {
   /** Flow control as held here, a read-only call per name (see `redisFlowStats`). */
   flowStats(query: FlowStatsQuery): Promise<FlowNameStats[]> {
     return redisFlowStats((args) => this.read('flow_stats', args), this.clock.now(), query);
+  }
+
+  /** Holds back `name` (or its `pushBack.key`) here until `pushBack.until`, as a released settlement's push-back does: for a push-back from another shard. */
+  async pushBack(name: string, pushBack: PushBack): Promise<void> {
+    assertPlainText(name, 'name');
+    await this.run('push_back', [name, pushBack.key ?? '', String(Math.ceil(pushBack.until))]);
   }
 
   upsertSchedule(definition: ScheduleDefinition): Promise<ScheduleUpsertOutcome> {

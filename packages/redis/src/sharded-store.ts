@@ -35,6 +35,7 @@ import { perShard } from './shard-flow.js';
 import type { RedisStore } from './redis-store.js';
 import { ShardCounts } from './shard-counts.js';
 import { ShardCalls } from './shard-calls.js';
+import { spreadPushBacks } from './sharded-push-back.js';
 import { ShardHealth } from './shard-health.js';
 import { ShardHints } from './shard-hints.js';
 import { ShardSignals } from './shard-signals.js';
@@ -170,6 +171,14 @@ export class ShardedRedisStore implements JobStore {
     // The caller sends a failed batch again; what the other shards recorded then answers `stale`
     // (a settlement carries its token), so nothing is recorded twice.
     if (failed > 0) throw failure;
+    // A push-back holds its type on every shard, not only the job's.
+    await spreadPushBacks(
+      settlements,
+      out,
+      this.shards.length,
+      (id) => this.router.shardOf(id),
+      (shard, operation) => this.calls.on(shard, operation),
+    );
     return out;
   }
 

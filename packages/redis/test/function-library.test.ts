@@ -68,6 +68,7 @@ if (!canStartRedis) console.warn('\n!!! function library suite SKIPPED: install 
         // Building the listing index adds data: refused under maxmemory, like enqueue.
         list_build: [],
         flow_stats: ['no-writes'],
+        push_back: ['allow-oom'],
       });
     } finally {
       await store.close();
