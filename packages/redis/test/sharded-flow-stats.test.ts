@@ -64,12 +64,12 @@ await describeWithRedis('flowStats over shards', () => {
     opened.push({ store, prefix });
     const job = (shard: number): NewJob => ({ id: store.router.idIn(shard), name: 'upstream', input: {}, priority: 0 });
     const [first, second] = [job(0), job(1)];
-    await store.enqueue([first!], { limit: 100 });
+    await store.enqueue([first], { limit: 100 });
     const { jobs } = await store.claim({ owner: 'node', max: 1, leaseMs: 10_000 });
-    expect(jobs.map((j) => j.id)).toEqual([first!.id]);
-    await store.enqueue([second!], { limit: 100 });
+    expect(jobs.map((j) => j.id)).toEqual([first.id]);
+    await store.enqueue([second], { limit: 100 });
     const t0 = clock.now();
-    expect(await store.settle([{ id: first!.id, token: jobs[0]!.token, outcome: 'released', pushBack: { until: t0 + 1_000 } }])).toEqual(['ok']);
+    expect(await store.settle([{ id: first.id, token: jobs[0]!.token, outcome: 'released', pushBack: { until: t0 + 1_000 } }])).toEqual(['ok']);
     // Shard 1 never saw the job, yet holds its type back too.
     expect((await store.claim({ owner: 'node', max: 10, leaseMs: 10_000 })).jobs).toEqual([]);
     expect((await store.flowStats({ names: ['upstream'] }))[0]).toMatchObject({ queued: 2, heldUntil: t0 + 1_000, pushBackUntil: t0 + 1_000 });
