@@ -1,12 +1,12 @@
 /**
  * One variant of the ML benchmark in its own process (bench/ml.ts drives it): the image
  * pipeline's classify job (MobileNetV2, tfjs wasm) `inline`, in `threads` one image per call, or
- * in threads with batches of `batch:<n>`. It serves `GET /health` on loopback for the driver's
+ * in threads with batches of `batch:<n>`; `idle` runs nothing (the /health peer). It serves `GET /health` on loopback for the driver's
  * probe, prints `READY <port>`, waits for `go` on stdin, then runs IMAGES classifications with
  * CONCURRENCY in flight (closed loop) and prints one `RESULT <json>` line.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createFsBlobStore, createJobSystem, type BlobRef } from '@scalable-api/core';
@@ -15,9 +15,10 @@ import Fastify from 'fastify';
 import sharp from 'sharp';
 
 const variant = process.argv[2] ?? 'batch:8';
-const IMAGES = Number(process.env['BENCH_IMAGES'] ?? 64);
+const IMAGES = Number(process.env['BENCH_IMAGES'] ?? 128);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 32);
-const THREADS = Number(process.env['BENCH_THREADS'] ?? 2);
+// The pool's own default: a core left to the event loop that answers requests.
+const THREADS = Number(process.env['BENCH_THREADS'] ?? Math.max(1, availableParallelism() - 1));
 const DEADLINE_MS = Number(process.env['BENCH_DEADLINE_MS'] ?? 120_000);
 
 const dir = await mkdtemp(join(tmpdir(), 'bench-ml-'));
@@ -46,6 +47,25 @@ await app.listen({ port: 0, host: '127.0.0.1' });
 process.stdout.write(`READY ${(app.server.address() as { port: number }).port}\n`);
 await new Promise((resolve) => process.stdin.once('data', resolve));
 
+if (variant === 'idle') {
+  // The peer for /health: the same process and server with no inference at all, so the probe's
+  // p99 on this machine at this load is known without the model.
+  const idleMs = Number(process.env['BENCH_IDLE_MS'] ?? 5_000);
+  const cpuBefore = process.cpuUsage();
+  const eluBefore = performance.eventLoopUtilization();
+  await new Promise((resolve) => setTimeout(resolve, idleMs));
+  const cpu = process.cpuUsage(cpuBefore);
+  const mainLoopBusy = performance.eventLoopUtilization(eluBefore).utilization;
+  process.stdout.write(
+    `RESULT ${JSON.stringify({ images: 0, seconds: idleMs / 1_000, latencies: [], failed: 0, loadMs: 0, perThreadMb: 0, cpuMsPerImage: 0, idleCpuMs: (cpu.user + cpu.system) / 1_000, mainLoopBusy, threads: 0 })}\n`,
+  );
+  await system.stop({ drain: false, timeoutMs: 1_000 });
+  await app.close();
+  await blobs.close();
+  await rm(dir, { recursive: true, force: true });
+  process.exit(0);
+}
+
 const classifyOne = async (i: number) =>
   (await system.submit(classify, { blob: images[i % images.length]!, maxPixels: 10_000_000, location })).result();
 
@@ -66,6 +86,10 @@ const perThreadMb = (process.memoryUsage().rss - rssBefore) / 1_048_576 / (isola
 const latencies: number[] = [];
 let next = 0;
 let failed = 0;
+// CPU of the whole process (main thread, inference threads, libvips) per image, and how busy the
+// main thread's event loop was: what inference leaves of the core that answers requests.
+const cpuBefore = process.cpuUsage();
+const eluBefore = performance.eventLoopUtilization();
 const started = performance.now();
 const deadline = started + DEADLINE_MS;
 await Promise.all(
@@ -83,7 +107,12 @@ await Promise.all(
   }),
 );
 const seconds = (performance.now() - started) / 1_000;
-process.stdout.write(`RESULT ${JSON.stringify({ images: latencies.length, seconds, latencies, failed, loadMs, perThreadMb })}\n`);
+const cpu = process.cpuUsage(cpuBefore);
+const cpuMsPerImage = (cpu.user + cpu.system) / 1_000 / Math.max(1, latencies.length);
+const mainLoopBusy = performance.eventLoopUtilization(eluBefore).utilization;
+process.stdout.write(
+  `RESULT ${JSON.stringify({ images: latencies.length, seconds, latencies, failed, loadMs, perThreadMb, cpuMsPerImage, mainLoopBusy, threads: THREADS })}\n`,
+);
 await system.stop({ drain: false, timeoutMs: 1_000 });
 await app.close();
 await blobs.close();

@@ -1,14 +1,22 @@
 /**
  * ML inference: MobileNetV2 (nsfwjs's bundled model on tfjs 4.22, wasm backend) classifying
  * 640×480 JPEGs through the image pipeline's classify job, in one run: `inline` on the event loop,
- * `threads` (one image per call), and threads with batches of 1, 4, 8 and 16 (BENCH_VARIANTS).
+ * `threads` (one image per call), and threads with batches of 1, 4, 8 and 16 (BENCH_VARIANTS);
+ * `idle` is the same server running nothing, the peer for /health.
  *
  *   images/s   IMAGES classifications with CONCURRENCY in flight (closed loop, in-process submit
  *              and result), first to last; bounded by BENCH_DEADLINE_MS per variant.
  *   p99        submit-to-result latency.
  *   /health    a paced GET /health every 20 ms from this driver while the variant runs: p99.
+ *   CPU        process CPU (main thread, inference threads, libvips) per image: steadier than
+ *              images/s on a shared machine; the ratio to `threads` is batching's gain in work.
+ *   main loop  the variant's event-loop utilisation while it runs: how much of the thread that
+ *              answers /health the inference path itself takes.
  *   load       the model's load time (inline: on the event loop; threads: the first job on a cold
  *              pool, thread start included) and RSS per thread once every thread holds its model.
+ *
+ * BENCH_THREADS inference threads (default: cores − 1, the pool's default), BENCH_IMAGES (128),
+ * BENCH_CONCURRENCY (32), BENCH_RUNS (1).
  *
  * Fresh process per variant and run (bench/ml-variant.ts), variants interleaved, RUNS runs,
  * medians reported, and the ratio of each to `threads` (one image per call) printed.
@@ -20,7 +28,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 1);
-const VARIANTS = (process.env['BENCH_VARIANTS'] ?? 'inline,threads,batch:1,batch:4,batch:8,batch:16').split(',');
+const VARIANTS = (process.env['BENCH_VARIANTS'] ?? 'idle,inline,threads,batch:1,batch:4,batch:8,batch:16').split(',');
 const script = fileURLToPath(new URL('./ml-variant.ts', import.meta.url));
 
 interface Result {
@@ -30,6 +38,9 @@ interface Result {
   failed: number;
   loadMs: number;
   perThreadMb: number;
+  cpuMsPerImage: number;
+  mainLoopBusy: number;
+  threads: number;
   probe: number[];
 }
 
@@ -74,7 +85,14 @@ async function runVariant(variant: string): Promise<Result> {
   return { ...(JSON.parse(await result) as Omit<Result, 'probe'>), probe };
 }
 
-console.log(`ML inference (MobileNetV2, tfjs wasm), ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)}, runs ${RUNS}`);
+const threads = process.env['BENCH_THREADS'] ?? String(Math.max(1, os.availableParallelism() - 1));
+console.log(
+  `ML inference (MobileNetV2 fused, tfjs wasm), ${os.cpus().length} cores, ${threads} inference thread(s) at nice ${process.env['CLASSIFY_NICE'] ?? 10}, ` +
+    `load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}, runs ${RUNS}`,
+);
 const results = new Map<string, Result[]>(VARIANTS.map((v) => [v, []]));
 for (let run = 0; run < RUNS; run++) {
   for (const variant of VARIANTS) {
@@ -82,7 +100,8 @@ for (let run = 0; run < RUNS; run++) {
     results.get(variant)!.push(result);
     console.log(
       `  run ${run + 1} ${variant.padEnd(9)} ${(result.images / result.seconds).toFixed(2)} images/s  p99 ${percentile(result.latencies, 99).toFixed(0)} ms  ` +
-        `/health p99 ${percentile(result.probe, 99).toFixed(1)} ms  load ${result.loadMs.toFixed(0)} ms  ${result.perThreadMb.toFixed(0)} MB/thread  ` +
+        `/health p99 ${percentile(result.probe, 99).toFixed(1)} ms  CPU ${result.cpuMsPerImage.toFixed(1)} ms/image  main loop busy ${(result.mainLoopBusy * 100).toFixed(0)}%  ` +
+        `load ${result.loadMs.toFixed(0)} ms  ${result.perThreadMb.toFixed(0)} MB/thread  ` +
         `(${result.images} images, ${result.failed} failed)`,
     );
   }
@@ -90,12 +109,28 @@ for (let run = 0; run < RUNS; run++) {
 const median = (values: number[]) => percentile(values, 50);
 const rate = (list: Result[]) => median(list.map((r) => r.images / r.seconds));
 const peer = results.get('threads');
-console.log('\n| variant | images/s | p99 ms | /health p99 ms | model load ms | MB per thread | vs threads |');
-console.log('|---|---:|---:|---:|---:|---:|---:|');
+const cpuOf = (list: Result[]) => median(list.map((r) => r.cpuMsPerImage));
+console.log(
+  `\nload average at the end ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}; medians of ${RUNS} run(s)`,
+);
+console.log(
+  '\n| variant | images/s | p99 ms | /health p99 ms | CPU ms/image | main loop busy | model load ms | MB per thread | images/s vs threads | CPU/image vs threads |',
+);
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const [variant, list] of results) {
+  const health = `${median(list.map((r) => percentile(r.probe, 99))).toFixed(1)} | `;
+  const busy = `${(median(list.map((r) => r.mainLoopBusy)) * 100).toFixed(0)}% | `;
+  if (variant === 'idle') {
+    console.log(`| idle (no inference) | - | - | ${health}- | ${busy}- | - | - | - |`);
+    continue;
+  }
   console.log(
-    `| ${variant} | ${rate(list).toFixed(2)} | ${median(list.map((r) => percentile(r.latencies, 99))).toFixed(0)} | ` +
-      `${median(list.map((r) => percentile(r.probe, 99))).toFixed(1)} | ${median(list.map((r) => r.loadMs)).toFixed(0)} | ` +
-      `${median(list.map((r) => r.perThreadMb)).toFixed(0)} | ${peer ? `${(rate(list) / rate(peer)).toFixed(2)}x` : '-'} |`,
+    `| ${variant} | ${rate(list).toFixed(2)} | ${median(list.map((r) => percentile(r.latencies, 99))).toFixed(0)} | ${health}` +
+      `${cpuOf(list).toFixed(1)} | ${busy}${median(list.map((r) => r.loadMs)).toFixed(0)} | ` +
+      `${median(list.map((r) => r.perThreadMb)).toFixed(0)} | ${peer ? `${(rate(list) / rate(peer)).toFixed(2)}x` : '-'} | ` +
+      `${peer ? `${(cpuOf(peer) / cpuOf(list)).toFixed(2)}x` : '-'} |`,
   );
 }

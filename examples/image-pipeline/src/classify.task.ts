@@ -2,6 +2,9 @@ import type { ThreadBatchContext } from '@scalable-api/core';
 import { openBlobStore } from './blob-location.js';
 import { classifyBlobs, type ClassifyInput } from './classify-blobs.js';
 import type { Scores } from './classify-image.js';
+import { lowerThreadPriority } from './lower-thread-priority.js';
+
+lowerThreadPriority();
 
 /** The classify job's batch in a worker thread: the thread's own blob store, the thread's warm model. */
 export default async function classifyTask(inputs: ClassifyInput[], ctx: ThreadBatchContext): Promise<(Scores | Error)[]> {
