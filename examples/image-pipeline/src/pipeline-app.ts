@@ -40,8 +40,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PipelineCon
     host: env['HOST'] || '127.0.0.1',
     workers: int(env['WORKERS'], 16),
     queueLimit: int(env['QUEUE_LIMIT'], 1_000),
-    // Resizing is CPU-bound: one thread per core (sharp/libvips adds its own threads per image).
-    threads: int(env['THREADS'], Math.max(1, availableParallelism())),
+    // Resizing and the model are CPU-bound: a thread per core but one, which stays with the event
+    // loop that answers requests (/health, uploads); a thread on every core made /health wait.
+    threads: int(env['THREADS'], Math.max(1, availableParallelism() - 1)),
     isolation: env['ISOLATION'] === 'inline' ? 'inline' : 'thread',
     s3: bucket
       ? {

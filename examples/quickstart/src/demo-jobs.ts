@@ -1,6 +1,6 @@
 import { defineJob, type BlobStore, type JobContext } from '@scalable-api/core';
 import { z } from 'zod';
-import { imagePipelineJobs } from '@scalable-api/example-image-pipeline';
+import { imagePipelineJobs, type BlobLocation } from '@scalable-api/example-image-pipeline';
 
 /** The bound on a fanout tree: it must stay a demo, not a way to flood the queue. */
 export const maxFanoutNodes = 2_000;
@@ -82,14 +82,33 @@ export const fanout = defineJob({
  * `thumbnail` is the image pipeline of examples/image-pipeline, the same code: a probe child reads
  * the header (type, dimensions, the pixel bound), then resize children store 64 and 256 px wide
  * versions. Resizing runs inline here: the quickstart's blobs are a private temp directory, and
- * sharp does the pixel work in libvips threads off the event loop anyway.
+ * sharp does the pixel work in libvips threads off the event loop anyway. No model runs for it.
  */
 export function thumbnailJobs(blobs: BlobStore) {
-  return imagePipelineJobs({ blobs, name: 'thumbnail', isolation: 'inline', widths: [64, 256] });
+  return imagePipelineJobs({ blobs, name: 'thumbnail', isolation: 'inline', widths: [64, 256], moderation: false });
 }
 
-export function demoJobs(blobs: BlobStore) {
-  return [echo, sleep, flaky, upstream, fanout, ...thumbnailJobs(blobs)] as const;
+/**
+ * `thumbnail.moderated` is the same pipeline with moderation, for a client that asks for it by
+ * posting here instead: the bundled MobileNetV2 classifies the upload in a worker thread (loaded
+ * once per thread, batched with other uploads, off the event loop), and the result carries
+ * `moderation: { flagged, top, explicit, scores }` beside the thumbnails. A model costs its
+ * memory and a core, so the plain `thumbnail` never loads it.
+ */
+export function moderatedThumbnailJobs(blobs: BlobStore, location: BlobLocation) {
+  return imagePipelineJobs({
+    blobs,
+    location,
+    name: 'thumbnail.moderated',
+    isolation: 'thread',
+    widths: [64, 256],
+    moderation: { policy: 'flag', batch: { max: 8, waitMs: 10 } },
+  });
+}
+
+/** The demo jobs; `blobDir` is the directory of `blobs` (an fs store), which worker threads open by themselves. */
+export function demoJobs(blobs: BlobStore, blobDir: string) {
+  return [echo, sleep, flaky, upstream, fanout, ...thumbnailJobs(blobs), ...moderatedThumbnailJobs(blobs, { kind: 'fs', dir: blobDir })] as const;
 }
 
 /** The quickstart's jobs as a type: `createClient<QuickstartJobs>(...)` (docs/client.md). */

@@ -1,5 +1,8 @@
 import { createFsBlobStore, createJobSystem, type BlobStore, type JobStore, type JobSystem, type JobSystemOptions } from '@scalable-api/core';
 import { jobsPlugin, problemFrameworkErrors, problemNotFound, type JobsPluginOptions } from '@scalable-api/http-adapter';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { demoJobs } from './demo-jobs.js';
 
@@ -89,7 +92,10 @@ export async function createQuickstart(config: QuickstartConfig): Promise<Quicks
     throw new TypeError(`ROLE=${role} needs REDIS_URL: an api node and a worker node share jobs only through the store`);
   }
   const store = config.redisUrl ? await redisStore(config.redisUrl, config.redisPrefix, config.redisShards) : undefined;
-  const blobs = await createFsBlobStore();
+  // A directory of our own (not the store's default temp dir) so that worker threads, which open
+  // their own store, can be told where it is; removed at shutdown.
+  const blobDir = await mkdtemp(join(tmpdir(), 'scalable-api-blobs-'));
+  const blobs = await createFsBlobStore({ dir: blobDir });
   const app = Fastify({
     logger: config.logger ?? false,
     requestTimeout: 120_000,
@@ -108,7 +114,7 @@ export async function createQuickstart(config: QuickstartConfig): Promise<Quicks
   // The server's pino logger is the jobs' logger too: job lines carry job id, name, attempt,
   // parent and root ids beside the request lines.
   const system = createJobSystem({
-    jobs: demoJobs(blobs),
+    jobs: demoJobs(blobs, blobDir),
     blobs,
     // A producer node: it accepts, answers, cancels and streams; the worker tier claims the jobs.
     workers: role === 'api' ? 0 : config.workers,
@@ -139,6 +145,7 @@ export async function createQuickstart(config: QuickstartConfig): Promise<Quicks
         else await app.jobs.shutdown(graceMs);
       } finally {
         await blobs.close();
+        await rm(blobDir, { recursive: true, force: true });
         await store?.close();
         quotaRedis?.disconnect();
       }

@@ -116,6 +116,34 @@ describe('examples/quickstart', () => {
     }
   });
 
+  it('classifies an upload with the bundled model only when the client asks for it (thumbnail.moderated)', { timeout: 180_000 }, async () => {
+    const { base } = await startQuickstart();
+    const upload = async (name: string, picture: Buffer) => {
+      const posted = await fetch(`${base}/jobs/${name}`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: picture });
+      expect(posted.status).toBe(202);
+      const { id } = (await posted.json()) as { id: string };
+      // The first moderated upload loads the model in a thread: slow on a busy machine, so poll.
+      for (;;) {
+        const job = (await (await fetch(`${base}/jobs/${id}`)).json()) as { status: string; output?: Record<string, unknown> };
+        if (['completed', 'failed', 'cancelled'].includes(job.status)) return job;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    };
+    const picture = png(320, 200);
+    const moderated = await upload('thumbnail.moderated', picture);
+    expect(moderated).toMatchObject({ status: 'completed', output: { format: 'png', width: 320, height: 200 } });
+    const verdict = moderated.output!['moderation'] as { flagged: boolean; top: string; scores: Record<string, number> };
+    expect(Object.keys(verdict.scores).sort()).toEqual(['Drawing', 'Hentai', 'Neutral', 'Porn', 'Sexy']);
+    expect(Object.values(verdict.scores).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    expect(verdict.top in verdict.scores).toBe(true);
+    expect(typeof verdict.flagged).toBe('boolean');
+    // The plain route makes the same thumbnails and runs no model.
+    const plain = await upload('thumbnail', picture);
+    expect(plain).toMatchObject({ status: 'completed', output: { width: 320, height: 200 } });
+    expect(plain.output).not.toHaveProperty('moderation');
+    expect((plain.output!['sizes'] as unknown[]).length).toBe((moderated.output!['sizes'] as unknown[]).length);
+  });
+
   it('on SIGTERM refuses new work with 503, finishes accepted jobs, then exits 0', async () => {
     const { base, exited } = await startQuickstart();
     const accepted = fetch(`${base}/jobs/sleep`, {
