@@ -11,12 +11,12 @@
  * Fresh server process per variant and run, a 2 s warm-up discarded, median of the runs, ratio
  * printed. Loopback only; the load generator shares the 2-core machine.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { deleteKeys, redisAnswers } from '@scalable-api/test-support/redis-admin';
+import { metric, startBenchServer, stopBenchServer, type BenchServer } from './bench-server.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
@@ -28,37 +28,11 @@ const serverScript = fileURLToPath(new URL('./http-intake-server.ts', import.met
 const single = JSON.stringify({ hello: 'world' });
 const batch = JSON.stringify(Array.from({ length: BATCH }, (_, i) => ({ input: { hello: 'world', i } })));
 
-async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; base: string }> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', serverScript, 'plugin'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the server did not start')), 120_000);
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      const m = /READY (\d+)/.exec(chunk);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the server exited with ${code}`)));
-  });
-  return { child, base: `http://127.0.0.1:${port}` };
+function startServer(env: Record<string, string>): Promise<BenchServer> {
+  return startBenchServer(serverScript, 'plugin', env, { startMs: 120_000 });
 }
 
-async function stopServer(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function submitted(base: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  return Number(/^scalable_api_jobs_submitted_total (\S+)$/m.exec(text)?.[1] ?? NaN);
-}
+const submitted = (base: string) => metric(base, 'scalable_api_jobs_submitted_total');
 
 function cannon(url: string, body: string, connections: number, duration: number) {
   return autocannon({ url, method: 'POST', connections, duration, headers: { 'content-type': 'application/json' }, body });
@@ -86,7 +60,7 @@ async function run(mode: 'single' | 'batch', store: 'memory' | 'redis'): Promise
     const jobs = (await submitted(server.base)) - before;
     return { jobsPerSec: jobs / seconds, requestsPerSec: result.requests.average, p99: result.latency.p99 };
   } finally {
-    await stopServer(server.child);
+    await stopBenchServer(server);
     if (store === 'redis') await deletePrefix(prefix);
   }
 }

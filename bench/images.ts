@@ -18,11 +18,11 @@
  *
  *   node --conditions=source --import tsx bench/images.ts
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startS3Server } from '@scalable-api/test-support/s3-server';
 import sharp from 'sharp';
+import { startBenchServer, stopBenchServer, type BenchServer } from './bench-server.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 const IMAGES = Number(process.env['BENCH_IMAGES'] ?? 40);
@@ -62,31 +62,8 @@ async function photo(seed: number): Promise<Buffer> {
     .toBuffer();
 }
 
-async function startServer(variant: string, env: Record<string, string>): Promise<{ child: ChildProcess; base: string }> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', serverScript, variant], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${variant} did not start`)), 60_000);
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      const m = /READY (\d+)/.exec(chunk);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${variant} exited with ${code}`)));
-  });
-  return { child, base: `http://127.0.0.1:${port}` };
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
+function startServer(variant: string, env: Record<string, string>): Promise<BenchServer> {
+  return startBenchServer(serverScript, variant, env, { startMs: 60_000 });
 }
 
 /** Posts one image and waits for its job to settle; returns the 202 latency and the outcome. */
@@ -125,7 +102,8 @@ async function drive(base: string, images: Buffer[], count: number): Promise<{ s
 }
 
 async function run(variant: string, env: Record<string, string>, images: Buffer[]): Promise<Run> {
-  const { child, base } = await startServer(variant, env);
+  const server = await startServer(variant, env);
+  const { base } = server;
   try {
     await drive(base, images, 4);
     const probe: number[] = [];
@@ -143,7 +121,7 @@ async function run(variant: string, env: Record<string, string>, images: Buffer[
     await prober;
     return { imagesPerSecond: IMAGES / result.seconds, intake: result.intake, probe, failed: result.failed };
   } finally {
-    await stopServer(child);
+    await stopBenchServer(server, 15_000);
   }
 }
 
