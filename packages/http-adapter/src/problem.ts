@@ -11,7 +11,7 @@ export const httpProblemCodes = {
     'The request could not be read: invalid JSON, a forbidden key (`__proto__`, `constructor.prototype`), nesting too deep, a bad header or id.',
   UNSUPPORTED_MEDIA_TYPE: 'The Content-Type is neither JSON nor an accepted binary type for this job.',
   UNAUTHORIZED: 'Credentials are missing or invalid.',
-  FORBIDDEN: 'The caller may not do this: schedules and pausing job types need an admin tenant.',
+  FORBIDDEN: 'The caller may not do this: schedules, pausing job types and the flow-control view need an admin tenant.',
   RATE_LIMITED: 'This client sent more requests than its rate allows. Retry after the delay given.',
   IDEMPOTENCY_IN_FLIGHT: 'A request with the same Idempotency-Key is still being accepted. Retry shortly.',
   ROUTE_NOT_FOUND: 'No route matches this path.',
