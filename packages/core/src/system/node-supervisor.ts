@@ -43,8 +43,20 @@ export function createNodeSupervisor(wiring: NodeSupervisorWiring): SupervisorAc
     const control = flowControlOf(job);
     if (control) flow.set(job.name, control);
   }
-  const request: Omit<ClaimRequest, 'max'> = { owner: wiring.nodeId, leaseMs: wiring.leaseMs, names };
-  if (flow.size > 0) request.flow = flow;
+  const owner = wiring.nodeId;
+  const leaseMs = wiring.leaseMs;
+  const flowOption = flow.size > 0 ? flow : undefined;
+  // One claim request per claim, written out field by field: `{ ...base, max, capacity }` cost
+  // ~1.6 µs a call on Node 20 (object spread followed by literal fields takes V8's slow path),
+  // a tenth of a whole no-op job's CPU when every job is claimed alone.
+  const claimRequest = (max: number, capacity: ReadonlyMap<string, number> | undefined): ClaimRequest => ({
+    owner,
+    leaseMs,
+    names,
+    flow: flowOption,
+    max,
+    capacity,
+  });
   const claimNow = wiring.claimNow;
   return createActor(supervisorLogic, {
     ...wiring.inspectOption,
@@ -60,8 +72,8 @@ export function createNodeSupervisor(wiring: NodeSupervisorWiring): SupervisorAc
           limits,
           retryMs: 1_000,
           pollMs: options.pollMs ?? 1_000,
-          claim: (max, capacity) => wiring.claim({ ...request, max, capacity }),
-          claimNow: claimNow ? (max, capacity) => claimNow({ ...request, max, capacity }) : undefined,
+          claim: (max, capacity) => wiring.claim(claimRequest(max, capacity)),
+          claimNow: claimNow ? (max, capacity) => claimNow(claimRequest(max, capacity)) : undefined,
           restMs: options.restMs ?? 25,
           claimFailed: (error) => logger.error({ err: error }, 'claiming jobs failed; retrying'),
         },
