@@ -14,7 +14,7 @@
  */
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { loadModel, type Forward } from '@scalable-api/example-image-pipeline';
+import { loadModel, type Forward } from '@scalable-api/example-image-pipeline/model';
 import sharp from 'sharp';
 
 const SIZES = (process.env['BENCH_SIZES'] ?? '1,2,4,8,16').split(',').map(Number);

@@ -10,7 +10,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createFsBlobStore, createJobSystem, type BlobRef } from '@scalable-api/core';
-import { classifyJob, loadModel } from '@scalable-api/example-image-pipeline';
+import { classifyJob } from '@scalable-api/example-image-pipeline';
+import { loadModel } from '@scalable-api/example-image-pipeline/model';
 import Fastify from 'fastify';
 import sharp from 'sharp';
 

@@ -6,12 +6,9 @@ import { MobileNetV2Model } from 'nsfwjs/models/mobilenet_v2';
 import sharp from 'sharp';
 import { fuseLayersModel, type Forward } from './fuse-layers-model.js';
 import { ImageRejectedError } from './image-rejected-error.js';
+import { classNames, type Scores } from './class-names.js';
 
-/** The model's classes, in the order of its output (nsfwjs's NSFW_CLASSES, not exported by the package). */
-export const classNames = ['Drawing', 'Hentai', 'Neutral', 'Porn', 'Sexy'] as const;
-export type ClassName = (typeof classNames)[number];
-/** One probability per class; they sum to 1 (the model ends in a softmax). */
-export type Scores = Record<ClassName, number>;
+export { classNames, type ClassName, type Scores } from './class-names.js';
 
 const size = 224;
 

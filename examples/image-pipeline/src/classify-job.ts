@@ -1,7 +1,8 @@
 import { defineJob, threadBatchModule, threadModule, type BatchOptions, type BlobStore } from '@scalable-api/core';
 import type { BlobLocation } from './blob-location.js';
-import { classifyBlobs, type ClassifyInput } from './classify-blobs.js';
-import { classNames, type ClassName, type Scores } from './classify-image.js';
+import type { ClassifyInput } from './classify-blobs.js';
+import type * as classifyBlobsModule from './classify-blobs.js';
+import { classNames, type ClassName, type Scores } from './class-names.js';
 import type * as classifyTask from './classify.task.js';
 import type * as classifyOneTask from './classify-one.task.js';
 
@@ -33,7 +34,7 @@ export function classifyJob(options: ClassifyOptions) {
       : defineJob({
           ...spec,
           async run(input: ClassifyInput): Promise<Scores> {
-            const [scores] = await classifyBlobs(blobs, [input]);
+            const [scores] = await (await classifier()).classifyBlobs(blobs, [input]);
             if (scores instanceof Error) throw scores;
             return scores!;
           },
@@ -41,7 +42,16 @@ export function classifyJob(options: ClassifyOptions) {
   }
   return isolation === 'thread'
     ? defineJob({ ...spec, batch, isolation: 'thread', module: batchModule })
-    : defineJob({ ...spec, batch, runBatch: (inputs: ClassifyInput[]) => classifyBlobs(blobs, inputs) });
+    : defineJob({ ...spec, batch, runBatch: async (inputs: ClassifyInput[]) => (await classifier()).classifyBlobs(blobs, inputs) });
+}
+
+/**
+ * TensorFlow.js and the model's code, loaded on the first inline classification: importing the
+ * jobs must not cost every process ~100 MB of RSS and its start-up time (the thread variants load
+ * it in their threads only).
+ */
+function classifier(): Promise<typeof classifyBlobsModule> {
+  return import('./classify-blobs.js');
 }
 
 /** What the pipeline does with an image the model flags. */
