@@ -5,7 +5,7 @@ import { SimulatedClock } from '@scalable-api/core/testing';
 import { runStoreConformance } from '@scalable-api/core/testing/conformance';
 import { createRedisStore } from '../src/index.js';
 import { canStartRedis, randomPort, startRedisServer, type PrivateRedis } from './private-redis.js';
-import { testPrefix } from './redis-fixture.js';
+import { testPrefix, redisCapabilities } from './redis-fixture.js';
 
 /**
  * The store on a real Redis Cluster: REDIS_CLUSTER_NODES ("host:port,…") names one, else the
@@ -60,18 +60,7 @@ if (!given && !canStartRedis) {
     return {
       store,
       clock,
-      supports: {
-        released: true,
-        parentToken: true,
-        renewCancel: true,
-        schedules: true,
-        pause: true,
-        retrySignal: true,
-        list: true,
-        rateLimits: true,
-        fairShare: true,
-        flowStats: true,
-      },
+      supports: { ...redisCapabilities, rateLimits: true, fairShare: true },
       async cleanup() {
         for (const node of client.nodes('master')) {
           const keys = await node.keys(`{${prefix}}:*`);

@@ -1,9 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, it } from 'vitest';
+import type { StoreCapabilities } from '@scalable-api/core/testing/conformance';
 import { deleteKeys, redisAnswers } from '@scalable-api/test-support/redis-admin';
 
 export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * The conformance suite's optional areas every Redis store variant runs (single store, shards on
+ * one server, on several, on a Cluster). Rate limits and fair share are added by the variants that
+ * hold them whole; the sharded ones split them over their shards (shard-flow.test.ts).
+ */
+export const redisCapabilities: StoreCapabilities = {
+  released: true,
+  parentToken: true,
+  renewCancel: true,
+  schedules: true,
+  pause: true,
+  retrySignal: true,
+  list: true,
+  flowStats: true,
+};
 
 /** A prefix no other test (or developer data) shares. */
 export function testPrefix(): string {

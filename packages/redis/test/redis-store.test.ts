@@ -3,7 +3,7 @@ import { afterEach, expect, it } from 'vitest';
 import { SimulatedClock } from '@scalable-api/core/testing';
 import { runStoreConformance } from '@scalable-api/core/testing/conformance';
 import { createRedisStore, type RedisStore } from '../src/index.js';
-import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from './redis-fixture.js';
+import { deletePrefix, describeWithRedis, redisUrl, testPrefix, redisCapabilities } from './redis-fixture.js';
 
 await describeWithRedis('createRedisStore', () => {
   runStoreConformance('createRedisStore', (options) => {
@@ -13,18 +13,7 @@ await describeWithRedis('createRedisStore', () => {
     return {
       store,
       clock,
-      supports: {
-        released: true,
-        parentToken: true,
-        renewCancel: true,
-        schedules: true,
-        pause: true,
-        rateLimits: true,
-        fairShare: true,
-        flowStats: true,
-        retrySignal: true,
-        list: true,
-      },
+      supports: { ...redisCapabilities, rateLimits: true, fairShare: true },
       cleanup: () => deletePrefix(prefix),
     };
   });

@@ -4,7 +4,7 @@ import type { StoreSignal } from '@scalable-api/core';
 import { SimulatedClock } from '@scalable-api/core/testing';
 import { runStoreConformance } from '@scalable-api/core/testing/conformance';
 import { createRedisStore, shardPrefix } from '../src/index.js';
-import { testPrefix } from './redis-fixture.js';
+import { testPrefix, redisCapabilities } from './redis-fixture.js';
 import { clusterClient, describeWithServers, startShardCluster, type ShardCluster } from './shard-servers.js';
 import { deleteShardedPrefix, shardedExempt } from './sharded-fixture.js';
 
@@ -35,16 +35,7 @@ describeWithServers('createRedisStore({ shards: 6, client: Cluster }) on a three
       return {
         store,
         clock,
-        supports: {
-          released: true,
-          parentToken: true,
-          renewCancel: true,
-          schedules: true,
-          pause: true,
-          retrySignal: true,
-          list: true,
-          flowStats: true,
-        },
+        supports: redisCapabilities,
         cleanup: () => deleteShardedPrefix(prefix, [shared]),
       };
     },

@@ -3,7 +3,7 @@ import type { ClaimedJob, NewJob } from '@scalable-api/core';
 import { SimulatedClock } from '@scalable-api/core/testing';
 import { runStoreConformance } from '@scalable-api/core/testing/conformance';
 import { createRedisStore, type ShardedRedisStore } from '../src/index.js';
-import { testPrefix } from './redis-fixture.js';
+import { testPrefix, redisCapabilities } from './redis-fixture.js';
 import { describeWithServers, startShardServers, type ShardServer } from './shard-servers.js';
 import { deleteShardedPrefix, shardedExempt } from './sharded-fixture.js';
 
@@ -27,16 +27,7 @@ describeWithServers('createRedisStore({ shards: [url, url, url] }) on three redi
       return {
         store,
         clock,
-        supports: {
-          released: true,
-          parentToken: true,
-          renewCancel: true,
-          schedules: true,
-          pause: true,
-          retrySignal: true,
-          list: true,
-          flowStats: true,
-        },
+        supports: redisCapabilities,
         cleanup: () => deleteShardedPrefix(prefix, urls()),
       };
     },

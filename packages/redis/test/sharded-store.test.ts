@@ -4,7 +4,7 @@ import type { NewJob, StoreSignal } from '@scalable-api/core';
 import { SimulatedClock } from '@scalable-api/core/testing';
 import { runStoreConformance } from '@scalable-api/core/testing/conformance';
 import { createRedisStore, shardPrefix, ShardedRedisStore, type RedisStore } from '../src/index.js';
-import { describeWithRedis, redisUrl, testPrefix } from './redis-fixture.js';
+import { describeWithRedis, redisUrl, testPrefix, redisCapabilities } from './redis-fixture.js';
 import { deleteShardedPrefix, shardedExempt } from './sharded-fixture.js';
 
 await describeWithRedis('createRedisStore({ shards }) on one Redis', () => {
@@ -18,16 +18,7 @@ await describeWithRedis('createRedisStore({ shards }) on one Redis', () => {
       return {
         store,
         clock,
-        supports: {
-          released: true,
-          parentToken: true,
-          renewCancel: true,
-          schedules: true,
-          pause: true,
-          retrySignal: true,
-          list: true,
-          flowStats: true,
-        },
+        supports: redisCapabilities,
         cleanup: () => deleteShardedPrefix(prefix),
       };
     },
