@@ -19,10 +19,7 @@ import type {
   RenewOutcome,
   ScheduleDefinition,
   ScheduleFire,
-  ScheduleFireOutcome,
   ScheduleQuery,
-  ScheduleRecord,
-  ScheduleUpsertOutcome,
   SerializedError,
   PushBack,
   Settlement,
@@ -232,33 +229,14 @@ export class RedisStore implements JobStore {
     await this.run('push_back', [name, pushBack.key ?? '', String(Math.ceil(pushBack.until))]);
   }
 
-  upsertSchedule(definition: ScheduleDefinition): Promise<ScheduleUpsertOutcome> {
-    return this.scheduled.upsert(definition);
-  }
-
-  removeSchedule(key: string): Promise<boolean> {
-    return this.scheduled.remove(key);
-  }
-
-  schedules(query: ScheduleQuery): Promise<ScheduleRecord[]> {
-    return this.scheduled.list(query);
-  }
-
-  fireSchedules(fires: readonly ScheduleFire[], options: EnqueueOptions): Promise<ScheduleFireOutcome[]> {
-    return this.scheduled.fire(fires, options);
-  }
-
-  pauseType(name: string): Promise<void> {
-    return this.scheduled.pause(name);
-  }
-
-  resumeType(name: string): Promise<void> {
-    return this.scheduled.resume(name);
-  }
-
-  pausedTypes(): Promise<string[]> {
-    return this.scheduled.paused();
-  }
+  // Schedules and paused types: their own functions (redis-schedules.ts), the same store.
+  readonly upsertSchedule = (definition: ScheduleDefinition) => this.scheduled.upsert(definition);
+  readonly removeSchedule = (key: string) => this.scheduled.remove(key);
+  readonly schedules = (query: ScheduleQuery) => this.scheduled.list(query);
+  readonly fireSchedules = (fires: readonly ScheduleFire[], options: EnqueueOptions) => this.scheduled.fire(fires, options);
+  readonly pauseType = (name: string) => this.scheduled.pause(name);
+  readonly resumeType = (name: string) => this.scheduled.resume(name);
+  readonly pausedTypes = () => this.scheduled.paused();
 
   subscribe(listener: StoreListener): () => void {
     if (this.closed) return () => {};

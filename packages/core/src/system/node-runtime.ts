@@ -22,6 +22,7 @@ import { JobExecutors } from './job-executors.js';
 import type { JobSystemOptions } from './job-system.js';
 import { LeaseRenewer } from './lease-renewer.js';
 import { createNodeSupervisor } from './node-supervisor.js';
+import type { NodeConfig } from './node-config.js';
 import type { NodeState } from './node-state.js';
 import { Reconciler } from './reconciler.js';
 import { Scheduler } from '../schedule/scheduler.js';
@@ -31,19 +32,6 @@ import { SignalRouter } from './signal-router.js';
 import { validateInput } from './validate-input.js';
 import { isActive } from '../machines/is-active.js';
 import { within } from './within.js';
-
-/** What the runtime is built from: the options, resolved. */
-export interface NodeConfig {
-  options: JobSystemOptions;
-  nodeId: string;
-  store: JobStore;
-  jobs: ReadonlyMap<string, AnyJobDefinition>;
-  clock: Clock;
-  logger: Logger;
-  state: NodeState;
-  queueLimit: number;
-  leaseMs: number;
-}
 
 /**
  * The node: the actors that run jobs here and everything they call. It feeds the supervisor
