@@ -102,6 +102,16 @@ local CODES = {
   x = '\ne\tx\t',
 }
 
+-- A shared line's place among this call's signals: an empty piece now, the line itself when the
+-- call commits (commit.lua joins each GROUP_AT entry into its place), so it stays where its first
+-- event was.
+local function hold_place(g)
+  local S = C.SIG
+  local at = #S + 1
+  S[at] = ''
+  C.GROUP_AT[#C.GROUP_AT + 1] = { at, g }
+end
+
 -- The usual events of plain roots (no parent, root itself, no b or c) share a line per code and
 -- name in a call: `G <code> <seq> <name>`, then per job `<id> <a>`, all tab-separated (4 pieces a
 -- job instead of 16, and a message a third the size). The line goes where the group's first
@@ -116,10 +126,7 @@ function lib.signal_plain(code, id, seq, name, a)
   if not g then
     g = { '\nG\t', code, '\t', seq, '\t', name }
     by_name[name] = g
-    local S = C.SIG
-    local at = #S + 1
-    S[at] = ''
-    C.GROUP_AT[#C.GROUP_AT + 1] = { at, g }
+    hold_place(g)
   end
   local n = #g
   g[n + 1] = '\t'
@@ -134,10 +141,7 @@ function lib.signal_dropped(id)
   if not g then
     g = { '\nX' }
     C.DROPPED = g
-    local S = C.SIG
-    local at = #S + 1
-    S[at] = ''
-    C.GROUP_AT[#C.GROUP_AT + 1] = { at, g }
+    hold_place(g)
   end
   local n = #g
   g[n + 1] = '\t'
