@@ -78,3 +78,18 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/**
+ * The fixture's side: tells the test it is up (`READY` on stdout, what `startNodeProcess` waits
+ * for), and on SIGTERM stops its job system without draining, closes its store and exits.
+ * Typed by the calls it makes, so test-support does not depend on the packages under test.
+ */
+export function serveNode(system: { stop(options: { drain: boolean; timeoutMs: number }): Promise<void> }, store: { close(): Promise<void> }): void {
+  process.stdout.write('READY\n');
+  process.on('SIGTERM', () => {
+    void system.stop({ drain: false, timeoutMs: 2_000 }).then(async () => {
+      await store.close();
+      process.exit(0);
+    });
+  });
+}
