@@ -1,50 +1,59 @@
 import type { JobEvent } from '@scalable-api/core';
 import type { Histogram } from 'prom-client';
 
+/** A histogram's one label set, bound once (prom-client's `labels()`). */
+type Bound = ReturnType<Histogram['labels']>;
+
 /**
  * The wait (ready → started) and run (started → settled, last attempt) times of jobs, from their
  * events, into two prom-client histograms. Job events carry no durations, so this keeps when
  * each job it hears of became ready or started: one entry a job, a positive time while it waits
- * and minus its start time once it runs, updated in place (the map work per job was the largest
- * cost of the HTTP layer when it was two maps). Bounded, so jobs whose end this node never hears
- * of cannot pile up. A `job.resumed` parent keeps its start: its run time spans its children.
+ * and minus its start time once it runs. A `job.resumed` parent keeps its start: its run time
+ * spans its children.
+ *
+ * Bounded, so jobs whose end this node never hears of cannot pile up, and in two generations
+ * rather than one map that forgets its oldest entry each time it is full: that took the oldest
+ * through `keys().next()`, which walks over every entry deleted since the map was last rehashed,
+ * and with a backlog past the bound it cost ~5 µs a job (bench/metrics-cost.ts at 200,000). Every
+ * write goes to the young generation; when it holds half the bound it becomes the old one and the
+ * old one is dropped whole, so what is forgotten is still the longest unheard of. A job that
+ * starts is written again (to the young one), so a deep queue pushes out waiting jobs before
+ * running ones.
  */
 export class JobTimings {
-  private readonly since = new Map<string, number>();
+  private young = new Map<string, number>();
+  private old = new Map<string, number>();
+  private readonly half: number;
+  // Bound once: a call of `observe(value)` makes a closure and a labels object every time.
+  private readonly wait: Bound;
+  private readonly run: Bound;
 
-  constructor(
-    private readonly wait: Histogram,
-    private readonly run: Histogram,
-    private readonly maxTracked = 100_000,
-  ) {}
+  constructor(wait: Histogram, run: Histogram, maxTracked = 100_000) {
+    this.wait = wait.labels();
+    this.run = run.labels();
+    this.half = Math.max(1, Math.floor(maxTracked / 2));
+  }
 
   observe(event: JobEvent): void {
     switch (event.type) {
       case 'job.queued':
+        this.remember(event.id, event.at);
+        break;
       case 'job.retrying':
-        this.remember(event.id, event.type === 'job.retrying' ? Math.max(event.at, event.runAt) : event.at);
+        this.old.delete(event.id);
+        this.remember(event.id, Math.max(event.at, event.runAt));
         break;
       case 'job.started': {
-        const ready = this.since.get(event.id);
-        if (ready !== undefined) {
-          if (ready > 0) this.wait.observe(Math.max(0, event.at - ready) / 1000);
-          // Moved to the newest place, so the bound forgets jobs that waited longest, not ones
-          // that just started (a full queue would otherwise push out every running job).
-          this.since.delete(event.id);
-          this.since.set(event.id, -event.at);
-        } else if (this.since.size < this.maxTracked) {
-          // A job whose ready time was forgotten does not push out one still waiting.
-          this.since.set(event.id, -event.at);
-        }
+        const ready = this.take(event.id);
+        if (ready !== undefined && ready > 0) this.wait.observe(Math.max(0, event.at - ready) / 1000);
+        this.remember(event.id, -event.at);
         break;
       }
       case 'job.completed':
       case 'job.failed':
       case 'job.cancelled': {
-        const since = this.since.get(event.id);
-        if (since === undefined) break;
-        this.since.delete(event.id);
-        if (since < 0) this.run.observe(Math.max(0, event.at + since) / 1000);
+        const since = this.take(event.id);
+        if (since !== undefined && since < 0) this.run.observe(Math.max(0, event.at + since) / 1000);
         break;
       }
       default:
@@ -52,11 +61,22 @@ export class JobTimings {
     }
   }
 
-  private remember(id: string, value: number): void {
-    if (this.since.size >= this.maxTracked && !this.since.has(id)) {
-      const oldest = this.since.keys().next().value;
-      if (oldest !== undefined) this.since.delete(oldest);
+  /** The job's entry, removed. */
+  private take(id: string): number | undefined {
+    let value = this.young.get(id);
+    if (value !== undefined) this.young.delete(id);
+    else {
+      value = this.old.get(id);
+      if (value !== undefined) this.old.delete(id);
     }
-    this.since.set(id, value);
+    return value;
+  }
+
+  private remember(id: string, value: number): void {
+    if (this.young.size >= this.half) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(id, value);
   }
 }

@@ -111,11 +111,12 @@ describe('JobsMetrics', () => {
     expect(run.sum).toBeCloseTo(0.3);
   });
 
-  it('forgets the oldest job past its bound', async () => {
-    const metrics = new JobsMetrics(source(), { defaultMetrics: false }, 2);
-    for (const id of ['a', 'b', 'c']) metrics.observe(ev(id, 'job.queued', 1_000));
-    for (const id of ['a', 'b', 'c']) metrics.observe(ev(id, 'job.started', 1_100, { attempt: 1 }));
-    expect(histogram(await scrape(metrics), 'scalable_api_job_wait_seconds').count).toBe(2);
+  it('forgets the oldest jobs past its bound, half of it at a time', async () => {
+    const metrics = new JobsMetrics(source(), { defaultMetrics: false }, 4);
+    for (const id of ['a', 'b', 'c', 'd', 'e']) metrics.observe(ev(id, 'job.queued', 1_000));
+    for (const id of ['e', 'd', 'c', 'b', 'a']) metrics.observe(ev(id, 'job.started', 1_100, { attempt: 1 }));
+    // a and b went with the first half when e came; c, d and e were still known.
+    expect(histogram(await scrape(metrics), 'scalable_api_job_wait_seconds').count).toBe(3);
   });
 
   it('counts responses and problems by bounded labels', async () => {
