@@ -35,7 +35,8 @@ interface Traced {
 
 async function traced(): Promise<Traced> {
   const dir = mkdtempSync(join(tmpdir(), 'sa-callgrind-'));
-  const port = 7_100 + Math.floor(Math.random() * 900);
+  // BENCH_PORT: a port of one's own on a shared machine (else a random one from 7100).
+  const port = Number(process.env['BENCH_PORT'] ?? 7_100 + Math.floor(Math.random() * 900));
   const child: ChildProcess = spawn(
     'valgrind',
     [

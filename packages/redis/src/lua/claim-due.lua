@@ -7,7 +7,7 @@ local load, put, move, int, present, held_status = lib.load, lib.put, lib.move, 
 
 function lib.promote_due()
   local key = C.DELAYED
-  local due = lib.read('ZRANGEBYSCORE', key, '-inf', C.NOW_S, 'LIMIT', 0, lib.BUDGET)
+  local due = lib.read('ZRANGEBYSCORE', key, '-inf', C.NOW_S, 'LIMIT', '0', lib.BUDGET_S)
   for _, id in ipairs(due) do
     lib.zset_rem(key, id)
     local rec = load(id)
@@ -25,7 +25,7 @@ end
 -- as cancelled when a cancel was asked for, or quarantined after too many lapses.
 function lib.expire_leases()
   local key = C.LEASES
-  local expired = lib.read('ZRANGEBYSCORE', key, '-inf', C.NOW_S, 'LIMIT', 0, lib.BUDGET)
+  local expired = lib.read('ZRANGEBYSCORE', key, '-inf', C.NOW_S, 'LIMIT', '0', lib.BUDGET_S)
   for _, id in ipairs(expired) do
     lib.zset_rem(key, id)
     local rec = load(id)

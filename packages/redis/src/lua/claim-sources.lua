@@ -9,7 +9,7 @@ local C = lib.C
 -- sorted set (stored, or added in this call). `head` is the next {score, seq, id, entry}.
 local function list_source(name, window)
   local key = lib.lkey(name)
-  local src = { key = key, kind = 'l', items = lib.read('LRANGE', key, 0, window - 1), pos = 1, popped = 0, window = window }
+  local src = { key = key, kind = 'l', items = lib.read('LRANGE', key, '0', lib.int_s(window - 1)), pos = 1, popped = 0, window = window }
   src.more = #src.items == window
   src.pending, src.pending_taken = C.LIST_ADD[key] or {}, 0
   return src
@@ -17,7 +17,7 @@ end
 
 local function zset_source(name, window)
   local key = lib.zkey(name)
-  local r = lib.read('ZRANGE', key, 0, window - 1, 'WITHSCORES')
+  local r = lib.read('ZRANGE', key, '0', lib.int_s(window - 1), 'WITHSCORES')
   local src = { key = key, kind = 'z', items = {}, pos = 1, more = #r == window * 2, window = window, offset = 0 }
   for x = 1, #r, 2 do src.items[#src.items + 1] = { r[x], tonumber(r[x + 1]) } end
   -- Added in this call (promoted, requeued): merged in score order.
@@ -47,7 +47,7 @@ end
 local function find_head(src)
   if src.kind == 'l' then
     if src.pos > #src.items and src.more then
-      src.items = lib.read('LRANGE', src.key, src.popped, src.popped + src.window - 1)
+      src.items = lib.read('LRANGE', src.key, lib.int_s(src.popped), lib.int_s(src.popped + src.window - 1))
       src.pos = 1
       src.more = #src.items == src.window
     end
@@ -57,7 +57,7 @@ local function find_head(src)
   end
   if src.pos > #src.items and src.more then
     src.offset = src.offset + #src.items
-    local r = lib.read('ZRANGE', src.key, src.offset, src.offset + src.window - 1, 'WITHSCORES')
+    local r = lib.read('ZRANGE', src.key, lib.int_s(src.offset), lib.int_s(src.offset + src.window - 1), 'WITHSCORES')
     src.items, src.pos, src.more = {}, 1, #r == src.window * 2
     for x = 1, #r, 2 do src.items[#src.items + 1] = { r[x], tonumber(r[x + 1]) } end
   end

@@ -246,7 +246,7 @@ lib.register('claim', function(keys, args)
   if due == lib.BUDGET or lapsed == lib.BUDGET or (skipped >= MAX_SKIPPED and deferred == 0) then
     nxt = C.NOW_S
   else
-    nxt = lib.read('ZRANGEBYSCORE', C.DELAYED, '(' .. C.NOW_S, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)[2]
+    nxt = lib.read('ZRANGEBYSCORE', C.DELAYED, '(' .. C.NOW_S, '+inf', 'WITHSCORES', 'LIMIT', '0', '1')[2]
   end
   if deferred > 0 and (not nxt or tonumber(nxt) > C.NOW + 250) then nxt = lib.num(C.NOW + 250) end
   -- Held back by a rate limit or a push-back: the node wakes when the gate opens.

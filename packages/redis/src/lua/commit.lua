@@ -95,7 +95,7 @@ function lib.commit()
     if #set > 0 then bulk('HSET', key, set) end
   end
   for key, list in pairs(C.SET_ADD) do bulk('SADD', key, list) end
-  for key, v in pairs(C.STRING_SET) do redis.call('SET', key, v[1], 'PX', v[2]) end
+  for key, v in pairs(C.STRING_SET) do redis.call('SET', key, v[1], 'PX', lib.num(v[2])) end
   if #leftover > 0 then bulk('RPUSH', C.WORKKEY, leftover) end
   local counts = C.COUNTS
   for status, d in pairs(C.DELTA) do

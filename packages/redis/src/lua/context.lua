@@ -36,13 +36,34 @@ local lib = ...
 local C = {}
 lib.C = C
 
+-- A call's working tables, reset by `begin`: records read (REC; false: known absent) and changed
+-- (DIRTY); keys whose type a read already proved (TYPED); jobs the hot paths changed (FAST,
+-- FASTLIST); queue keys by name (QKEYS); status count deltas (DELTA); grouped event lines
+-- (events.lua: pieces by code and name, and where each goes); writes planned for commit (ready
+-- queues, delayed, leases, roots, hashes, sets, dropped keys, strings); flow control (flow.lua:
+-- keys known to be in their name's turns, turn counts, gates, held counts); listing buckets
+-- (listing.lua) the call adds to and takes jobs out of; cascade work still to do (work.lua).
+-- A table costs Lua more to make than to use (an allocation, then the collector's share of it:
+-- ~1,200 instructions, and a call needs 26), so one the last call left empty is kept, and one it
+-- used is replaced (not emptied: a table keeps the size it grew to, and walking a big empty one
+-- costs as much as a full one).
+local TABLES = {
+  'REC', 'DIRTY', 'TYPED', 'FAST', 'FASTLIST', 'QKEYS', 'DELTA', 'GROUPS', 'GROUP_AT',
+  'LIST_ADD', 'LIST_POP', 'LIST_BACK', 'ZSET_ADD', 'ZSET_REM', 'HASH', 'SET_ADD', 'DROP', 'STRING_SET',
+  'JOINED', 'TURNS', 'GATES', 'RUNNING', 'BUCKET_ADD', 'BUCKET_REM', 'BUCKET_DROP', 'WORK',
+}
+-- (A numeric loop: ipairs, like the string library, is not there while the library loads.)
+for i = 1, #TABLES do C[TABLES[i]] = {} end
+
 function lib.begin(keys, args)
   local B = keys[1]
-  C.B = B
-  -- The store's own keys, named once per call.
-  C.LEASES, C.ROOTS, C.DELAYED, C.IDEM, C.COUNTS = B .. 'leases', B .. 'roots', B .. 'delayed', B .. 'idem', B .. 'counts'
-  C.WORKKEY, C.NAMES, C.SIGNALS, C.QKEYS = B .. 'work', B .. 'names', B .. 'signals', {}
-  C.LISTING = B .. 'listing'
+  -- The store's own keys, named once (again when a call is for another store).
+  if C.B ~= B then
+    C.B = B
+    C.LEASES, C.ROOTS, C.DELAYED, C.IDEM, C.COUNTS = B .. 'leases', B .. 'roots', B .. 'delayed', B .. 'idem', B .. 'counts'
+    C.WORKKEY, C.NAMES, C.SIGNALS = B .. 'work', B .. 'names', B .. 'signals'
+    C.LISTING = B .. 'listing'
+  end
   C.NOW_S = args[1]
   C.NOW = tonumber(args[1])
   C.EVN = tonumber(args[2])
@@ -50,29 +71,24 @@ function lib.begin(keys, args)
   C.RAGE = tonumber(args[4])
   C.MAXST = tonumber(args[5])
   lib.check(C.NOW and C.EVN and C.RCOUNT and C.RAGE and C.MAXST and type(C.B) == 'string', 'the common arguments')
-  -- Records read (false: known absent) and changed; keys whose type a read already proved.
-  C.REC, C.DIRTY, C.TYPED, C.FAST, C.FASTLIST = {}, {}, {}, {}, {}
+  for i = 1, #TABLES do
+    local name = TABLES[i]
+    if next(C[name]) ~= nil then C[name] = {} end
+  end
   -- The message to publish, as pieces joined once at commit (see lib.signal, events.lua): the
-  -- time of the call, then each signal line after a '\n'. Status count deltas; the counts read
-  -- for the queue bound.
-  C.SIG, C.DELTA, C.BASE, C.SEQ = { C.NOW_S }, {}, nil, nil
-  -- Grouped event lines (lib.signal_plain, events.lua): pieces by code and name, and where each goes.
-  C.GROUPS, C.GROUP_AT, C.DROPPED = {}, {}, nil
-  -- Writes planned for commit: ready queues, delayed, leases, roots, children, keys.
-  C.LIST_ADD, C.LIST_POP, C.LIST_BACK, C.ZSET_ADD, C.ZSET_REM = {}, {}, {}, {}, {}
-  C.HASH, C.SET_ADD, C.DROP, C.STRING_SET = {}, {}, {}, {}
+  -- time of the call, then each signal line after a '\n'; the line of jobs leaving retention.
+  C.SIG, C.DROPPED = { C.NOW_S }, nil
+  -- The counts read for the queue bound; the last seq taken.
+  C.BASE, C.SEQ = nil, nil
+  -- Whether the call made work available (a `w` signal).
   C.AVAIL = false
-  -- Flow control (flow.lua): keys known to be in their name's turns, turn counts, gates, held counts.
-  C.JOINED, C.TURNS, C.GATES, C.RUNNING = {}, {}, {}, {}
-  -- Listing buckets (listing.lua) this call adds to, and takes jobs out of.
-  C.BUCKET_ADD, C.BUCKET_REM, C.BUCKET_DROP = {}, {}, {}
-  -- Cascade work (work.lua): items still to do in this call, and the budget left.
-  C.WORK, C.WORK_HEAD, C.BUDGET = {}, 1, lib.BUDGET
+  C.WORK_HEAD, C.BUDGET = 1, lib.BUDGET
 end
 
 -- Units of work a call may do in cascades and retention (work.lua); a unit is about one job
 -- read and written, so a call stays within a few milliseconds however big the tree.
 lib.BUDGET = 200
+lib.BUDGET_S = '200'
 
 function lib.jk(id) return C.B .. 'j:' .. id end
 function lib.evk(id) return C.B .. 'ev:' .. id end
@@ -91,6 +107,18 @@ function lib.succ(n)
   if s then return s end
   s = string.format('%d', n + 1)
   if n >= 0 and n < 99 then SUCC[n] = s end
+  return s
+end
+
+-- A number passed to redis.call costs Redis a '%.17g' format (several thousand instructions:
+-- Redis 7.0 turns each into a string with snprintf), a string nothing. Small counts and offsets
+-- (ranges, LIMITs) go as strings from this cache instead.
+local INTS = {}
+function lib.int_s(n)
+  local s = INTS[n]
+  if s then return s end
+  s = string.format('%d', n)
+  if n >= -1 and n <= 4096 then INTS[n] = s end
   return s
 end
 

@@ -10,12 +10,13 @@ local C = lib.C
 
 -- Turns read per claim and name, and key visits per claim and name: bounded however many keys.
 local WINDOW = 100
+local WINDOW_LAST = '99'
 local VISITS = 1000
 
 -- nil when the name has no keys with jobs (its plain queue is all there is).
 function lib.fair_source(name, window, ops, blocked, weights)
   local g = C.B .. 'g:' .. name
-  local stored = lib.read('LRANGE', g, 0, WINDOW - 1)
+  local stored = lib.read('LRANGE', g, '0', WINDOW_LAST)
   local pending = C.LIST_ADD[g]
   if #stored == 0 and (not pending or #pending == 0) then return nil end
   local src = {

@@ -46,7 +46,7 @@ end
 -- (Its lease is the score it is found by: the expiry is kept nowhere else.)
 function lib.release_lost(owner, lost)
   for _, claim in ipairs(lost) do
-    local ids = lib.read('ZRANGEBYSCORE', C.LEASES, lib.num(claim.la), lib.num(claim.la), 'LIMIT', 0, lib.BUDGET)
+    local ids = lib.read('ZRANGEBYSCORE', C.LEASES, lib.num(claim.la), lib.num(claim.la), 'LIMIT', '0', lib.BUDGET_S)
     for _, id in ipairs(ids) do
       local rec = not claim.keep[id] and lib.load(id)
       if rec and rec.s == 'running' and rec.ow == owner and tonumber(rec.sa) == claim.at then

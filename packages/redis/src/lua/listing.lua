@@ -80,7 +80,7 @@ end
 -- After the other writes (commit.lua): drops leave their buckets, and a bucket left empty the set.
 function lib.index_prune()
   for key, entries in pairs(C.BUCKET_DROP) do
-    for _, entry in ipairs(entries) do redis.call('LREM', key, 1, entry) end
+    for _, entry in ipairs(entries) do redis.call('LREM', key, '1', entry) end
     if redis.call('EXISTS', key) == 0 then redis.call('ZREM', C.LISTING, entries.name) end
   end
 end

@@ -80,7 +80,7 @@ lib.drop = drop
 -- so a call never does more than its budget, however wide the tree.
 local function slice(id, offset, each, last)
   local n = math.max(1, math.min(SLICE, C.BUDGET))
-  local ids = lib.read('LRANGE', C.B .. 'c:' .. id, offset, offset + n - 1)
+  local ids = lib.read('LRANGE', C.B .. 'c:' .. id, lib.int_s(offset), lib.int_s(offset + n - 1))
   C.BUDGET = C.BUDGET - #ids
   for _, child in ipairs(ids) do each(child) end
   if #ids == n then return false, offset + n end
@@ -121,7 +121,7 @@ end
 -- Takes up to a budget's worth of items from the durable list into this call.
 function lib.take_work()
   local key = C.WORKKEY
-  local items = lib.read('LRANGE', key, 0, lib.BUDGET - 1)
+  local items = lib.read('LRANGE', key, '0', lib.int_s(lib.BUDGET - 1))
   if #items == 0 then return 0 end
   lib.list_pop(key, #items)
   for _, text in ipairs(items) do
@@ -150,13 +150,13 @@ function lib.trim_retention()
   local added = C.LIST_ADD[key] or {}
   local excess = stored + #added - C.RCOUNT
   -- Usually nothing is due: one entry is read to see that.
-  local heads = lib.read('LRANGE', key, 0, math.min(math.max(excess, 1), SLICE) - 1)
+  local heads = lib.read('LRANGE', key, '0', lib.int_s(math.min(math.max(excess, 1), SLICE) - 1))
   local taken, from_added = 0, 0
   while C.BUDGET > 0 do
     local entry
     if taken < stored then
       if taken >= #heads then
-        for _, more in ipairs(lib.read('LRANGE', key, taken, taken + SLICE - 1)) do heads[#heads + 1] = more end
+        for _, more in ipairs(lib.read('LRANGE', key, lib.int_s(taken), lib.int_s(taken + SLICE - 1))) do heads[#heads + 1] = more end
       end
       entry = heads[taken + 1]
     else
