@@ -1,6 +1,6 @@
 /**
  * One variant of the ML benchmark in its own process (bench/ml.ts drives it): the image
- * pipeline's classify job (MobileNetV2, tfjs wasm) `inline`, in `threads` one image per call, or
+ * pipeline's classify job (MobileNetV2 on onnxruntime-node) `inline`, in `threads` one image per call, or
  * in threads with batches of `batch:<n>`; `idle` runs nothing (the /health peer). It serves `GET /health` on loopback for the driver's
  * probe, prints `READY <port>`, waits for `go` on stdin, then runs IMAGES classifications with
  * CONCURRENCY in flight (closed loop) and prints one `RESULT <json>` line.

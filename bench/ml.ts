@@ -1,6 +1,6 @@
 /**
- * ML inference: MobileNetV2 (nsfwjs's bundled model on tfjs 4.22, wasm backend) classifying
- * 640×480 JPEGs through the image pipeline's classify job, in one run: `inline` on the event loop,
+ * ML inference: MobileNetV2 (nsfwjs's bundled weights as an ONNX graph on onnxruntime-node, one
+ * intra-op thread per inference thread) classifying 640×480 JPEGs through the image pipeline's classify job, in one run: `inline` on the event loop,
  * `threads` (one image per call), and threads with batches of 1, 4, 8 and 16 (BENCH_VARIANTS);
  * `idle` is the same server running nothing, the peer for /health.
  *
@@ -19,7 +19,9 @@
  * BENCH_CONCURRENCY (32), BENCH_RUNS (1).
  *
  * Fresh process per variant and run (bench/ml-variant.ts), variants interleaved, RUNS runs,
- * medians reported, and the ratio of each to `threads` (one image per call) printed.
+ * medians reported, and the ratio of each to `threads` (one image per call) printed; last, batches
+ * of 16 against one at a time at its best (the faster of `threads` and `batch:1`, the median of
+ * each), the ratio the batching goal is about.
  *
  *   node --conditions=source --import tsx bench/ml.ts        (npm run bench -- ml)
  */
@@ -87,7 +89,8 @@ async function runVariant(variant: string): Promise<Result> {
 
 const threads = process.env['BENCH_THREADS'] ?? String(Math.max(1, os.availableParallelism() - 1));
 console.log(
-  `ML inference (MobileNetV2 fused, tfjs wasm), ${os.cpus().length} cores, ${threads} inference thread(s) at nice ${process.env['CLASSIFY_NICE'] ?? 10}, ` +
+  `ML inference (MobileNetV2 on onnxruntime-node, ${process.env['ORT_INTRA_OP_THREADS'] ?? 1} intra-op thread(s) each), ${os.cpus().length} cores, ` +
+    `${threads} inference thread(s) at nice ${process.env['CLASSIFY_NICE'] ?? 10}, ` +
     `load average ${os
       .loadavg()
       .map((l) => l.toFixed(1))
@@ -132,5 +135,15 @@ for (const [variant, list] of results) {
       `${cpuOf(list).toFixed(1)} | ${busy}${median(list.map((r) => r.loadMs)).toFixed(0)} | ` +
       `${median(list.map((r) => r.perThreadMb)).toFixed(0)} | ${peer ? `${(rate(list) / rate(peer)).toFixed(2)}x` : '-'} | ` +
       `${peer ? `${(cpuOf(peer) / cpuOf(list)).toFixed(2)}x` : '-'} |`,
+  );
+}
+const one = ['threads', 'batch:1'].map((v) => results.get(v)).filter((list): list is Result[] => list !== undefined && list.length > 0);
+const sixteen = results.get('batch:16');
+if (one.length > 0 && sixteen) {
+  const best = one.reduce((a, b) => (rate(b) > rate(a) ? b : a));
+  const bestCpu = Math.min(...one.map(cpuOf));
+  console.log(
+    `\nbatch:16 vs one at a time (${best === peer ? 'threads' : 'batch:1'}, the faster): ${(rate(sixteen) / rate(best)).toFixed(2)}x images/s ` +
+      `(${rate(sixteen).toFixed(2)} vs ${rate(best).toFixed(2)}), ${(bestCpu / cpuOf(sixteen)).toFixed(2)}x less CPU per image`,
   );
 }

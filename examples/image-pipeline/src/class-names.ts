@@ -1,5 +1,5 @@
 // The model's classes, apart from the model: what a job that only reads scores needs, without
-// loading TensorFlow.js (the quickstart and every pipeline process import the jobs; only a
+// loading onnxruntime and the weights (the quickstart and every pipeline process import the jobs; only a
 // process that classifies loads the model).
 
 /** The model's classes, in the order of its output (nsfwjs's NSFW_CLASSES, not exported by the package). */

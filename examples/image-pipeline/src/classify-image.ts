@@ -1,10 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
-// Registers the WebAssembly backend; its .wasm files ship in the package and load from disk.
-import '@tensorflow/tfjs-backend-wasm';
-import { load, type NSFWJS } from 'nsfwjs/core';
-import { MobileNetV2Model } from 'nsfwjs/models/mobilenet_v2';
+import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { fuseLayersModel, type Forward } from './fuse-layers-model.js';
+import { readBundledMobileNetV2 } from './keras-model-files.js';
+import { kerasToOnnx } from './keras-to-onnx.js';
 import { ImageRejectedError } from './image-rejected-error.js';
 import { classNames, type Scores } from './class-names.js';
 
@@ -13,49 +10,43 @@ export { classNames, type ClassName, type Scores } from './class-names.js';
 const size = 224;
 
 export interface LoadedModel {
-  net: NSFWJS;
-  /**
-   * The forward pass that runs: the model with its batch norms folded into the convolutions
-   * (fuseLayersModel, ~2x faster on the wasm backend), or `net.model.predict` if it cannot be fused.
-   */
-  forward: Forward;
-  /** How long this thread took to set up the backend and load the weights. */
+  session: ort.InferenceSession;
+  /** How long this thread took to read the weights, build the ONNX graph and create the session. */
   loadMs: number;
 }
 
 let loaded: Promise<LoadedModel> | undefined;
 
 /**
- * The bundled MobileNetV2 (weights inside the nsfwjs package: nothing is downloaded) on the wasm
- * backend, loaded once per thread and kept: every later batch on this thread reuses it.
+ * onnxruntime's own threads per session. The pool already runs one session per inference thread
+ * (threads × this ≤ cores − 1): a second level of parallelism on the same cores only adds
+ * contention, and its spinning threads would take the core the event loop answers requests on.
+ * With 1, `run` computes on the calling thread, so the classify thread's nice value applies to it.
+ */
+const intraOpThreads = Number(process.env['ORT_INTRA_OP_THREADS'] ?? 1);
+
+/**
+ * The bundled MobileNetV2 (weights inside the nsfwjs package: nothing is downloaded) as an ONNX
+ * graph built in memory from those weights (kerasToOnnx), on onnxruntime's CPU kernels; loaded once
+ * per thread and kept: every later batch on this thread reuses the session. The ~10 MB of bytes
+ * are not written anywhere: building them takes a few hundred ms once per thread, and a cache file
+ * would add a second copy of the model to keep in step with the package.
  */
 export function loadModel(): Promise<LoadedModel> {
   loaded ??= (async () => {
     const started = performance.now();
-    await tf.setBackend('wasm');
-    await tf.ready();
-    // Named by its definition, so nsfwjs takes the weights from the package, never from a URL.
-    const net = await quietly(() => load('MobileNetV2', { modelDefinitions: [MobileNetV2Model] }));
-    const model = net.model;
-    const forward = ('layers' in model ? fuseLayersModel(model) : undefined) ?? ((input: tf.Tensor4D) => model.predict(input) as tf.Tensor);
-    return { net, forward, loadMs: performance.now() - started };
+    const bytes = kerasToOnnx(await readBundledMobileNetV2(), { inputScale: 1 / 255 });
+    const session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: intraOpThreads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+    return { session, loadMs: performance.now() - started };
   })();
   // A failed load is retried by the next batch (the job's retry policy paces it).
   loaded.catch(() => (loaded = undefined));
   return loaded;
-}
-
-/** nsfwjs advertises its hosting docs with console.info on every load: that one line is dropped, nothing else. */
-async function quietly<T>(work: () => Promise<T>): Promise<T> {
-  const info = console.info;
-  console.info = (...args: unknown[]) => {
-    if (!(typeof args[0] === 'string' && args[0].includes("You're using the model"))) info(...args);
-  };
-  try {
-    return await work();
-  } finally {
-    console.info = info;
-  }
 }
 
 /** Decodes and scales an image to the model's 224×224 RGB input; a corrupt image is refused. */
@@ -74,8 +65,9 @@ export interface ImageToClassify {
 }
 
 /**
- * Classifies images as one batch: one [n, 224, 224, 3] tensor through the model. An image that
- * cannot be read or decoded gets an Error in its place and stays out of the tensor: it fails alone.
+ * Classifies images as one batch: one uint8 [n, 224, 224, 3] tensor (sharp's output as it is; the
+ * graph transposes and scales it) through one `run`. An image that cannot be read or decoded gets
+ * an Error in its place and stays out of the tensor: it fails alone.
  */
 export async function classifyImages(images: readonly ImageToClassify[]): Promise<(Scores | Error)[]> {
   const decoded = await Promise.all(
@@ -84,15 +76,11 @@ export async function classifyImages(images: readonly ImageToClassify[]): Promis
   const good = decoded.filter((item): item is Buffer => !(item instanceof Error));
   const scores: Scores[] = [];
   if (good.length > 0) {
-    const { forward } = await loadModel();
-    const batch = Buffer.concat(good);
-    // One tensor for the whole batch, scaled to [0, 1] in one op: the per-call costs are paid once.
-    const probabilities = tf.tidy(() => {
-      const input = tf.tensor4d(new Uint8Array(batch.buffer, batch.byteOffset, batch.length), [good.length, size, size, 3], 'int32');
-      return forward(input.toFloat().div(255));
-    });
-    const values = await probabilities.data();
-    probabilities.dispose();
+    const { session } = await loadModel();
+    const batch = good.length === 1 ? good[0]! : Buffer.concat(good);
+    const input = new ort.Tensor('uint8', new Uint8Array(batch.buffer, batch.byteOffset, batch.length), [good.length, size, size, 3]);
+    const output = await session.run({ [session.inputNames[0]!]: input });
+    const values = output[session.outputNames[0]!]!.data as Float32Array;
     for (let row = 0; row < good.length; row++) {
       scores.push(Object.fromEntries(classNames.map((name, i) => [name, values[row * classNames.length + i]!])) as Scores);
     }

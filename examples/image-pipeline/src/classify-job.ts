@@ -46,9 +46,9 @@ export function classifyJob(options: ClassifyOptions) {
 }
 
 /**
- * TensorFlow.js and the model's code, loaded on the first inline classification: importing the
- * jobs must not cost every process ~100 MB of RSS and its start-up time (the thread variants load
- * it in their threads only).
+ * onnxruntime and the model's code, loaded on the first inline classification: importing the
+ * jobs must not cost every process the runtime's memory and start-up time (the thread variants
+ * load it in their threads only).
  */
 function classifier(): Promise<typeof classifyBlobsModule> {
   return import('./classify-blobs.js');

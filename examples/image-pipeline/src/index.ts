@@ -1,10 +1,9 @@
 export { imagePipelineJobs, type ModerationOptions, type PipelineOptions } from './pipeline-jobs.js';
 export { classifyJob, verdictOf, type ClassifyOptions, type ModerationPolicy, type Verdict } from './classify-job.js';
 export { classNames, type ClassName, type Scores } from './class-names.js';
-// The model itself (TensorFlow.js) is '@scalable-api/example-image-pipeline/model', so that
+// The model itself (onnxruntime) is '@scalable-api/example-image-pipeline/model', so that
 // importing the jobs does not load it.
 export type { ImageToClassify, LoadedModel } from './classify-image.js';
-export type { Forward } from './fuse-layers-model.js';
 export type { ClassifyInput } from './classify-blobs.js';
 export { openBlobStore, type BlobLocation } from './blob-location.js';
 export { readImageHeader, checkImage, type ImageHeader } from './image-header.js';

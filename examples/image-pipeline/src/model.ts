@@ -1,4 +1,5 @@
-// The model behind the classify jobs: TensorFlow.js with the bundled MobileNetV2. Its own entry
-// ('@scalable-api/example-image-pipeline/model') because loading it costs ~100 MB of RSS.
+// The model behind the classify jobs: the bundled MobileNetV2 on onnxruntime. Its own entry
+// ('@scalable-api/example-image-pipeline/model') because loading it costs memory in every process that imports it.
 export { classifyImages, loadModel, type ImageToClassify, type LoadedModel } from './classify-image.js';
-export { fuseLayersModel, type Forward } from './fuse-layers-model.js';
+export { kerasToOnnx } from './keras-to-onnx.js';
+export { readBundledMobileNetV2, type KerasModel } from './keras-model-files.js';
