@@ -7,7 +7,7 @@ import { dashboardRoutes, type DashboardOptions } from './dashboard/dashboard-ro
 import { jobRoutes } from './job-routes.js';
 import { JobEventHub } from './job-event-hub.js';
 import { SseSlots } from './events/sse-slots.js';
-import { JobsMetrics, type MetricsOptions } from './jobs-metrics.js';
+import type { MetricsOptions } from './jobs-metrics.js';
 import { registerOpenApi } from './openapi.js';
 import { opsRoutes } from './ops-routes.js';
 import { HttpProblemError } from './problem.js';
@@ -136,10 +136,14 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
       reconcileMs: limits.reconcileMs,
       onError: (error) => app.log.warn({ err: error }, 'could not reconcile watched jobs'),
     }),
+    // prom-client (and the OpenTelemetry API it loads) only for an app that serves /metrics.
     metrics:
       options.metrics === false
         ? undefined
-        : new JobsMetrics({ stats: () => options.system.stats(), sseConnections: () => ctx.sse.size, draining: () => ctx.draining }, options.metrics),
+        : new (await import('./jobs-metrics.js')).JobsMetrics(
+            { stats: () => options.system.stats(), sseConnections: () => ctx.sse.size, draining: () => ctx.draining },
+            options.metrics,
+          ),
     limits,
     authenticate: options.auth ? createAuthenticator(options.auth) : undefined,
     tenantOf: options.tenant ? tenantResolver(options.tenant) : undefined,

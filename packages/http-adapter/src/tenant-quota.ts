@@ -1,4 +1,3 @@
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpProblemError } from './problem.js';
 
@@ -28,6 +27,8 @@ export interface TenantQuotaOptions {
  */
 export async function registerTenantQuota(app: FastifyInstance, options: TenantQuotaOptions): Promise<void> {
   if (!(Number.isInteger(options.max) && options.max > 0)) throw new TypeError('jobsPlugin limits.rate: max must be a positive integer');
+  // Loaded here, by the plugin of an app that sets quotas, not by every app that loads the plugin.
+  const { default: rateLimit } = await import('@fastify/rate-limit');
   await app.register(rateLimit, {
     global: true,
     max: options.max,

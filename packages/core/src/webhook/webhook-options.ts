@@ -1,4 +1,5 @@
-import { Webhook } from 'standardwebhooks';
+import { createRequire } from 'node:module';
+import type { Webhook } from 'standardwebhooks';
 import type { BackoffPolicy } from '../job/retry-policy.js';
 
 /**
@@ -58,7 +59,9 @@ export function webhookPolicy(options: WebhookOptions): WebhookPolicy {
   }
   let signer: Webhook;
   try {
-    signer = new Webhook(options.secret);
+    // Loaded only by a system with webhooks configured.
+    const standard = createRequire(import.meta.url)('standardwebhooks') as { Webhook: typeof Webhook };
+    signer = new standard.Webhook(options.secret);
   } catch (cause) {
     throw new TypeError('createJobSystem: webhooks.secret is not whsec_ and base64', { cause });
   }
