@@ -102,7 +102,6 @@ export function enqueueOne(state: MemoryState, job: NewJob, limit: number): Enqu
     owner: undefined,
     leaseExpiresAt: 0,
     log: NO_EVENTS,
-    implied: 0,
     eventSeq: 0,
     // '' is no key: the plain queue.
     key: job.key || undefined,

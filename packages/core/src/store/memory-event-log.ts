@@ -10,14 +10,12 @@ export class MemoryEventLog {
   constructor(readonly perJob: number) {}
 
   append(rec: Rec, event: JobEvent): void {
-    if (rec.log.length === 0 && rec.implied === event.seq - 1 && event.seq <= this.perJob && isImplied(rec, event)) {
-      rec.implied = event.seq;
-      return;
-    }
-    if (rec.implied > 0) {
+    // An empty log means every event so far is implied (`event.seq - 1` of them): the first one
+    // that is not writes them out, and a log is never emptied again. So no field counts them.
+    if (rec.log.length === 0) {
+      if (event.seq <= this.perJob && isImplied(rec, event)) return;
       // The record no longer explains the job's story on its own: write the implied events out.
-      rec.log = [...impliedEvents(rec, rec.implied), ...rec.log];
-      rec.implied = 0;
+      if (event.seq > 1) rec.log = [...impliedEvents(rec, event.seq - 1)];
     }
     // Arrays made to size: `push` onto a full array reserves about 1.5x + 16 slots, which for a
     // job's three or four events is two thirds empty space on every record kept for retention.
@@ -34,7 +32,7 @@ export class MemoryEventLog {
 
   /** The job's events after `afterSeq` (0 for all), oldest first. */
   read(rec: Rec, afterSeq: number): JobEvent[] {
-    const log = rec.implied > 0 ? [...impliedEvents(rec, rec.implied), ...rec.log] : rec.log;
+    const log = rec.log.length === 0 && rec.eventSeq > 0 ? impliedEvents(rec, rec.eventSeq) : rec.log;
     return log.filter((e) => e.seq > afterSeq);
   }
 }

@@ -13,10 +13,13 @@ export interface Rec extends Omit<JobRecord, RareField> {
   token: number;
   owner: string | undefined;
   leaseExpiresAt: number;
-  /** The events after the implied ones (see implied-events.ts). */
+  /**
+   * The events after the implied ones (see implied-events.ts). Empty while every event so far is
+   * implied: then the first `eventSeq` events are, and no field says how many (one word of every
+   * record, the one the flow key took).
+   */
   log: JobEvent[];
-  /** How many of the job's first events are implied by the record rather than kept in `log`. */
-  implied: number;
+  /** The seq of the job's newest event: each event is made with `++rec.eventSeq` and logged. */
   eventSeq: number;
   /** The flow key (`NewJob.key`): its queue within the name and what its limits count by. */
   key: string | undefined;
