@@ -5,8 +5,21 @@ local lib = ...
 local C = lib.C
 local load, put, move, int, present, held_status = lib.load, lib.put, lib.move, lib.int, lib.present, lib.held_status
 
+-- Usually nothing is delayed, or nothing is due: the head of the set says so, and is also the
+-- next run at the claim reports (C.NEXT_DUE; false: none, nil: read it again after promoting).
+-- Writes wait for commit, so the set read here is the set the claim would read at its end.
 function lib.promote_due()
   local key = C.DELAYED
+  local first = lib.read('ZRANGE', key, '0', '0', 'WITHSCORES')
+  if not first[2] then
+    C.NEXT_DUE = false
+    return 0
+  end
+  if tonumber(first[2]) > C.NOW then
+    C.NEXT_DUE = first[2]
+    return 0
+  end
+  C.NEXT_DUE = nil
   local due = lib.read('ZRANGEBYSCORE', key, '-inf', C.NOW_S, 'LIMIT', '0', lib.BUDGET_S)
   for _, id in ipairs(due) do
     lib.zset_rem(key, id)

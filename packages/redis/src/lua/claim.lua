@@ -60,24 +60,33 @@ local function hand_out_fast(id, name, src, from, entry, la, owner, out)
   end
   if other or (a and a ~= '0') then return nil end
   take(src, from, entry)
-  local token = lib.succ(int(t))
+  local tn = t and int(t) or 0
+  local token = lib.succ(tn)
   -- `ev` in the constructor: a field added afterwards makes Lua rebuild the table.
   local w = { 's', 'running', 'a', '1', 't', token, 'ow', owner, 'sa', C.NOW_S, ev = 2, key = key }
   lib.fast(id, w)
-  lib.count('queued', -1)
-  lib.count('running', 1)
-  lib.zset_add(C.LEASES, la, id)
+  -- (Counted by the caller: `lib.count` per job is two calls and four lookups.)
+  local leases = C.LEASES_ADD
+  if not leases then
+    leases = lib.plan_list(C.ZSET_ADD, C.LEASES)
+    C.LEASES_ADD = leases
+  end
+  local nl = #leases
+  leases[nl + 1], leases[nl + 2] = la, id
   -- Its `job.started` is implied (events.lua): published, not stored.
   if present(pa) or present(r) then lib.signal_event('s', id, '2', name, pa, r, '1') else lib.signal_plain('s', id, '2', name, '1') end
-  row(out, id, int(t) + 1, name, i or '', 1, p or '0', pa or '', r or id, ca or '', m or '')
+  local n = #out
+  out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = id, tn + 1, name, i or '', 1
+  out[n + 6], out[n + 7], out[n + 8], out[n + 9], out[n + 10] = p or '0', pa or '', r or id, ca or '', m or ''
   return true
 end
 
 lib.register('claim', function(keys, args)
   lib.begin(keys, args)
-  local OWNER, MAX, LEASE = args[6], tonumber(args[7]), tonumber(args[8])
+  local tonum = lib.tonum
+  local OWNER, MAX, LEASE = args[6], tonum(args[7]), tonum(args[8])
   lib.check(OWNER and OWNER ~= '' and MAX and MAX >= 0 and LEASE and LEASE > 0, 'owner, max, leaseMs')
-  local nn = tonumber(args[9])
+  local nn = tonum(args[9])
   lib.check(nn, 'a count of names')
   local names, i = {}, 10
   if nn < 0 then
@@ -85,17 +94,17 @@ lib.register('claim', function(keys, args)
   else
     for x = 1, nn do names[x] = args[i]; i = i + 1 end
   end
-  local cap, nc = {}, tonumber(args[i])
+  local cap, nc = {}, tonum(args[i])
   lib.check(nc and #args >= i + nc * 2, 'capacity pairs')
   i = i + 1
   for _ = 1, nc do
-    cap[args[i]] = tonumber(args[i + 1])
+    cap[args[i]] = tonum(args[i + 1])
     lib.check(cap[args[i]], 'a capacity')
     i = i + 2
   end
   local lost, nl = {}, 0
   if args[i] then
-    nl = tonumber(args[i])
+    nl = tonum(args[i])
     lib.check(nl, 'a count of lost claims')
     i = i + 1
   end
@@ -168,7 +177,8 @@ lib.register('claim', function(keys, args)
   end
   -- (A fair source merges its keys' queues itself.)
   lib.merging(#sources > 1 or (sources[1] ~= nil and sources[1].kind == 'f'))
-  local skipped = 0
+  local skipped, fast_n = 0, 0
+  C.LEASES_ADD = nil
   while #out < MAX * 10 and skipped < MAX_SKIPPED do
     local best, best_from, best_src
     for s = 1, #sources do
@@ -192,6 +202,7 @@ lib.register('claim', function(keys, args)
     local fast
     if not lib.touched(id) then fast = hand_out_fast(id, name, best_src, best_from, best, la, OWNER, out) end
     if fast then
+      fast_n = fast_n + 1
       if cap[name] then cap[name] = cap[name] - 1 end
       if flow[name] then
         gates.pass(name, key, id, nil)
@@ -236,6 +247,10 @@ lib.register('claim', function(keys, args)
     end
   end
   lib.settle_sources(sources)
+  if fast_n > 0 then
+    lib.count('queued', -fast_n)
+    lib.count('running', fast_n)
+  end
   -- Remembered per owner; it is checked against the job's owner and state, and expires on its own
   -- so that node ids of processes long gone leave nothing behind.
   if suspect_id then lib.string_set(suspect_key, suspect_id, math.max(LEASE * 10, 60000)) end
@@ -245,6 +260,8 @@ lib.register('claim', function(keys, args)
   -- stay where they are, so a claim stopped by them waits a little instead, below.)
   if due == lib.BUDGET or lapsed == lib.BUDGET or (skipped >= MAX_SKIPPED and deferred == 0) then
     nxt = C.NOW_S
+  elseif C.NEXT_DUE ~= nil then
+    nxt = C.NEXT_DUE or nil
   else
     nxt = lib.read('ZRANGEBYSCORE', C.DELAYED, '(' .. C.NOW_S, '+inf', 'WITHSCORES', 'LIMIT', '0', '1')[2]
   end

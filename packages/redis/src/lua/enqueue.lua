@@ -50,14 +50,14 @@ end
 -- Checks every job's fields; returns where each job's fields start (`offsets[j]` + 1 is its id)
 -- and which are plain.
 local function check(args)
-  lib.check(tonumber(args[6]) and (args[7] == '0' or args[7] == '1'), 'limit, atomic')
+  lib.check(lib.tonum(args[6]) and (args[7] == '0' or args[7] == '1'), 'limit, atomic')
   local offsets, plain, j, o, count = {}, {}, 0, 8, #args
   while o <= count do
     j = j + 1
     local kind = args[o]
     offsets[j] = o
     if kind == 'p' then
-      lib.check(o + 4 <= count and args[o + 1] ~= '' and args[o + 2] ~= '' and tonumber(args[o + 4]), 'id, name, priority', j)
+      lib.check(o + 4 <= count and args[o + 1] ~= '' and args[o + 2] ~= '' and lib.tonum(args[o + 4]), 'id, name, priority', j)
       plain[j] = true
       o = o + 5
     else
@@ -78,7 +78,7 @@ local PLAIN = { [4] = '', [5] = '', [6] = '', [7] = '', [8] = '', [9] = '', [10]
 lib.register('enqueue', function(keys, args)
   lib.begin(keys, args)
   local n, offsets, plain = check(args)
-  local LIMIT = tonumber(args[6])
+  local LIMIT = lib.tonum(args[6])
   local function arg(j, f)
     if f > 3 and plain[j] then return PLAIN[f] end
     return args[offsets[j] + 1 + f]
@@ -131,6 +131,8 @@ lib.register('enqueue', function(keys, args)
   local REC, FAST, NOW_S = C.REC, C.FAST, C.NOW_S
   -- Room under the bound for plain jobs, kept as they are added (nil: to be read again).
   local room
+  -- Plain jobs added, counted once at the end; each name's ready list, taken once.
+  local added, lists = 0, {}
   for j = 1, n do
     local o = offsets[j]
     local new_id = args[o + 1]
@@ -149,9 +151,21 @@ lib.register('enqueue', function(keys, args)
           local k = #w
           w[k + 1], w[k + 2] = 'p', prio
         end
-        lib.count('queued', 1)
+        added = added + 1
         -- Its place in the listing (listing.lua), sent with the batch's others.
-        lib.push_entry(name, new_id, prio, w, nil, lib.index_created(new_id, w))
+        local seq = lib.index_created(new_id, w)
+        if prio == '0' then
+          -- (push_entry's usual case, without its calls.)
+          local list = lists[name]
+          if not list then
+            list = lib.plan_list(C.LIST_ADD, lib.lkey(name))
+            lists[name] = list
+          end
+          list[#list + 1] = seq .. ':' .. new_id
+          C.AVAIL = true
+        else
+          lib.push_entry(name, new_id, prio, w, nil, seq)
+        end
         lib.fast(new_id, w)
         lib.signal_plain('q', new_id, '1', name)
         if not names[name] then
@@ -162,6 +176,11 @@ lib.register('enqueue', function(keys, args)
       end
     else
       room = nil
+      -- The bound below reads the counts: the plain jobs before this one are in them.
+      if added > 0 then
+        lib.count('queued', added)
+        added = 0
+      end
       local id, name, parent_id, ck, idem = arg(j, 0), arg(j, 1), arg(j, 7), arg(j, 9), arg(j, 5)
       local await = tonumber(arg(j, 11))
       -- (An id twice in one batch: the second finds the first.)
@@ -247,6 +266,7 @@ lib.register('enqueue', function(keys, args)
       end
     end
   end
+  if added > 0 then lib.count('queued', added) end
   lib.commit()
   return out
 end, lib.REFUSE_WHEN_FULL)

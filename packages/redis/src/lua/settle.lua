@@ -18,7 +18,7 @@ local OUTCOMES = { completed = true, failed = true, cancelled = true, retry = tr
 -- the few fields that decide, its changes in one table and no record. Returns 1 (ok), 0 (stale)
 -- or nil (the general path decides).
 local function complete_fast(id, token, output)
-  if lib.touched(id) or C.EVN < 3 then return nil end
+  if C.REC[id] ~= nil or C.FAST[id] ~= nil or C.EVN < 3 then return nil end
   local key = C.B .. 'j:' .. id
   local v = redis.call('HMGET', key, 't', 's', 'ow', 'k', 'pa', 'n', 'r')
   if v[1] ~= token or not lib.held_status(v[2]) or not present(v[3]) then return 0 end
@@ -28,16 +28,25 @@ local function complete_fast(id, token, output)
   -- would cost another listpack write per job.
   local w = output ~= '' and { 's', 'completed', 'fa', C.NOW_S, 'o', output, ev = 3, key = key } or { 's', 'completed', 'fa', C.NOW_S, ev = 3, key = key }
   lib.fast(id, w)
-  lib.count('running', -1)
-  lib.count('completed', 1)
-  lib.zset_rem(C.LEASES, id)
+  -- (Counted by the caller, once per call.)
+  local rem = C.LEASES_REM
+  if not rem then
+    rem = lib.plan_list(C.ZSET_REM, C.LEASES)
+    C.LEASES_REM = rem
+  end
+  rem[#rem + 1] = id
   local pa = v[5]
   -- Its end is implied (events.lua): published, not stored.
   if present(pa) or present(v[7]) then lib.signal_event('c', id, '3', v[6], pa, v[7], output) else lib.signal_plain('c', id, '3', v[6], output) end
   if pa then
     lib.work('s', id, nil, nil, { _id = id, s = 'completed', pa = pa, n = v[6], of = redis.call('HGET', key, 'of') })
   else
-    lib.list_add(C.ROOTS, 'c:' .. C.NOW_S .. ':' .. id)
+    local roots = C.ROOTS_ADD
+    if not roots then
+      roots = lib.plan_list(C.LIST_ADD, C.ROOTS)
+      C.ROOTS_ADD, C.ROOT_AT = roots, 'c:' .. C.NOW_S .. ':'
+    end
+    roots[#roots + 1] = C.ROOT_AT .. id
   end
   return 1
 end
@@ -46,13 +55,18 @@ lib.register('settle', function(keys, args)
   lib.begin(keys, args)
   local n = (#args - 5) / W
   lib.check(n == math.floor(n), '5 fields per settlement')
+  local tonum, check = lib.tonum, lib.check
   for j = 1, n do
     local o = 5 + (j - 1) * W
-    lib.check(args[o + 1] ~= '' and tonumber(args[o + 2]) and OUTCOMES[args[o + 3]], 'id, token, outcome', j)
-    lib.check(args[o + 3] ~= 'retry' or tonumber(args[o + 5]), 'runAt', j)
-    lib.check(args[o + 3] ~= 'released' or args[o + 5] == '' or tonumber(args[o + 5]), 'push-back', j)
+    local outcome = args[o + 3]
+    if not (args[o + 1] ~= '' and tonum(args[o + 2]) and OUTCOMES[outcome]) then check(false, 'id, token, outcome', j) end
+    if outcome == 'retry' then check(tonumber(args[o + 5]), 'runAt', j) end
+    if outcome == 'released' then check(args[o + 5] == '' or tonumber(args[o + 5]), 'push-back', j) end
   end
   local out = {}
+  -- What the fast path plans, taken on its first use: leases to drop, roots to keep ('c:<at>:<id>').
+  C.LEASES_REM, C.ROOTS_ADD = nil, nil
+  local fast_n = 0
   for j = 1, n do
     local o = 5 + (j - 1) * W
     local outcome, payload = args[o + 3], args[o + 4]
@@ -60,6 +74,7 @@ lib.register('settle', function(keys, args)
     local rec = not fast and lib.held(args[o + 1], args[o + 2])
     if fast then
       out[j] = fast
+      if fast == 1 then fast_n = fast_n + 1 end
     elseif not rec then
       out[j] = 0
     else
@@ -86,7 +101,11 @@ lib.register('settle', function(keys, args)
       out[j] = 1
     end
     -- In order: what one settlement set off is done before the next is recorded.
-    lib.run_work()
+    if C.WORK_HEAD <= #C.WORK then lib.run_work() end
+  end
+  if fast_n > 0 then
+    lib.count('running', -fast_n)
+    lib.count('completed', fast_n)
   end
   lib.trim_retention()
   lib.run_work()
