@@ -8,8 +8,8 @@ import { InputError } from '@scalable-api/core';
  */
 export function encodeJson(value: unknown, what: string): string {
   if (value === undefined) return '';
-  const problem = findNonJson(value, '$', new Set());
-  if (problem) throw new InputError('INPUT_INVALID', `${what} is not plain JSON: ${problem}.`);
+  const problem = findNonJson(value, []);
+  if (problem) throw new InputError('INPUT_INVALID', `${what} is not plain JSON: $${problem.path.reverse().join('')} ${problem.what}.`);
   return JSON.stringify(value);
 }
 
@@ -32,41 +32,57 @@ export function assertPlainText(value: string, what: string): void {
   if (/["\\\u0000-\u001f]/.test(value)) throw new TypeError(`job ${what} ${JSON.stringify(value)} contains a quote, backslash or control character`);
 }
 
-function findNonJson(value: unknown, path: string, seen: Set<object>): string | undefined {
+/** What is wrong and where: the path's steps are added innermost first, on the way back up. */
+interface Problem {
+  path: string[];
+  what: string;
+}
+
+/**
+ * Walks the value the way `JSON.stringify` will. It runs on every input and output, so the path
+ * to a value is built only for the one that is refused, and the objects on the way down are kept
+ * in an array (a plain value is rarely deep) rather than a `Set`.
+ */
+function findNonJson(value: unknown, seen: object[]): Problem | undefined {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return undefined;
     case 'number':
-      return Number.isFinite(value) ? undefined : `${path} is ${value}`;
+      return Number.isFinite(value) ? undefined : { path: [], what: `is ${value}` };
     case 'object': {
       if (value === null) return undefined;
-      if (seen.has(value)) return `${path} is circular`;
+      if (seen.includes(value)) return { path: [], what: 'is circular' };
       const proto: unknown = Object.getPrototypeOf(value);
       const isArray = Array.isArray(value);
       if (!isArray && proto !== Object.prototype && proto !== null) {
-        return `${path} is a ${value.constructor?.name ?? 'non-plain object'}`;
+        return { path: [], what: `is a ${value.constructor?.name ?? 'non-plain object'}` };
       }
-      seen.add(value);
+      seen.push(value);
+      let problem: Problem | undefined;
       if (isArray) {
-        for (let i = 0; i < value.length; i++) {
+        for (let i = 0; i < value.length && !problem; i++) {
           const item: unknown = value[i];
-          if (item === undefined) return `${path}[${i}] is undefined`;
-          const problem = findNonJson(item, `${path}[${i}]`, seen);
-          if (problem) return problem;
+          problem = item === undefined ? { path: [], what: 'is undefined' } : findNonJson(item, seen);
+          problem?.path.push(`[${i}]`);
         }
       } else {
-        for (const [key, item] of Object.entries(value)) {
+        for (const key in value) {
+          if (!Object.hasOwn(value, key)) continue;
+          const item: unknown = (value as Record<string, unknown>)[key];
           // Like JSON itself, an undefined property is simply left out.
           if (item === undefined) continue;
-          const problem = findNonJson(item, `${path}.${key}`, seen);
-          if (problem) return problem;
+          problem = findNonJson(item, seen);
+          if (problem) {
+            problem.path.push(`.${key}`);
+            break;
+          }
         }
       }
-      seen.delete(value);
-      return undefined;
+      seen.pop();
+      return problem;
     }
     default:
-      return `${path} is a ${typeof value}`;
+      return { path: [], what: `is a ${typeof value}` };
   }
 }
