@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
-import { afterEach, expect, it } from 'vitest';
-import { startNodeProcess, stopNodeProcess, until, type NodeProcess } from '@scalable-api/test-support/node-process';
+import { expect, it } from 'vitest';
+import { startNodeProcess, until, type NodeProcess } from '@scalable-api/test-support/node-process';
 import { createRedisStore, type RedisStore } from '../src/index.js';
-import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from './redis-fixture.js';
+import { cleanUpNodes, describeWithRedis, redisUrl, testPrefix } from './redis-fixture.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/redis-node.ts', import.meta.url));
 
@@ -34,12 +34,7 @@ await describeWithRedis('createRedisStore across processes', () => {
   let store: RedisStore | undefined;
   let prefix = '';
 
-  afterEach(async () => {
-    for (const node of nodes) await stopNodeProcess(node);
-    nodes = [];
-    await store?.close();
-    await deletePrefix(prefix);
-  });
+  cleanUpNodes(() => ({ nodes, store, prefix }));
 
   async function cluster(count: number) {
     prefix = testPrefix();

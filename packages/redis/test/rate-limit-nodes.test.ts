@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { afterEach, expect, it } from 'vitest';
-import { startNodeProcess, stopNodeProcess, type NodeProcess } from '@scalable-api/test-support/node-process';
+import { expect, it } from 'vitest';
+import { startNodeProcess, type NodeProcess } from '@scalable-api/test-support/node-process';
 import { newJobId } from '@scalable-api/core';
 import { createRedisStore, type RedisStore } from '../src/index.js';
-import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from './redis-fixture.js';
+import { cleanUpNodes, describeWithRedis, redisUrl, testPrefix } from './redis-fixture.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/flow-node.ts', import.meta.url));
 const RATE = 50;
@@ -30,12 +30,7 @@ await describeWithRedis('defineJob({ rateLimit }) across three processes on one 
   let store: RedisStore | undefined;
   let prefix = '';
 
-  afterEach(async () => {
-    for (const node of nodes) await stopNodeProcess(node);
-    nodes = [];
-    await store?.close();
-    await deletePrefix(prefix);
-  });
+  cleanUpNodes(() => ({ nodes, store, prefix }));
 
   it('starts 50 jobs/s across three nodes, within 10%, and never more than the bucket allows', { timeout: 30_000 }, async () => {
     prefix = testPrefix();

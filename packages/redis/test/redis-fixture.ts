@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { describe, it } from 'vitest';
+import { afterEach, describe, it } from 'vitest';
 import type { StoreCapabilities } from '@scalable-api/core/testing/conformance';
+import { stopNodeProcess, type NodeProcess } from '@scalable-api/test-support/node-process';
 import { deleteKeys, redisAnswers } from '@scalable-api/test-support/redis-admin';
 
 export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -60,4 +61,18 @@ export async function deletePrefix(prefix: string): Promise<void> {
   } finally {
     await client.quit();
   }
+}
+
+/**
+ * A multi-process test's clean-up after each test: its node processes stopped (SIGTERM, then
+ * SIGKILL), its own store client closed and its keys deleted. `held` reads the test's variables
+ * as they are then.
+ */
+export function cleanUpNodes(held: () => { nodes: readonly NodeProcess[]; store: { close(): Promise<void> } | undefined; prefix: string }): void {
+  afterEach(async () => {
+    const { nodes, store, prefix } = held();
+    for (const node of nodes) await stopNodeProcess(node);
+    await store?.close();
+    await deletePrefix(prefix);
+  });
 }

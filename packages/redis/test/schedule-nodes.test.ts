@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { afterEach, expect, it } from 'vitest';
-import { startNodeProcess, stopNodeProcess, type NodeProcess } from '@scalable-api/test-support/node-process';
+import { expect, it } from 'vitest';
+import { startNodeProcess, type NodeProcess } from '@scalable-api/test-support/node-process';
 import { nextTick, scheduleTickKey } from '@scalable-api/core';
 import { createRedisStore, type RedisStore } from '../src/index.js';
-import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from './redis-fixture.js';
+import { cleanUpNodes, describeWithRedis, redisUrl, testPrefix } from './redis-fixture.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/schedule-node.ts', import.meta.url));
 
@@ -28,12 +28,7 @@ await describeWithRedis('schedules across processes', () => {
   let store: RedisStore | undefined;
   let prefix = '';
 
-  afterEach(async () => {
-    for (const node of nodes) await stopNodeProcess(node);
-    nodes = [];
-    await store?.close();
-    await deletePrefix(prefix);
-  });
+  cleanUpNodes(() => ({ nodes, store, prefix }));
 
   // Real time on purpose (real processes, real timers): 30 ticks take 30 s.
   it('runs a schedule every second for 30 s on three nodes: exactly 30 runs, one per tick, none twice', async () => {
