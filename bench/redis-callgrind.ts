@@ -10,6 +10,10 @@
  *              settle with nothing to do (an empty batch; a claim of an empty queue)
  *
  *   node --conditions=source --import tsx bench/redis-callgrind.ts     (needs valgrind)
+ *
+ * BENCH_PORT a port of one's own; BENCH_REDIS_SERVER another binary (a build with symbols, so that
+ * `callgrind_annotate` names Lua's own functions: the Debian one is stripped); BENCH_HZ the server's
+ * cron rate (10; 1 keeps the time-driven cron from landing in whichever phase a dump catches).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -42,9 +46,11 @@ async function traced(): Promise<Traced> {
     [
       '--tool=callgrind',
       `--callgrind-out-file=${dir}/cg.%p`,
-      'redis-server',
+      process.env['BENCH_REDIS_SERVER'] ?? 'redis-server',
       '--port',
       String(port),
+      '--hz',
+      process.env['BENCH_HZ'] ?? '10',
       '--save',
       '',
       '--appendonly',
