@@ -3,15 +3,16 @@ import { readFileSync } from 'node:fs';
 
 /**
  * The store's Lua, as one Redis 7 function library. Each file under `lua/` is one concept; the
- * first ten are shared (context, queues, the listing index, flow control, events, the job state machine, webhook deliveries,
- * cascades, commit, late calls), the others each
- * register the functions they are named after, with a header naming every KEYS[i] and ARGV[i]
- * (fair, claim-due and claim-sources are parts of claim: fair turns, recovery, candidates).
- * Files are joined in this order, each wrapped in a function that receives the library table
- * (`local lib = ...`), so a file sees only what the files before it put on `lib`.
+ * first eleven are shared (context, the writes a call plans, queues, the listing index, flow
+ * control, events, the job state machine, webhook deliveries, cascades, commit, late calls), the
+ * others each register the functions they are named after, with a header naming every KEYS[i]
+ * and ARGV[i] (fair, claim-due and claim-sources are parts of claim: fair turns, recovery,
+ * candidates). Files are joined in this order, each wrapped in a function that receives the
+ * library table (`local lib = ...`), so a file sees only what the files before it put on `lib`.
  */
 const files = [
   'context',
+  'plans',
   'queues',
   'listing',
   'flow',
