@@ -1,4 +1,4 @@
-import type { JobEvent, SerializedError, StoreSignal } from '@scalable-api/core';
+import type { JobEvent, JobEventOf, SerializedError, StoreSignal } from '@scalable-api/core';
 import { decodeJson } from './json-codec.js';
 
 /**
@@ -131,7 +131,7 @@ export function jobEvent(
     case 'l':
       return { type: 'job.released', status: 'queued', ...tail };
     case 'c':
-      return { type: 'job.completed', status: 'completed', output: decodeJson(a), ...tail };
+      return completedEvent(a, tail);
     case 'f':
       return { type: 'job.failed', status: 'failed', error: JSON.parse(a) as SerializedError, ...tail };
     case 'x':
@@ -139,4 +139,47 @@ export function jobEvent(
     default:
       return undefined;
   }
+}
+
+/**
+ * Outputs at least this long are decoded on their first read instead of on arrival. A shorter one
+ * is cheaper to decode than to defer (an object with a getter costs about a microsecond more to
+ * build and read), and most outputs of a busy node are short.
+ */
+const LAZY_OUTPUT_CHARS = 256;
+
+/**
+ * A completed event whose long output is decoded on its first read, not on arrival: every node
+ * gets every job's completion, and usually nothing on it reads the output (no result waiter,
+ * parent or event stream for that job), so decoding each one was Node CPU per job spent for
+ * nothing (issue 14). The text is what the job's record holds, so a reader gets what a read of
+ * the store would give. The first read turns the getter into a plain property: a decoded value
+ * kept in the getter's closure made a read twice as dear (measured). Text that is not JSON (not
+ * the functions': they publish what they stored) reads as `undefined` with a warning rather than
+ * throwing inside a reader, such as a parent's actor.
+ */
+function completedEvent(text: string, tail: Omit<JobEventOf<'job.completed'>, 'type' | 'status' | 'output'>): JobEventOf<'job.completed'> {
+  const { id, name, seq, at, parentId, rootId } = tail;
+  if (text.length < LAZY_OUTPUT_CHARS)
+    return { type: 'job.completed', status: 'completed', output: decodeJson(text), id, name, seq, at, parentId, rootId };
+  return {
+    type: 'job.completed',
+    status: 'completed',
+    get output(): unknown {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        process.emitWarning(`job ${id}: the output of its completed signal is not JSON; read as undefined`);
+      }
+      Object.defineProperty(this, 'output', { value, writable: true, enumerable: true, configurable: true });
+      return value;
+    },
+    id,
+    name,
+    seq,
+    at,
+    parentId,
+    rootId,
+  };
 }

@@ -1,4 +1,4 @@
-import { expect, it, describe } from 'vitest';
+import { expect, it, describe, vi } from 'vitest';
 import { parseSignalLines } from '../src/signal-lines.js';
 
 describe('parseSignalLines', () => {
@@ -53,5 +53,26 @@ describe('parseSignalLines', () => {
   it('skips a grouped line that is cut short, and a job whose field is not JSON, keeping the rest', () => {
     expect(parseSignalLines('1000\nG\tc\t3\techo\ta')).toEqual([]);
     expect(parseSignalLines('1000\nG\tc\t3\techo\ta\t{oops\tb\t2').map((s) => (s.type === 'job.event' ? s.event.id : s.type))).toEqual(['b']);
+  });
+
+  it('decodes a long output on its first read only; one that is not JSON reads as undefined with a warning', () => {
+    const long = { text: 'x'.repeat(300) };
+    const parse = vi.spyOn(JSON, 'parse');
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      const message = `1000\nG\tc\t3\techo\ta\t${JSON.stringify(long)}\tb\t{${'x'.repeat(300)}`;
+      const [good, bad] = parseSignalLines(message).map((s) => (s.type === 'job.event' && s.event.type === 'job.completed' ? s.event : undefined));
+      expect(parse).not.toHaveBeenCalled();
+      const output = good?.output;
+      expect(output).toEqual(long);
+      expect(good?.output).toBe(output);
+      expect(JSON.parse(JSON.stringify(good))).toEqual({ ...good, parentId: undefined });
+      expect(Object.keys(good!)).toEqual(['type', 'status', 'output', 'id', 'name', 'seq', 'at', 'parentId', 'rootId']);
+      expect(bad?.output).toBeUndefined();
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+      warn.mockRestore();
+    }
   });
 });
