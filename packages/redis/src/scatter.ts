@@ -18,9 +18,19 @@ export interface Scattered<R> {
 export async function scatter<T, R>(
   items: readonly T[],
   shardOf: (item: T) => number,
-  send: (shard: number, part: T[]) => Promise<R[]>,
+  send: (shard: number, part: readonly T[]) => Promise<R[]>,
   failed: (error: unknown) => R,
 ): Promise<Scattered<R>> {
+  // The common batch (one tick's submits, one claim's settlements) is on one shard: sent as it
+  // is, without grouping, copying or putting answers back in order.
+  const sole = soleShard(items, shardOf);
+  if (sole !== undefined) {
+    try {
+      return { out: await send(sole, items), parts: 1, failed: 0, failure: undefined };
+    } catch (error) {
+      return { out: new Array<R>(items.length).fill(failed(error)), parts: 1, failed: 1, failure: error };
+    }
+  }
   const groups = new Map<number, number[]>();
   for (let i = 0; i < items.length; i++) {
     const shard = shardOf(items[i]!);
@@ -48,7 +58,10 @@ export async function scatter<T, R>(
   return result;
 }
 
-/** How many shards the items of a batch touch. */
-export function shardsTouched<T>(items: readonly T[], shardOf: (item: T) => number): number {
-  return new Set(items.map(shardOf)).size;
+/** The one shard every item of a non-empty batch is on, or `undefined` when they are on several (or none). */
+export function soleShard<T>(items: readonly T[], shardOf: (item: T) => number): number | undefined {
+  if (items.length === 0) return undefined;
+  const first = shardOf(items[0]!);
+  for (let i = 1; i < items.length; i++) if (shardOf(items[i]!) !== first) return undefined;
+  return first;
 }

@@ -4,7 +4,7 @@ import { isUnavailable, type ShardCalls } from './shard-calls.js';
 import type { ShardCounts } from './shard-counts.js';
 import type { ShardHints } from './shard-hints.js';
 import type { ShardRouter } from './shard-router.js';
-import { scatter, shardsTouched } from './scatter.js';
+import { scatter, soleShard } from './scatter.js';
 
 /** What an enqueue across the shards works with: the sharded store's own parts. */
 export interface ShardedEnqueueParts {
@@ -26,7 +26,7 @@ export async function enqueueAcross(parts: ShardedEnqueueParts, jobs: readonly N
   await calls.ready();
   const shardOf = (job: NewJob) => router.shardOf(job.id);
   // A value a shard would refuse must refuse the whole batch before any shard has stored its part.
-  if (shardsTouched(jobs, shardOf) > 1) for (const job of jobs) assertEncodable(job);
+  if (soleShard(jobs, shardOf) === undefined) for (const job of jobs) assertEncodable(job);
   const depth = await counted.depths(jobs.length, options.limit);
   // The parts of one batch run at once, each against the same counts: each part also leaves room
   // for the parts before it, as if they were all taken, so together they cannot pass the bound.

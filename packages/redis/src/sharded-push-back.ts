@@ -16,9 +16,10 @@ export async function spreadPushBacks(
   shardOf: (id: string) => number,
   on: <T>(shard: number, operation: (store: RedisStore) => Promise<T>) => Promise<T>,
 ): Promise<void> {
+  if (shards <= 1) return;
   const spread: Promise<unknown>[] = [];
   settlements.forEach((s, i) => {
-    if (s.outcome !== 'released' || !s.pushBack || outcomes[i] !== 'ok' || shards <= 1) return;
+    if (s.outcome !== 'released' || !s.pushBack || outcomes[i] !== 'ok') return;
     const home = shardOf(s.id);
     const pushBack = s.pushBack;
     spread.push(
