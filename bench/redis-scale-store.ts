@@ -5,7 +5,7 @@
  * per measurement. Per job: Redis CPU (`INFO cpu`, per server), this process's CPU, and the FCALL
  * round trips.
  */
-import type { JobStore } from '@scalable-api/core';
+import { newJobId, type JobStore } from '@scalable-api/core';
 import { createRedisStore } from '@scalable-api/redis';
 import type { BenchRedis } from './bench-redis.js';
 
@@ -33,7 +33,8 @@ export async function storeRun(make: (urls: string[]) => JobStore, used: BenchRe
     const node0 = process.cpuUsage();
     let done = 0;
     while (done < jobs) {
-      const ids = Array.from({ length: batch }, (_, i) => (store.newId ? store.newId({}) : `job-${done}-${i}`));
+      // A store without `newId` gets `newJobId()` ids, as the runtime gives it: like for like with the sharded store's.
+      const ids = Array.from({ length: batch }, () => (store.newId ? store.newId({}) : newJobId()));
       await store.enqueue(
         ids.map((id) => ({ id, name: 'echo', input: { hello: 'world' }, priority: 0 })),
         { limit: 1_000_000 },
