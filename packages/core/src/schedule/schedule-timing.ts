@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import type { Cron } from 'croner';
+import { Cron } from 'croner';
 import { InputError } from '../errors.js';
 import type { ScheduleEvery, ScheduleFire, SchedulePolicy, ScheduleRecord } from '../store/schedule-store.js';
 
@@ -12,10 +11,6 @@ export const minEveryMs = 100;
 export const maxEveryMs = 366 * 24 * 3_600_000;
 export const defaultGraceMs = 10_000;
 
-// croner is loaded by the first cron pattern, not with the core: most systems have no schedule.
-const load = createRequire(import.meta.url);
-let cronClass: typeof Cron | undefined;
-
 /** Cron objects by pattern and zone, so a round over many schedules parses each pattern once. */
 const crons = new Map<string, Cron>();
 const maxCachedCrons = 1_000;
@@ -25,8 +20,7 @@ function cronOf(pattern: string, tz: string | undefined): Cron {
   let cron = crons.get(id);
   if (!cron) {
     // Without a callback croner schedules nothing: it only answers nextRun.
-    cronClass ??= (load('croner') as { Cron: typeof Cron }).Cron;
-    cron = new cronClass(pattern, { timezone: tz ?? 'UTC', paused: true });
+    cron = new Cron(pattern, { timezone: tz ?? 'UTC', paused: true });
     if (crons.size >= maxCachedCrons) crons.delete(crons.keys().next().value!);
     crons.set(id, cron);
   }

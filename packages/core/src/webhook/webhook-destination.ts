@@ -1,12 +1,6 @@
-import { createRequire } from 'node:module';
-import type IpAddr from 'ipaddr.js';
+import ipaddr from 'ipaddr.js';
 import { InputError } from '../errors.js';
 import { isHttp, parseUrl, type WebhookPolicy } from './webhook-options.js';
-
-// ipaddr.js is loaded by the first URL checked, which only a system with webhooks configured does.
-const load = createRequire(import.meta.url);
-let ip: typeof IpAddr | undefined;
-const ipaddr = (): typeof IpAddr => (ip ??= load('ipaddr.js') as typeof IpAddr);
 
 /**
  * Why a callback URL may not be used, or `undefined` when it may: not http(s), too long, with
@@ -35,9 +29,9 @@ function allowed(policy: WebhookPolicy, url: URL): boolean {
 
 /** Why an address may not be sent to (its range is not public unicast and not allowed), or `undefined`. */
 export function refusedAddress(policy: WebhookPolicy, address: string): string | undefined {
-  if (!ipaddr().isValid(address)) return `${address} is not an IP address.`;
+  if (!ipaddr.isValid(address)) return `${address} is not an IP address.`;
   // An IPv4-mapped IPv6 address (::ffff:10.0.0.1) is judged as the IPv4 address it is.
-  const range = ipaddr().process(address).range();
+  const range = ipaddr.process(address).range();
   return range === 'unicast' ? undefined : refusedRange(policy, range, address);
 }
 
@@ -49,8 +43,7 @@ function refusedRange(policy: WebhookPolicy, range: string, what: string): strin
 /** The address a URL's hostname spells, if it is one (`[::1]` as `::1`). */
 export function literalHost(hostname: string): string | undefined {
   const bare = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
-  const ipv = ipaddr();
-  return ipv.isValid(bare) && (bare.includes(':') || ipv.IPv4.isValidFourPartDecimal(bare)) ? bare : undefined;
+  return ipaddr.isValid(bare) && (bare.includes(':') || ipaddr.IPv4.isValidFourPartDecimal(bare)) ? bare : undefined;
 }
 
 /** The URL a submit's `webhook` option carries, checked (`WEBHOOK_REFUSED` when it may not be used). */

@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import type { Webhook } from 'standardwebhooks';
+import { Webhook } from 'standardwebhooks';
 import type { BackoffPolicy } from '../job/retry-policy.js';
 
 /**
@@ -59,9 +58,7 @@ export function webhookPolicy(options: WebhookOptions): WebhookPolicy {
   }
   let signer: Webhook;
   try {
-    // Loaded only by a system with webhooks configured.
-    const standard = createRequire(import.meta.url)('standardwebhooks') as { Webhook: typeof Webhook };
-    signer = new standard.Webhook(options.secret);
+    signer = new Webhook(options.secret);
   } catch (cause) {
     throw new TypeError('createJobSystem: webhooks.secret is not whsec_ and base64', { cause });
   }
