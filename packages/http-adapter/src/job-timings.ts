@@ -44,9 +44,13 @@ export class JobTimings {
         this.remember(event.id, Math.max(event.at, event.runAt));
         break;
       case 'job.started': {
-        const ready = this.take(event.id);
+        // Usually still in the young generation: its entry is overwritten where it is (one lookup
+        // and one write, not a lookup, a delete and an insert that may rehash the map).
+        const young = this.young.get(event.id);
+        const ready = young ?? this.take(event.id);
         if (ready !== undefined && ready > 0) this.wait.observe(Math.max(0, event.at - ready) / 1000);
-        this.remember(event.id, -event.at);
+        if (young !== undefined) this.young.set(event.id, -event.at);
+        else this.remember(event.id, -event.at);
         break;
       }
       case 'job.completed':
