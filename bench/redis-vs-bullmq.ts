@@ -11,6 +11,10 @@
  * ratio ours / BullMQ. Bounded: BENCH_JOBS jobs per variant (default 20,000), and a variant is
  * killed after 120 s. Each run uses its own key prefix and deletes it afterwards.
  *
+ * Without REDIS_URL both sides run on a `redis-server` of the bench's own (spare loopback port,
+ * no persistence): on a shared server its `INFO cpu` also counts everyone else's commands, which
+ * made the Redis µs per job of either side mean nothing, and their traffic slows both sides.
+ *
  *   node --conditions=source --import tsx bench/redis-vs-bullmq.ts
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -21,7 +25,9 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createJobSystem, defineJob } from '@scalable-api/core';
 import { createRedisStore } from '@scalable-api/redis';
+import { startBenchRedis } from './bench-redis.js';
 
+/** A variant's process always gets it from `main` (the bench's own server unless REDIS_URL is set). */
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const JOBS = Number(process.env.BENCH_JOBS ?? 20_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -57,6 +63,8 @@ interface Measure {
   /** CPU time per job, in µs, of this process and of the Redis server, while timed. */
   nodeCpuUs: number;
   redisCpuUs: number;
+  /** Node and Redis CPU seconds per second while timed: how much of the machine the side used. */
+  cores: number;
 }
 
 /**
@@ -77,7 +85,13 @@ async function startMeter(): Promise<() => Promise<Measure>> {
     const cpu = process.cpuUsage(cpu0);
     const redisSeconds = (await redisCpu()) - redis0;
     await client.quit();
-    return { rate: JOBS / seconds, nodeCpuUs: (cpu.user + cpu.system) / JOBS, redisCpuUs: (redisSeconds * 1e6) / JOBS };
+    const nodeSeconds = (cpu.user + cpu.system) / 1e6;
+    return {
+      rate: JOBS / seconds,
+      nodeCpuUs: (nodeSeconds * 1e6) / JOBS,
+      redisCpuUs: (redisSeconds * 1e6) / JOBS,
+      cores: (nodeSeconds + redisSeconds) / seconds,
+    };
   };
 }
 
@@ -178,9 +192,10 @@ async function bullmq(phase: Phase, prefix: string): Promise<Measure> {
 }
 
 /** One variant in a fresh process, so neither side inherits the other's heap or connections. */
-function runVariant(side: Side, phase: Phase): Promise<Measure> {
+function runVariant(side: Side, phase: Phase, redisUrl: string): Promise<Measure> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), side, phase], {
+      env: { ...process.env, REDIS_URL: redisUrl },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -208,32 +223,46 @@ async function main(): Promise<void> {
     process.stdout.write(`RESULT ${JSON.stringify(measure)}\n`);
     process.exit(0);
   }
+  const own = process.env.REDIS_URL ? undefined : await startBenchRedis();
+  try {
+    await compare(own?.url ?? REDIS_URL, own ? 'a redis-server of its own' : 'REDIS_URL');
+  } finally {
+    await own?.stop();
+  }
+}
+
+async function compare(redisUrl: string, whose: string): Promise<void> {
   const redisVersion =
-    execFileSync('redis-cli', ['-u', REDIS_URL, 'info', 'server'])
+    execFileSync('redis-cli', ['-u', redisUrl, 'info', 'server'])
       .toString()
       .match(/redis_version:(\S+)/)?.[1] ?? '?';
-  console.log(`Redis ${redisVersion} at ${REDIS_URL}; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}); Node ${process.version}`);
+  console.log(
+    `Redis ${redisVersion} at ${redisUrl} (${whose}); ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}); Node ${process.version}; load ${os.loadavg()[0]!.toFixed(1)}`,
+  );
   console.log(`${JOBS} no-op jobs per variant, ${CONCURRENCY} workers, median of ${RUNS} runs, fresh process per variant\n`);
   const results = new Map<string, Measure[]>();
   for (let run = 0; run < RUNS; run++) {
     for (const phase of phases) {
       for (const s of run % 2 === 0 ? sides : [...sides].reverse()) {
-        const measure = await runVariant(s, phase);
+        const measure = await runVariant(s, phase, redisUrl);
         const key = `${s} ${phase}`;
         results.set(key, [...(results.get(key) ?? []), measure]);
       }
     }
   }
   const med = (list: Measure[], field: keyof Measure) => median(list.map((m) => m[field]));
-  console.log('| phase | ours (jobs/s) | BullMQ (jobs/s) | ours / BullMQ | CPU µs per job, Node + Redis: ours; BullMQ | runs (ours; BullMQ) |');
-  console.log('|---|---:|---:|---:|---|---|');
+  console.log(
+    '| phase | ours (jobs/s) | BullMQ (jobs/s) | ours / BullMQ | CPU µs per job, Node + Redis: ours; BullMQ | BullMQ / ours, CPU per job | cores busy: ours; BullMQ | runs (ours; BullMQ) |',
+  );
+  console.log('|---|---:|---:|---:|---|---:|---|---|');
   for (const phase of phases) {
     const a = results.get(`ours ${phase}`)!;
     const b = results.get(`bullmq ${phase}`)!;
     const cpu = (list: Measure[]) => `${med(list, 'nodeCpuUs').toFixed(0)} + ${med(list, 'redisCpuUs').toFixed(0)}`;
     const runs = (list: Measure[]) => list.map((m) => m.rate.toFixed(0)).join(', ');
+    const total = (list: Measure[]) => med(list, 'nodeCpuUs') + med(list, 'redisCpuUs');
     console.log(
-      `| ${phase} | ${med(a, 'rate').toFixed(0)} | ${med(b, 'rate').toFixed(0)} | ${(med(a, 'rate') / med(b, 'rate')).toFixed(2)}x | ${cpu(a)}; ${cpu(b)} | ${runs(a)}; ${runs(b)} |`,
+      `| ${phase} | ${med(a, 'rate').toFixed(0)} | ${med(b, 'rate').toFixed(0)} | ${(med(a, 'rate') / med(b, 'rate')).toFixed(2)}x | ${cpu(a)}; ${cpu(b)} | ${(total(b) / total(a)).toFixed(2)}x | ${med(a, 'cores').toFixed(2)}; ${med(b, 'cores').toFixed(2)} | ${runs(a)}; ${runs(b)} |`,
     );
   }
 }
