@@ -5,8 +5,8 @@ import type { ThreadBatchContext } from './thread-batch-task.js';
 import type { ThreadContext, ThreadTask } from './thread-task.js';
 
 /**
- * The main module of every pool thread. It runs one task at a time (the pool never sends a second
- * before the first settles) and answers each with exactly one `task.completed` or `task.failed`.
+ * The main module of every pool thread. It starts each task as it arrives (the pool sends no more
+ * than its `tasksPerThread`, one by default) and answers each with exactly one `task.completed` or `task.failed`.
  * A task that ignores `task.abort` keeps running here; the pool terminates the thread after its
  * grace period, which is why nothing in this file may rely on an abort being honoured.
  */
@@ -14,7 +14,7 @@ const port = parentPort;
 if (!port) throw new Error('thread-main runs only inside a worker thread');
 
 const modules = new Map<string, Promise<ThreadTask>>();
-let current: { taskId: number; controller: AbortController } | undefined;
+const running = new Map<number, AbortController>();
 
 function post(message: FromThreadMessage): void {
   port!.postMessage(message);
@@ -42,8 +42,8 @@ function abortError(reason: ThreadError): Error {
 
 async function run(message: Extract<ToThreadMessage, { type: 'task.run' }>): Promise<void> {
   const controller = new AbortController();
-  current = { taskId: message.taskId, controller };
   const { taskId } = message;
+  running.set(taskId, controller);
   const { jobs } = message;
   // Thrown here, it reaches the main thread as `task.failed` with `retryAfterMs` (toThreadError).
   const rateLimited = (retryAfterMs: number): never => {
@@ -60,11 +60,11 @@ async function run(message: Extract<ToThreadMessage, { type: 'task.run' }>): Pro
   } catch (error) {
     post({ type: 'task.failed', taskId, error: toThreadError(error) });
   } finally {
-    current = undefined;
+    running.delete(taskId);
   }
 }
 
 port.on('message', (message: ToThreadMessage) => {
   if (message.type === 'task.run') void run(message);
-  else if (current?.taskId === message.taskId) current.controller.abort(abortError(message.reason));
+  else running.get(message.taskId)?.abort(abortError(message.reason));
 });

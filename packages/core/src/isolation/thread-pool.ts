@@ -8,6 +8,13 @@ import { threadBoot } from './thread-boot.js';
 export interface ThreadPoolOptions {
   /** Threads at most; tasks beyond wait for a free one. Default: the cores less one, at least 1. */
   max?: number;
+  /**
+   * Tasks one thread holds at once (as piscina's `concurrentTasksPerWorker`). Default 1. With 2, a
+   * busy thread is handed the next task while its current one runs, so the next one's I/O and
+   * libuv work (a blob read, sharp's decode) overlap the current one's computation; a thread is
+   * only doubled up once every thread holds a task.
+   */
+  tasksPerThread?: number;
   /** How long a thread may ignore an abort before it is terminated and replaced. Default 1,000 ms. */
   graceMs?: number;
   /** Heap limits per thread (see `worker_threads.ResourceLimits`): a thread past them crashes alone. */
@@ -41,25 +48,31 @@ interface Task extends ThreadRun {
   reject(error: unknown): void;
 }
 
+/** A task a thread holds: until the thread answers for it, even after an abort settled it. */
+interface Held {
+  task: Task;
+  onAbort: () => void;
+  grace: TimerHandle | undefined;
+}
+
 interface Slot {
   worker: Worker;
-  task: Task | undefined;
-  grace: TimerHandle | undefined;
-  onAbort: (() => void) | undefined;
+  held: Map<number, Held>;
 }
 
 /**
- * A bounded pool of worker threads for CPU-bound jobs. A thread runs one task at a time; the
- * waiting list holds at most one task per attempt that owns a worker actor, so it is bounded by
- * the system's `workers`. Threads start lazily and stay until `close()`.
+ * A bounded pool of worker threads for CPU-bound jobs. A thread holds `tasksPerThread` tasks at
+ * most (default one at a time); the waiting list holds at most one task per attempt that owns a
+ * worker actor, so it is bounded by the system's `workers`. Threads start lazily and stay until `close()`.
  *
  * Aborting a task (cancel, timeout, shutdown) is a message to its thread; a thread that has not
  * answered after `graceMs` — a `while (true)` loop never reads its messages — is terminated and a
  * fresh one takes its place. A thread that crashes (uncaught error, `process.exit`, a heap limit)
- * fails its task with `THREAD_CRASHED` and is replaced the same way; `onRestart` counts both.
+ * fails its tasks with `THREAD_CRASHED` and is replaced the same way; `onRestart` counts both.
  */
 export class ThreadPool {
   readonly max: number;
+  private readonly perThread: number;
   private readonly graceMs: number;
   private readonly slots = new Set<Slot>();
   private readonly waiting: Task[] = [];
@@ -74,6 +87,8 @@ export class ThreadPool {
   ) {
     this.max = options.max ?? Math.max(1, availableParallelism() - 1);
     if (!(Number.isInteger(this.max) && this.max > 0)) throw new TypeError('threads.max must be a positive integer');
+    this.perThread = options.tasksPerThread ?? 1;
+    if (!(Number.isInteger(this.perThread) && this.perThread > 0)) throw new TypeError('threads.tasksPerThread must be a positive integer');
     this.graceMs = options.graceMs ?? 1_000;
   }
 
@@ -83,9 +98,12 @@ export class ThreadPool {
     if (request.signal.aborted) return Promise.reject(request.signal.reason);
     return new Promise((resolve, reject) => {
       const task: Task = { ...request, id: this.nextId++, resolve, reject };
-      const free = [...this.slots].find((slot) => slot.task === undefined);
-      if (free) return this.assign(free, task);
+      // An idle thread first, then a new one, then the least loaded thread with room.
+      let least: Slot | undefined;
+      for (const slot of this.slots) if (!least || slot.held.size < least.held.size) least = slot;
+      if (least && least.held.size === 0) return this.assign(least, task);
       if (this.slots.size < this.max) return this.assign(this.spawn(), task);
+      if (least && least.held.size < this.perThread) return this.assign(least, task);
       this.waiting.push(task);
       // A task cancelled while it waits never reaches a thread.
       request.signal.addEventListener(
@@ -104,7 +122,7 @@ export class ThreadPool {
 
   stats(): ThreadPoolStats {
     let busy = 0;
-    for (const slot of this.slots) if (slot.task) busy++;
+    for (const slot of this.slots) if (slot.held.size > 0) busy++;
     return { max: this.max, threads: this.slots.size, busy, queued: this.waiting.length, restarts: this.restarts };
   }
 
@@ -117,7 +135,7 @@ export class ThreadPool {
     this.slots.clear();
     await Promise.all(
       slots.map((slot) => {
-        this.release(slot)?.reject(error);
+        for (const task of this.releaseAll(slot)) task.reject(error);
         return slot.worker.terminate();
       }),
     );
@@ -131,7 +149,7 @@ export class ThreadPool {
       execArgv: boot.execArgv,
       ...(this.options.resourceLimits ? { resourceLimits: this.options.resourceLimits } : {}),
     });
-    const slot: Slot = { worker, task: undefined, grace: undefined, onAbort: undefined };
+    const slot: Slot = { worker, held: new Map() };
     this.slots.add(slot);
     worker.on('message', (message: FromThreadMessage) => this.onMessage(slot, message));
     // 'error' (an uncaught throw in the thread) is always followed by 'exit'; the exit replaces it.
@@ -142,23 +160,27 @@ export class ThreadPool {
   }
 
   private assign(slot: Slot, task: Task): void {
-    slot.task = task;
-    slot.onAbort = () => {
-      const reason: unknown = task.signal.reason;
-      const message: ToThreadMessage = { type: 'task.abort', taskId: task.id, reason: abortReason(reason) };
-      slot.worker.postMessage(message);
-      // The attempt settles at once on abort; the thread keeps its slot until it stops or is killed.
-      task.reject(reason);
-      slot.grace = this.clock.setTimeout(() => this.replace(slot, 'ignored an abort'), this.graceMs);
+    const held: Held = {
+      task,
+      grace: undefined,
+      onAbort: () => {
+        const reason: unknown = task.signal.reason;
+        const message: ToThreadMessage = { type: 'task.abort', taskId: task.id, reason: abortReason(reason) };
+        slot.worker.postMessage(message);
+        // The attempt settles at once on abort; the thread keeps the task until it stops or is killed.
+        task.reject(reason);
+        held.grace = this.clock.setTimeout(() => this.replace(slot, 'ignored an abort'), this.graceMs);
+      },
     };
-    task.signal.addEventListener('abort', slot.onAbort, { once: true });
+    slot.held.set(task.id, held);
+    task.signal.addEventListener('abort', held.onAbort, { once: true });
     const message: ToThreadMessage = { type: 'task.run', taskId: task.id, module: task.module, input: task.input, job: task.job };
     if (task.jobs) message.jobs = task.jobs;
     try {
       slot.worker.postMessage(message);
     } catch (error) {
       // The input cannot be cloned (a function, a socket): the job's fault, not the thread's.
-      this.release(slot)?.reject(
+      this.release(slot, task.id)?.reject(
         new NonRetryableError(`The input of ${task.job.name} cannot be sent to a thread: ${(error as Error).message}`, { cause: error }),
       );
       this.next(slot);
@@ -166,13 +188,13 @@ export class ThreadPool {
   }
 
   private onMessage(slot: Slot, message: FromThreadMessage): void {
-    const task = slot.task;
-    if (!task || task.id !== message.taskId) return;
+    const task = slot.held.get(message.taskId)?.task;
+    if (!task) return;
     if (message.type === 'task.progress') {
       if (!task.signal.aborted) task.progress(message.value);
       return;
     }
-    this.release(slot);
+    this.release(slot, task.id);
     if (message.type === 'task.completed') task.resolve(task.jobs ? decodeBatchOutput(message.output) : message.output);
     else task.reject(fromThreadError(message.error));
     this.next(slot);
@@ -180,17 +202,21 @@ export class ThreadPool {
 
   private onExit(slot: Slot, code: number, crash: Error | undefined): void {
     if (!this.slots.delete(slot)) return;
-    const task = this.release(slot);
+    const tasks = this.releaseAll(slot);
     if (this.closed) return;
     const reason = crash ? `crashed: ${crash.message}` : `exited with code ${code}`;
-    task?.reject(new JobError('THREAD_CRASHED', `The thread running ${task.job.name} ${reason}.`, crash ? { cause: crash } : {}));
+    for (const task of tasks)
+      task.reject(new JobError('THREAD_CRASHED', `The thread running ${task.job.name} ${reason}.`, crash ? { cause: crash } : {}));
     this.restarted(reason);
   }
 
   /** Terminates a thread that would not stop and puts a fresh one in its place. */
   private replace(slot: Slot, why: string): void {
     if (!this.slots.delete(slot)) return;
-    this.release(slot);
+    // The task that ignored its abort is settled already; the others it held die with the thread.
+    for (const task of this.releaseAll(slot)) {
+      task.reject(new JobError('THREAD_CRASHED', `The thread running ${task.job.name} was terminated: another of its tasks ${why}.`));
+    }
     void slot.worker.terminate();
     this.restarted(why);
   }
@@ -198,24 +224,29 @@ export class ThreadPool {
   private restarted(why: string): void {
     this.restarts++;
     this.onRestart(why);
-    const task = this.waiting.shift();
-    if (task && !this.closed) this.assign(this.spawn(), task);
+    if (this.waiting.length > 0 && !this.closed) this.next(this.spawn());
   }
 
-  /** Detaches the slot's task (listeners, grace timer) and returns it. */
-  private release(slot: Slot): Task | undefined {
-    const task = slot.task;
-    if (slot.grace !== undefined) this.clock.clearTimeout(slot.grace);
-    if (task && slot.onAbort) task.signal.removeEventListener('abort', slot.onAbort);
-    slot.task = undefined;
-    slot.grace = undefined;
-    slot.onAbort = undefined;
-    return task;
+  /** Detaches one held task (listener, grace timer) and returns it. */
+  private release(slot: Slot, taskId: number): Task | undefined {
+    const held = slot.held.get(taskId);
+    if (!held) return undefined;
+    slot.held.delete(taskId);
+    if (held.grace !== undefined) this.clock.clearTimeout(held.grace);
+    held.task.signal.removeEventListener('abort', held.onAbort);
+    return held.task;
+  }
+
+  private releaseAll(slot: Slot): Task[] {
+    return [...slot.held.keys()].map((id) => this.release(slot, id)!);
   }
 
   private next(slot: Slot): void {
-    const task = this.waiting.shift();
-    if (task) this.assign(slot, task);
+    while (slot.held.size < this.perThread && this.slots.has(slot)) {
+      const task = this.waiting.shift();
+      if (!task) return;
+      this.assign(slot, task);
+    }
   }
 }
 
