@@ -10,8 +10,13 @@ import { imagePipelineJobs, type ModerationOptions } from './pipeline-jobs.js';
 export interface PipelineConfig {
   workers: number;
   queueLimit: number;
-  /** Worker threads for the resize step. */
+  /** Worker threads for the resize and classify steps. */
   threads: number;
+  /**
+   * Calls one thread holds at once: with 2 a thread is handed its next batch while one runs, so the
+   * next batch's blob reads and decodes overlap this one's inference (the thread no longer idles between calls). Default 2.
+   */
+  tasksPerThread?: number;
   isolation: 'thread' | 'inline';
   /** Unset: files in a temp directory (one machine only). */
   s3?: Extract<BlobLocation, { kind: 's3' }> | undefined;
@@ -43,6 +48,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PipelineCon
     // Resizing and the model are CPU-bound: a thread per core but one, which stays with the event
     // loop that answers requests (/health, uploads); a thread on every core made /health wait.
     threads: int(env['THREADS'], Math.max(1, availableParallelism() - 1)),
+    tasksPerThread: int(env['THREAD_TASKS'], 2),
     isolation: env['ISOLATION'] === 'inline' ? 'inline' : 'thread',
     s3: bucket
       ? {
@@ -93,7 +99,12 @@ export async function createImagePipeline(config: PipelineConfig): Promise<Image
     maxPixels: config.maxPixels,
     ...(config.moderation === undefined ? {} : { moderation: config.moderation }),
   });
-  const system = createJobSystem({ jobs, workers: config.workers, queue: { limit: config.queueLimit }, threads: { max: config.threads } });
+  const system = createJobSystem({
+    jobs,
+    workers: config.workers,
+    queue: { limit: config.queueLimit },
+    threads: { max: config.threads, tasksPerThread: config.tasksPerThread ?? 2 },
+  });
   await system.start();
   const app = Fastify({ logger: config.logger ?? false, requestTimeout: 60_000, connectionTimeout: 70_000, frameworkErrors: problemFrameworkErrors });
   await app.register(jobsPlugin, { system, blobs, prefix: '/images', limits: { blobBytes: config.maxUploadBytes } });
