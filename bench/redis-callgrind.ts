@@ -11,6 +11,7 @@
  *
  *   node --conditions=source --import tsx bench/redis-callgrind.ts     (needs valgrind)
  *
+ * BENCH_PHASES=1 also splits the per-job figure by function (a dump after every call);
  * BENCH_PORT a port of one's own; BENCH_REDIS_SERVER another binary (a build with symbols, so that
  * `callgrind_annotate` names Lua's own functions: the Debian one is stripped); BENCH_HZ the server's
  * cron rate (10; 1 keeps the time-driven cron from landing in whichever phase a dump catches).
@@ -28,6 +29,7 @@ const JOBS = Number(process.env['BENCH_JOBS'] ?? 2_000);
 const RETAIN = Number(process.env['BENCH_RETAIN'] ?? 1_000);
 const BATCHES = (process.env['BENCH_BATCHES'] ?? '5,20,50,250').split(',').map(Number);
 const CALLS = 200;
+const PHASES = process.env['BENCH_PHASES'] === '1';
 const input = { url: 'https://images.example/cat.png', width: 256 };
 
 interface Traced {
@@ -101,11 +103,16 @@ async function traced(): Promise<Traced> {
   };
 }
 
-async function perJob(batch: number): Promise<number> {
+/** Per job: all, then (with BENCH_PHASES=1, a dump after every call) enqueue, claim and settle. */
+async function perJob(batch: number): Promise<number[]> {
   const redis = await traced();
   const store = createRedisStore({ url: redis.url, prefix: 'cg', retention: { count: RETAIN } });
   try {
     store.subscribe(() => {});
+    const phases = [0, 0, 0];
+    const phase = (i: number) => {
+      if (PHASES) phases[i]! += redis.instructions();
+    };
     const loop = async (jobs: number) => {
       let done = 0;
       while (done < jobs) {
@@ -113,16 +120,21 @@ async function perJob(batch: number): Promise<number> {
           Array.from({ length: batch }, () => ({ id: newJobId(), name: 'echo', input, priority: 0 })),
           { limit: 1_000_000 },
         );
+        phase(0);
         const { jobs: claimed } = await store.claim({ owner: 'bench', max: batch, leaseMs: 60_000 });
+        phase(1);
         await store.settle(claimed.map((j) => ({ ...j, outcome: 'completed' as const, output: { ok: true } })));
+        phase(2);
         done += claimed.length;
       }
       return done;
     };
     await loop(RETAIN + 2 * batch);
     redis.instructions();
+    phases.fill(0);
     const done = await loop(JOBS);
-    return redis.instructions() / done;
+    const total = PHASES ? phases[0]! + phases[1]! + phases[2]! : redis.instructions();
+    return [total, ...phases].map((n) => n / done);
   } finally {
     await store.close();
     await redis.stop();
@@ -161,5 +173,9 @@ async function perCall(): Promise<[string, number][]> {
 
 const k = (n: number) => `${Math.round(n / 1_000).toLocaleString('en')}k`;
 console.log(`redis-server instructions (callgrind), ${JOBS.toLocaleString('en')} jobs, retention ${RETAIN.toLocaleString('en')}`);
-for (const batch of BATCHES) console.log(`  per job, batches of ${String(batch).padStart(3)}   ${k(await perJob(batch)).padStart(6)}`);
+for (const batch of BATCHES) {
+  const [all, ...phases] = await perJob(batch);
+  const split = PHASES ? `   (enqueue ${k(phases[0]!)}, claim ${k(phases[1]!)}, settle ${k(phases[2]!)})` : '';
+  console.log(`  per job, batches of ${String(batch).padStart(3)}   ${k(all!).padStart(6)}${split}`);
+}
 for (const [name, n] of await perCall()) console.log(`  per call: ${name.padEnd(40)} ${k(n).padStart(6)}`);

@@ -1,4 +1,5 @@
 import type { ClaimedJob, EnqueueOutcome, JobStatus, NewJob } from '@scalable-api/core';
+import { createdAtOf } from './job-birth.js';
 import { decodeJson } from './json-codec.js';
 
 /** Per job of an enqueue: its status (added), or a row (found, refused): see lua/enqueue.lua. */
@@ -29,7 +30,7 @@ export function claimedJobs(flat: readonly (string | number)[]): ClaimedJob[] {
       priority: Number(flat[i + 5]),
       parentId: parentId === '' ? undefined : String(parentId),
       rootId: String(flat[i + 7]),
-      createdAt: Number(flat[i + 8]),
+      createdAt: createdAtOf(flat[i + 8] as string),
       meta: decodeJson(flat[i + 9] as string) as Record<string, string> | undefined,
     });
   }

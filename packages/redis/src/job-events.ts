@@ -1,4 +1,5 @@
 import type { JobEvent } from '@scalable-api/core';
+import { createdAtOf } from './job-birth.js';
 import { jobEvent } from './signal-lines.js';
 
 const ENDED: Record<string, string> = { completed: 'c', failed: 'f', cancelled: 'x' };
@@ -11,10 +12,12 @@ const ENDED: Record<string, string> = { completed: 'c', failed: 'f', cancelled: 
 export function jobEventsFromHash(id: string, hash: Record<string, string>, stored: Record<string, string>, afterSeq: number): JobEvent[] {
   if (!hash.s) return [];
   if (!hash.es) {
-    const { s, n = '', pa = '', r = '', ca, sa, fa } = hash;
+    const { s, n = '', pa = '', r = '', sa, fa } = hash;
+    // Created at: in the birth (job-birth.ts), or a field of its own in a job created before births.
+    const ca = hash.b ? createdAtOf(hash.b) : Number(hash.ca);
     const out: JobEvent[] = [];
     if (s !== 'queued' && s !== 'running' && !ENDED[s]) return out;
-    out.push(jobEvent('q', id, 1, Number(ca), n, pa, r, '', '', '')!);
+    out.push(jobEvent('q', id, 1, ca, n, pa, r, '', '', '')!);
     if (s !== 'queued') out.push(jobEvent('s', id, 2, Number(sa), n, pa, r, '1', '', '')!);
     if (ENDED[s]) out.push(jobEvent(ENDED[s], id, 3, Number(fa), n, pa, r, s === 'completed' ? (hash.o ?? '') : (hash.e ?? ''), '', '')!);
     return out.filter((e) => e.seq > afterSeq);

@@ -1,7 +1,11 @@
 import type { JobRecord, JobStatus, OnChildFailure, SerializedError } from '@scalable-api/core';
+import { createdAtOf } from './job-birth.js';
 import { decodeJson } from './json-codec.js';
 
-/** The hash fields a `JobRecord` is made of, in the order `toJobRecord` reads them. */
+/**
+ * The hash fields a `JobRecord` is made of, in the order `toJobRecord` reads them: `b`, the birth,
+ * holds the created at (`ca` is read for jobs created before births: lua/context.lua).
+ */
 export const jobRecordFields = [
   's',
   'n',
@@ -23,10 +27,11 @@ export const jobRecordFields = [
   'pc',
   'ik',
   'm',
+  'b',
 ] as const;
 
 export function toJobRecord(id: string, values: (string | null)[]): JobRecord | undefined {
-  const [s, n, i, p, a, ca, sa, fa, ra, pg, o, e, pa, r, ck, of, cc, pc, ik, m] = values;
+  const [s, n, i, p, a, ca, sa, fa, ra, pg, o, e, pa, r, ck, of, cc, pc, ik, m, b] = values;
   if (!s) return undefined;
   // Fields at their default are left out, and cleared ones may be '' (see lua/context.lua).
   const num = (v: string | null | undefined) => (v ? Number(v) : undefined);
@@ -38,7 +43,7 @@ export function toJobRecord(id: string, values: (string | null)[]): JobRecord | 
     input: decodeJson(i),
     priority: p ? Number(p) : 0,
     attempt: a ? Number(a) : 0,
-    createdAt: Number(ca),
+    createdAt: b ? createdAtOf(b) : Number(ca),
     startedAt: num(sa),
     finishedAt: num(fa),
     runAt: num(ra),

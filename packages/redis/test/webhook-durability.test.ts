@@ -2,6 +2,7 @@ import { deliveryJobId, webhookJobName, type WebhookDelivery } from '@scalable-a
 import { Redis } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';
 import { createRedisStore, ShardRouter, shardPrefix } from '../src/index.js';
+import { createdAtOf } from '../src/job-birth.js';
 import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from './redis-fixture.js';
 import { deleteShardedPrefix } from './sharded-fixture.js';
 
@@ -40,7 +41,7 @@ await describeWithRedis('webhook delivery jobs survive the node that settled', (
       jobId: 'job-1',
       name: 'render',
       status: 'completed',
-      finishedAt: Number(delivery['ca']),
+      finishedAt: createdAtOf(delivery['b']!),
       output: { ok: true },
     } satisfies WebhookDelivery);
   });

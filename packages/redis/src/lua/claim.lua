@@ -12,7 +12,9 @@
 --              concurrency per key ('' for none), a count of weights, then (key, weight) pairs
 --   Returns {jobs, nextRunAt, pending}: jobs flat, 10 values each (id, token, name, input,
 --   attempt, priority, parentId, rootId, createdAt, meta: a table per job would cost Lua one
---   more allocation, and the reply one more level); nextRunAt '' when nothing is delayed;
+--   more allocation, and the reply one more level; createdAt may be followed by a tab and the
+--   job's seq: its birth `b` handed on as stored, context.lua); nextRunAt '' when nothing is
+--   delayed;
 --   pending, the cascade items left for later calls.
 local lib = ...
 local C = lib.C
@@ -39,13 +41,14 @@ end
 local function hand_out_fast(id, name, src, from, entry, la, owner, out)
   local key = C.B .. 'j:' .. id
   local v = redis.call('HGETALL', key)
-  local s, a, t, i, p, pa, r, ca, m, other
+  local s, b, a, t, i, p, pa, r, ca, m, other
   for x = 1, #v, 2 do
     local f, value = v[x], v[x + 1]
     if f == 's' then s = value
     elseif f == 'i' then i = value
-    elseif f == 'ca' then ca = value
+    elseif f == 'b' then b = value
     elseif f == 'n' then name = value
+    elseif f == 'ca' then ca = value
     elseif f == 'a' then a = value
     elseif f == 't' then t = value
     elseif f == 'p' then p = value
@@ -77,7 +80,7 @@ local function hand_out_fast(id, name, src, from, entry, la, owner, out)
   if present(pa) or present(r) then lib.signal_event('s', id, '2', name, pa, r, '1') else lib.signal_plain('s', id, '2', name, '1') end
   local n = #out
   out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = id, tn + 1, name, i or '', 1
-  out[n + 6], out[n + 7], out[n + 8], out[n + 9], out[n + 10] = p or '0', pa or '', r or id, ca or '', m or ''
+  out[n + 6], out[n + 7], out[n + 8], out[n + 9], out[n + 10] = p or '0', pa or '', r or id, b or ca or '', m or ''
   return true
 end
 
@@ -242,7 +245,7 @@ lib.register('claim', function(keys, args)
         put(rec, 'sa', C.NOW_S)
         if present(rec.ra) then put(rec, 'ra', '') end
         lib.zset_add(C.LEASES, la, id)
-        row(out, id, token_n, name, rec.i or '', attempt_n, rec.p or '0', rec.pa or '', present(rec.r) and rec.r or id, rec.ca or '', rec.m or '')
+        row(out, id, token_n, name, rec.i or '', attempt_n, rec.p or '0', rec.pa or '', present(rec.r) and rec.r or id, rec.b or rec.ca or '', rec.m or '')
       end
     end
   end

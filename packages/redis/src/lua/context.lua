@@ -17,8 +17,10 @@
 --   ARGV[6…] the function's own arguments, named in its file.
 --
 -- Job hash fields, short since a million queued jobs each carry them, and left out when they
--- hold their default (so a queued job is n, s, ca and usually i): n name, s status, i input,
--- p priority (0), ca/sa/fa created/started/finished at, ra run at, pg progress, o output,
+-- hold their default (so a queued job is n, s, b and usually i): n name, s status, i input,
+-- b its birth, '<created at>\t<seq>' (one field for two: each field of a hash costs every HSET,
+-- HGETALL and listpack scan of the job's life ~7k instructions; listing.lua),
+-- p priority (0), sa/fa started/finished at, ra run at, pg progress, o output,
 -- e error, pa parent, r root (the job itself), ck child key, of on-failure ('fail-parent'),
 -- cc/pc child count/pending (0), ik idempotency key, fp fingerprint, m meta, d declared,
 -- sq ready-order seq (prioritised jobs), gk flow key, wh webhook URL (webhook.lua), gc the key a concurrency limit counts it
@@ -28,7 +30,9 @@
 -- cr cancel reason, st stalls (0), es the seq of the last stored event (absent: implied; the
 -- stored events are the hash `{p}:ev:<id>`, see events.lua), df/dfo/dfe the outcome of a parent
 -- held back until its last child settles. JSON fields hold the JSON text Node produced; an empty field is the same
--- as an absent one. A job is held (by the node named in `ow`) while its status is running or
+-- as an absent one. A job created by a version of the library before `b` has ca (created at) and
+-- cs (seq) as fields of their own instead: every reader takes either (`load` unpacks `b` into
+-- them). A job is held (by the node named in `ow`) while its status is running or
 -- waitingChildren and `ow` is set.
 local lib = ...
 
@@ -183,6 +187,7 @@ function lib.load(id)
     C.DIRTY[#C.DIRTY + 1] = rec
     rec._dirty = true
   end
+  if rec.b then lib.unpack_birth(rec) end
   C.REC[id] = rec
   return rec
 end

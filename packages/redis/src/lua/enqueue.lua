@@ -128,7 +128,7 @@ lib.register('enqueue', function(keys, args)
 
   local out = {}
   local names = {}
-  local REC, FAST, NOW_S = C.REC, C.FAST, C.NOW_S
+  local REC, FAST = C.REC, C.FAST
   -- Room under the bound for plain jobs, kept as they are added (nil: to be read again).
   local room
   -- Plain jobs added, counted once at the end; each name's ready list, taken once.
@@ -145,14 +145,14 @@ lib.register('enqueue', function(keys, args)
       else
         room = room - 1
         local name, input, prio = args[o + 2], args[o + 3], args[o + 4]
-        local w = { 'n', name, 's', 'queued', 'ca', NOW_S, ev = 1, new = true, key = ids[j] }
-        if input ~= '' then w[7], w[8] = 'i', input end
+        local w = { 'n', name, 's', 'queued', ev = 1, new = true, key = ids[j] }
+        if input ~= '' then w[5], w[6] = 'i', input end
         if prio ~= '0' then
           local k = #w
           w[k + 1], w[k + 2] = 'p', prio
         end
         added = added + 1
-        -- Its place in the listing (listing.lua), sent with the batch's others.
+        -- Its birth, and its place in the listing (listing.lua), sent with the batch's others.
         local seq = lib.index_created(new_id, w)
         if prio == '0' then
           -- (push_entry's usual case, without its calls.)
@@ -203,11 +203,11 @@ lib.register('enqueue', function(keys, args)
         local delayed = run_at ~= nil and run_at > C.NOW
         local status = (await > 0 and 'waitingChildren') or (delayed and 'delayed') or 'queued'
         local root = (parent and (present(parent.r) and parent.r or parent_id)) or arg(j, 8)
-        -- Defaults are left out: a queued job is usually n, s, ca and i. Built as HSET arguments.
+        -- Defaults are left out: a queued job is usually n, s, b and i. Built as HSET arguments.
         -- (`ev` and `new` in the constructor: fields added later make Lua rebuild the table.)
-        local w = { 'n', name, 's', status, 'ca', C.NOW_S }
+        local w = { 'n', name, 's', status }
         if status == 'queued' then
-          w = { 'n', name, 's', status, 'ca', C.NOW_S, ev = 1, new = true, key = ids[j] }
+          w = { 'n', name, 's', status, ev = 1, new = true, key = ids[j] }
         end
         local prio = arg(j, 3)
         opt(w, 'i', arg(j, 2))
@@ -239,6 +239,7 @@ lib.register('enqueue', function(keys, args)
         else
           local rec = { _id = id, _w = w, _new = true, _ev = 0 }
           for x = 1, #w, 2 do rec[w[x]] = w[x + 1] end
+          lib.unpack_birth(rec)
           C.REC[id] = rec
           lib.dirty(rec)
           if status == 'delayed' then

@@ -25,7 +25,8 @@ local function scan_step(state, count, build)
   local reply = redis.call('SCAN', state[2], 'MATCH', pattern(C.B), 'COUNT', count)
   local from = #C.B + 3
   for _, key in ipairs(reply[2]) do
-    local cs = redis.call('HGET', key, 'cs')
+    local v = redis.call('HMGET', key, 'cs', 'b')
+    local cs = lib.seq_of(v[1], v[2])
     local seq = tonumber(cs)
     if seq and seq <= upto then lib.zset_add(build, cs, cs .. ':' .. string.sub(key, from)) end
   end

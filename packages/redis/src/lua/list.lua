@@ -14,7 +14,8 @@
 --              after it (a binary search, which takes creation times to grow with the seq, as
 --              they do on one clock)
 --   ARGV[7]    tenant: '' any, else '=' and the tenant (the job's meta.tenant)
---   ARGV[8]    n, a count of fields   ARGV[9…n+8] the fields, among them s, n, ca and m
+--   ARGV[8]    n, a count of fields   ARGV[9…n+8] the fields, among them s, n, ca and m (and b,
+--              the birth that holds ca in jobs created since births: context.lua)
 --   Returns {ids, values, next, built}: the matching jobs' ids, per job the values of the fields,
 --   `next` the seq of the last entry examined, or '' when the index ended within this call, and
 --   built 1 when the index holds every job, 0 while it is off or being built (list-build.lua).
@@ -39,7 +40,8 @@ local function seek(base, since)
     local b = redis.call('ZRANGE', set, mid, mid)[1]
     local first = b and redis.call('LINDEX', base .. 'l:' .. b, 0)
     local id = first and string.match(first, '^%d+:(.*)$')
-    local ca = id and tonumber(redis.call('HGET', base .. 'j:' .. id, 'ca'))
+    local v = id and redis.call('HMGET', base .. 'j:' .. id, 'ca', 'b')
+    local ca = v and tonumber(v[1] or (v[2] and lib.birth(v[2])))
     if ca and ca >= since then hi = mid else lo = mid + 1 end
   end
   local b = redis.call('ZRANGE', set, math.max(lo - 1, 0), math.max(lo - 1, 0))[1]
@@ -66,6 +68,12 @@ lib.register('list', function(keys, args)
   local at = {}
   for i, f in ipairs(fields) do at[f] = i end
   lib.check(at.s and at.n and at.ca and at.m, 'fields s, n, ca and m')
+  -- A job's created at, from its field or its birth (context.lua).
+  local function created(v)
+    local ca = v[at.ca]
+    if not ca and at.b and v[at.b] then ca = lib.birth(v[at.b]) end
+    return tonumber(ca) or 0
+  end
 
   local state = redis.call('HMGET', base .. 'counts', 'lx', 'lb')
   local built = (state[1] == '1' and not state[2]) and 1 or 0
@@ -75,7 +83,7 @@ lib.register('list', function(keys, args)
   local function matches(v)
     local s = v[at.s]
     return s and (status == '' or s == status) and (name == '' or v[at.n] == name)
-      and (not since or (tonumber(v[at.ca]) or 0) >= since) and (not tenant or tenant_of(v[at.m]) == tenant)
+      and (not since or created(v) >= since) and (not tenant or tenant_of(v[at.m]) == tenant)
   end
   for _, b in ipairs(buckets) do
     -- A bucket holds at most 128 entries: read whole, those up to `after` passed over.

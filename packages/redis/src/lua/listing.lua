@@ -1,9 +1,10 @@
 -- The listing index, which `list` (list.lua) walks: every job the store holds, in the order it
 -- was created. A job's creation takes a seq from the store's one counter (the one that orders
--- the ready queues) and keeps it in its field `cs`. The index itself is made only for a store
+-- the ready queues) and keeps it in its birth `b` (context.lua; the field `cs` of a job created
+-- before births). The index itself is made only for a store
 -- that is listed (as the memory store's): the first `list` turns it on (`lx` in `{p}:counts`),
 -- from then on the functions keep it, and the jobs created before are added by `list_build`
--- (list-build.lua) in bounded steps. Until then a job pays only for its `cs`.
+-- (list-build.lua) in bounded steps. Until then a job pays only for its seq.
 --
 -- The index holds "<seq>:<id>" in a bucket of 128 seqs, `{p}:l:<seq div 128>`, a list in
 -- creation order: an append costs Redis next to nothing and an entry about 30 bytes (one sorted
@@ -46,12 +47,35 @@ function lib.index_add(id, seq)
   end
 end
 
--- A job created in this call, `w` its HSET arguments: takes its seq, keeps it in `cs` and puts
--- the job in the index. Returns the seq (also its first place in a ready queue).
+-- A birth `b` (context.lua's header) as its created at and seq; find and sub, not a pattern with
+-- captures (several times the cost). Only the general paths split one: the hot paths hand it on
+-- as it is (a claim's reply carries it to Node, which reads the created at before the tab).
+function lib.birth(b)
+  local p = string.find(b, '\t', 1, true)
+  return string.sub(b, 1, p - 1), string.sub(b, p + 1)
+end
+
+-- A record's ca and cs from its birth, when it has one.
+function lib.unpack_birth(rec)
+  local b = rec.b
+  if b then rec.ca, rec.cs = lib.birth(b) end
+end
+
+-- A job's seq (`cs`) from its `cs` or its birth as read (HMGET ... 'cs', 'b').
+function lib.seq_of(cs, b)
+  if cs or not b then return cs end
+  local _, seq = lib.birth(b)
+  return seq
+end
+
+-- A job created in this call, `w` its HSET arguments: takes its seq, writes its birth `b`
+-- (created at, seq: context.lua) and puts the job in the index. Returns the seq (also its first
+-- place in a ready queue).
 function lib.index_created(id, w)
   local seq = lib.next_seq()
-  w[#w + 1] = 'cs'
-  w[#w + 1] = seq
+  local n = #w
+  w[n + 1] = 'b'
+  w[n + 2] = C.NOW_S .. '\t' .. seq
   if lib.listing_on() then lib.index_add(id, seq) end
   return seq
 end

@@ -142,7 +142,7 @@ lib.register('schedule_fire', function(keys, args)
           result = { 'refused', 'QUEUE_FULL' }
         else
           -- A queued job as enqueue.lua makes one: no record, its `job.queued` implied.
-          local w = { 'n', h.n, 's', 'queued', 'ca', C.NOW_S, 'ik', ik, 'm', h.jm, 'k', '1' }
+          local w = { 'n', h.n, 's', 'queued', 'ik', ik, 'm', h.jm, 'k', '1' }
           if lib.present(h.i) then
             w[#w + 1] = 'i'
             w[#w + 1] = h.i

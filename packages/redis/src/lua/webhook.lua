@@ -19,7 +19,7 @@ function lib.webhook(rec, status, out, err)
   local id = rec._id .. '.webhook'
   local input = '{"url":' .. lib.js(rec.wh) .. ',"jobId":"' .. rec._id .. '","name":"' .. rec.n .. '","status":"' .. status ..
     '","finishedAt":' .. C.NOW_S .. (out and (',"output":' .. out) or '') .. (err and (',"error":' .. err) or '') .. '}'
-  local w = { 'n', NAME, 's', 'queued', 'ca', C.NOW_S, 'i', input, ev = 1, new = true, key = lib.jk(id) }
+  local w = { 'n', NAME, 's', 'queued', 'i', input, ev = 1, new = true, key = lib.jk(id) }
   if lib.present(rec.m) then
     local n = #w
     w[n + 1], w[n + 2], w[n + 3], w[n + 4] = 'm', rec.m, 'k', '1'

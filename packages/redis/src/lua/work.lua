@@ -34,7 +34,10 @@ local function drop(id, known)
     local key = C.B .. 'j:' .. id
     local list = C.DROP
     list[#list + 1] = key
-    if lib.listing_on() then lib.index_remove(id, redis.call('HGET', key, 'cs')) end
+    if lib.listing_on() then
+      local v = redis.call('HMGET', key, 'cs', 'b')
+      lib.index_remove(id, lib.seq_of(v[1], v[2]))
+    end
     lib.count(known, -1)
     lib.signal_dropped(id)
     return
@@ -43,8 +46,8 @@ local function drop(id, known)
   local cs
   if not known then
     if rec == nil then
-      local v = redis.call('HMGET', lib.jk(id), 's', 'cc', 'ik', 'm', 'es', 'cs')
-      s, cc, ik, m, es, cs = v[1], int(v[2]), v[3], v[4], v[5], v[6]
+      local v = redis.call('HMGET', lib.jk(id), 's', 'cc', 'ik', 'm', 'es', 'cs', 'b')
+      s, cc, ik, m, es, cs = v[1], int(v[2]), v[3], v[4], v[5], lib.seq_of(v[6], v[7])
     else
       s, cc, ik, m, es, cs = rec.s, int(rec.cc), rec.ik, rec.m, rec.es, rec.cs
     end
@@ -52,7 +55,12 @@ local function drop(id, known)
     if not s or not terminal(s) then return end
   else
     -- A plain root: only its place in the listing is read (when the store keeps one).
-    cs = rec and rec.cs or (lib.listing_on() and redis.call('HGET', lib.jk(id), 'cs'))
+    if rec then
+      cs = rec.cs
+    elseif lib.listing_on() then
+      local v = redis.call('HMGET', lib.jk(id), 'cs', 'b')
+      cs = lib.seq_of(v[1], v[2])
+    end
   end
   if rec then rec._dropped = true end
   C.REC[id] = false

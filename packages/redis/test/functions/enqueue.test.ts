@@ -11,8 +11,8 @@ await describeWithRedis('function enqueue', () => {
     expect(await h.call('list_build', 1_000, 1_000)).toBe(0);
     const reply = await h.call('enqueue', 10, '0', ...h.newJob('a', { input: '{"x":1}', priority: 2 }), ...h.newJob('b', { name: 'm' }));
     expect(reply).toEqual(['queued', 'queued']);
-    expect(await h.job('a')).toEqual({ n: 'n', s: 'queued', i: '{"x":1}', p: '2', ca: String(T0), sq: '1', cs: '1' });
-    expect(await h.job('b')).toEqual({ n: 'm', s: 'queued', i: '{}', ca: String(T0), cs: '2' });
+    expect(await h.job('a')).toEqual({ n: 'n', s: 'queued', i: '{"x":1}', p: '2', b: `${T0}\t1`, sq: '1' });
+    expect(await h.job('b')).toEqual({ n: 'm', s: 'queued', i: '{}', b: `${T0}\t2` });
     // The listing index (listing.lua): seq:id in the bucket of 128 seqs, and the bucket in the set.
     expect(await h.client.lrange(h.key('l:0'), 0, -1)).toEqual(['1:a', '2:b']);
     expect(await h.client.zrange(h.key('listing'), 0, -1)).toEqual(['0']);
@@ -46,8 +46,8 @@ await describeWithRedis('function enqueue', () => {
       0,
     );
     expect(reply).toEqual(['queued', 'queued', 'queued', [0, 'QUEUE_FULL']]);
-    expect(await h.job('a')).toEqual({ n: 'm', s: 'queued', i: '{"x":1}', ca: String(T0), cs: '1' });
-    expect(await h.job('c')).toEqual({ n: 'm', s: 'queued', p: '3', ca: String(T0), sq: '3', cs: '3' });
+    expect(await h.job('a')).toEqual({ n: 'm', s: 'queued', i: '{"x":1}', b: `${T0}\t1` });
+    expect(await h.job('c')).toEqual({ n: 'm', s: 'queued', p: '3', b: `${T0}\t3`, sq: '3' });
     expect(await h.client.lrange(h.key('q:m'), 0, -1)).toEqual(['1:a', '2:b']);
     expect(await h.counts()).toMatchObject({ queued: '3', seq: '3' });
     // Sent again: found, not written twice.

@@ -55,7 +55,14 @@ await describeWithRedis('functions schedule_upsert, schedule_remove, schedules, 
     h.now = T0 + 1_000;
     const fire = (id: string) => ['k', 1, T0 + 1_000, T0 + 2_000, '1', id];
     expect(await h.call('schedule_fire', 100, ...fire('j1'), ...fire('j2'))).toEqual([['fired', 'j1'], ['stale']]);
-    expect(await h.job('j1')).toMatchObject({ n: 'n', s: 'queued', i: '{"a":1}', ik: `schedule:k:${T0 + 1_000}`, m: '{"schedule":"k"}' });
+    expect(await h.job('j1')).toMatchObject({
+      n: 'n',
+      s: 'queued',
+      i: '{"a":1}',
+      b: `${T0 + 1_000}\t1`,
+      ik: `schedule:k:${T0 + 1_000}`,
+      m: '{"schedule":"k"}',
+    });
     expect(await h.client.hget(h.key('idem'), `schedule:k:${T0 + 1_000}`)).toBe('j1');
     expect(await h.client.hgetall(h.key('s:k'))).toMatchObject({ nx: String(T0 + 2_000), la: String(T0 + 1_000), lj: 'j1' });
     expect(await h.client.zscore(h.key('sched'), 'k')).toBe(String(T0 + 2_000));
