@@ -8,6 +8,8 @@
  *            shard per server (REDIS_SHARDS=1 with one URL: the sharded store over one shard)
  *   bullmq   fastify + BullMQ written the obvious way: `queue.add` in the route, answering 202,
  *            and a `Worker` with concurrency 64 in the same process
+ *   bare     fastify alone: the same route answering 202 with an id and queueing nothing — what
+ *            HTTP costs both sides before any queue (the fixed part of the ratio's bound)
  */
 import { Queue, Worker } from 'bullmq';
 import Fastify from 'fastify';
@@ -61,6 +63,20 @@ if (variant === 'ours') {
     await worker.close();
     await queue.close();
   };
+  listen = async () => {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    return (app.server.address() as { port: number }).port;
+  };
+} else if (variant === 'bare') {
+  const app = Fastify({ logger: false });
+  let accepted = 0;
+  app.post('/jobs/echo', async (request, reply) => {
+    accepted++;
+    return reply.code(202).send({ id: `job-${accepted}`, status: 'queued' });
+  });
+  stats = async () => ({ accepted, completed: accepted });
+  app.get('/bench-stats', async () => ({ cpuUs: cpuUs(), ...(await stats()) }));
+  close = () => app.close();
   listen = async () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     return (app.server.address() as { port: number }).port;

@@ -6,7 +6,9 @@
  *              of 50, after one unmeasured pass of 10,000 jobs per variant (JIT warm-up); Redis
  *              CPU per job in total and per server, Node CPU, FCALL round trips
  *
- *   variants   bullmq       fastify + BullMQ the obvious way (bench/redis-scale-server.ts), one Redis
+ *   variants   bare         fastify alone, answering 202 and queueing nothing: the HTTP cost both
+ *                            sides pay, which bounds the ratio to BullMQ (printed after the tables)
+ *              bullmq       fastify + BullMQ the obvious way (bench/redis-scale-server.ts), one Redis
  *              1 plain      the quickstart with one REDIS_URL: the single-shard store
  *              1 shard      the quickstart with REDIS_SHARDS=1: the sharded store over one server
  *              2, 4 shards  the quickstart with REDIS_URL listing 2 or 4 servers, one shard each
@@ -45,12 +47,13 @@ const body = JSON.stringify({ hello: 'world' });
 
 interface Variant {
   name: string;
-  side: 'ours' | 'bullmq';
+  side: 'ours' | 'bullmq' | 'bare';
   servers: number;
   env: (urls: string[]) => Record<string, string>;
 }
 
 const variants: Variant[] = [
+  { name: 'fastify alone (no queue)', side: 'bare', servers: 0, env: () => ({}) },
   { name: 'fastify + BullMQ', side: 'bullmq', servers: 1, env: (urls) => ({ REDIS_URL: urls[0]! }) },
   { name: '1 shard (plain store)', side: 'ours', servers: 1, env: (urls) => ({ REDIS_URL: urls[0]! }) },
   { name: '1 shard (sharded store)', side: 'ours', servers: 1, env: (urls) => ({ REDIS_URL: urls[0]!, REDIS_SHARDS: '1' }) },
@@ -269,5 +272,25 @@ for (const variant of variants.filter((v) => v.side === 'ours')) {
   const busiest = med(variant.name, (s) => Math.max(...s.perServerUs));
   console.log(
     `| ${variant.name} | ${perJob.toFixed(0)} | ${((cores * 1e6) / perJob).toFixed(0)} | ${measured.toFixed(0)} | ${used.toFixed(2)} | ${(1e6 / busiest).toFixed(0)} | ${(1e6 / med(variant.name, (s) => s.nodeUs)).toFixed(0)} |`,
+  );
+}
+
+// What the ratio to BullMQ can reach over HTTP on this machine: every process shares the cores,
+// so the ratio of rates is at most the ratio of CPU per job. Fastify's own work and the load
+// generator's are the same on both sides (the 'fastify alone' variant measures them); the rest of
+// ours is Redis and the job system's Node work. Even with that Node work at zero, ours costs
+// fastify alone + load generator + our Redis per job.
+const total = (name: string) => med(name, (s) => s.nodeUs + s.redisUs + s.loadUs);
+const fixed = total('fastify alone (no queue)');
+const bullTotal = total('fastify + BullMQ');
+console.log(
+  `\nbound of the ratio over HTTP (CPU per job, all processes): BullMQ ${bullTotal.toFixed(0)} µs; fastify alone + load generator ${fixed.toFixed(0)} µs\n`,
+);
+console.log('| variant | CPU per job (µs) | ratio by CPU | ratio with our Node work at zero (fixed + Redis) | CPU per job needed for 3x |');
+console.log('|---|---:|---:|---:|---:|');
+for (const variant of variants.filter((v) => v.side === 'ours')) {
+  const redisUs = med(variant.name, (s) => s.redisUs);
+  console.log(
+    `| ${variant.name} | ${total(variant.name).toFixed(0)} | ${(bullTotal / total(variant.name)).toFixed(2)}x | ${(bullTotal / (fixed + redisUs)).toFixed(2)}x | ${(bullTotal / 3).toFixed(0)} |`,
   );
 }
