@@ -20,6 +20,17 @@ export async function setup<const Jobs extends readonly AnyJobDefinition[]>(
   return { system, clock };
 }
 
+/**
+ * A fresh started system on the real clock, stopped after the test: real threads cannot be driven
+ * by a simulated one.
+ */
+export async function startReal<const Jobs extends readonly AnyJobDefinition[]>(options: JobSystemOptions<Jobs>): Promise<JobSystem<Jobs>> {
+  const system = createJobSystem(options);
+  systems.push(system as unknown as JobSystem);
+  await system.start();
+  return system;
+}
+
 /** Waits `ms` on the given clock, rejecting with the signal's reason when it aborts. */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -1,13 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createJobSystem, defineJob, threadBatchModule, type JobSystem } from '@scalable-api/core';
-import { settle } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { defineJob, threadBatchModule } from '@scalable-api/core';
+import { settle, startReal } from './helpers.js';
 import type * as batchSquareTask from './fixtures/batch-square.task.js';
 
-// Real threads, so the real clock: a thread cannot be driven by a simulated one.
-const systems: JobSystem[] = [];
-afterEach(async () => {
-  for (const system of systems.splice(0)) await system.stop({ drain: false, timeoutMs: 0 });
-});
+// Real threads, so the real clock (startReal): a thread cannot be driven by a simulated one.
 
 const batchSquare = defineJob({
   name: 'batch-square',
@@ -17,11 +13,8 @@ const batchSquare = defineJob({
   module: threadBatchModule<typeof batchSquareTask>(new URL('./fixtures/batch-square.task.ts', import.meta.url)),
 });
 
-async function start() {
-  const system = createJobSystem({ jobs: [batchSquare], workers: 4, threads: { max: 1 } });
-  systems.push(system as unknown as JobSystem);
-  await system.start();
-  return system;
+function start() {
+  return startReal({ jobs: [batchSquare], workers: 4, threads: { max: 1 } });
 }
 
 describe("defineJob({ batch, isolation: 'thread' })", () => {

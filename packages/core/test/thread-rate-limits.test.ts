@@ -1,21 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createJobSystem, defineJob, threadBatchModule, threadModule, type AnyJobDefinition, type JobSystem } from '@scalable-api/core';
+import { describe, expect, it } from 'vitest';
+import { defineJob, threadBatchModule, threadModule, type AnyJobDefinition } from '@scalable-api/core';
+import { startReal } from './helpers.js';
 import type * as limitedOnceTask from './fixtures/limited-once.task.js';
 import type * as batchLimitedOnceTask from './fixtures/batch-limited-once.task.js';
 
 // Real threads, so the real clock: a thread cannot be driven by a simulated one. The times
 // checked are lower bounds the store guarantees (nothing of the type starts before the
 // push-back ends), never upper bounds on how fast anything ran.
-const systems: JobSystem[] = [];
-afterEach(async () => {
-  for (const system of systems.splice(0)) await system.stop({ drain: false, timeoutMs: 0 });
-});
-
-async function start(job: AnyJobDefinition) {
-  const system = createJobSystem({ jobs: [job], workers: 4, threads: { max: 1 } });
-  systems.push(system as unknown as JobSystem);
-  await system.start();
-  return system;
+function start(job: AnyJobDefinition) {
+  return startReal({ jobs: [job], workers: 4, threads: { max: 1 } });
 }
 
 const limitedOnce = defineJob({

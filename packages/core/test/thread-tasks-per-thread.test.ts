@@ -1,23 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createJobSystem, defineJob, threadModule, type AnyJobDefinition, type JobSystem, type JobSystemOptions } from '@scalable-api/core';
-import { settle } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { defineJob, threadModule } from '@scalable-api/core';
+import { settle, startReal } from './helpers.js';
 import type * as meetTask from './fixtures/meet.task.js';
 import type * as crashTask from './fixtures/crash.task.js';
 import type * as spinTask from './fixtures/spin.task.js';
 import type * as squareTask from './fixtures/square.task.js';
 
-// Real threads, so the real clock: a thread cannot be driven by a simulated one.
-const systems: JobSystem[] = [];
-afterEach(async () => {
-  for (const system of systems.splice(0)) await system.stop({ drain: false, timeoutMs: 0 });
-});
-
-async function start<const Jobs extends readonly AnyJobDefinition[]>(options: JobSystemOptions<Jobs>): Promise<JobSystem<Jobs>> {
-  const system = createJobSystem(options);
-  systems.push(system as unknown as JobSystem);
-  await system.start();
-  return system;
-}
+// Real threads, so the real clock (startReal): a thread cannot be driven by a simulated one.
 
 const meet = defineJob({
   name: 'meet',
@@ -44,14 +33,14 @@ const square = defineJob({
 
 describe('threads: { tasksPerThread }', () => {
   it('hands a busy thread its next task while the current one runs', async () => {
-    const system = await start({ jobs: [meet], workers: 2, threads: { max: 1, tasksPerThread: 2 } });
+    const system = await startReal({ jobs: [meet], workers: 2, threads: { max: 1, tasksPerThread: 2 } });
     const handles = await Promise.all([1, 2].map(() => system.submit(meet, { parties: 2 })));
     const results = await Promise.all(handles.map((h) => h.result()));
     expect(results[0]!.threadId).toBe(results[1]!.threadId);
   });
 
   it('fails every task a crashed thread held with THREAD_CRASHED, and each retries on a fresh thread', async () => {
-    const system = await start({ jobs: [crash], workers: 2, threads: { max: 1, tasksPerThread: 2 } });
+    const system = await startReal({ jobs: [crash], workers: 2, threads: { max: 1, tasksPerThread: 2 } });
     const handles = await Promise.all([1, 2].map(() => system.submit(crash, { crashTimes: 1, how: 'exit' })));
     const results = await Promise.all(handles.map((h) => h.result()));
     expect(results.map((r) => r.attempt)).toEqual([2, 2]);
@@ -59,7 +48,7 @@ describe('threads: { tasksPerThread }', () => {
   });
 
   it('terminates a thread whose task ignores an abort, and the task it held beside it retries on a fresh thread', async () => {
-    const system = await start({ jobs: [spin, square], workers: 2, threads: { max: 1, graceMs: 50, tasksPerThread: 2 } });
+    const system = await startReal({ jobs: [spin, square], workers: 2, threads: { max: 1, graceMs: 50, tasksPerThread: 2 } });
     const spinning = await system.submit(spin, {});
     // Spinning before the second task arrives: the thread never reads it.
     for await (const event of system.events({ jobId: spinning.id })) if (event.type === 'job.progress') break;
@@ -71,7 +60,7 @@ describe('threads: { tasksPerThread }', () => {
   });
 
   it('refuses a tasksPerThread that is not a positive integer', async () => {
-    const system = await start({ jobs: [square], workers: 1, threads: { tasksPerThread: 0 } });
+    const system = await startReal({ jobs: [square], workers: 1, threads: { tasksPerThread: 0 } });
     expect(await settle((await system.submit(square, { n: 1 })).result())).toMatchObject({ ok: false });
   });
 });

@@ -1,23 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createJobSystem, defineJob, threadModule, type AnyJobDefinition, type JobSystem, type JobSystemOptions } from '@scalable-api/core';
-import { settle } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { defineJob, threadModule, type JobSystem } from '@scalable-api/core';
+import { settle, startReal } from './helpers.js';
 import type * as squareTask from './fixtures/square.task.js';
 import type * as failTask from './fixtures/fail.task.js';
 import type * as spinTask from './fixtures/spin.task.js';
 import type * as crashTask from './fixtures/crash.task.js';
 
-// Real threads, so the real clock: a thread cannot be driven by a simulated one.
-const systems: JobSystem[] = [];
-afterEach(async () => {
-  for (const system of systems.splice(0)) await system.stop({ drain: false, timeoutMs: 0 });
-});
-
-async function start<const Jobs extends readonly AnyJobDefinition[]>(options: JobSystemOptions<Jobs>): Promise<JobSystem<Jobs>> {
-  const system = createJobSystem(options);
-  systems.push(system as unknown as JobSystem);
-  await system.start();
-  return system;
-}
+// Real threads, so the real clock (startReal): a thread cannot be driven by a simulated one.
 
 const square = defineJob({
   name: 'square',
@@ -49,7 +38,7 @@ async function until(system: JobSystem, id: string, predicate: (event: { type: s
 
 describe("defineJob({ isolation: 'thread' })", () => {
   it('runs the module in a worker thread and returns its typed result with progress', async () => {
-    const system = await start({ jobs: [square], workers: 2, threads: { max: 1 } });
+    const system = await startReal({ jobs: [square], workers: 2, threads: { max: 1 } });
     const events = system.events();
     const handle = await system.submit(square, { n: 7 });
     const result = await handle.result();
@@ -63,7 +52,7 @@ describe("defineJob({ isolation: 'thread' })", () => {
   });
 
   it('keeps to threads.max: concurrent jobs share the one thread', async () => {
-    const system = await start({ jobs: [square], workers: 4, threads: { max: 1 } });
+    const system = await startReal({ jobs: [square], workers: 4, threads: { max: 1 } });
     const handles = await Promise.all([1, 2, 3, 4].map((n) => system.submit(square, { n })));
     const results = await Promise.all(handles.map((h) => h.result()));
     expect(results.map((r) => r.square)).toEqual([1, 4, 9, 16]);
@@ -71,13 +60,13 @@ describe("defineJob({ isolation: 'thread' })", () => {
   });
 
   it('retries a thread job that throws, then completes', async () => {
-    const system = await start({ jobs: [fail], workers: 1, threads: { max: 1 } });
+    const system = await startReal({ jobs: [fail], workers: 1, threads: { max: 1 } });
     const handle = await system.submit(fail, { failTimes: 2 });
     expect(await handle.result()).toEqual({ attempts: 3 });
   });
 
   it('fails with JOB_FAILED and the thrown message after the last attempt, and NonRetryableError skips retries', async () => {
-    const system = await start({ jobs: [fail], workers: 1, threads: { max: 1 } });
+    const system = await startReal({ jobs: [fail], workers: 1, threads: { max: 1 } });
     const exhausted = await settle((await system.submit(fail, { failTimes: 5 })).result());
     expect(exhausted).toMatchObject({ ok: false, error: { code: 'JOB_FAILED', message: 'planned failure on attempt 3' } });
     const handle = await system.submit(fail, { failTimes: 0, final: true });
@@ -89,7 +78,7 @@ describe("defineJob({ isolation: 'thread' })", () => {
   });
 
   it('cancels a thread that never yields: the job is cancelled and the thread terminated and replaced', async () => {
-    const system = await start({ jobs: [spin, square], workers: 2, threads: { max: 1, graceMs: 50 } });
+    const system = await startReal({ jobs: [spin, square], workers: 2, threads: { max: 1, graceMs: 50 } });
     const handle = await system.submit(spin, {});
     await until(system, handle.id, (e) => e.type === 'job.progress');
     await handle.cancel();
@@ -100,7 +89,7 @@ describe("defineJob({ isolation: 'thread' })", () => {
   });
 
   it('times out a thread that never yields with JOB_TIMEOUT and replaces the thread', async () => {
-    const system = await start({ jobs: [spinTimeout, square], workers: 2, threads: { max: 1, graceMs: 50 } });
+    const system = await startReal({ jobs: [spinTimeout, square], workers: 2, threads: { max: 1, graceMs: 50 } });
     const handle = await system.submit(spinTimeout, {});
     expect(await settle(handle.result())).toMatchObject({ ok: false, error: { code: 'JOB_TIMEOUT' } });
     expect(await (await system.submit(square, { n: 4 })).result()).toMatchObject({ square: 16 });
@@ -108,7 +97,7 @@ describe("defineJob({ isolation: 'thread' })", () => {
   });
 
   it.each(['throw', 'exit'] as const)('replaces a thread that crashes (%s) and the retry runs on a fresh thread', async (how) => {
-    const system = await start({ jobs: [crash], workers: 1, threads: { max: 1 } });
+    const system = await startReal({ jobs: [crash], workers: 1, threads: { max: 1 } });
     const first = await system.submit(crash, { crashTimes: 1, how });
     const result = await first.result();
     expect(result.attempt).toBe(2);
@@ -119,7 +108,7 @@ describe("defineJob({ isolation: 'thread' })", () => {
   });
 
   it('fails with THREAD_CRASHED when every attempt crashes its thread', async () => {
-    const system = await start({ jobs: [crash], workers: 1, threads: { max: 1 } });
+    const system = await startReal({ jobs: [crash], workers: 1, threads: { max: 1 } });
     const handle = await system.submit(crash, { crashTimes: 5, how: 'exit' });
     expect(await settle(handle.result())).toMatchObject({ ok: false, error: { code: 'THREAD_CRASHED' } });
     expect((await system.stats()).restarts).toBe(2);
