@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { SseSlots } from './events/sse-slots.js';
 import type { JobEventHub } from './job-event-hub.js';
 import type { JobsMetrics } from './jobs-metrics.js';
+import type { QueueFullHint } from './queue-full-hint.js';
 import { HttpProblemError } from './problem.js';
 import type { SubmitCoalescer } from './submit-coalescer.js';
 import type { TenantQuotaOptions } from './tenant-quota.js';
@@ -15,6 +16,7 @@ export interface ResolvedLimits {
   maxWaitSeconds: number;
   retryAfterSeconds: number;
   overloadHoldMs: number;
+  queueFullHoldMs: number;
   sseHeartbeatMs: number;
   sseMaxConnections: number;
   sseMaxPerTenant: number;
@@ -50,8 +52,12 @@ export interface AdapterContext {
   /** `servers` of the OpenAPI document; undefined: the origin it was fetched from. */
   readonly servers: readonly { url: string; description?: string }[] | undefined;
   draining: boolean;
+  /** The time the edge's holds read (`clock` of the plugin's options). */
+  readonly now: () => number;
   /** When a submit was last refused for a bound; /ready reports overload for a while after. */
   lastOverloadAt: number;
+  /** The store said the queue is at its bound: batches are refused before they are parsed, for a short while. */
+  readonly queueFull: QueueFullHint;
   /** The log said once why a tenant's caller got a 404 for a job without a tenant. */
   warnedTenantless: boolean;
 }

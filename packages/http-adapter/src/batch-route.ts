@@ -46,7 +46,7 @@ export function batchRoutes(ctx: AdapterContext) {
       };
       app.post<{ Querystring: { atomic?: boolean } }>(
         `/${job.name}/batch`,
-        { bodyLimit: ctx.limits.batchBodyBytes, schema: batchSchema(job), config: { batch: doc }, preParsing: draining(ctx) },
+        { bodyLimit: ctx.limits.batchBodyBytes, schema: batchSchema(job), config: { batch: doc }, preParsing: batchPrechecks(ctx) },
         batchHandler(ctx, job),
       );
     }
@@ -56,9 +56,11 @@ export function batchRoutes(ctx: AdapterContext) {
   };
 }
 
-function draining(ctx: AdapterContext) {
+/** Refusals that need no body, before it is parsed: a draining node, and a queue the store just said is full. */
+function batchPrechecks(ctx: AdapterContext) {
   return function precheck(_request: FastifyRequest, _reply: FastifyReply, payload: unknown, done: (error: Error | null, payload?: never) => void) {
     if (ctx.draining) return done(new HttpProblemError('SHUTTING_DOWN', 'This node is shutting down; send the jobs to another node.'));
+    if (ctx.queueFull.shed()) return done(new HttpProblemError('QUEUE_FULL', 'The queue is at its bound; no item of the batch was enqueued.'));
     done(null, payload as never);
   };
 }
@@ -125,11 +127,12 @@ function batchHandler(ctx: AdapterContext, job: AnyJobDefinition) {
     try {
       if (items.length > 0) results = await ctx.system.submitManyByName(job.name, items, { atomic });
     } catch (error) {
-      if (isOverload(error)) ctx.lastOverloadAt = Date.now();
+      if (isOverload(error)) ctx.lastOverloadAt = ctx.now();
       throw error;
     } finally {
       for (const key of keys) ctx.inflight.delete(key);
     }
+    noteStoreReply(ctx, results, atomic);
     results.forEach((result, k) => {
       const i = positions[k]!;
       answers[i] = result.ok
@@ -138,7 +141,7 @@ function batchHandler(ctx: AdapterContext, job: AnyJobDefinition) {
     });
     const done = answers as ItemAnswer[];
     const refused = done.filter((a) => 'error' in a).length;
-    if (refused > 0 && done.some((a) => 'error' in a && isOverloadCode(a.error.code))) ctx.lastOverloadAt = Date.now();
+    if (refused > 0 && done.some((a) => 'error' in a && isOverloadCode(a.error.code))) ctx.lastOverloadAt = ctx.now();
     if (atomic && refused > 0) return refuseWhole(ctx, request, reply, done);
     if (refused > 0 && !reply.hasHeader('retry-after') && done.some((a) => 'error' in a && a.error.status === 503)) {
       reply.header('retry-after', String(ctx.limits.retryAfterSeconds));
@@ -160,6 +163,19 @@ function refuseWhole(ctx: AdapterContext, request: FastifyRequest, reply: Fastif
     retryAfterSeconds: ctx.limits.retryAfterSeconds,
     extensions: { items: answers },
   });
+}
+
+/**
+ * What the store's reply says of the bound: a non-atomic item refused with QUEUE_FULL means the
+ * queue is full now; a batch the store took whole means there was room (queue-full-hint.ts).
+ */
+function noteStoreReply(ctx: AdapterContext, results: readonly SubmitManyResult[], atomic: boolean): void {
+  let accepted = 0;
+  for (const result of results) {
+    if (result.ok) accepted++;
+    else if (result.error.code === 'QUEUE_FULL') return atomic ? undefined : ctx.queueFull.full();
+  }
+  if (accepted > 0) ctx.queueFull.room();
 }
 
 function itemOf(raw: unknown): { input: unknown; idempotencyKey?: string } | string {

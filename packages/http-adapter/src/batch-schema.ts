@@ -72,7 +72,7 @@ export const batchProblems = {
   415: 'Neither application/json nor application/x-ndjson (UNSUPPORTED_MEDIA_TYPE)',
   422: "Atomic: an item's input does not satisfy the job's schema (INPUT_INVALID, issue paths start with the item's index) or its key conflicts (IDEMPOTENCY_CONFLICT); nothing was enqueued; `items` says what became of each",
   429: 'Rate limited (RATE_LIMITED)',
-  503: 'Queue full (atomic: nothing was enqueued), shutting down, unhealthy or the store unreachable',
+  503: 'Queue full (atomic, or the store said so moments ago: nothing was enqueued), shutting down, unhealthy or the store unreachable',
 };
 
 /** The fastify schema of `POST {prefix}/{job}/batch`: what fastify checks and serialises. */

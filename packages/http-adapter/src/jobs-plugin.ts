@@ -1,4 +1,4 @@
-import { createFsBlobStore, isTenant, releaseBlobsOnDrop, type BlobStore, type JobSystem } from '@scalable-api/core';
+import { createFsBlobStore, isTenant, releaseBlobsOnDrop, type BlobStore, type Clock, type JobSystem } from '@scalable-api/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AdapterContext, ResolvedLimits } from './adapter-context.js';
@@ -11,6 +11,7 @@ import type { MetricsOptions } from './jobs-metrics.js';
 import { registerOpenApi } from './openapi.js';
 import { opsRoutes } from './ops-routes.js';
 import { HttpProblemError } from './problem.js';
+import { QueueFullHint } from './queue-full-hint.js';
 import { SubmitCoalescer } from './submit-coalescer.js';
 import type { TenantQuotaOptions } from './tenant-quota.js';
 
@@ -28,6 +29,12 @@ export interface JobsLimits {
   retryAfterSeconds?: number;
   /** /ready reports overload for this long after a submit was refused with QUEUE_FULL. Default 1 s. */
   overloadHoldMs?: number;
+  /**
+   * After the store refused a submit at the queue bound, batch submits are answered 503
+   * QUEUE_FULL for this long without their body being parsed or the store asked; then one batch
+   * at a time asks the store until one gets in. 0: every batch asks the store. Default 100 ms.
+   */
+  queueFullHoldMs?: number;
   /**
    * Event streams and `Prefer: wait` hear jobs through the store's signals, which are hints: this
    * often (and after a subscriber reconnect) every watched job is re-read from the store in one
@@ -92,6 +99,8 @@ export interface JobsPluginOptions {
   servers?: readonly { url: string; description?: string }[];
   /** A live dashboard at `{prefix}/dashboard`, behind the same auth as the job routes. Default off. */
   dashboard?: boolean | DashboardOptions;
+  /** What the edge's own holds (`overloadHoldMs`, `queueFullHoldMs`) read the time from. Default `Date.now`. */
+  clock?: Pick<Clock, 'now'>;
 }
 
 /** What the plugin decorates the fastify instance with (`app.jobs`). */
@@ -126,6 +135,7 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
   const prefix = normalisePrefix(options.prefix ?? '/jobs');
   const limits = resolveLimits(options.limits ?? {});
   const ownsBlobs = options.blobs === undefined;
+  const clock = options.clock ?? Date;
   const blobs = options.blobs ?? (await createFsBlobStore());
   const ctx: AdapterContext = {
     system: options.system,
@@ -153,7 +163,9 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
     sse: new SseSlots(limits.sseMaxConnections, limits.sseMaxPerTenant),
     servers: options.servers,
     draining: false,
+    now: () => clock.now(),
     lastOverloadAt: 0,
+    queueFull: new QueueFullHint(limits.queueFullHoldMs, () => clock.now()),
     warnedTenantless: false,
   };
 
@@ -233,6 +245,7 @@ function resolveLimits(limits: JobsLimits): ResolvedLimits {
     maxWaitSeconds: limits.maxWaitSeconds ?? 30,
     retryAfterSeconds: limits.retryAfterSeconds ?? 1,
     overloadHoldMs: limits.overloadHoldMs ?? 1_000,
+    queueFullHoldMs: limits.queueFullHoldMs ?? 100,
     sseHeartbeatMs: limits.sse?.heartbeatMs ?? 15_000,
     sseMaxConnections: limits.sse?.maxConnections ?? 10_000,
     sseMaxPerTenant: limits.sse?.maxPerTenant ?? 1_000,

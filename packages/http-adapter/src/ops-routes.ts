@@ -80,6 +80,6 @@ function notReadyReason(ctx: AdapterContext): string | undefined {
   // The node's live state (an @xstate/store store the runtime keeps): read, never polled.
   const { health } = ctx.system.live.get().context;
   if (health !== 'healthy') return `The job system is ${health}.`;
-  if (Date.now() - ctx.lastOverloadAt < ctx.limits.overloadHoldMs) return 'Overloaded: the queue is at its bound.';
+  if (ctx.now() - ctx.lastOverloadAt < ctx.limits.overloadHoldMs) return 'Overloaded: the queue is at its bound.';
   return undefined;
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
-import type { AnyJobDefinition, BlobRef, JobHandle, SubmitOptions } from '@scalable-api/core';
+import { OverloadError, type AnyJobDefinition, type BlobRef, type JobHandle, type SubmitOptions } from '@scalable-api/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AdapterContext } from './adapter-context.js';
 import { HttpProblemError } from './problem.js';
@@ -73,7 +73,7 @@ export function submitHandler(ctx: AdapterContext, name: string) {
       // ~1.2 KB of garbage a request). Returning nothing tells fastify the reply comes later.
       ctx.submits.enqueue(name, request.body, noOptions, (error, handle) => {
         if (error === undefined) return void accepted(ctx, reply, handle!);
-        if (isOverload(error)) ctx.lastOverloadAt = Date.now();
+        noteOverload(ctx, error);
         reply.send(error);
       });
       return undefined;
@@ -129,7 +129,7 @@ async function submitInFull(ctx: AdapterContext, name: string, request: SubmitRe
     handle = await ctx.submits.submit(name, input, options);
   } catch (error) {
     if (blob) await ctx.blobs.remove(blob.id);
-    if (isOverload(error)) ctx.lastOverloadAt = Date.now();
+    noteOverload(ctx, error);
     // The rest of an oversized body is never read: answer, then close.
     if ((error as { code?: unknown }).code === 'PAYLOAD_TOO_LARGE') reply.header('connection', 'close');
     throw error;
@@ -221,6 +221,16 @@ function mediaTypeOf(request: FastifyRequest): string {
   // The usual header needs no parsing (this runs for every submit, twice).
   if (header === 'application/json') return header;
   return header.split(';', 1)[0]!.trim().toLowerCase();
+}
+
+/**
+ * A submit refused for a bound: /ready reports overload for a while, and the store's QUEUE_FULL
+ * (the core's error, not the edge's own bound on keyed requests) arms the batch routes' hint.
+ */
+function noteOverload(ctx: AdapterContext, error: unknown): void {
+  if (!isOverload(error)) return;
+  ctx.lastOverloadAt = ctx.now();
+  if (error instanceof OverloadError && error.code === 'QUEUE_FULL') ctx.queueFull.full();
 }
 
 export function isOverload(error: unknown): boolean {
