@@ -85,6 +85,9 @@ function hintSuite(name: string, newStore: () => { store: JobStore; cleanup: () 
       expect((await batch(app, items(1), '/jobs/sleep/batch?atomic=true')).statusCode).toBe(503);
       expect(calls()).toBe(before);
       expect((await system.stats()).queued).toBe(3);
+      // Counted in /metrics like any other refusal.
+      const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+      expect(metrics.body).toMatch(/_http_problems_total\{code="QUEUE_FULL"\} 3$/m);
     });
 
     it('asks the store again after the hold, one batch at a time, and takes batches again once one got in', async () => {
