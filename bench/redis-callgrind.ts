@@ -12,6 +12,8 @@
  *   node --conditions=source --import tsx bench/redis-callgrind.ts     (needs valgrind)
  *
  * BENCH_PHASES=1 also splits the per-job figure by function (a dump after every call);
+ * BENCH_NAMES=13 claims by a list of that many names, 'echo' and empty others, as a node that runs
+ * many job types does (the quickstart registers 13; unset, a claim takes every name the store knows);
  * BENCH_PORT a port of one's own; BENCH_REDIS_SERVER another binary (a build with symbols, so that
  * `callgrind_annotate` names Lua's own functions: the Debian one is stripped); BENCH_HZ the server's
  * cron rate (10; 1 keeps the time-driven cron from landing in whichever phase a dump catches).
@@ -29,6 +31,7 @@ const JOBS = Number(process.env['BENCH_JOBS'] ?? 2_000);
 const RETAIN = Number(process.env['BENCH_RETAIN'] ?? 1_000);
 const BATCHES = (process.env['BENCH_BATCHES'] ?? '5,20,50,250').split(',').map(Number);
 const CALLS = 200;
+const NAMES = process.env['BENCH_NAMES'] ? ['echo', ...Array.from({ length: Number(process.env['BENCH_NAMES']) - 1 }, (_, i) => `other${i}`)] : undefined;
 const PHASES = process.env['BENCH_PHASES'] === '1';
 const input = { url: 'https://images.example/cat.png', width: 256 };
 
@@ -121,7 +124,7 @@ async function perJob(batch: number): Promise<number[]> {
           { limit: 1_000_000 },
         );
         phase(0);
-        const { jobs: claimed } = await store.claim({ owner: 'bench', max: batch, leaseMs: 60_000 });
+        const { jobs: claimed } = await store.claim({ owner: 'bench', max: batch, leaseMs: 60_000, names: NAMES });
         phase(1);
         await store.settle(claimed.map((j) => ({ ...j, outcome: 'completed' as const, output: { ok: true } })));
         phase(2);

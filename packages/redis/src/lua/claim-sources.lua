@@ -126,6 +126,16 @@ local function settle_sources(sources)
   end
 end
 
+-- Whether a name may have a job to hand out: its ready list, its prioritised jobs or its keys'
+-- turns (fair.lua) exist, or this call added to one of them. One EXISTS for the three instead of
+-- three reads: a node that runs many names finds most of them empty at every claim.
+local function any(name)
+  local l, z, g = lib.lkey(name), lib.zkey(name), C.B .. 'g:' .. name
+  local added = C.LIST_ADD
+  if (added[l] and #added[l] > 0) or (added[g] and #added[g] > 0) or (C.ZSET_ADD[z] and #C.ZSET_ADD[z] > 0) then return true end
+  return redis.call('EXISTS', l, z, g) > 0
+end
+
 -- What a fair source (fair.lua) builds its keys' queues from.
-lib.claim_sources = { list = list_source, zset = zset_source, head = head, take = take }
+lib.claim_sources = { list = list_source, zset = zset_source, head = head, take = take, any = any }
 lib.head, lib.take, lib.settle_sources = head, take, settle_sources

@@ -68,4 +68,26 @@ await describeWithRedis('function claim', () => {
     expect(jobs.map((j) => j[0])).toEqual(['b', 'c']);
     expect(await h.client.exists(h.key('q:x'), h.key('q:y'))).toBe(0);
   });
+
+  it('finds every kind of work among many names, most of them empty', async () => {
+    const h = await harness();
+    await h.call('enqueue', 10, '0', ...h.newJob('lapsed', { name: 'l' }));
+    await h.call('claim', 'node-1', 1, 1_000, 1, 'l', 0);
+    await h.call(
+      'enqueue',
+      10,
+      '0',
+      ...h.newJob('pri', { name: 'p', priority: 3 }),
+      ...h.newJob('keyed', { name: 'k', key: 'a' }),
+      ...h.newJob('soon', { name: 'd', runAt: T0 + 1_000 }),
+    );
+    // At T0 + 1,000 'soon' falls due and 'lapsed' loses its lease: both join their queues in the
+    // very call that hands them out, so neither queue exists in Redis when the names are looked at.
+    h.now = T0 + 1_000;
+    const empty = Array.from({ length: 10 }, (_, i) => `empty${i}`);
+    const names = [...empty.slice(0, 5), 'l', 'p', 'k', 'd', ...empty.slice(5)];
+    const [jobs] = claimed(await h.call('claim', 'node-2', 10, 1_000, names.length, ...names, 0));
+    expect(jobs.map((j) => j[0]).sort()).toEqual(['keyed', 'lapsed', 'pri', 'soon']);
+    expect(await h.counts()).toMatchObject({ queued: '0', running: '4' });
+  });
 });
