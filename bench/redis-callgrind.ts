@@ -31,7 +31,9 @@ const JOBS = Number(process.env['BENCH_JOBS'] ?? 2_000);
 const RETAIN = Number(process.env['BENCH_RETAIN'] ?? 1_000);
 const BATCHES = (process.env['BENCH_BATCHES'] ?? '5,20,50,250').split(',').map(Number);
 const CALLS = 200;
-const NAMES = process.env['BENCH_NAMES'] ? ['echo', ...Array.from({ length: Number(process.env['BENCH_NAMES']) - 1 }, (_, i) => `other${i}`)] : undefined;
+const NAMES = process.env['BENCH_NAMES']
+  ? ['echo', ...Array.from({ length: Number(process.env['BENCH_NAMES']) - 1 }, (_, i) => `other${i}`)]
+  : undefined;
 const PHASES = process.env['BENCH_PHASES'] === '1';
 const input = { url: 'https://images.example/cat.png', width: 256 };
 
