@@ -63,12 +63,10 @@ async function storeLoop(redis: BenchRedis, jobs: number): Promise<number> {
 
 async function httpLoop(redis: BenchRedis, requests: number): Promise<number> {
   const script = fileURLToPath(new URL('./redis-scale-server.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', script, 'ours'], {
-    env: {
-      ...process.env,
-      REDIS_URL: redis.url,
-      ...(process.env['PROFILE_NODE'] ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env['PROFILE_NODE']}` } : {}),
-    },
+  // (--cpu-prof is refused in NODE_OPTIONS: it goes on the command line.)
+  const profile = process.env['PROFILE_NODE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['PROFILE_NODE']}`] : [];
+  const child = spawn(process.execPath, [...profile, '--conditions=source', '--import', 'tsx', script, 'ours'], {
+    env: { ...process.env, REDIS_URL: redis.url },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
