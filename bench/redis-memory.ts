@@ -4,6 +4,7 @@
  * growth of `used_memory` and cleaned up afterwards. Median of 3.
  *
  *   node --conditions=source --import tsx bench/redis-memory.ts
+ *   BENCH_INPUT_BYTES=213 …   the input padded to 213 bytes of JSON (default 52)
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -11,7 +12,14 @@ import { createRedisStore } from '@scalable-api/redis';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const jobs = Number(process.env.BENCH_JOBS ?? 10_000);
-const input = { url: 'https://images.example/cat.png', width: 256 };
+// BENCH_INPUT_BYTES pads the input's JSON to that many bytes: past Redis' hash-max-listpack-value
+// (64), a job's hash, ours and BullMQ's, is a hash table rather than a listpack.
+const inputBytes = Number(process.env.BENCH_INPUT_BYTES ?? 0);
+const plainInput = { url: 'https://images.example/cat.png', width: 256 };
+const input =
+  inputBytes > JSON.stringify(plainInput).length
+    ? { ...plainInput, pad: 'x'.repeat(inputBytes - JSON.stringify({ ...plainInput, pad: '' }).length) }
+    : plainInput;
 const admin = new Redis(url);
 
 async function usedMemory(): Promise<number> {

@@ -23,6 +23,7 @@
  *              capacity model of docs/scaling-out.md checked against what was measured.
  *
  *   node --conditions=source --import tsx bench/redis-scale.ts
+ *   BENCH_BODY_BYTES=213 …   the body padded to 213 bytes, as the issue measured (default {"hello":"world"})
  *
  * Two cores run everything here (the server, every Redis, the load generator), so wall-clock
  * rates cannot grow with shards on this machine; CPU per job is what carries over to a real
@@ -43,7 +44,16 @@ const STORE_JOBS = Number(process.env['BENCH_STORE_JOBS'] ?? 20_000);
 const STORE_BATCH = 50;
 const STORE_WARM_JOBS = 10_000;
 const serverScript = fileURLToPath(new URL('./redis-scale-server.ts', import.meta.url));
-const body = JSON.stringify({ hello: 'world' });
+// BENCH_BODY_BYTES pads the body to that many bytes (the issue's measurement used 213): an input
+// longer than Redis' hash-max-listpack-value (64) turns a job's hash, ours and BullMQ's, into a
+// hash table.
+const body = paddedBody(Number(process.env['BENCH_BODY_BYTES'] ?? 0));
+
+function paddedBody(bytes: number): string {
+  const plain = JSON.stringify({ hello: 'world' });
+  if (bytes <= plain.length) return plain;
+  return JSON.stringify({ hello: 'world', pad: 'x'.repeat(bytes - JSON.stringify({ hello: 'world', pad: '' }).length) });
+}
 
 interface Variant {
   name: string;
