@@ -35,7 +35,15 @@ const NAMES = process.env['BENCH_NAMES']
   ? ['echo', ...Array.from({ length: Number(process.env['BENCH_NAMES']) - 1 }, (_, i) => `other${i}`)]
   : undefined;
 const PHASES = process.env['BENCH_PHASES'] === '1';
-const input = { url: 'https://images.example/cat.png', width: 256 };
+// BENCH_INPUT_BYTES pads the input's JSON to that many bytes, and the output is the input (an
+// echo), as over HTTP: past hash-max-listpack-value (64) a job's hash is a hash table.
+const inputBytes = Number(process.env['BENCH_INPUT_BYTES'] ?? 0);
+const plainInput = { url: 'https://images.example/cat.png', width: 256 };
+const input =
+  inputBytes > JSON.stringify(plainInput).length
+    ? { ...plainInput, pad: 'x'.repeat(inputBytes - JSON.stringify({ ...plainInput, pad: '' }).length) }
+    : plainInput;
+const output = inputBytes > 0 ? input : { ok: true };
 
 interface Traced {
   url: string;
@@ -128,7 +136,7 @@ async function perJob(batch: number): Promise<number[]> {
         phase(0);
         const { jobs: claimed } = await store.claim({ owner: 'bench', max: batch, leaseMs: 60_000, names: NAMES });
         phase(1);
-        await store.settle(claimed.map((j) => ({ ...j, outcome: 'completed' as const, output: { ok: true } })));
+        await store.settle(claimed.map((j) => ({ ...j, outcome: 'completed' as const, output })));
         phase(2);
         done += claimed.length;
       }
