@@ -140,7 +140,21 @@ function replayFile(monitor: string): string {
   }
   flush();
   // Every write a client made outside the functions would be state the replay misses.
-  const reads = new Set(['ping', 'echo', 'info', 'hgetall', 'function', 'ssubscribe', 'subscribe', 'client', 'select', 'quit', 'monitor', 'hello']);
+  const reads = new Set([
+    'ping',
+    'echo',
+    'info',
+    'hgetall',
+    'function',
+    'ssubscribe',
+    'sunsubscribe',
+    'subscribe',
+    'client',
+    'select',
+    'quit',
+    'monitor',
+    'hello',
+  ]);
   const writes = [...outside].filter((c) => !reads.has(c));
   if (writes.length > 0) console.warn(`commands outside the functions, not replayed: ${writes.join(', ')}`);
   return out.join('');
