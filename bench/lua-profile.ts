@@ -14,7 +14,8 @@
  *   node --conditions=source --import tsx bench/lua-profile.ts      (needs lua5.1: apt-get install lua5.1)
  *
  * BENCH_JOBS (2,000), BENCH_BATCH (50), BENCH_RETAIN (1,000), BENCH_NAMES=13 (claim by that many
- * names, 'echo' and empty others, as in redis-callgrind.ts), BENCH_PORT (a spare one of 7400-7999).
+ * names, 'echo' and empty others) and BENCH_INPUT_BYTES as in redis-callgrind.ts, BENCH_PORT (a
+ * spare one of 7400-7999).
  * Limits: VM instructions are not machine instructions (an OP_CALL of string.format counts 1, the
  * format inside it thousands; the interpreter's dispatch, table resizes and the collector are
  * not counted per line), and command costs are not modelled at all — the calls per job show what
@@ -41,7 +42,14 @@ const NAMES = process.env['BENCH_NAMES']
 const PORT = Number(process.env['BENCH_PORT'] ?? 7_400 + Math.floor(Math.random() * 600));
 const MARK = 'lua-profile:measure';
 const END = 'lua-profile:end';
-const input = { url: 'https://images.example/cat.png', width: 256 };
+// BENCH_INPUT_BYTES as in redis-callgrind.ts: the input padded to that many bytes of JSON, echoed as the output.
+const inputBytes = Number(process.env['BENCH_INPUT_BYTES'] ?? 0);
+const plainInput = { url: 'https://images.example/cat.png', width: 256 };
+const input =
+  inputBytes > JSON.stringify(plainInput).length
+    ? { ...plainInput, pad: 'x'.repeat(inputBytes - JSON.stringify({ ...plainInput, pad: '' }).length) }
+    : plainInput;
+const output = inputBytes > 0 ? input : { ok: true };
 
 const library = readFunctionLibrary();
 const dir = mkdtempSync(join(tmpdir(), 'sa-lua-profile-'));
@@ -80,7 +88,7 @@ async function capture(): Promise<{ monitor: string; jobs: number }> {
             { limit: 1_000_000 },
           );
           const { jobs: claimed } = await store.claim({ owner: 'bench', max: BATCH, leaseMs: 60_000, names: NAMES });
-          await store.settle(claimed.map((j) => ({ ...j, outcome: 'completed' as const, output: { ok: true } })));
+          await store.settle(claimed.map((j) => ({ ...j, outcome: 'completed' as const, output })));
           done += claimed.length;
         }
         return done;
