@@ -7,16 +7,32 @@ import { assertPlainText, encodeError, encodeJson } from './json-codec.js';
  */
 export function enqueueArgs(jobs: readonly NewJob[], options: EnqueueOptions): string[] {
   const args: string[] = [String(options.limit), options.atomic ? '1' : '0'];
+  // The open run of plain jobs: where its count is, its name and priority.
+  let run: number | undefined;
+  let runName = '';
+  let runPriority = 0;
+  let runCount = 0;
   for (const job of jobs) {
     assertPlainText(job.id, 'id');
     assertPlainText(job.name, 'name');
     if (job.rootId !== undefined) assertPlainText(job.rootId, 'rootId');
     const input = encodeJson(job.input, `input of job ${job.id} (${job.name})`);
-    // Most jobs are plain (every other field at its default): 5 arguments instead of 17.
+    // Most jobs are plain (every other field at its default), and most batches one name at one
+    // priority: a run of them states both once ('P'), then 2 arguments per job instead of 17.
     if (isPlain(job)) {
-      args.push('p', job.id, job.name, input, String(job.priority));
+      if (run !== undefined && job.name === runName && job.priority === runPriority) {
+        args[run] = String(++runCount);
+      } else {
+        args.push('P', job.name, String(job.priority), '1');
+        run = args.length - 1;
+        runCount = 1;
+        runName = job.name;
+        runPriority = job.priority;
+      }
+      args.push(job.id, input);
       continue;
     }
+    run = undefined;
     args.push(
       'f',
       job.id,

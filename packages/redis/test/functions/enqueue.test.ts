@@ -55,6 +55,38 @@ await describeWithRedis('function enqueue', () => {
     await expect(h.call('enqueue', 10, '0', 'p', 'e', 'm', '{}')).rejects.toThrow(/bad arguments/);
   });
 
+  it('takes runs of plain jobs of one name and priority (P, name, priority, count, then id and input per job), with the same records and bound', async () => {
+    const h = await harness();
+    const reply = await h.call(
+      'enqueue',
+      4,
+      '0',
+      ...['P', 'm', 0, 2, 'a', '{"x":1}', 'b', ''],
+      ...h.newJob('c', { name: 'm' }),
+      ...['P', 'm', 3, 2, 'd', '{}', 'e', '{}'],
+    );
+    expect(reply).toEqual(['queued', 'queued', 'queued', 'queued', [0, 'QUEUE_FULL']]);
+    expect(await h.job('a')).toEqual({ n: 'm', s: 'queued', i: '{"x":1}', b: `${T0}\t1` });
+    expect(await h.job('b')).toEqual({ n: 'm', s: 'queued', b: `${T0}\t2` });
+    expect(await h.job('d')).toEqual({ n: 'm', s: 'queued', i: '{}', p: '3', b: `${T0}\t4`, sq: '4' });
+    expect(await h.job('e')).toEqual({});
+    expect(await h.client.lrange(h.key('q:m'), 0, -1)).toEqual(['1:a', '2:b', '3:c']);
+    expect(await h.counts()).toMatchObject({ queued: '4', seq: '4' });
+    // Sent again (a lost reply): found, not written twice, beside a new one of the same run.
+    expect(await h.call('enqueue', 10, '0', 'P', 'm', 0, 2, 'a', '{"y":2}', 'f', '{}')).toEqual([[2, 'a', 'queued', 'm', ''], 'queued']);
+    expect(await h.job('a')).toMatchObject({ i: '{"x":1}' });
+    // All or nothing over runs: the bound counts every job of them.
+    expect(await h.call('enqueue', 6, '1', 'P', 'm', 0, 2, 'g', '{}', 'h', '{}')).toEqual([
+      [0, 'QUEUE_FULL'],
+      [0, 'QUEUE_FULL'],
+    ]);
+    // A run shorter than its count, an empty one, or an empty id.
+    await expect(h.call('enqueue', 10, '0', 'P', 'm', 0, 2, 'g', '{}')).rejects.toThrow(/bad arguments/);
+    await expect(h.call('enqueue', 10, '0', 'P', 'm', 0, 0)).rejects.toThrow(/bad arguments/);
+    await expect(h.call('enqueue', 10, '0', 'P', 'm', 0, 1, '', '{}')).rejects.toThrow(/bad arguments/);
+    await expect(h.call('enqueue', 10, '0', 'P', '', 0, 1, 'g', '{}')).rejects.toThrow(/bad arguments/);
+  });
+
   it('answers a job sent again with the same id as found, without writing it twice', async () => {
     const h = await harness();
     await h.call('enqueue', 10, '0', ...h.newJob('a', { fingerprint: 'f' }));
