@@ -67,15 +67,30 @@ export function claimArgs(request: ClaimRequest, max: number): string[] {
   return args;
 }
 
-/** Settlements as the settle function's arguments, 5 per settlement (lua/settle.lua's header). */
+/**
+ * Settlements as the settle function's arguments (lua/settle.lua's header): completions in runs,
+ * 3 per settlement after the run's 2 ('', count), anything else 5.
+ */
 export function settleArgs(settlements: readonly Settlement[]): string[] {
   const args: string[] = [];
+  // The open run of completions: where its count is.
+  let run: number | undefined;
+  let runCount = 0;
   for (const s of settlements) {
     let payload: string;
     let outcome: string = s.outcome;
     if (s.outcome === 'completed') {
       try {
         payload = encodeJson(s.output, `output of job ${s.id}`);
+        if (run === undefined) {
+          args.push('', '1');
+          run = args.length - 1;
+          runCount = 1;
+        } else {
+          args[run] = String(++runCount);
+        }
+        args.push(s.id, String(s.token), payload);
+        continue;
       } catch (error) {
         // The attempt ran but its result cannot be stored: fail the job rather than lose the batch.
         outcome = 'failed';
@@ -88,6 +103,7 @@ export function settleArgs(settlements: readonly Settlement[]): string[] {
       payload = encodeError(s.error);
     }
     const runAt = s.outcome === 'retry' ? String(s.runAt) : s.outcome === 'released' && s.pushBack ? String(Math.ceil(s.pushBack.until)) : '';
+    run = undefined;
     args.push(s.id, String(s.token), outcome, payload, runAt);
   }
   return args;

@@ -3,14 +3,15 @@
 --   ARGV[6…]   per settlement, 5 fields: id, token, outcome ('completed' | 'failed' |
 --              'cancelled' | 'retry' | 'released'), payload (output or error JSON, '' for none;
 --              for 'released', the flow key a push-back holds back, '' for the whole name),
---              runAt (for 'retry'; for 'released', a push-back's end or '' for none)
+--              runAt (for 'retry'; for 'released', a push-back's end or '' for none);
+--              or a run of completions, most batches' whole content: '' (never an id), a count
+--              (at least 1), then per completion 3 fields: id, token, output ('' for none)
 --   Returns {outcomes, pending}: per settlement 1 (ok) or 0 (stale: not the job's current
 --   attempt); pending, the cascade items left for later calls.
 local lib = ...
 local C = lib.C
 local present = lib.present
 
-local W = 5
 local CANCELLED = '{"code":"JOB_CANCELLED","message":"The job was cancelled."}'
 local OUTCOMES = { completed = true, failed = true, cancelled = true, retry = true, released = true }
 
@@ -51,27 +52,53 @@ local function complete_fast(id, token, output)
   return 1
 end
 
+-- Checks every settlement's fields; returns where each one's id is (`at[j]`) and which are
+-- completions of a run (`short[j]`: outcome 'completed', its output next to its token).
+local function check(args)
+  local tonum, check_arg = lib.tonum, lib.check
+  local at, short, j, o, count = {}, {}, 0, 6, #args
+  while o <= count do
+    if args[o] == '' then
+      local k = tonum(args[o + 1] or '')
+      check_arg(k and k >= 1 and o + 1 + 3 * k <= count, 'a run of completions', j + 1)
+      o = o + 2
+      for _ = 1, k do
+        j = j + 1
+        if not (args[o] ~= '' and tonum(args[o + 1])) then check_arg(false, 'id, token', j) end
+        at[j], short[j] = o, true
+        o = o + 3
+      end
+    else
+      j = j + 1
+      check_arg(o + 4 <= count, '5 fields per settlement', j)
+      local outcome = args[o + 2]
+      if not (tonum(args[o + 1]) and OUTCOMES[outcome]) then check_arg(false, 'id, token, outcome', j) end
+      if outcome == 'retry' then check_arg(tonumber(args[o + 4]), 'runAt', j) end
+      if outcome == 'released' then check_arg(args[o + 4] == '' or tonumber(args[o + 4]), 'push-back', j) end
+      at[j] = o
+      o = o + 5
+    end
+  end
+  return j, at, short
+end
+
 lib.register('settle', function(keys, args)
   lib.begin(keys, args)
-  local n = (#args - 5) / W
-  lib.check(n == math.floor(n), '5 fields per settlement')
-  local tonum, check = lib.tonum, lib.check
-  for j = 1, n do
-    local o = 5 + (j - 1) * W
-    local outcome = args[o + 3]
-    if not (args[o + 1] ~= '' and tonum(args[o + 2]) and OUTCOMES[outcome]) then check(false, 'id, token, outcome', j) end
-    if outcome == 'retry' then check(tonumber(args[o + 5]), 'runAt', j) end
-    if outcome == 'released' then check(args[o + 5] == '' or tonumber(args[o + 5]), 'push-back', j) end
-  end
+  local n, at, short = check(args)
   local out = {}
   -- What the fast path plans, taken on its first use: leases to drop, roots to keep ('c:<at>:<id>').
   C.LEASES_REM, C.ROOTS_ADD = nil, nil
   local fast_n = 0
   for j = 1, n do
-    local o = 5 + (j - 1) * W
-    local outcome, payload = args[o + 3], args[o + 4]
-    local fast = outcome == 'completed' and complete_fast(args[o + 1], args[o + 2], payload)
-    local rec = not fast and lib.held(args[o + 1], args[o + 2])
+    local o = at[j]
+    local outcome, payload, run_at
+    if short[j] then
+      outcome, payload = 'completed', args[o + 2]
+    else
+      outcome, payload, run_at = args[o + 2], args[o + 3], args[o + 4]
+    end
+    local fast = outcome == 'completed' and complete_fast(args[o], args[o + 1], payload)
+    local rec = not fast and lib.held(args[o], args[o + 1])
     if fast then
       out[j] = fast
       if fast == 1 then fast_n = fast_n + 1 end
@@ -88,10 +115,10 @@ lib.register('settle', function(keys, args)
         lib.zset_rem(C.LEASES, rec._id)
         lib.put(rec, 'ow', '')
         lib.put(rec, 'e', payload)
-        lib.requeue(rec, tonumber(args[o + 5]), payload)
+        lib.requeue(rec, tonumber(run_at), payload)
       elseif outcome == 'released' and not cancel_reason then
         -- A push-back (ctx.rateLimited): the name, or the key, waits on every node (flow.lua).
-        if args[o + 5] ~= '' then lib.push_back(rec.n, payload ~= '' and payload or nil, tonumber(args[o + 5])) end
+        if run_at ~= '' then lib.push_back(rec.n, payload ~= '' and payload or nil, tonumber(run_at)) end
         lib.release(rec)
       elseif outcome == 'failed' and not cancel_reason then
         lib.finish(rec, 'failed', nil, payload)

@@ -49,6 +49,26 @@ await describeWithRedis('function settle', () => {
     expect(await h.client.lrange(h.key('roots'), 0, -1)).toEqual([`c:${T0 + 10}:a`, `f:${T0 + 10}:b`]);
   });
 
+  it("takes completions in runs ('', count, then id, token, output each) beside full settlements, in order", async () => {
+    const h = await harness();
+    await running(h, 'a', 'b', 'c', 'd');
+    h.now = T0 + 10;
+    const err = '{"code":"JOB_FAILED","message":"boom"}';
+    const reply = await h.call('settle', ...['', 2, 'a', 1, '{"ok":true}', 'b', 7, ''], ...['c', 1, 'failed', err, ''], ...['', 1, 'd', 1, '']);
+    expect(reply).toEqual([[1, 0, 1, 1], 0]);
+    expect(await h.job('a')).toMatchObject({ s: 'completed', o: '{"ok":true}', fa: String(T0 + 10) });
+    expect(await h.job('b')).toMatchObject({ s: 'running' });
+    expect(await h.job('c')).toMatchObject({ s: 'failed', e: err });
+    expect(await h.job('d')).toMatchObject({ s: 'completed' });
+    expect(await h.job('d')).not.toHaveProperty('o');
+    expect(await h.counts()).toMatchObject({ running: '1', completed: '2', failed: '1' });
+    expect(await h.client.lrange(h.key('roots'), 0, -1)).toEqual([`c:${T0 + 10}:a`, `f:${T0 + 10}:c`, `c:${T0 + 10}:d`]);
+    // A run shorter than its count, an empty one, or a bad token.
+    await expect(h.call('settle', '', 2, 'b', 1, '')).rejects.toThrow(/bad arguments/);
+    await expect(h.call('settle', '', 0)).rejects.toThrow(/bad arguments/);
+    await expect(h.call('settle', '', 1, 'b', 'x', '')).rejects.toThrow(/bad arguments/);
+  });
+
   it('queues a released job again at once without counting the attempt, unless its cancel was requested', async () => {
     const h = await harness();
     await running(h, 'a', 'b');
