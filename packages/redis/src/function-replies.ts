@@ -16,14 +16,35 @@ export function enqueueOutcomes(rows: readonly EnqueueRow[], jobs: readonly NewJ
   });
 }
 
-/** A claim's jobs, flat, 10 values each (lua/claim.lua's header). */
+/**
+ * A claim's jobs, flat, 10 values each, or 5 for a job with its token negated: on its first
+ * attempt, priority 0, no parent, its own root and no meta (lua/claim.lua's header).
+ */
 export function claimedJobs(flat: readonly (string | number)[]): ClaimedJob[] {
   const jobs: ClaimedJob[] = [];
-  for (let i = 0; i < flat.length; i += 10) {
+  for (let i = 0; i < flat.length;) {
+    const id = String(flat[i]);
+    const token = flat[i + 1] as number;
+    if (token < 0) {
+      jobs.push({
+        id,
+        token: -token,
+        name: String(flat[i + 2]),
+        input: decodeJson(flat[i + 3] as string),
+        attempt: 1,
+        priority: 0,
+        parentId: undefined,
+        rootId: id,
+        createdAt: createdAtOf(flat[i + 4] as string),
+        meta: undefined,
+      });
+      i += 5;
+      continue;
+    }
     const parentId = flat[i + 6];
     jobs.push({
-      id: String(flat[i]),
-      token: Number(flat[i + 1]),
+      id,
+      token: Number(token),
       name: String(flat[i + 2]),
       input: decodeJson(flat[i + 3] as string),
       attempt: Number(flat[i + 4]),
@@ -33,6 +54,14 @@ export function claimedJobs(flat: readonly (string | number)[]): ClaimedJob[] {
       createdAt: createdAtOf(flat[i + 8] as string),
       meta: decodeJson(flat[i + 9] as string) as Record<string, string> | undefined,
     });
+    i += 10;
   }
   return jobs;
+}
+
+/** The ids of a claim's jobs (see `claimedJobs`), read before anything else is. */
+export function claimedIds(flat: readonly (string | number)[]): string[] {
+  const ids: string[] = [];
+  for (let i = 0; i < flat.length; i += (flat[i + 1] as number) < 0 ? 5 : 10) ids.push(String(flat[i]));
+  return ids;
 }

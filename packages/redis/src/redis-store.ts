@@ -36,7 +36,7 @@ import { SignalChannel } from './signal-channel.js';
 import { SignalSubscriber } from './signal-subscriber.js';
 import { listJobs } from './redis-list.js';
 import { claimArgs, enqueueArgs, flowArgs, settleArgs } from './function-args.js';
-import { claimedJobs, enqueueOutcomes, type EnqueueRow } from './function-replies.js';
+import { claimedIds, claimedJobs, enqueueOutcomes, type EnqueueRow } from './function-replies.js';
 import { readChildren, readEvents, readRecords } from './redis-reads.js';
 import { storeError } from './store-error.js';
 import { redisFlowStats } from './redis-flow-stats.js';
@@ -125,7 +125,7 @@ export class RedisStore implements JobStore {
     const args = claimArgs(request, Math.min(request.max, WRITE_SLICE));
     const flow = flowArgs(request.flow);
     let sent: SentClaim | undefined;
-    // Jobs flat, 10 values each (lua/claim.lua).
+    // Jobs flat, 10 or 5 values each (lua/claim.lua).
     let reply: [(string | number)[], string, number];
     try {
       reply = (await this.run('claim', (now) => {
@@ -138,9 +138,7 @@ export class RedisStore implements JobStore {
       throw error;
     }
     const [flat, next, pending] = reply;
-    const ids: string[] = [];
-    for (let i = 0; i < flat.length; i += 10) ids.push(String(flat[i]));
-    this.lostClaims.answered(sent!, ids);
+    this.lostClaims.answered(sent!, claimedIds(flat));
     if (pending > 0) await this.cascades.continue();
     return { jobs: claimedJobs(flat), nextRunAt: next === '' ? undefined : Number(next) };
   }

@@ -13,8 +13,10 @@
 --   Returns {jobs, nextRunAt, pending}: jobs flat, 10 values each (id, token, name, input,
 --   attempt, priority, parentId, rootId, createdAt, meta: a table per job would cost Lua one
 --   more allocation, and the reply one more level; createdAt may be followed by a tab and the
---   job's seq: its birth `b` handed on as stored, context.lua); nextRunAt '' when nothing is
---   delayed;
+--   job's seq: its birth `b` handed on as stored, context.lua), or 5 for a job on its first
+--   attempt with everything else at its default (priority 0, no parent, its own root, no meta:
+--   most jobs), its token negated to say so (id, -token, name, input, createdAt); nextRunAt ''
+--   when nothing is delayed;
 --   pending, the cascade items left for later calls.
 local lib = ...
 local C = lib.C
@@ -79,8 +81,14 @@ local function hand_out_fast(id, name, src, from, entry, la, owner, out)
   -- Its `job.started` is implied (events.lua): published, not stored.
   if present(pa) or present(r) then lib.signal_event('s', id, '2', name, pa, r, '1') else lib.signal_plain('s', id, '2', name, '1') end
   local n = #out
-  out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = id, tn + 1, name, i or '', 1
-  out[n + 6], out[n + 7], out[n + 8], out[n + 9], out[n + 10] = p or '0', pa or '', r or id, b or ca or '', m or ''
+  if (p == nil or p == '0') and not present(pa) and not present(r) and not present(m) then
+    -- The short row (see the header): every value left out costs Redis a conversion and the node
+    -- a parse.
+    out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = id, -(tn + 1), name, i or '', b or ca or ''
+  else
+    out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = id, tn + 1, name, i or '', 1
+    out[n + 6], out[n + 7], out[n + 8], out[n + 9], out[n + 10] = p or '0', pa or '', r or id, b or ca or '', m or ''
+  end
   return true
 end
 
@@ -188,9 +196,10 @@ lib.register('claim', function(keys, args)
   end
   -- (A fair source merges its keys' queues itself.)
   lib.merging(#sources > 1 or (sources[1] ~= nil and sources[1].kind == 'f'))
-  local skipped, fast_n = 0, 0
+  -- Jobs handed out by the fast path and by the general one.
+  local skipped, fast_n, slow_n = 0, 0, 0
   C.LEASES_ADD = nil
-  while #out < MAX * 10 and skipped < MAX_SKIPPED do
+  while fast_n + slow_n < MAX and skipped < MAX_SKIPPED do
     local best, best_from, best_src
     for s = 1, #sources do
       local src = sources[s]
@@ -253,6 +262,7 @@ lib.register('claim', function(keys, args)
         put(rec, 'sa', C.NOW_S)
         if present(rec.ra) then put(rec, 'ra', '') end
         lib.zset_add(C.LEASES, la, id)
+        slow_n = slow_n + 1
         row(out, id, token_n, name, rec.i or '', attempt_n, rec.p or '0', rec.pa or '', present(rec.r) and rec.r or id, rec.b or rec.ca or '', rec.m or '')
       end
     end

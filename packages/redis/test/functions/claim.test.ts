@@ -33,6 +33,31 @@ await describeWithRedis('function claim', () => {
     expect(await h.counts()).toMatchObject({ queued: '1', running: '2' });
   });
 
+  it('hands out a job at every default in a short row (id, -token, name, input, createdAt), any other in full', async () => {
+    const h = await harness();
+    await h.call(
+      'enqueue',
+      10,
+      '0',
+      ...['P', 'n', 0, 1, 'a', '{"v":1}'],
+      ...h.newJob('b', { meta: '{"k":"v"}' }),
+      ...h.newJob('c', { root: 'r' }),
+      // (A parent takes the general path: its row is the same.)
+      ...h.newJob('d', { parent: 'c' }),
+    );
+    const [flat] = (await h.call('claim', 'node-1', 10, 1_000, -1, 0)) as [unknown[]];
+    expect(flat).toEqual([
+      ...['a', -1, 'n', '{"v":1}', `${T0}\t1`],
+      ...['b', 1, 'n', '{}', 1, '0', '', 'b', `${T0}\t2`, '{"k":"v"}'],
+      ...['c', 1, 'n', '{}', 1, '0', '', 'r', `${T0}\t3`, ''],
+      ...['d', 1, 'n', '{}', 1, '0', 'c', 'r', `${T0}\t4`, ''],
+    ]);
+    // A second attempt (the general path) in full.
+    h.now = T0 + 1_000;
+    const [again] = (await h.call('claim', 'node-2', 1, 1_000, -1, 0)) as [unknown[]];
+    expect(again).toEqual(['a', 2, 'n', '{"v":1}', 2, '0', '', 'a', `${T0}\t1`, '']);
+  });
+
   it('takes only the names and capacities it is given', async () => {
     const h = await harness();
     await h.call('enqueue', 10, '0', ...h.newJob('a', { name: 'x' }), ...h.newJob('b', { name: 'x' }), ...h.newJob('c', { name: 'y' }));

@@ -120,11 +120,23 @@ type JobField =
   | 'parentToken'
   | 'key'
   | 'webhook';
-/** A claim's reply with its flat job values (10 per job, lua/claim.lua) as one row per job. */
+/**
+ * A claim's reply with its flat job values (10 per job, or 5 with the token negated for a job at
+ * every default: lua/claim.lua) as one row of 10 per job.
+ */
 export function claimed(reply: unknown): [unknown[][], string, number] {
   const [flat, next, pending] = reply as [unknown[], string, number];
   const rows: unknown[][] = [];
-  for (let i = 0; i < flat.length; i += 10) rows.push(flat.slice(i, i + 10));
+  for (let i = 0; i < flat.length;) {
+    if ((flat[i + 1] as number) < 0) {
+      const [id, token, name, input, created] = flat.slice(i, i + 5);
+      rows.push([id, -(token as number), name, input, 1, '0', '', id, created, '']);
+      i += 5;
+    } else {
+      rows.push(flat.slice(i, i + 10));
+      i += 10;
+    }
+  }
   return [rows, next, pending];
 }
 
