@@ -5,7 +5,9 @@ import { decodeJson } from './json-codec.js';
 /** Per job of an enqueue: its status (added), or a row (found, refused): see lua/enqueue.lua. */
 export type EnqueueRow = string | (string | number)[];
 
-export function enqueueOutcomes(rows: readonly EnqueueRow[], jobs: readonly NewJob[]): EnqueueOutcome[] {
+/** An enqueue's reply: per job a row, or a count when every job was added as queued. */
+export function enqueueOutcomes(rows: readonly EnqueueRow[] | number, jobs: readonly NewJob[]): EnqueueOutcome[] {
+  if (typeof rows === 'number') return jobs.map((job): EnqueueOutcome => ({ ok: true, id: job.id, created: true, status: 'queued' }));
   return rows.map((row, i): EnqueueOutcome => {
     if (typeof row === 'string') return { ok: true, id: jobs[i]!.id, created: true, status: row as JobStatus };
     if (row[0] === 2) {

@@ -114,8 +114,9 @@ export class RedisStore implements JobStore {
   private async enqueueSlice(jobs: readonly NewJob[], options: EnqueueOptions): Promise<EnqueueOutcome[]> {
     if (jobs.length === 0) return [];
     const args = enqueueArgs(jobs, options);
-    // Per job: its status (added), or a row (found, refused): see lua/enqueue.lua.
-    const rows = (await this.run('enqueue', args)) as EnqueueRow[];
+    // Per job: its status (added), or a row (found, refused), or a count when all were queued:
+    // see lua/enqueue.lua.
+    const rows = (await this.run('enqueue', args)) as EnqueueRow[] | number;
     return enqueueOutcomes(rows, jobs);
   }
 
@@ -160,8 +161,10 @@ export class RedisStore implements JobStore {
 
   private async settleSlice(settlements: readonly Settlement[]): Promise<SettleOutcome[]> {
     if (settlements.length === 0) return [];
-    const [outcomes, pending] = (await this.run('settle', settleArgs(settlements))) as [number[], number];
+    // Per settlement 1 (ok) or 0 (stale), or a count when all were ok: see lua/settle.lua.
+    const [outcomes, pending] = (await this.run('settle', settleArgs(settlements))) as [number[] | number, number];
     if (pending > 0) await this.cascades.continue();
+    if (typeof outcomes === 'number') return settlements.map((): SettleOutcome => 'ok');
     return outcomes.map((r) => (r === 1 ? 'ok' : 'stale'));
   }
 

@@ -16,7 +16,8 @@
 --                  (2 arguments per job, against 5 for 'p'; the jobs count one by one below)
 --   Returns per job its status (added: a string, no table per job) | {2, id, status, name,
 --   fingerprint} (found by its idempotency key, its child key, or its id: a batch sent again) |
---   {0, code} (refused: QUEUE_FULL, JOB_NOT_FOUND, LEASE_LOST, BATCH_ABORTED).
+--   {0, code} (refused: QUEUE_FULL, JOB_NOT_FOUND, LEASE_LOST, BATCH_ABORTED); or, when every
+--   job was added as queued (most batches), their count alone.
 local lib = ...
 local C = lib.C
 local load, put, terminal, current, present = lib.load, lib.put, lib.terminal, lib.current, lib.present
@@ -149,6 +150,8 @@ lib.register('enqueue', function(keys, args)
   end
 
   local out = {}
+  -- Jobs added as queued: all of them, and the reply is their count.
+  local queued = 0
   local names = {}
   local REC, FAST = C.REC, C.FAST
   -- Room under the bound for plain jobs, kept as they are added (nil: to be read again).
@@ -194,6 +197,7 @@ lib.register('enqueue', function(keys, args)
           lib.set_add(C.NAMES, name)
         end
         out[j] = 'queued'
+        queued = queued + 1
       end
     else
       room = nil
@@ -285,10 +289,12 @@ lib.register('enqueue', function(keys, args)
           lib.set_add(C.NAMES, name)
         end
         out[j] = status
+        if status == 'queued' then queued = queued + 1 end
       end
     end
   end
   if added > 0 then lib.count('queued', added) end
   lib.commit()
+  if queued == n then return n end
   return out
 end, lib.REFUSE_WHEN_FULL)

@@ -7,7 +7,8 @@
 --              or a run of completions, most batches' whole content: '' (never an id), a count
 --              (at least 1), then per completion 3 fields: id, token, output ('' for none)
 --   Returns {outcomes, pending}: per settlement 1 (ok) or 0 (stale: not the job's current
---   attempt); pending, the cascade items left for later calls.
+--   attempt), or, when every one was ok (most batches), their count alone; pending, the cascade
+--   items left for later calls.
 local lib = ...
 local C = lib.C
 local present = lib.present
@@ -88,7 +89,8 @@ lib.register('settle', function(keys, args)
   local out = {}
   -- What the fast path plans, taken on its first use: leases to drop, roots to keep ('c:<at>:<id>').
   C.LEASES_REM, C.ROOTS_ADD = nil, nil
-  local fast_n = 0
+  -- Settlements that were ok: all of them, and the outcomes are their count.
+  local fast_n, ok_n = 0, 0
   for j = 1, n do
     local o = at[j]
     local outcome, payload, run_at
@@ -102,6 +104,7 @@ lib.register('settle', function(keys, args)
     if fast then
       out[j] = fast
       if fast == 1 then fast_n = fast_n + 1 end
+      ok_n = ok_n + fast
     elseif not rec then
       out[j] = 0
     else
@@ -126,6 +129,7 @@ lib.register('settle', function(keys, args)
         lib.finish(rec, 'cancelled', nil, (outcome == 'cancelled' and payload) or cancel_reason or CANCELLED)
       end
       out[j] = 1
+      ok_n = ok_n + 1
     end
     -- In order: what one settlement set off is done before the next is recorded.
     if C.WORK_HEAD <= #C.WORK then lib.run_work() end
@@ -136,5 +140,5 @@ lib.register('settle', function(keys, args)
   end
   lib.trim_retention()
   lib.run_work()
-  return { out, lib.commit() }
+  return { ok_n == n and n or out, lib.commit() }
 end, lib.RUN_WHEN_FULL)

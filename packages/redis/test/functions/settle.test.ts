@@ -73,7 +73,7 @@ await describeWithRedis('function settle', () => {
     const h = await harness();
     await running(h, 'a', 'b');
     await h.call('cancel', 'b', '{"code":"JOB_CANCELLED","message":"stop"}');
-    expect(await h.call('settle', 'a', 1, 'released', '', '', 'b', 1, 'released', '', '')).toEqual([[1, 1], 0]);
+    expect(await h.call('settle', 'a', 1, 'released', '', '', 'b', 1, 'released', '', '')).toEqual([2, 0]);
     expect(await h.job('a')).toMatchObject({ s: 'queued', a: '0', t: '1', ow: '' });
     expect(await h.job('a')).not.toHaveProperty('st');
     expect(await h.job('b')).toMatchObject({ s: 'cancelled' });
@@ -86,10 +86,10 @@ await describeWithRedis('function settle', () => {
     const h = await harness();
     await running(h, 'p');
     await h.call('enqueue', 10, '0', ...h.newJob('c', { parent: 'p' }));
-    expect(await h.call('settle', 'p', 1, 'completed', '1', '')).toEqual([[1], 0]);
+    expect(await h.call('settle', 'p', 1, 'completed', '1', '')).toEqual([1, 0]);
     expect(await h.job('p')).toMatchObject({ s: 'waitingChildren', df: 'completed' });
     const [[child]] = claimed(await h.call('claim', 'node-1', 1, 1_000, -1, 0));
-    expect(await h.call('settle', 'c', (child as unknown[])[1] as number, 'completed', '2', '')).toEqual([[1], 0]);
+    expect(await h.call('settle', 'c', (child as unknown[])[1] as number, 'completed', '2', '')).toEqual([1, 0]);
     expect(await h.job('p')).toMatchObject({ s: 'completed', o: '1' });
   });
 });
