@@ -18,7 +18,12 @@ export interface BenchRedis {
 
 let nextPort = 21_000 + Math.floor(Math.random() * 6_000);
 
+// BENCH_REDIS_ARGS: more redis-server settings for every server a bench starts, e.g.
+// '--hash-max-listpack-value 256' (jobs whose input or output passes 64 bytes keep a listpack hash).
+const extraSettings = (process.env['BENCH_REDIS_ARGS'] ?? '').split(' ').filter((s) => s !== '');
+
 export async function startBenchRedis(settings: string[] = ['--save', '', '--appendonly', 'no']): Promise<BenchRedis> {
+  settings = [...settings, ...extraSettings];
   let port = nextPort++;
   while (await answers(port)) port = nextPort++;
   const dir = mkdtempSync(join(tmpdir(), 'sa-bench-redis-'));
