@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { newJobId } from '@scalable-api/core';
+import { benchInput, benchNames, benchOutput } from './bench-input.js';
 import { createRedisStore } from '@scalable-api/redis';
 import { readFunctionLibrary } from '../packages/redis/src/function-library.js';
 import { parseMonitorLine } from './lua-profile/monitor-line.js';
@@ -36,20 +37,13 @@ import { parseMonitorLine } from './lua-profile/monitor-line.js';
 const JOBS = Number(process.env['BENCH_JOBS'] ?? 2_000);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 50);
 const RETAIN = Number(process.env['BENCH_RETAIN'] ?? 1_000);
-const NAMES = process.env['BENCH_NAMES']
-  ? ['echo', ...Array.from({ length: Number(process.env['BENCH_NAMES']) - 1 }, (_, i) => `other${i}`)]
-  : undefined;
+const NAMES = benchNames;
 const PORT = Number(process.env['BENCH_PORT'] ?? 7_400 + Math.floor(Math.random() * 600));
 const MARK = 'lua-profile:measure';
 const END = 'lua-profile:end';
-// BENCH_INPUT_BYTES as in redis-callgrind.ts: the input padded to that many bytes of JSON, echoed as the output.
-const inputBytes = Number(process.env['BENCH_INPUT_BYTES'] ?? 0);
-const plainInput = { url: 'https://images.example/cat.png', width: 256 };
-const input =
-  inputBytes > JSON.stringify(plainInput).length
-    ? { ...plainInput, pad: 'x'.repeat(inputBytes - JSON.stringify({ ...plainInput, pad: '' }).length) }
-    : plainInput;
-const output = inputBytes > 0 ? input : { ok: true };
+// BENCH_INPUT_BYTES: the input padded to that many bytes of JSON, echoed as the output (bench-input.ts).
+const input = benchInput;
+const output = benchOutput;
 
 const library = readFunctionLibrary();
 const dir = mkdtempSync(join(tmpdir(), 'sa-lua-profile-'));

@@ -26,24 +26,17 @@ import { Redis } from 'ioredis';
 import { newJobId } from '@scalable-api/core';
 import { createRedisStore } from '@scalable-api/redis';
 import { functionLibrary } from '../packages/redis/src/function-library.js';
+import { benchInput, benchNames, benchOutput } from './bench-input.js';
 
 const JOBS = Number(process.env['BENCH_JOBS'] ?? 2_000);
 const RETAIN = Number(process.env['BENCH_RETAIN'] ?? 1_000);
 const BATCHES = (process.env['BENCH_BATCHES'] ?? '5,20,50,250').split(',').map(Number);
 const CALLS = 200;
-const NAMES = process.env['BENCH_NAMES']
-  ? ['echo', ...Array.from({ length: Number(process.env['BENCH_NAMES']) - 1 }, (_, i) => `other${i}`)]
-  : undefined;
+const NAMES = benchNames;
 const PHASES = process.env['BENCH_PHASES'] === '1';
-// BENCH_INPUT_BYTES pads the input's JSON to that many bytes, and the output is the input (an
-// echo), as over HTTP: past hash-max-listpack-value (64) a job's hash is a hash table.
-const inputBytes = Number(process.env['BENCH_INPUT_BYTES'] ?? 0);
-const plainInput = { url: 'https://images.example/cat.png', width: 256 };
-const input =
-  inputBytes > JSON.stringify(plainInput).length
-    ? { ...plainInput, pad: 'x'.repeat(inputBytes - JSON.stringify({ ...plainInput, pad: '' }).length) }
-    : plainInput;
-const output = inputBytes > 0 ? input : { ok: true };
+// BENCH_INPUT_BYTES: the input padded, and echoed as the output, as over HTTP (bench-input.ts).
+const input = benchInput;
+const output = benchOutput;
 
 interface Traced {
   url: string;

@@ -9,17 +9,12 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createRedisStore } from '@scalable-api/redis';
+import { benchInput } from './bench-input.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const jobs = Number(process.env.BENCH_JOBS ?? 10_000);
-// BENCH_INPUT_BYTES pads the input's JSON to that many bytes: past Redis' hash-max-listpack-value
-// (64), a job's hash, ours and BullMQ's, is a hash table rather than a listpack.
-const inputBytes = Number(process.env.BENCH_INPUT_BYTES ?? 0);
-const plainInput = { url: 'https://images.example/cat.png', width: 256 };
-const input =
-  inputBytes > JSON.stringify(plainInput).length
-    ? { ...plainInput, pad: 'x'.repeat(inputBytes - JSON.stringify({ ...plainInput, pad: '' }).length) }
-    : plainInput;
+// BENCH_INPUT_BYTES: the input padded to that many bytes of JSON (bench-input.ts).
+const input = benchInput;
 const admin = new Redis(url);
 
 async function usedMemory(): Promise<number> {

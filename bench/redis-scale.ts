@@ -33,6 +33,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { padded } from './bench-input.js';
 import { startBenchRedis, type BenchRedis } from './bench-redis.js';
 import { storeRun, storeVariants, type StoreSample } from './redis-scale-store.js';
 
@@ -47,13 +48,7 @@ const serverScript = fileURLToPath(new URL('./redis-scale-server.ts', import.met
 // BENCH_BODY_BYTES pads the body to that many bytes (the issue's measurement used 213): an input
 // longer than Redis' hash-max-listpack-value (64) turns a job's hash, ours and BullMQ's, into a
 // hash table.
-const body = paddedBody(Number(process.env['BENCH_BODY_BYTES'] ?? 0));
-
-function paddedBody(bytes: number): string {
-  const plain = JSON.stringify({ hello: 'world' });
-  if (bytes <= plain.length) return plain;
-  return JSON.stringify({ hello: 'world', pad: 'x'.repeat(bytes - JSON.stringify({ hello: 'world', pad: '' }).length) });
-}
+const body = JSON.stringify(padded({ hello: 'world' }, Number(process.env['BENCH_BODY_BYTES'] ?? 0)));
 
 interface Variant {
   name: string;
