@@ -79,9 +79,10 @@ local function hand_out_fast(id, name, src, from, entry, la, owner, out)
   local nl = #leases
   leases[nl + 1], leases[nl + 2] = la, id
   -- Its `job.started` is implied (events.lua): published, not stored.
-  if present(pa) or present(r) then lib.signal_event('s', id, '2', name, pa, r, '1') else lib.signal_plain('s', id, '2', name, '1') end
+  local related = present(pa) or present(r)
+  if related then lib.signal_event('s', id, '2', name, pa, r, '1') else lib.signal_plain('s', id, '2', name, '1') end
   local n = #out
-  if (p == nil or p == '0') and not present(pa) and not present(r) and not present(m) then
+  if (p == nil or p == '0') and not related and not present(m) then
     -- The short row (see the header): every value left out costs Redis a conversion and the node
     -- a parse.
     out[n + 1], out[n + 2], out[n + 3], out[n + 4], out[n + 5] = id, -(tn + 1), name, i or '', b or ca or ''
