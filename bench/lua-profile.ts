@@ -28,8 +28,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { newJobId } from '@scalable-api/core';
-import { benchInput, benchNames, benchOutput } from './bench-input.js';
+import { benchNames } from './bench-input.js';
+import { storeLoop } from './store-loop.js';
 import { createRedisStore } from '@scalable-api/redis';
 import { readFunctionLibrary } from '../packages/redis/src/function-library.js';
 import { parseMonitorLine } from './lua-profile/monitor-line.js';
@@ -41,9 +41,6 @@ const NAMES = benchNames;
 const PORT = Number(process.env['BENCH_PORT'] ?? 7_400 + Math.floor(Math.random() * 600));
 const MARK = 'lua-profile:measure';
 const END = 'lua-profile:end';
-// BENCH_INPUT_BYTES: the input padded to that many bytes of JSON, echoed as the output (bench-input.ts).
-const input = benchInput;
-const output = benchOutput;
 
 const library = readFunctionLibrary();
 const dir = mkdtempSync(join(tmpdir(), 'sa-lua-profile-'));
@@ -74,22 +71,9 @@ async function capture(): Promise<{ monitor: string; jobs: number }> {
     let jobs = 0;
     try {
       store.subscribe(() => {});
-      const loop = async (count: number) => {
-        let done = 0;
-        while (done < count) {
-          await store.enqueue(
-            Array.from({ length: BATCH }, () => ({ id: newJobId(), name: 'echo', input, priority: 0 })),
-            { limit: 1_000_000 },
-          );
-          const { jobs: claimed } = await store.claim({ owner: 'bench', max: BATCH, leaseMs: 60_000, names: NAMES });
-          await store.settle(claimed.map((j) => ({ ...j, outcome: 'completed' as const, output })));
-          done += claimed.length;
-        }
-        return done;
-      };
-      await loop(RETAIN + 2 * BATCH);
+      await storeLoop(store, RETAIN + 2 * BATCH, BATCH);
       await admin.echo(MARK);
-      jobs = await loop(JOBS);
+      jobs = await storeLoop(store, JOBS, BATCH);
       await admin.echo(END);
     } finally {
       await store.close();

@@ -23,20 +23,15 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { newJobId } from '@scalable-api/core';
 import { createRedisStore } from '@scalable-api/redis';
 import { functionLibrary } from '../packages/redis/src/function-library.js';
-import { benchInput, benchNames, benchOutput } from './bench-input.js';
+import { storeLoop } from './store-loop.js';
 
 const JOBS = Number(process.env['BENCH_JOBS'] ?? 2_000);
 const RETAIN = Number(process.env['BENCH_RETAIN'] ?? 1_000);
 const BATCHES = (process.env['BENCH_BATCHES'] ?? '5,20,50,250').split(',').map(Number);
 const CALLS = 200;
-const NAMES = benchNames;
 const PHASES = process.env['BENCH_PHASES'] === '1';
-// BENCH_INPUT_BYTES: the input padded, and echoed as the output, as over HTTP (bench-input.ts).
-const input = benchInput;
-const output = benchOutput;
 
 interface Traced {
   url: string;
@@ -119,26 +114,10 @@ async function perJob(batch: number): Promise<number[]> {
     const phase = (i: number) => {
       if (PHASES) phases[i]! += redis.instructions();
     };
-    const loop = async (jobs: number) => {
-      let done = 0;
-      while (done < jobs) {
-        await store.enqueue(
-          Array.from({ length: batch }, () => ({ id: newJobId(), name: 'echo', input, priority: 0 })),
-          { limit: 1_000_000 },
-        );
-        phase(0);
-        const { jobs: claimed } = await store.claim({ owner: 'bench', max: batch, leaseMs: 60_000, names: NAMES });
-        phase(1);
-        await store.settle(claimed.map((j) => ({ ...j, outcome: 'completed' as const, output })));
-        phase(2);
-        done += claimed.length;
-      }
-      return done;
-    };
-    await loop(RETAIN + 2 * batch);
+    await storeLoop(store, RETAIN + 2 * batch, batch, phase);
     redis.instructions();
     phases.fill(0);
-    const done = await loop(JOBS);
+    const done = await storeLoop(store, JOBS, batch, phase);
     const total = PHASES ? phases[0]! + phases[1]! + phases[2]! : redis.instructions();
     return [total, ...phases].map((n) => n / done);
   } finally {
