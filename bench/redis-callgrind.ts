@@ -134,7 +134,7 @@ async function perCall(): Promise<[string, number][]> {
     await client.function('LOAD', functionLibrary.source + extra);
     const common = () => [String(Date.now()), '100', '1000', '3600000', '3'];
     const call = (fn: string, ...args: string[]) => client.fcall(`${functionLibrary.name}_${fn}`, 1, '{cg}:', ...common(), ...args);
-    await call('enqueue', '1000', '0', 'p', 'x', 'other', '{}', '0');
+    await call('enqueue', '1000', '0', 'P', 'other', '0', '1', 'x', '{}');
     const cases: [string, () => Promise<unknown>][] = [
       ['PING', () => client.ping()],
       ['FCALL of a function that does nothing', () => call('noop')],

@@ -129,7 +129,7 @@ export function flowArgs(flow: ClaimRequest['flow']): string[] {
   return out;
 }
 
-/** A job the enqueue function takes in its short form (lua/enqueue.lua): nothing but id, name, input and priority. */
+/** A job the enqueue function takes in a run of plain jobs ('P', lua/enqueue.lua): nothing but id, name, input and priority. */
 export function isPlain(job: NewJob): boolean {
   return (
     job.runAt === undefined &&

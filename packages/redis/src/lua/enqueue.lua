@@ -8,12 +8,11 @@
 --                  idempotency key, fingerprint, parent id, root id, child key, on-failure,
 --                  awaitChildren (a count), meta JSON, parent token (the spawning attempt's),
 --                  flow key (flow.lua), webhook URL (webhook.lua)
---              'p' (plain: every other field at its default), 4 fields: id, name, input JSON,
---                  priority. Most jobs are plain, and every argument costs Redis (parsing it)
---                  and Lua (a string, a lookup) several hundred instructions.
---              'P' (a run of plain jobs of one name and priority, most batches' whole content):
---                  name, priority, a count (at least 1), then per job its id and input JSON
---                  (2 arguments per job, against 5 for 'p'; the jobs count one by one below)
+--              'P' (a run of plain jobs, every other field at their default, of one name and
+--                  priority: most batches' whole content): name, priority, a count (at least 1),
+--                  then per job its id and input JSON. Every argument costs Redis (parsing it)
+--                  and Lua (a string, a lookup) several hundred instructions: 2 per job here.
+--                  (The jobs count one by one below.)
 --   Returns per job its status (added: a string, no table per job) | {2, id, status, name,
 --   fingerprint} (found by its idempotency key, its child key, or its id: a batch sent again) |
 --   {0, code} (refused: QUEUE_FULL, JOB_NOT_FOUND, LEASE_LOST, BATCH_ABORTED); or, when every
@@ -69,14 +68,9 @@ local function check(args)
         at[j], plain[j], prios[j], inputs[j] = o, name, prio, o + 1
         o = o + 2
       end
-    elseif kind == 'p' then
-      j = j + 1
-      lib.check(o + 4 <= count and args[o + 1] ~= '' and args[o + 2] ~= '' and lib.tonum(args[o + 4]), 'id, name, priority', j)
-      at[j], plain[j], prios[j], inputs[j] = o + 1, args[o + 2], args[o + 4], o + 3
-      o = o + 5
     else
       j = j + 1
-      lib.check(kind == 'f' and o + 16 <= count, "'p' with 4 fields, 'P' with a run, or 'f' with 16", j)
+      lib.check(kind == 'f' and o + 16 <= count, "'P' with a run, or 'f' with 16 fields", j)
       lib.check(args[o + 1] ~= '' and args[o + 2] ~= '', 'id and name', j)
       lib.check(tonumber(args[o + 4]) and (args[o + 5] == '' or tonumber(args[o + 5])), 'priority, runAt', j)
       lib.check(ON_FAILURE[args[o + 11]] and tonumber(args[o + 12]), 'onFailure, awaitChildren', j)

@@ -23,28 +23,16 @@ await describeWithRedis('function enqueue', () => {
     expect(await h.counts()).toMatchObject({ queued: '2', seq: '2' });
   });
 
-  it('takes plain jobs in short form (p, id, name, input, priority) beside full ones, with the same records and bound', async () => {
+  it('takes runs of one plain job beside full ones, with the same records and bound', async () => {
     const h = await harness();
     const reply = await h.call(
       'enqueue',
       3,
       '0',
-      'p',
-      'a',
-      'm',
-      '{"x":1}',
-      0,
+      ...['P', 'm', '0', '1', 'a', '{"x":1}'],
       ...h.newJob('b', { name: 'm' }),
-      'p',
-      'c',
-      'm',
-      '',
-      3,
-      'p',
-      'd',
-      'm',
-      '{}',
-      0,
+      ...['P', 'm', '3', '1', 'c', ''],
+      ...['P', 'm', '0', '1', 'd', '{}'],
     );
     expect(reply).toEqual(['queued', 'queued', 'queued', [0, 'QUEUE_FULL']]);
     expect(await h.job('a')).toEqual({ n: 'm', s: 'queued', i: '{"x":1}', b: `${T0}\t1` });
@@ -52,8 +40,9 @@ await describeWithRedis('function enqueue', () => {
     expect(await h.client.lrange(h.key('q:m'), 0, -1)).toEqual(['1:a', '2:b']);
     expect(await h.counts()).toMatchObject({ queued: '3', seq: '3' });
     // Sent again: found, not written twice.
-    expect(await h.call('enqueue', 10, '0', 'p', 'a', 'm', '{"y":2}', 0)).toEqual([[2, 'a', 'queued', 'm', '']]);
-    await expect(h.call('enqueue', 10, '0', 'p', 'e', 'm', '{}')).rejects.toThrow(/bad arguments/);
+    expect(await h.call('enqueue', 10, '0', 'P', 'm', '0', '1', 'a', '{"y":2}')).toEqual([[2, 'a', 'queued', 'm', '']]);
+    // The short form of earlier libraries is gone: Node never sends it, and each node calls its own library.
+    await expect(h.call('enqueue', 10, '0', 'p', 'e', 'm', '{}', '0')).rejects.toThrow(/bad arguments/);
   });
 
   it('takes runs of plain jobs of one name and priority (P, name, priority, count, then id and input per job), with the same records and bound', async () => {
