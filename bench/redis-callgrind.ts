@@ -15,8 +15,10 @@
  * BENCH_NAMES=13 claims by a list of that many names, 'echo' and empty others, as a node that runs
  * many job types does (the quickstart registers 13; unset, a claim takes every name the store knows);
  * BENCH_PORT a port of one's own; BENCH_REDIS_SERVER another binary (a build with symbols, so that
- * `callgrind_annotate` names Lua's own functions: the Debian one is stripped); BENCH_HZ the server's
- * cron rate (10; 1 keeps the time-driven cron from landing in whichever phase a dump catches).
+ * `callgrind_annotate` names Lua's own functions: the Debian one is stripped; `apt-get source redis`
+ * and `make REDIS_CFLAGS=-g` build one); BENCH_KEEP=1 keeps the dumps for `callgrind_annotate`
+ * (`--inclusive=yes`, `--tree=caller`); BENCH_HZ the server's cron rate (10; 1 keeps the
+ * time-driven cron from landing in whichever phase a dump catches).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -99,7 +101,9 @@ async function traced(): Promise<Traced> {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
       await exited;
-      rmSync(dir, { recursive: true, force: true });
+      // BENCH_KEEP=1: the dumps stay, for callgrind_annotate (one file per dump: cg.<pid>.<n>).
+      if (process.env['BENCH_KEEP'] === '1') console.log(`callgrind dumps kept in ${dir}`);
+      else rmSync(dir, { recursive: true, force: true });
     },
   };
 }
