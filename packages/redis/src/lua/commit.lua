@@ -50,6 +50,71 @@ local function write_record(rec)
   end
 end
 
+-- Every string Lua makes is hashed whole (Redis' Lua hashes every byte, against collision
+-- attacks), and table.concat builds in a buffer of 8 KB (LUAL_BUFFERSIZE): past it, it makes a
+-- string of each 8 KB and joins them, hashing again. A group line (events.lua) was joined twice,
+-- into its line and then into the message, and past 8 KB more: 50 completions of 213-byte
+-- outputs cost 12k instructions a job in joins alone (bench/redis-callgrind.ts with
+-- BENCH_REDIS_SERVER, callgrind_annotate). So a group line longer than CHUNK bytes goes out as
+-- messages of its own, each within the buffer: each byte is hashed once. (A message of several
+-- group lines, or one past the buffer, still parses: each message is the call's time, then lines.)
+local CHUNK = 8000
+
+-- Whether a group line (`G`, events.lua: a header, then per job a tab, id, tab and field) may be
+-- longer than CHUNK. Only completions carry long fields (outputs), so only theirs are summed; the
+-- ids are taken at 24 bytes (those of newJobId are 21). Either answer is correct, a wrong one
+-- only dearer: an id far longer makes a line past the buffer, joined as before; a line that
+-- turns out short goes out as one message of its own.
+local function long_line(g, n)
+  if g[3] ~= 'c' or n < 8 then return false end
+  local len = (n - 7) * 6
+  for k = 11, n, 4 do len = len + #g[k] end
+  return len > CHUNK
+end
+
+-- Publishes a long group line in messages of at most CHUNK bytes (one job past it when a single
+-- job's field is longer), each the call's time and the line's header, then whole jobs. The header
+-- goes into the slots before a message's first job: pieces an earlier message already took.
+local function publish_group(g, n)
+  local h1, h2, h3, h4, h5, h6, h7 = g[1], g[2], g[3], g[4], g[5], g[6], g[7]
+  local head = #h1 + #h3 + #h5 + #h7 + 4
+  local from, len = 1, head
+  for k = 8, n, 4 do
+    local job = #g[k + 1] + #g[k + 3] + 2
+    if len + job > CHUNK and k - from > 7 then
+      redis.call('SPUBLISH', C.SIGNALS, table.concat(g, '', from, k - 1))
+      from = k - 7
+      g[from], g[from + 1], g[from + 2], g[from + 3], g[from + 4], g[from + 5], g[from + 6] = h1, h2, h3, h4, h5, h6, h7
+      len = head
+    end
+    len = len + job
+  end
+  redis.call('SPUBLISH', C.SIGNALS, table.concat(g, '', from, n))
+end
+
+-- The call's signals, in the order they happened: one message (the call's time, then a line per
+-- signal), split where a long group line goes out on its own.
+-- Sharded pub/sub (Redis 7): on a Cluster the message stays within the master that owns the
+-- store's slot instead of being broadcast over the cluster bus to every node.
+local function publish()
+  local S = C.SIG
+  local from = 1
+  for _, group in ipairs(C.GROUP_AT) do
+    local at, g, first = group[1], group[2], group[3]
+    local n = #g
+    if first == 2 and long_line(g, n) then
+      if at - 1 > from then redis.call('SPUBLISH', C.SIGNALS, table.concat(S, '', from, at - 1)) end
+      publish_group(g, n)
+      S[at] = C.NOW_S
+      from = at
+    else
+      S[at] = table.concat(g, '', first)
+    end
+  end
+  if C.AVAIL then S[#S + 1] = '\nw' end
+  if #S > from then redis.call('SPUBLISH', C.SIGNALS, table.concat(S, '', from)) end
+end
+
 -- Writes what the call planned; returns how many cascade items were left for later calls.
 function lib.commit()
   if next(C.GATES) then lib.write_gates() end
@@ -105,10 +170,6 @@ function lib.commit()
     if d ~= 0 then redis.call('HINCRBY', counts, status, string.format('%d', d)) end
   end
   if C.SEQ then redis.call('HSET', counts, 'seq', string.format('%d', C.SEQ)) end
-  for _, group in ipairs(C.GROUP_AT) do C.SIG[group[1]] = table.concat(group[2]) end
-  if C.AVAIL then C.SIG[#C.SIG + 1] = '\nw' end
-  -- Sharded pub/sub (Redis 7): on a Cluster the message stays within the master that owns the
-  -- store's slot instead of being broadcast over the cluster bus to every node.
-  if #C.SIG > 1 then redis.call('SPUBLISH', C.SIGNALS, table.concat(C.SIG)) end
+  publish()
   return #leftover
 end

@@ -105,17 +105,19 @@ local CODES = {
 -- A shared line's place among this call's signals: an empty piece now, the line itself when the
 -- call commits (commit.lua joins each GROUP_AT entry into its place), so it stays where its first
 -- event was.
-local function hold_place(g)
+-- `first`: the group's first piece of its line (commit.lua).
+local function hold_place(g, first)
   local S = C.SIG
   local at = #S + 1
   S[at] = ''
-  C.GROUP_AT[#C.GROUP_AT + 1] = { at, g }
+  C.GROUP_AT[#C.GROUP_AT + 1] = { at, g, first }
 end
 
 -- The usual events of plain roots (no parent, root itself, no b or c) share a line per code and
 -- name in a call: `G <code> <seq> <name>`, then per job `<id> <a>`, all tab-separated (4 pieces a
 -- job instead of 16, and a message a third the size). The line goes where the group's first
--- event was, so each job's own events stay in order.
+-- event was, so each job's own events stay in order. Its first piece is the time of the call: a
+-- long line goes out as messages of its own (commit.lua), and each message starts with it.
 function lib.signal_plain(code, id, seq, name, a)
   local by_name = C.GROUPS[code]
   if not by_name then
@@ -124,9 +126,9 @@ function lib.signal_plain(code, id, seq, name, a)
   end
   local g = by_name[name]
   if not g then
-    g = { '\nG\t', code, '\t', seq, '\t', name }
+    g = { C.NOW_S, '\nG\t', code, '\t', seq, '\t', name }
     by_name[name] = g
-    hold_place(g)
+    hold_place(g, 2)
   end
   local n = #g
   g[n + 1] = '\t'
@@ -141,7 +143,7 @@ function lib.signal_dropped(id)
   if not g then
     g = { '\nX' }
     C.DROPPED = g
-    hold_place(g)
+    hold_place(g, 1)
   end
   local n = #g
   g[n + 1] = '\t'
