@@ -73,12 +73,12 @@ await describeWithRedis('RedisStore list', () => {
       Array.from({ length: 300 }, (_, i) => job(`j${i}`)),
       { limit: 1_000 },
     );
-    // SCAN, not KEYS: the Redis is shared.
+    // SCAN, not KEYS: the Redis is shared. The index's keys (`l:<n>`, `listing`), not the leases.
     const keys = async () => {
       const found: string[] = [];
       let cursor = '0';
       do {
-        const [next, batch] = await admin.scan(cursor, 'MATCH', `{${prefix}}:l*`, 'COUNT', 1_000);
+        const [next, batch] = await admin.scan(cursor, 'MATCH', `{${prefix}}:l[:i]*`, 'COUNT', 1_000);
         found.push(...batch);
         cursor = next;
       } while (cursor !== '0');

@@ -39,6 +39,6 @@ lib.register('cascade', function(keys, args)
   -- instead of leaving the rest to the next call that trims (a claim, a settle, a sweep).
   local cut = lib.trim_retention()
   lib.run_work()
-  local lease = lib.read('ZRANGE', C.LEASES, '0', '0', 'WITHSCORES')[2]
+  local lease = lib.read('ZRANGEBYSCORE', C.LEASES, '-inf', '(+inf', 'WITHSCORES', 'LIMIT', '0', '1')[2]
   return { stored - taken + lib.commit() + (cut and 1 or 0), lease or '' }
 end, lib.RUN_WHEN_FULL)

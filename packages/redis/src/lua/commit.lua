@@ -147,7 +147,13 @@ function lib.commit()
     if #list > 0 then bulk('RPUSH', key, list) end
   end
   for key, list in pairs(C.ZSET_REM) do bulk('ZREM', key, list) end
-  for key, list in pairs(C.ZSET_ADD) do bulk('ZADD', key, list) end
+  for key, list in pairs(C.ZSET_ADD) do
+    if key == C.LEASES then
+      local n = #list
+      list[n + 1], list[n + 2] = '+inf', lib.LEASE_ANCHOR
+    end
+    bulk('ZADD', key, list)
+  end
   lib.index_prune()
   for key, fields in pairs(C.HASH) do
     local set, del = {}, {}

@@ -94,6 +94,16 @@ end
 lib.BUDGET = 200
 lib.BUDGET_S = '200'
 
+-- The leases (`{p}:leases`: running jobs scored by when their lease runs out) are written twice a
+-- job, once by its claim and once by its settle. Kept as a listpack (Redis' encoding of a sorted
+-- set up to 128 members of up to 64 bytes, so any node with fewer jobs running), each of those
+-- writes scans every member: 12k instructions a job at 50 running (bench/redis-callgrind.ts,
+-- callgrind_annotate: zzlFind, zzlInsert). This member, longer than 64 bytes, makes it a skip list
+-- for good (a write then costs a lookup), and keeps the key from going with its last lease. It
+-- is scored +inf, so no lapse scan (-inf to now) finds it; readers of the earliest lease exclude
+-- it ('(+inf'); a tab keeps it from being a job id.
+lib.LEASE_ANCHOR = 'anchor\tkeeps this sorted set a skip list, whose writes cost a lookup, not a scan (context.lua)'
+
 function lib.jk(id) return C.B .. 'j:' .. id end
 function lib.evk(id) return C.B .. 'ev:' .. id end
 function lib.js(s) return cjson.encode(s) end

@@ -28,8 +28,11 @@ await describeWithRedis('function claim', () => {
       ow: 'node-1',
       sa: String(T0),
     });
-    // The lease expiry is the job's score in the leases set, and nowhere else.
-    expect(await h.client.zrange(h.key('leases'), 0, -1, 'WITHSCORES')).toEqual(['a', String(T0 + 1_000), 'b', String(T0 + 1_000)]);
+    // The lease expiry is the job's score in the leases set, and nowhere else. The set also holds
+    // its anchor (context.lua), at +inf, which keeps it a skip list.
+    expect(await h.client.zrangebyscore(h.key('leases'), '-inf', '(+inf', 'WITHSCORES')).toEqual(['a', String(T0 + 1_000), 'b', String(T0 + 1_000)]);
+    expect(await h.client.zrangebyscore(h.key('leases'), '+inf', '+inf')).toEqual([expect.stringMatching(/^anchor\t/)]);
+    expect(await h.client.object('ENCODING', h.key('leases'))).toBe('skiplist');
     expect(await h.counts()).toMatchObject({ queued: '1', running: '2' });
   });
 
