@@ -14,19 +14,12 @@
  * BENCH_PHASES=1 also splits the per-job figure by function (a dump after every call);
  * BENCH_NAMES=13 claims by a list of that many names, 'echo' and empty others, as a node that runs
  * many job types does (the quickstart registers 13; unset, a claim takes every name the store knows);
- * BENCH_PORT a port of one's own; BENCH_REDIS_SERVER another binary (a build with symbols, so that
- * `callgrind_annotate` names Lua's own functions: the Debian one is stripped; `apt-get source redis`
- * and `make REDIS_CFLAGS=-g` build one); BENCH_KEEP=1 keeps the dumps for `callgrind_annotate`
- * (`--inclusive=yes`, `--tree=caller`); BENCH_HZ the server's cron rate (10; 1 keeps the
- * time-driven cron from landing in whichever phase a dump catches).
+ * BENCH_PORT, BENCH_REDIS_SERVER, BENCH_KEEP and BENCH_HZ as in callgrind-redis.ts.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createRedisStore } from '@scalable-api/redis';
 import { functionLibrary } from '../packages/redis/src/function-library.js';
+import { traced } from './callgrind-redis.js';
 import { storeLoop } from './store-loop.js';
 
 const JOBS = Number(process.env['BENCH_JOBS'] ?? 2_000);
@@ -34,79 +27,6 @@ const RETAIN = Number(process.env['BENCH_RETAIN'] ?? 1_000);
 const BATCHES = (process.env['BENCH_BATCHES'] ?? '5,20,50,250').split(',').map(Number);
 const CALLS = 200;
 const PHASES = process.env['BENCH_PHASES'] === '1';
-
-interface Traced {
-  url: string;
-  /** Instructions since the last call (or the start). */
-  instructions(): number;
-  stop(): Promise<void>;
-}
-
-async function traced(): Promise<Traced> {
-  const dir = mkdtempSync(join(tmpdir(), 'sa-callgrind-'));
-  // BENCH_PORT: a port of one's own on a shared machine (else a random one from 7100).
-  const port = Number(process.env['BENCH_PORT'] ?? 7_100 + Math.floor(Math.random() * 900));
-  const child: ChildProcess = spawn(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      `--callgrind-out-file=${dir}/cg.%p`,
-      process.env['BENCH_REDIS_SERVER'] ?? 'redis-server',
-      '--port',
-      String(port),
-      '--hz',
-      process.env['BENCH_HZ'] ?? '10',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-    ],
-    { stdio: 'ignore' },
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => {});
-    try {
-      await probe.connect();
-      await probe.ping();
-      break;
-    } catch (error) {
-      if (i > 300) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    } finally {
-      probe.disconnect();
-    }
-  }
-  const control = (flag: string) => execFileSync('callgrind_control', [flag, String(child.pid)], { stdio: 'ignore' });
-  control('-z');
-  let dumps = 0;
-  return {
-    url,
-    instructions() {
-      control('-d');
-      dumps++;
-      const text = readFileSync(
-        join(
-          dir,
-          readdirSync(dir).find((f) => f.endsWith(`.${dumps}`))!,
-        ),
-        'utf8',
-      );
-      return Number(/^(?:totals|summary):\s+(\d+)/m.exec(text)![1]);
-    },
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-      // BENCH_KEEP=1: the dumps stay, for callgrind_annotate (one file per dump: cg.<pid>.<n>).
-      if (process.env['BENCH_KEEP'] === '1') console.log(`callgrind dumps kept in ${dir}`);
-      else rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** Per job: all, then (with BENCH_PHASES=1, a dump after every call) enqueue, claim and settle. */
 async function perJob(batch: number): Promise<number[]> {
