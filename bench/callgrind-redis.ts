@@ -13,7 +13,8 @@ import { Redis } from 'ioredis';
  * with symbols, so that `callgrind_annotate` names Lua's own functions: the Debian one is stripped;
  * `apt-get source redis` and `make REDIS_CFLAGS=-g` build one); BENCH_KEEP=1 keeps the dumps for
  * `callgrind_annotate` (`--inclusive=yes`, `--tree=caller`); BENCH_HZ the server's cron rate (10;
- * 1 keeps the time-driven cron from landing in whichever phase a dump catches).
+ * 1 keeps the time-driven cron from landing in whichever phase a dump catches); BENCH_REDIS_ARGS
+ * more server settings, as in bench-redis.ts.
  */
 export interface Traced {
   url: string;
@@ -42,6 +43,7 @@ export async function traced(): Promise<Traced> {
       'no',
       '--dir',
       dir,
+      ...(process.env['BENCH_REDIS_ARGS'] ?? '').split(' ').filter((a) => a !== ''),
     ],
     { stdio: 'ignore' },
   );
