@@ -14,7 +14,8 @@ import { Redis } from 'ioredis';
  * `apt-get source redis` and `make REDIS_CFLAGS=-g` build one); BENCH_KEEP=1 keeps the dumps for
  * `callgrind_annotate` (`--inclusive=yes`, `--tree=caller`); BENCH_HZ the server's cron rate (10;
  * 1 keeps the time-driven cron from landing in whichever phase a dump catches); BENCH_REDIS_ARGS
- * more server settings, as in bench-redis.ts.
+ * more server settings, as in bench-redis.ts; BENCH_VALGRIND_ARGS more callgrind options
+ * (`--cache-sim=yes` counts cache misses; `callgrind_annotate --show=Ir,DLmr,DLmw`).
  */
 export interface Traced {
   url: string;
@@ -31,6 +32,7 @@ export async function traced(): Promise<Traced> {
     'valgrind',
     [
       '--tool=callgrind',
+      ...(process.env['BENCH_VALGRIND_ARGS'] ?? '').split(' ').filter((a) => a !== ''),
       `--callgrind-out-file=${dir}/cg.%p`,
       process.env['BENCH_REDIS_SERVER'] ?? 'redis-server',
       '--port',
