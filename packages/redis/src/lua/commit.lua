@@ -77,7 +77,7 @@ end
 -- goes into the slots before a message's first job: pieces an earlier message already took.
 local function publish_group(g, n)
   local h1, h2, h3, h4, h5, h6, h7 = g[1], g[2], g[3], g[4], g[5], g[6], g[7]
-  local head = #h1 + #h3 + #h5 + #h7 + 4
+  local head = #h1 + #h2 + #h3 + #h4 + #h5 + #h6 + #h7
   local from, len = 1, head
   for k = 8, n, 4 do
     local job = #g[k + 1] + #g[k + 3] + 2
