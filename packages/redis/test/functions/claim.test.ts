@@ -33,6 +33,8 @@ await describeWithRedis('function claim', () => {
     expect(await h.client.zrangebyscore(h.key('leases'), '-inf', '(+inf', 'WITHSCORES')).toEqual(['a', String(T0 + 1_000), 'b', String(T0 + 1_000)]);
     expect(await h.client.zrangebyscore(h.key('leases'), '+inf', '+inf')).toEqual([expect.stringMatching(/^anchor\t/)]);
     expect(await h.client.object('ENCODING', h.key('leases'))).toBe('skiplist');
+    // The sweep's earliest lease is a job's, not the anchor's.
+    expect(((await h.call('cascade')) as [number, string])[1]).toBe(String(T0 + 1_000));
     expect(await h.counts()).toMatchObject({ queued: '1', running: '2' });
   });
 
