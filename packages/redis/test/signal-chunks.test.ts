@@ -72,6 +72,32 @@ await describeWithRedis('signals of a call past 8 KB', () => {
     for (const event of completed(seen)) expect(event.output).toEqual(outputs[Number(event.id.slice(4))]);
   });
 
+  it("cuts a call's long event lines (children with outputs) into messages of about 8 KB, each event once and in order", async () => {
+    const { store: s, seen, messages } = await open();
+    const root = 'root';
+    await s.enqueue([{ id: root, name: 'parent', input: {}, priority: 0 }], { limit: 1_000 });
+    await s.claim({ owner: 'node-1', max: 1, leaseMs: 60_000, names: ['parent'] });
+    const ids = Array.from({ length: 60 }, (_, i) => `child-${String(i).padStart(3, '0')}`);
+    await s.enqueue(
+      ids.map((id) => ({ id, name: 'n', input: {}, priority: 0, parentId: root })),
+      { limit: 1_000 },
+    );
+    const { jobs } = await s.claim({ owner: 'node-1', max: 60, leaseMs: 60_000, names: ['n'] });
+    expect(jobs).toHaveLength(60);
+    const outputOf = (id: string) => ({ id, pad: 'c'.repeat(300) });
+    await s.settle(jobs.map((j) => ({ id: j.id, token: j.token, outcome: 'completed' as const, output: outputOf(j.id) })));
+    await expect.poll(() => completed(seen).length).toBe(60);
+    expect(completed(seen).map((e) => e.id)).toEqual(jobs.map((j) => j.id));
+    for (const event of completed(seen)) {
+      expect(event.output).toEqual(outputOf(event.id));
+      expect(event.parentId).toBe(root);
+    }
+    const completions = messages.filter((m) => m.includes('\ne\tc\t'));
+    expect(completions.length).toBeGreaterThan(1);
+    // At most the buffer's 8,000 bytes and one line past them (a line here is ~440 bytes).
+    for (const m of completions) expect(Buffer.byteLength(m)).toBeLessThanOrEqual(8_500);
+  });
+
   it('keeps each job completed before it leaves retention when both happen in one call', async () => {
     const { store: s, seen } = await open(0);
     const outputs = Array.from({ length: 40 }, (_, i) => ({ i, pad: 'z'.repeat(400) }));

@@ -59,6 +59,7 @@ end
 -- messages of its own, each within the buffer: each byte is hashed once. (A message of several
 -- group lines, or one past the buffer, still parses: each message is the call's time, then lines.)
 local CHUNK = 8000
+lib.SIGNAL_CHUNK = CHUNK
 
 -- Whether a group line (`G`, events.lua: a header, then per job a tab, id, tab and field) may be
 -- longer than CHUNK. Only completions carry long fields (outputs), so only theirs are summed; the
@@ -92,10 +93,28 @@ local function publish_group(g, n)
   redis.call('SPUBLISH', C.SIGNALS, table.concat(g, '', from, n))
 end
 
+-- Publishes the signals S[from..to] (S[from] the call's time, then pieces of lines), cut where
+-- long `e` lines (events of jobs with a parent or other non-default fields, with their outputs
+-- and errors) would take a message past CHUNK (C.SIG_CUTS, events.lua). The time goes into the
+-- slot before a message's first line: a piece the message before already took.
+local function flush(S, from, to)
+  local cuts = C.SIG_CUTS
+  for i = 1, #cuts do
+    local c = cuts[i]
+    if c > to then break end
+    if c - 1 > from then
+      redis.call('SPUBLISH', C.SIGNALS, table.concat(S, '', from, c - 1))
+      from = c - 1
+      S[from] = C.NOW_S
+    end
+  end
+  if to > from then redis.call('SPUBLISH', C.SIGNALS, table.concat(S, '', from, to)) end
+end
+
 -- The call's signals, in the order they happened: one message (the call's time, then a line per
--- signal), split where a long group line goes out on its own.
--- Sharded pub/sub (Redis 7): on a Cluster the message stays within the master that owns the
--- store's slot instead of being broadcast over the cluster bus to every node.
+-- signal), split where a long group line goes out on its own, and where long `e` lines pass the
+-- buffer. Sharded pub/sub (Redis 7): on a Cluster the message stays within the master that owns
+-- the store's slot instead of being broadcast over the cluster bus to every node.
 local function publish()
   local S = C.SIG
   local from = 1
@@ -103,7 +122,7 @@ local function publish()
     local at, g, first = group[1], group[2], group[3]
     local n = #g
     if first == 2 and long_line(g, n) then
-      if at - 1 > from then redis.call('SPUBLISH', C.SIGNALS, table.concat(S, '', from, at - 1)) end
+      flush(S, from, at - 1)
       publish_group(g, n)
       S[at] = C.NOW_S
       from = at
@@ -112,7 +131,7 @@ local function publish()
     end
   end
   if C.AVAIL then S[#S + 1] = '\nw' end
-  if #S > from then redis.call('SPUBLISH', C.SIGNALS, table.concat(S, '', from)) end
+  flush(S, from, #S)
 end
 
 -- Writes what the call planned; returns how many cascade items were left for later calls.

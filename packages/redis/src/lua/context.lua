@@ -46,7 +46,8 @@ lib.C = C
 -- (events.lua: pieces by code and name, and where each goes); writes planned for commit (ready
 -- queues, delayed, leases, roots, hashes, sets, dropped keys, strings); flow control (flow.lua:
 -- keys known to be in their name's turns, turn counts, gates, held counts); listing buckets
--- (listing.lua) the call adds to and takes jobs out of; cascade work still to do (work.lua).
+-- (listing.lua) the call adds to and takes jobs out of; cascade work still to do (work.lua);
+-- where the signal message is cut (SIG_CUTS, events.lua).
 -- A table costs Lua more to make than to use (an allocation, then the collector's share of it:
 -- ~1,200 instructions, and a call needs 26), so one the last call left empty is kept, and one it
 -- used is replaced (not emptied: a table keeps the size it grew to, and walking a big empty one
@@ -54,7 +55,7 @@ lib.C = C
 local TABLES = {
   'REC', 'DIRTY', 'TYPED', 'FAST', 'FASTLIST', 'QKEYS', 'DELTA', 'GROUPS', 'GROUP_AT',
   'LIST_ADD', 'LIST_POP', 'LIST_BACK', 'ZSET_ADD', 'ZSET_REM', 'HASH', 'SET_ADD', 'DROP', 'STRING_SET',
-  'JOINED', 'TURNS', 'GATES', 'RUNNING', 'BUCKET_ADD', 'BUCKET_REM', 'BUCKET_DROP', 'WORK',
+  'JOINED', 'TURNS', 'GATES', 'RUNNING', 'BUCKET_ADD', 'BUCKET_REM', 'BUCKET_DROP', 'WORK', 'SIG_CUTS',
 }
 -- (A numeric loop: ipairs, like the string library, is not there while the library loads.)
 for i = 1, #TABLES do C[TABLES[i]] = {} end
@@ -80,8 +81,9 @@ function lib.begin(keys, args)
     if next(C[name]) ~= nil then C[name] = {} end
   end
   -- The message to publish, as pieces joined once at commit (see lib.signal, events.lua): the
-  -- time of the call, then each signal line after a '\n'; the line of jobs leaving retention.
-  C.SIG, C.DROPPED = { C.NOW_S }, nil
+  -- time of the call, then each signal line after a '\n'; the line of jobs leaving retention;
+  -- the bytes counted since the last cut (lib.signal_event).
+  C.SIG, C.DROPPED, C.SIGB = { C.NOW_S }, nil, 0
   -- The counts read for the queue bound; the last seq taken.
   C.BASE, C.SEQ = nil, nil
   -- Whether the call made work available (a `w` signal).

@@ -165,9 +165,22 @@ function lib.signal_event(code, id, seq, name, parent, root, a, b, c)
   S[n + 9] = '\t'
   S[n + 10] = root or ''
   S[n + 11] = '\t'
-  S[n + 12] = a or ''
+  a, c = a or '', c or ''
+  S[n + 12] = a
   S[n + 13] = '\t'
   S[n + 14] = b or ''
   S[n + 15] = '\t'
-  S[n + 16] = c or ''
+  S[n + 16] = c
+  -- Where the message is cut (commit.lua): a line that would take it past CHUNK bytes starts a
+  -- new one. Only the fields that can be long (JSON: output, error, progress) are counted, the
+  -- rest of a line taken at 96 bytes (the id, parent and root of 21, and the rest) and other
+  -- lines left out: a cut in the wrong place costs a join or a message, never an event.
+  local len = #a + #c + 96
+  local at = C.SIGB + len
+  if at > lib.SIGNAL_CHUNK then
+    local cuts = C.SIG_CUTS
+    cuts[#cuts + 1] = n + 1
+    at = len
+  end
+  C.SIGB = at
 end
