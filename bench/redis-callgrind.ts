@@ -14,11 +14,15 @@
  * BENCH_PHASES=1 also splits the per-job figure by function (a dump after every call);
  * BENCH_NAMES=13 claims by a list of that many names, 'echo' and empty others, as a node that runs
  * many job types does (the quickstart registers 13; unset, a claim takes every name the store knows);
+ * BENCH_CHILDREN=50 also measures a parent's children settling in one call, per child (their
+ * events are `e` lines with the outputs: BENCH_INPUT_BYTES=213 makes those long);
  * BENCH_PORT, BENCH_REDIS_SERVER, BENCH_KEEP and BENCH_HZ as in callgrind-redis.ts.
  */
 import { Redis } from 'ioredis';
+import { newJobId } from '@scalable-api/core';
 import { createRedisStore } from '@scalable-api/redis';
 import { functionLibrary } from '../packages/redis/src/function-library.js';
+import { benchInput, benchOutput } from './bench-input.js';
 import { traced } from './callgrind-redis.js';
 import { storeLoop } from './store-loop.js';
 
@@ -27,6 +31,41 @@ const RETAIN = Number(process.env['BENCH_RETAIN'] ?? 1_000);
 const BATCHES = (process.env['BENCH_BATCHES'] ?? '5,20,50,250').split(',').map(Number);
 const CALLS = 200;
 const PHASES = process.env['BENCH_PHASES'] === '1';
+const CHILDREN = Number(process.env['BENCH_CHILDREN'] ?? 0);
+
+/**
+ * Per child: 20 parents (after 5 unmeasured), each with `children` children claimed together and
+ * settled completed in one call with benchOutput — the settle alone, whose events are one `e`
+ * line per child (they have a parent) carrying its output.
+ */
+async function perChild(children: number): Promise<number> {
+  const redis = await traced();
+  const store = createRedisStore({ url: redis.url, prefix: 'cg', retention: { count: RETAIN } });
+  try {
+    store.subscribe(() => {});
+    let measured = 0;
+    let done = 0;
+    for (let round = 0; round < 25; round++) {
+      const root = newJobId();
+      await store.enqueue([{ id: root, name: 'parent', input: {}, priority: 0 }], { limit: 1_000_000 });
+      await store.claim({ owner: 'bench', max: 1, leaseMs: 60_000, names: ['parent'] });
+      const kids = Array.from({ length: children }, () => ({ id: newJobId(), name: 'echo', input: benchInput, priority: 0, parentId: root }));
+      await store.enqueue(kids, { limit: 1_000_000 });
+      const { jobs } = await store.claim({ owner: 'bench', max: children, leaseMs: 60_000, names: ['echo'] });
+      redis.instructions();
+      await store.settle(jobs.map((j) => ({ ...j, outcome: 'completed' as const, output: benchOutput })));
+      const n = redis.instructions();
+      if (round >= 5) {
+        measured += n;
+        done += jobs.length;
+      }
+    }
+    return measured / done;
+  } finally {
+    await store.close();
+    await redis.stop();
+  }
+}
 
 /** Per job: all, then (with BENCH_PHASES=1, a dump after every call) enqueue, claim and settle. */
 async function perJob(batch: number): Promise<number[]> {
@@ -88,3 +127,4 @@ for (const batch of BATCHES) {
   console.log(`  per job, batches of ${String(batch).padStart(3)}   ${k(all!).padStart(6)}${split}`);
 }
 for (const [name, n] of await perCall()) console.log(`  per call: ${name.padEnd(40)} ${k(n).padStart(6)}`);
+if (CHILDREN > 0) console.log(`  per child, ${CHILDREN} children of a parent settled in one call: ${k(await perChild(CHILDREN)).padStart(6)}`);
