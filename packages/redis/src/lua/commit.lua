@@ -55,11 +55,13 @@ end
 -- string of each 8 KB and joins them, hashing again. A group line (events.lua) was joined twice,
 -- into its line and then into the message, and past 8 KB more: 50 completions of 213-byte
 -- outputs cost 12k instructions a job in joins alone (bench/redis-callgrind.ts with
--- BENCH_REDIS_SERVER, callgrind_annotate). So a group line longer than CHUNK bytes goes out as
--- messages of its own, each within the buffer: each byte is hashed once. (A message of several
--- group lines, or one past the buffer, still parses: each message is the call's time, then lines.)
-local CHUNK = 8000
-lib.SIGNAL_CHUNK = CHUNK
+-- BENCH_REDIS_SERVER, callgrind_annotate). So a call's signals go out in messages within the
+-- buffer (CHUNK, events.lua), each byte hashed once, in two ways by the shape of the line: a
+-- group line (4 pieces a job, its header repeated in each message) is sized here, and only a
+-- completions' one, the only kind with long fields; `e` lines (16 pieces each, too many to walk
+-- here) are cut as they are added (events.lua, C.SIG_CUTS). Each message is the call's time, then
+-- whole lines, so any cut parses.
+local CHUNK = lib.SIGNAL_CHUNK
 
 -- Whether a group line (`G`, events.lua: a header, then per job a tab, id, tab and field) may be
 -- longer than CHUNK. Only completions carry long fields (outputs), so only theirs are summed; the

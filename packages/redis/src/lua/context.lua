@@ -83,7 +83,7 @@ function lib.begin(keys, args)
   -- The message to publish, as pieces joined once at commit (see lib.signal, events.lua): the
   -- time of the call, then each signal line after a '\n'; the line of jobs leaving retention;
   -- the bytes counted since the last cut (lib.signal_event).
-  C.SIG, C.DROPPED, C.SIGB = { C.NOW_S }, nil, 0
+  C.SIG, C.DROPPED, C.SIG_BYTES = { C.NOW_S }, nil, 0
   -- The counts read for the queue bound; the last seq taken.
   C.BASE, C.SEQ = nil, nil
   -- Whether the call made work available (a `w` signal).

@@ -150,6 +150,10 @@ function lib.signal_dropped(id)
   g[n + 2] = id
 end
 
+-- The bytes a signal message is kept within: why, and how the message is cut, in commit.lua.
+local SIGNAL_CHUNK = 8000
+lib.SIGNAL_CHUNK = SIGNAL_CHUNK
+
 -- A job event's line (see the header), piece by piece; absent fields are nil or ''.
 function lib.signal_event(code, id, seq, name, parent, root, a, b, c)
   local S = C.SIG
@@ -171,16 +175,16 @@ function lib.signal_event(code, id, seq, name, parent, root, a, b, c)
   S[n + 14] = b or ''
   S[n + 15] = '\t'
   S[n + 16] = c
-  -- Where the message is cut (commit.lua): a line that would take it past CHUNK bytes starts a
-  -- new one. Only the fields that can be long (JSON: output, error, progress) are counted, the
-  -- rest of a line taken at 96 bytes (the id, parent and root of 21, and the rest) and other
-  -- lines left out: a cut in the wrong place costs a join or a message, never an event.
+  -- Where the message is cut (commit.lua): a line that would take it past SIGNAL_CHUNK bytes
+  -- starts a new one. Only the fields that can be long (JSON: output, error, progress) are
+  -- counted, the rest of a line taken at 96 bytes (the id, parent and root of 21, and the rest)
+  -- and other lines left out: a cut in the wrong place costs a join or a message, never an event.
   local len = #a + #c + 96
-  local at = C.SIGB + len
-  if at > lib.SIGNAL_CHUNK then
+  local at = C.SIG_BYTES + len
+  if at > SIGNAL_CHUNK then
     local cuts = C.SIG_CUTS
     cuts[#cuts + 1] = n + 1
     at = len
   end
-  C.SIGB = at
+  C.SIG_BYTES = at
 end
