@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { createRedisStore, type RedisStore } from '@scalable-api/redis';
 
 /**
  * A redis-server under `valgrind --tool=callgrind`, for benches that count its instructions
@@ -90,4 +91,20 @@ export async function traced(): Promise<Traced> {
       else rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A traced server with a store on it (prefix `cg`, `retain` finished roots kept, its signals
+ * subscribed as a node's are) for the length of `run`; both closed after.
+ */
+export async function withTracedStore<T>(retain: number, run: (redis: Traced, store: RedisStore) => Promise<T>): Promise<T> {
+  const redis = await traced();
+  const store = createRedisStore({ url: redis.url, prefix: 'cg', retention: { count: retain } });
+  try {
+    store.subscribe(() => {});
+    return await run(redis, store);
+  } finally {
+    await store.close();
+    await redis.stop();
+  }
 }

@@ -20,10 +20,9 @@
  */
 import { Redis } from 'ioredis';
 import { newJobId } from '@scalable-api/core';
-import { createRedisStore } from '@scalable-api/redis';
 import { functionLibrary } from '../packages/redis/src/function-library.js';
 import { benchInput, benchOutput } from './bench-input.js';
-import { traced } from './callgrind-redis.js';
+import { traced, withTracedStore } from './callgrind-redis.js';
 import { storeLoop } from './store-loop.js';
 
 const JOBS = Number(process.env['BENCH_JOBS'] ?? 2_000);
@@ -39,10 +38,7 @@ const CHILDREN = Number(process.env['BENCH_CHILDREN'] ?? 0);
  * line per child (they have a parent) carrying its output.
  */
 async function perChild(children: number): Promise<number> {
-  const redis = await traced();
-  const store = createRedisStore({ url: redis.url, prefix: 'cg', retention: { count: RETAIN } });
-  try {
-    store.subscribe(() => {});
+  return withTracedStore(RETAIN, async (redis, store) => {
     let measured = 0;
     let done = 0;
     for (let round = 0; round < 25; round++) {
@@ -61,18 +57,12 @@ async function perChild(children: number): Promise<number> {
       }
     }
     return measured / done;
-  } finally {
-    await store.close();
-    await redis.stop();
-  }
+  });
 }
 
 /** Per job: all, then (with BENCH_PHASES=1, a dump after every call) enqueue, claim and settle. */
 async function perJob(batch: number): Promise<number[]> {
-  const redis = await traced();
-  const store = createRedisStore({ url: redis.url, prefix: 'cg', retention: { count: RETAIN } });
-  try {
-    store.subscribe(() => {});
+  return withTracedStore(RETAIN, async (redis, store) => {
     const phases = [0, 0, 0];
     const phase = (i: number) => {
       if (PHASES) phases[i]! += redis.instructions();
@@ -83,10 +73,7 @@ async function perJob(batch: number): Promise<number[]> {
     const done = await storeLoop(store, JOBS, batch, phase);
     const total = PHASES ? phases[0]! + phases[1]! + phases[2]! : redis.instructions();
     return [total, ...phases].map((n) => n / done);
-  } finally {
-    await store.close();
-    await redis.stop();
-  }
+  });
 }
 
 async function perCall(): Promise<[string, number][]> {

@@ -17,9 +17,8 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { newJobId } from '@scalable-api/core';
-import { createRedisStore } from '@scalable-api/redis';
 import { benchInput, benchOutput } from './bench-input.js';
-import { traced } from './callgrind-redis.js';
+import { traced, withTracedStore } from './callgrind-redis.js';
 import { storeLoop } from './store-loop.js';
 
 const JOBS = Number(process.env['BENCH_JOBS'] ?? 2_000);
@@ -60,19 +59,13 @@ async function measureFloor(): Promise<number> {
   }
 }
 
-async function measureStore(): Promise<number> {
-  const redis = await traced();
-  const store = createRedisStore({ url: redis.url, prefix: 'cg', retention: { count: RETAIN } });
-  try {
-    store.subscribe(() => {});
+function measureStore(): Promise<number> {
+  return withTracedStore(RETAIN, async (redis, store) => {
     await storeLoop(store, RETAIN + 2 * BATCH, BATCH);
     redis.instructions();
     const done = await storeLoop(store, JOBS, BATCH);
     return redis.instructions() / done;
-  } finally {
-    await store.close();
-    await redis.stop();
-  }
+  });
 }
 
 const k = (n: number) => `${Math.round(n / 1_000).toLocaleString('en')}k`;
