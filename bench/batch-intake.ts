@@ -15,12 +15,6 @@
  * (`INFO cpu`: every client's commands, so a Redis of the bench's own, REDIS_URL, for that column).
  *
  *   BENCH_STORES (memory,redis): which stores to run
- *
- * Then a full queue (the Redis store, or the memory store without Redis): no workers and a bound
- * of 1,000, so after the warm-up every single submit is refused with 503 QUEUE_FULL; its node and
- * Redis CPU per request and its rate, against a bare fastify route answering 202 (the least an
- * answer costs) in the same rounds. Most refusals are shed by the queue-full hint before the body
- * is read; the rest (one probe per hold) ask the store.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -41,8 +35,8 @@ const serverScript = fileURLToPath(new URL('./http-intake-server.ts', import.met
 const single = JSON.stringify({ hello: 'world' });
 const batch = JSON.stringify(Array.from({ length: BATCH }, (_, i) => ({ input: { hello: 'world', i } })));
 
-function startServer(env: Record<string, string>, variant = 'plugin'): Promise<BenchServer> {
-  return startBenchServer(serverScript, variant, env, { startMs: 120_000 });
+function startServer(env: Record<string, string>): Promise<BenchServer> {
+  return startBenchServer(serverScript, 'plugin', env, { startMs: 120_000 });
 }
 
 const submitted = (base: string) => metric(base, 'scalable_api_jobs_submitted_total');
@@ -151,62 +145,3 @@ console.log(
 );
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) console.log(row);
-
-/** Requests against a full queue (`overload`, every submit refused) or a bare fastify route: rate and CPU per request. */
-async function refusedRun(variant: 'bare' | 'overload', store: 'memory' | 'redis'): Promise<Sample> {
-  const prefix = `bench-full-${process.pid}-${Date.now()}`;
-  const env: Record<string, string> = {
-    WORKERS: '0',
-    QUEUE_LIMIT: '1000',
-    ...(store === 'redis' ? { REDIS_URL: redisUrl, REDIS_PREFIX: prefix } : {}),
-  };
-  const server = await startServer(env, variant);
-  const redis = store === 'redis' ? new Redis(redisUrl) : undefined;
-  try {
-    const url = `${server.base}/jobs/echo`;
-    // The warm-up fills the queue (1,000 jobs, nobody runs them).
-    await cannon(url, single, SINGLE_CONNECTIONS, 2);
-    const [nodeBefore, redisBefore] = [processCpuUs(server.child.pid!), await redisCpuUs(redis)];
-    const result = await cannon(url, single, SINGLE_CONNECTIONS, DURATION);
-    const [nodeAfter, redisAfter] = [processCpuUs(server.child.pid!), await redisCpuUs(redis)];
-    const requests = result.requests.total;
-    return {
-      jobsPerSec: 0,
-      requestsPerSec: result.requests.average,
-      p99: result.latency.p99,
-      shedShare: result.non2xx / requests,
-      nodeUs: (nodeAfter - nodeBefore) / requests,
-      redisUs: (redisAfter - redisBefore) / requests,
-    };
-  } finally {
-    redis?.disconnect();
-    await stopBenchServer(server);
-    if (store === 'redis') await deletePrefix(prefix);
-  }
-}
-
-const fullStore = stores.includes('redis') ? 'redis' : 'memory';
-console.log(`\na full queue (${fullStore} store, no workers, bound 1,000): single submits, every one refused, against a bare fastify route`);
-const full: Record<'bare' | 'overload', Sample[]> = { bare: [], overload: [] };
-for (let i = 1; i <= RUNS; i++) {
-  for (const variant of ['bare', 'overload'] as const) {
-    const sample = await refusedRun(variant, fullStore);
-    full[variant].push(sample);
-    console.log(
-      `  run ${i} ${variant === 'bare' ? 'bare fastify' : 'full queue  '} ${sample.requestsPerSec.toFixed(0).padStart(7)} req/s  ${(100 * sample.shedShare).toFixed(0)}% non-2xx` +
-        `  p99 ${sample.p99} ms  CPU per request: node ${sample.nodeUs.toFixed(1)} µs, redis ${sample.redisUs.toFixed(1)} µs`,
-    );
-  }
-}
-const fullMed = (variant: 'bare' | 'overload', key: keyof Sample) => median(full[variant].map((s) => s[key]));
-console.log(`\nmedian of ${RUNS} (${DURATION} s each):`);
-console.log('| | req/s | answered 503 | p99 ms | node µs a request | redis µs a request |');
-console.log('|---|---:|---:|---:|---:|---:|');
-for (const variant of ['bare', 'overload'] as const) {
-  console.log(
-    `| ${variant === 'bare' ? 'bare fastify (202)' : 'full queue (503 QUEUE_FULL)'} | ${fullMed(variant, 'requestsPerSec').toFixed(0)} | ${(100 * fullMed(variant, 'shedShare')).toFixed(0)}% | ${fullMed(variant, 'p99')} | ${fullMed(variant, 'nodeUs').toFixed(1)} | ${fullMed(variant, 'redisUs').toFixed(1)} |`,
-  );
-}
-console.log(
-  `refused / bare: ${(fullMed('overload', 'requestsPerSec') / fullMed('bare', 'requestsPerSec')).toFixed(2)}x the rate, ${(fullMed('overload', 'nodeUs') / fullMed('bare', 'nodeUs')).toFixed(2)}x the node CPU a request`,
-);
