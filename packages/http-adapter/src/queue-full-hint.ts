@@ -1,20 +1,16 @@
 /**
- * What this node last heard from the store about the queue bound, so that a batch or a single
- * submit can be refused before its body is parsed when the answer is already known. Refused through the store, a
+ * What this node last heard from the store about the queue bound, so that a batch can be refused
+ * before its body is parsed when the answer is already known. Refused through the store, a
  * 100-item batch cost the node about 1.3 ms of CPU (parse, validate, an error with its stack per
  * item: a quarter of the node's profile, a problem per item in the answer) and Redis 0.46 ms (an
  * FCALL that checks every item, then refuses it): under 4x overload on the Redis store the node
  * accepted fewer than half the jobs single requests got in (docs/benchmarks.md).
- * * A single submit refused through the store cost the node ~53 µs of CPU and Redis ~4 µs; shed, it
- * costs the node what a bare fastify route answering 202 does (~47 µs) and Redis nothing.
  *
  * The store stays the record: the hint only ever refuses, never accepts, and only for `holdMs`
- * after a store reply said the bound was reached. After that one submit at a time (the probe, a
- * batch or a single job) goes to the store while the others are still refused; the probe's reply
- * re-arms the hint (the bound still refused an item) or clears it (a batch got in whole, or a
- * single job was created). A probe whose reply never comes holds the others back for at most
- * another `holdMs`. A keyed single submit is never shed: it may be the retry of a job accepted
- * before the queue filled, which the store answers with that job.
+ * after a store reply said the bound was reached. After that one batch at a time (the probe)
+ * goes to the store while the others are still refused; the probe's reply re-arms the hint (the
+ * bound still refused an item) or clears it (every item got in). A probe whose reply never comes
+ * holds the others back for at most another `holdMs`.
  *
  * Only replies that prove the bound was reached arm it: a non-atomic enqueue refusing an item
  * with QUEUE_FULL (the items before it filled the queue, or it was full). An atomic batch refused

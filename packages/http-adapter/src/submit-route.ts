@@ -3,7 +3,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { OverloadError, type AnyJobDefinition, type BlobRef, type JobHandle, type SubmitOptions } from '@scalable-api/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AdapterContext } from './adapter-context.js';
-import { HttpProblemError, sendProblem } from './problem.js';
+import { HttpProblemError } from './problem.js';
 import { settledWithin } from './settled-within.js';
 import { traceMetaOf } from './trace-headers.js';
 
@@ -26,33 +26,13 @@ export function submitPrechecks(ctx: AdapterContext, job: AnyJobDefinition | und
     done: (error: Error | null, payload?: Readable) => void,
   ): void {
     const refusal = refusalOf(ctx, job, request);
-    if (!refusal) {
-      // A keyed submit still asks the store: it may be the retry of a job accepted before the
-      // queue filled, which the store answers with that job rather than a refusal.
-      if (request.headers['idempotency-key'] !== undefined || !ctx.queueFull.shed()) return done(null, payload);
-      // The store said moments ago that the queue is full: refused here, like a batch, before
-      // the body is parsed, validated and made a job only for the store to refuse it. Answered
-      // without an error object (its stack is most of what a refusal costs) and without a log
-      // line per request; not calling `done` ends the request's hooks.
-      closeUnreadUpload(request, reply);
-      ctx.metrics?.countProblem('QUEUE_FULL');
-      sendProblem(request, reply, 'QUEUE_FULL', 'The queue is at its bound; the job was not enqueued.', {
-        retryAfterSeconds: ctx.limits.retryAfterSeconds,
-      });
-      return;
-    }
-    closeUnreadUpload(request, reply);
+    if (!refusal) return done(null, payload);
+    // The client may still be sending a large body we refuse to read: close the connection
+    // after answering instead of letting Node drain it.
+    const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+    if (hasBody && !isJson(request)) reply.header('connection', 'close');
     done(refusal);
   };
-}
-
-/**
- * The client may still be sending a large body we refuse to read: close the connection after
- * answering instead of letting Node drain it.
- */
-function closeUnreadUpload(request: SubmitRequest, reply: FastifyReply): void {
-  const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
-  if (hasBody && !isJson(request)) reply.header('connection', 'close');
 }
 
 function refusalOf(ctx: AdapterContext, job: AnyJobDefinition | undefined, request: SubmitRequest): HttpProblemError | undefined {
@@ -105,8 +85,6 @@ export function submitHandler(ctx: AdapterContext, name: string) {
 const noOptions: SubmitOptions = Object.freeze({});
 
 function accepted(ctx: AdapterContext, reply: FastifyReply, handle: JobHandle): FastifyReply {
-  // A new job proves there was room: submits ask the store again (a replayed key proves nothing).
-  if (handle.created) ctx.queueFull.room();
   reply.header('location', `${ctx.prefix}/${handle.id}`);
   if (!handle.created) reply.header('idempotent-replayed', 'true');
   return reply.code(202).send({ id: handle.id, status: handle.status, durable: ctx.system.store.durable });
@@ -167,7 +145,6 @@ async function submitInFull(ctx: AdapterContext, name: string, request: SubmitRe
     // close()'s sweep of idle ones and hold the process open.
     if (ctx.draining) reply.header('connection', 'close');
     if (settled) {
-      if (handle.created) ctx.queueFull.room();
       reply.header('location', `${ctx.prefix}/${handle.id}`);
       if (!handle.created) reply.header('idempotent-replayed', 'true');
       return reply.code(200).send({ id: handle.id, durable: ctx.system.store.durable, ...settled });

@@ -68,7 +68,7 @@ function hintSuite(name: string, newStore: () => { store: JobStore; cleanup: () 
     return { app: t.app, system: t.system, calls: spy.calls, hold: spy.hold, clock, batch, accepted };
   }
 
-  describe(`the queue-full hint of POST {prefix}/:name/batch and {prefix}/:name (${name})`, () => {
+  describe(`the queue-full hint of POST {prefix}/:name/batch (${name})`, () => {
     it('sheds a batch with 503 QUEUE_FULL and Retry-After without calling the store when it just said the queue is full', async () => {
       const { app, system, calls, batch } = await start({ limit: 3 });
       const partial = await batch(app, items(4));
@@ -148,67 +148,6 @@ function hintSuite(name: string, newStore: () => { store: JobStore; cleanup: () 
       const before = calls();
       expect((await batch(app, items(1))).statusCode).toBe(503);
       expect(calls()).toBe(before);
-    });
-
-    it('sheds a single submit too, but not a keyed one, which may be the retry of a job already in', async () => {
-      const { app, system, calls } = await start({ limit: 2 });
-      const first = await app.inject({ method: 'POST', url: '/jobs/sleep', payload: { ms: 1 }, headers: { 'idempotency-key': 'k-1' } });
-      expect(first.statusCode).toBe(202);
-      expect((await post(app, '/jobs/sleep', { ms: 2 })).statusCode).toBe(202);
-      // Refused by the store: that arms the hint.
-      expect((await post(app, '/jobs/sleep', { ms: 3 })).json().code).toBe('QUEUE_FULL');
-      const before = calls();
-      const shed = await post(app, '/jobs/echo', { a: 1 });
-      expect(shed.statusCode).toBe(503);
-      expect(shed.headers['content-type']).toContain('application/problem+json');
-      expect(shed.headers['retry-after']).toBe('1');
-      expect(shed.json()).toMatchObject({ code: 'QUEUE_FULL', status: 503, retryAfter: 1, instance: '/jobs/echo' });
-      // Before its body is read: not even a body the job's schema refuses gets as far as a 4xx.
-      expect((await post(app, '/jobs/sleep', { ms: 'not a number' })).statusCode).toBe(503);
-      // An upload is refused before it is streamed, and its connection is not kept to drain it.
-      const upload = await app.inject({
-        method: 'POST',
-        url: '/jobs/digest',
-        payload: Buffer.alloc(64 * 1024, 7),
-        headers: { 'content-type': 'application/octet-stream' },
-      });
-      expect(upload.statusCode).toBe(503);
-      expect(upload.headers.connection).toBe('close');
-      expect(calls()).toBe(before);
-      // A keyed submit asks the store, which finds the job the key named before the queue filled.
-      const replay = await app.inject({ method: 'POST', url: '/jobs/sleep', payload: { ms: 1 }, headers: { 'idempotency-key': 'k-1' } });
-      expect(replay.statusCode).toBe(202);
-      expect(replay.headers['idempotent-replayed']).toBe('true');
-      expect(replay.json().id).toBe(first.json().id);
-      expect(calls()).toBe(before + 1);
-      // A replay proves no room: the hint still sheds.
-      expect((await post(app, '/jobs/echo', { a: 2 })).statusCode).toBe(503);
-      expect(calls()).toBe(before + 1);
-      expect((await system.stats()).queued).toBe(2);
-      const metrics = await app.inject({ method: 'GET', url: '/metrics' });
-      expect(metrics.body).toMatch(/_http_problems_total\{code="QUEUE_FULL"\} 5$/m);
-    });
-
-    it('lets a single submit probe the store after the hold, and takes every submit again once it got in', async () => {
-      const { app, system, calls, clock, batch, accepted } = await start({ limit: 2, holdMs: 100 });
-      expect((await batch(app, items(3))).json()).toMatchObject({ accepted: 2, refused: 1 });
-      await system.cancel(accepted[0]!);
-      const before = calls();
-      expect((await post(app, '/jobs/sleep', { ms: 1 })).statusCode).toBe(503);
-      expect(calls()).toBe(before);
-      clock.at += 100;
-      // The probe: a single submit, which the store takes. Then a batch asks the store again.
-      const probe = await post(app, '/jobs/sleep', { ms: 2 });
-      expect(probe.statusCode).toBe(202);
-      expect(calls()).toBe(before + 1);
-      const next = await batch(app, items(1, 10));
-      expect(next.statusCode).toBe(207);
-      expect(next.json()).toMatchObject({ accepted: 0, refused: 1 });
-      expect(calls()).toBe(before + 2);
-      // That re-armed it: a single submit is shed again.
-      expect((await post(app, '/jobs/sleep', { ms: 3 })).statusCode).toBe(503);
-      expect(calls()).toBe(before + 2);
-      expect((await system.stats()).queued).toBe(2);
     });
 
     it('asks the store for every batch with queueFullHoldMs: 0', async () => {
