@@ -12,7 +12,8 @@
  *   overload  the jobs plugin in front of a deliberately small capacity: WORKERS workers running
  *             `sleep` jobs, with a queue bound of QUEUE_LIMIT
  *   plugin and overload use the Redis store at REDIS_URL under REDIS_PREFIX when both are set
- *   (bench/batch-intake.ts; the caller deletes the prefix's keys)
+ *   (bench/batch-intake.ts; the caller deletes the prefix's keys), and QUEUE_FULL_HOLD_MS as the
+ *   plugin's `limits.queueFullHoldMs` when set (bench/queue-full-hold.ts)
  *
  * The job systems keep the quickstart's defaults (retention of 10,000 finished jobs; an earlier
  * version kept 200,000, which made the benchmark mostly about the garbage collector).
@@ -47,7 +48,9 @@ if (variant === 'bare') {
   const store = redis ? createRedisStore({ url: process.env['REDIS_URL']!, prefix: process.env['REDIS_PREFIX']! }) : undefined;
   const system = createJobSystem({ jobs: [echo, sleep], workers, queue: { limit: queueLimit }, ...(store ? { store } : {}) });
   await system.start();
-  await app.register(jobsPlugin, { system, blobs, prefix: '/jobs', ...(variant === 'plugin-no-metrics' ? { metrics: false } : {}) });
+  const hold = process.env['QUEUE_FULL_HOLD_MS'];
+  const limits = hold === undefined ? {} : { limits: { queueFullHoldMs: Number(hold) } };
+  await app.register(jobsPlugin, { system, blobs, prefix: '/jobs', ...limits, ...(variant === 'plugin-no-metrics' ? { metrics: false } : {}) });
   stop = async () => {
     await system.stop({ drain: false, timeoutMs: 1_000 });
     await store?.close();
