@@ -133,6 +133,7 @@ function batchHandler(ctx: AdapterContext, job: AnyJobDefinition) {
     }
     let results: SubmitManyResult[] = [];
     for (const key of keys) ctx.inflight.add(key);
+    const mark = ctx.queueFull.mark();
     try {
       if (items.length > 0) results = await ctx.system.submitManyByName(job.name, items, { atomic });
     } catch (error) {
@@ -141,7 +142,7 @@ function batchHandler(ctx: AdapterContext, job: AnyJobDefinition) {
     } finally {
       for (const key of keys) ctx.inflight.delete(key);
     }
-    noteStoreReply(ctx, results, atomic);
+    noteStoreReply(ctx, results, atomic, mark);
     results.forEach((result, k) => {
       const i = positions[k]!;
       answers[i] = result.ok
@@ -178,13 +179,13 @@ function refuseWhole(ctx: AdapterContext, request: FastifyRequest, reply: Fastif
  * What the store's reply says of the bound: a non-atomic item refused with QUEUE_FULL means the
  * queue is full now; a batch the store took whole means there was room (queue-full-hint.ts).
  */
-function noteStoreReply(ctx: AdapterContext, results: readonly SubmitManyResult[], atomic: boolean): void {
+function noteStoreReply(ctx: AdapterContext, results: readonly SubmitManyResult[], atomic: boolean, mark: number): void {
   let accepted = 0;
   for (const result of results) {
     if (result.ok) accepted++;
-    else if (result.error.code === 'QUEUE_FULL') return atomic ? undefined : ctx.queueFull.full();
+    else if (result.error.code === 'QUEUE_FULL') return atomic ? undefined : ctx.queueFull.full(mark, results.length);
   }
-  if (accepted > 0) ctx.queueFull.room();
+  if (accepted > 0) ctx.queueFull.room(results.length);
 }
 
 function itemOf(raw: unknown): { input: unknown; idempotencyKey?: string } | string {

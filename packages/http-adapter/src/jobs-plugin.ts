@@ -169,10 +169,12 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
     warnedTenantless: false,
   };
 
-  // One store listener feeds the event streams and the metrics; uploads are referenced from
+  // One store listener feeds the event streams, the metrics and the queue-full hint; uploads are referenced from
   // `meta.blob` and released when the store drops their job after its retention.
   const unsubscribeEvents = options.system.store.subscribe((signal) => {
     if (signal.type === 'job.event') {
+      const type = signal.event.type;
+      if (type === 'job.started' || type === 'job.cancelled') ctx.queueFull.freed();
       ctx.metrics?.observe(signal.event);
       ctx.hub.publish(signal.event);
     } else if (signal.type === 'signals.resumed') void ctx.hub.reconcile();

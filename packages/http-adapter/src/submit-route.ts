@@ -71,9 +71,10 @@ export function submitHandler(ctx: AdapterContext, name: string) {
       // The common request, a JSON body and nothing else, runs once per accepted job: no async
       // frame, no option objects and no promise chain of its own (the full path below cost
       // ~1.2 KB of garbage a request). Returning nothing tells fastify the reply comes later.
+      const mark = ctx.queueFull.mark();
       ctx.submits.enqueue(name, request.body, noOptions, (error, handle) => {
         if (error === undefined) return void accepted(ctx, reply, handle!);
-        noteOverload(ctx, error);
+        noteOverload(ctx, error, mark);
         reply.send(error);
       });
       return undefined;
@@ -107,6 +108,7 @@ async function submitInFull(ctx: AdapterContext, name: string, request: SubmitRe
   }
   let blob: BlobRef | undefined;
   let handle: JobHandle;
+  let mark = ctx.queueFull.mark();
   try {
     let input: unknown = request.body;
     if (request.body instanceof Readable) {
@@ -126,10 +128,11 @@ async function submitInFull(ctx: AdapterContext, name: string, request: SubmitRe
       options.idempotencyKey = scopedKey;
       options.fingerprint = fingerprint(name, blob ? `${blob.contentType}:${blob.sha256}` : (JSON.stringify(input) ?? ''));
     }
+    mark = ctx.queueFull.mark();
     handle = await ctx.submits.submit(name, input, options);
   } catch (error) {
     if (blob) await ctx.blobs.remove(blob.id);
-    noteOverload(ctx, error);
+    noteOverload(ctx, error, mark);
     // The rest of an oversized body is never read: answer, then close.
     if ((error as { code?: unknown }).code === 'PAYLOAD_TOO_LARGE') reply.header('connection', 'close');
     throw error;
@@ -225,12 +228,13 @@ function mediaTypeOf(request: FastifyRequest): string {
 
 /**
  * A submit refused for a bound: /ready reports overload for a while, and the store's QUEUE_FULL
- * (the core's error, not the edge's own bound on keyed requests) arms the batch routes' hint.
+ * (the core's error, not the edge's own bound on keyed requests) arms the batch routes' hint,
+ * `mark` taken as the submit went to the store.
  */
-function noteOverload(ctx: AdapterContext, error: unknown): void {
+function noteOverload(ctx: AdapterContext, error: unknown, mark: number): void {
   if (!isOverload(error)) return;
   ctx.lastOverloadAt = ctx.now();
-  if (error instanceof OverloadError && error.code === 'QUEUE_FULL') ctx.queueFull.full();
+  if (error instanceof OverloadError && error.code === 'QUEUE_FULL') ctx.queueFull.full(mark, 1);
 }
 
 export function isOverload(error: unknown): boolean {

@@ -3,6 +3,7 @@ import { createRedisStore } from '@scalable-api/redis';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deletePrefix, describeWithRedis, redisUrl, testPrefix } from '../../redis/test/redis-fixture.js';
+import { QueueFullHint } from '../src/queue-full-hint.js';
 import { post, setup, type Setup } from './setup.js';
 
 let t: Setup | undefined;
@@ -46,6 +47,75 @@ function counted(store: JobStore) {
 }
 
 const items = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ input: { ms: from + i } }));
+
+/**
+ * Runs `act`, then waits until `n` events of `type` reached the store's listeners: the plugin's
+ * listener was added first, so it has heard them by then (on Redis they come by pub/sub).
+ */
+async function heard(store: JobStore, type: string, n: number, act: () => Promise<unknown>): Promise<void> {
+  let seen = 0;
+  let done!: () => void;
+  const all = new Promise<void>((resolve) => (done = resolve));
+  const off = store.subscribe((signal) => {
+    if (signal.type === 'job.event' && signal.event.type === type && ++seen === n) done();
+  });
+  try {
+    await act();
+    await all;
+  } finally {
+    off();
+  }
+}
+
+describe('QueueFullHint', () => {
+  const hint = (holdMs = 100) => {
+    const clock = { at: 0 };
+    return { clock, hint: new QueueFullHint(holdMs, () => clock.at) };
+  };
+
+  it('counts as room the jobs heard leaving since the refused call was sent, a batch at its size', () => {
+    const { hint: h } = hint();
+    h.freed(); // before the call: the store's answer already counts it
+    const mark = h.mark();
+    h.freed();
+    h.freed();
+    h.full(mark, 2);
+    expect(h.shed()).toBe(false); // the two heard after the call was sent: one batch of 2
+    expect(h.shed()).toBe(true);
+    h.freed();
+    expect(h.shed()).toBe(true);
+    h.freed();
+    expect(h.shed()).toBe(false);
+    expect(h.shed()).toBe(true);
+  });
+
+  it('takes a batch the store took in the hold as room refilled, and one after it as room found', () => {
+    const { hint: h, clock } = hint();
+    h.full(h.mark(), 3);
+    h.freed();
+    h.freed();
+    h.freed();
+    expect(h.shed()).toBe(false);
+    h.room(3); // within the hold: still armed
+    expect(h.shed()).toBe(true);
+    clock.at = 100;
+    expect(h.shed()).toBe(false); // the probe
+    expect(h.shed()).toBe(true); // while it is out
+    h.room(3); // after the hold: cleared
+    expect(h.shed()).toBe(false);
+    expect(h.shed()).toBe(false);
+    // Not armed, jobs leaving are not counted: a refusal later starts from its own mark.
+    h.freed();
+    h.full(h.mark(), 1);
+    expect(h.shed()).toBe(true);
+  });
+
+  it('never arms with a hold of 0', () => {
+    const { hint: h } = hint(0);
+    h.full(h.mark(), 5);
+    expect(h.shed()).toBe(false);
+  });
+});
 
 function hintSuite(name: string, newStore: () => { store: JobStore; cleanup: () => Promise<void> }) {
   async function start(options: { limit: number; holdMs?: number }) {
@@ -134,6 +204,24 @@ function hintSuite(name: string, newStore: () => { store: JobStore; cleanup: () 
       expect((await system.stats()).queued).toBe(4);
       const states = await Promise.all(accepted.map(async (id) => (await system.get(id))?.status));
       expect(states).toEqual(['cancelled', 'cancelled', 'queued', 'queued', 'queued', 'queued']);
+    });
+
+    it('lets a batch through in the hold once as many jobs left the queue as the last batch carried', async () => {
+      const { app, system, calls, batch, accepted } = await start({ limit: 6, holdMs: 100 });
+      expect((await batch(app, items(4))).statusCode).toBe(202);
+      expect((await batch(app, items(4, 10))).json()).toMatchObject({ accepted: 2, refused: 2 });
+      const before = calls();
+      // Three of the queue's jobs leave (cancelled; a start counts the same): not room for a batch of 4.
+      await heard(system.store, 'job.cancelled', 3, () => Promise.all(accepted.slice(0, 3).map((id) => system.cancel(id))));
+      expect((await batch(app, items(4, 20))).statusCode).toBe(503);
+      expect(calls()).toBe(before);
+      // A fourth: one batch goes to the store, which takes it whole; the hold goes on.
+      await heard(system.store, 'job.cancelled', 1, () => system.cancel(accepted[3]!));
+      expect((await batch(app, items(4, 30))).statusCode).toBe(202);
+      expect(calls()).toBe(before + 1);
+      expect((await batch(app, items(4, 40))).statusCode).toBe(503);
+      expect(calls()).toBe(before + 1);
+      expect((await system.stats()).queued).toBe(6);
     });
 
     it('is armed by a single submit refused at the bound, and not by an atomic batch that does not fit', async () => {
