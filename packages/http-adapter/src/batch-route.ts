@@ -176,8 +176,9 @@ function refuseWhole(ctx: AdapterContext, request: FastifyRequest, reply: Fastif
 }
 
 /**
- * What the store's reply says of the bound: a non-atomic item refused with QUEUE_FULL means the
- * queue is full now; a batch the store took whole means there was room (queue-full-hint.ts).
+ * What the store's reply to a batch sent at `mark` says of the bound: a non-atomic item refused
+ * with QUEUE_FULL means the queue is full now; an item taken means there was room, and how many
+ * items the batch carried is what the hint expects the next one to (queue-full-hint.ts).
  */
 function noteStoreReply(ctx: AdapterContext, results: readonly SubmitManyResult[], atomic: boolean, mark: number): void {
   let accepted = 0;

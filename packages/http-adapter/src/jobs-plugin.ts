@@ -169,8 +169,9 @@ async function plugin(app: FastifyInstance, options: JobsPluginOptions): Promise
     warnedTenantless: false,
   };
 
-  // One store listener feeds the event streams, the metrics and the queue-full hint; uploads are referenced from
-  // `meta.blob` and released when the store drops their job after its retention.
+  // One store listener feeds the event streams, the metrics and the queue-full hint (a job that
+  // starts or is cancelled leaves the queue); uploads are referenced from `meta.blob` and released
+  // when the store drops their job after its retention.
   const unsubscribeEvents = options.system.store.subscribe((signal) => {
     if (signal.type === 'job.event') {
       const type = signal.event.type;
