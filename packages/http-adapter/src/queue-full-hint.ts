@@ -31,10 +31,10 @@ export class QueueFullHint {
   private fullUntil = 0;
   /** A probe is at the store until its reply, or until then. */
   private probeUntil = 0;
-  /** Jobs heard leaving the queue since the refused call was sent, not yet given to a batch. */
-  private left = 0;
   /** Jobs heard leaving the queue, ever: `mark()` before a store call, `full(mark)` after. */
   private heard = 0;
+  /** `heard` when the refused call was sent, plus what batches let through since took. */
+  private given = 0;
   /** Items of the last batch whose reply came back: what the next batch likely carries. */
   private batchItems = 1;
 
@@ -49,8 +49,8 @@ export class QueueFullHint {
    */
   shed(): boolean {
     if (this.fullUntil === 0) return false;
-    if (this.left >= this.batchItems) {
-      this.left -= this.batchItems;
+    if (this.heard - this.given >= this.batchItems) {
+      this.given += this.batchItems;
       return false;
     }
     const now = this.now();
@@ -59,7 +59,7 @@ export class QueueFullHint {
     return false;
   }
 
-  /** Taken before a store call, for `full()` and `room()`: the jobs heard leaving by then. */
+  /** Taken before a store call, for `full()`: the jobs heard leaving by then. */
   mark(): number {
     return this.heard;
   }
@@ -72,14 +72,13 @@ export class QueueFullHint {
     if (this.holdMs <= 0) return;
     this.fullUntil = this.now() + this.holdMs;
     this.probeUntil = 0;
-    this.left = Math.min(MAX_LEFT, Math.max(0, this.heard - mark));
+    this.given = mark;
     if (items > 1) this.batchItems = items;
   }
 
   /** A job left the queue (it started, or was cancelled). */
   freed(): void {
     this.heard++;
-    if (this.fullUntil !== 0 && this.left < MAX_LEFT) this.left++;
   }
 
   /**
@@ -91,9 +90,5 @@ export class QueueFullHint {
     if (this.fullUntil === 0 || this.now() < this.fullUntil) return;
     this.fullUntil = 0;
     this.probeUntil = 0;
-    this.left = 0;
   }
 }
-
-/** More than any queue bound holds: past it, counting would only grow a number. */
-const MAX_LEFT = 1_000_000;

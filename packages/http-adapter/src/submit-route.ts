@@ -108,7 +108,8 @@ async function submitInFull(ctx: AdapterContext, name: string, request: SubmitRe
   }
   let blob: BlobRef | undefined;
   let handle: JobHandle;
-  let mark = ctx.queueFull.mark();
+  // Taken as the submit goes to the store (after any upload): only QUEUE_FULL reads it.
+  let mark = 0;
   try {
     let input: unknown = request.body;
     if (request.body instanceof Readable) {
